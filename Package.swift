@@ -1,0 +1,31 @@
+// swift-tools-version:5.9
+import PackageDescription
+
+let package = Package(
+    name: "MicroscopeGym",
+    products: [
+        .library(name: "LeonardoSim", targets: ["LeonardoSim"]),
+        .executable(name: "gym-runner", targets: ["GymRunner"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System libraries, found through pkg-config (Debian: libopenblas-dev, libhdf5-dev).
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CHDF5", path: "Sources/CHDF5", pkgConfig: "hdf5",
+                       providers: [.apt(["libhdf5-dev"])]),
+        // HDF5's type ids (H5T_NATIVE_FLOAT, H5P_DEFAULT, ...) are C macros over globals; this shim exposes them.
+        .target(name: "HDF5Support", dependencies: ["CHDF5"], path: "Sources/HDF5Support"),
+        .target(name: "LeonardoSim", dependencies: ["CBLAS", "CHDF5", "HDF5Support"],
+                path: "Sources/LeonardoSim",
+                swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
+        .executableTarget(name: "GymRunner",
+                          dependencies: ["LeonardoSim",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          path: "Sources/GymRunner"),
+        .testTarget(name: "LeonardoSimTests", dependencies: ["LeonardoSim"],
+                    path: "Tests/LeonardoSimTests", resources: [.copy("Fixtures")]),
+    ]
+)

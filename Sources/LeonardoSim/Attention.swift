@@ -1,0 +1,213 @@
+import Foundation
+
+/// Multi-head self-attention exactly as in the released LEONARDO code (`SelfAttention`):
+/// `values`, `keys`, `queries` are bias-free Linear C→C, heads of width C/H, scores Q·Kᵀ/√C
+/// (scaled by the model width C, not the head width — a quirk of the released code, kept),
+/// softmax over keys, weighted sum of V, heads concatenated, `fc_out` Linear C→C with bias. No mask.
+public final class SelfAttention {
+    public let embed: Int, heads: Int, headDim: Int
+    public let values: Linear, keys: Linear, queries: Linear, fcOut: Linear
+    let scale: Float
+    // Cached activations (rows = N·T).
+    let v = FloatBuffer(), k = FloatBuffer(), q = FloatBuffer(), ctx = FloatBuffer()
+    let probs = FloatBuffer()          // training: N·H·T·T; inference: one T·T block per worker
+    let dv = FloatBuffer(), dk = FloatBuffer(), dq = FloatBuffer(), dctx = FloatBuffer()
+    let dscores = FloatBuffer()        // one T·T block per worker
+    var cachedProbs = false
+
+    public init(_ store: ParameterStore, _ name: String, embed: Int, heads: Int) {
+        precondition(embed % heads == 0, "embed size \(embed) must be divisible by heads \(heads)")
+        self.embed = embed; self.heads = heads; headDim = embed / heads
+        values = Linear(store, name + ".values", embed, embed, bias: false)
+        keys = Linear(store, name + ".keys", embed, embed, bias: false)
+        queries = Linear(store, name + ".queries", embed, embed, bias: false)
+        fcOut = Linear(store, name + ".fc_out", embed, embed)
+        scale = 1 / Float(embed).squareRoot()
+    }
+
+    public func flops(length T: Int) -> Int {
+        4 * T * embed * embed * 2 + 2 * 2 * heads * T * T * headDim
+    }
+
+    /// out = A(valuesIn, keysIn, queriesIn); each input is (N·T)×C. With `training`, the softmax
+    /// probabilities of every head are kept for the backward pass.
+    public func forward(values vin: UnsafePointer<Float>, keys kin: UnsafePointer<Float>, queries qin: UnsafePointer<Float>,
+                        out: UnsafeMutablePointer<Float>, batch N: Int, length T: Int, training: Bool) {
+        let C = embed, rows = N * T
+        let vp = v.reserve(rows * C), kp = k.reserve(rows * C), qp = q.reserve(rows * C), cp = ctx.reserve(rows * C)
+        values.forward(vin, vp, rows: rows)
+        keys.forward(kin, kp, rows: rows)
+        queries.forward(qin, qp, rows: rows)
+        let workers = Workers.count
+        let pp = probs.reserve(training ? N * heads * T * T : workers * T * T)
+        cachedProbs = training
+        let H = heads, D = headDim, sc = scale
+        withSingleThreadedBLAS {
+            parallelFor(N * H, workers: workers) { item, worker in
+                let n = item / H, h = item % H
+                let P = training ? pp + item * T * T : pp + worker * T * T
+                let qh = UnsafePointer(qp + n * T * C + h * D), kh = UnsafePointer(kp + n * T * C + h * D)
+                let vh = UnsafePointer(vp + n * T * C + h * D)
+                sgemm(transB: true, m: T, n: T, k: D, alpha: sc, a: qh, lda: C, b: kh, ldb: C, beta: 0, c: P)
+                softmaxRows(P, rows: T, cols: T)
+                sgemm(m: T, n: D, k: T, a: P, b: vh, ldb: C, beta: 0, c: cp + n * T * C + h * D, ldc: C)
+            }
+        }
+        fcOut.forward(cp, out, rows: rows)
+    }
+
+    /// Accumulates into dValuesIn/dKeysIn/dQueriesIn (which may alias one another) and the parameter grads.
+    public func backward(values vin: UnsafePointer<Float>, keys kin: UnsafePointer<Float>, queries qin: UnsafePointer<Float>,
+                         dOut: UnsafePointer<Float>, dValues: UnsafeMutablePointer<Float>, dKeys: UnsafeMutablePointer<Float>,
+                         dQueries: UnsafeMutablePointer<Float>, batch N: Int, length T: Int) {
+        precondition(cachedProbs, "SelfAttention.backward needs a training forward pass")
+        let C = embed, rows = N * T, H = heads, D = headDim, sc = scale
+        let dcp = dctx.reserve(rows * C)
+        dcp.update(repeating: 0, count: rows * C)
+        fcOut.backward(ctx.pointer, dOut, dcp, rows: rows)
+        let dvp = dv.reserve(rows * C), dkp = dk.reserve(rows * C), dqp = dq.reserve(rows * C)
+        let workers = Workers.count
+        let dsp = dscores.reserve(workers * T * T)
+        let vp = v.pointer, kp = k.pointer, qp = q.pointer, pp = probs.pointer
+        withSingleThreadedBLAS {
+            parallelFor(N * H, workers: workers) { item, worker in
+                let n = item / H, h = item % H
+                let P = UnsafePointer(pp + item * T * T)
+                let dS = dsp + worker * T * T
+                let off = n * T * C + h * D
+                let dctxh = UnsafePointer(dcp + off)
+                // dP = dctx_h · V_hᵀ ; dV_h = Pᵀ · dctx_h
+                sgemm(transB: true, m: T, n: T, k: D, a: dctxh, lda: C, b: vp + off, ldb: C, beta: 0, c: dS)
+                sgemm(transA: true, m: T, n: D, k: T, a: P, b: dctxh, ldb: C, beta: 0, c: dvp + off, ldc: C)
+                // softmax backward: dS = P ⊙ (dP − Σ_j dP·P), times the score scale
+                for i in 0..<T {
+                    let pr = P + i * T, dr = dS + i * T
+                    var dot: Float = 0
+                    for j in 0..<T { dot += pr[j] * dr[j] }
+                    for j in 0..<T { dr[j] = pr[j] * (dr[j] - dot) * sc }
+                }
+                // dQ_h = dS · K_h ; dK_h = dSᵀ · Q_h
+                sgemm(m: T, n: D, k: T, a: dS, b: kp + off, ldb: C, beta: 0, c: dqp + off, ldc: C)
+                sgemm(transA: true, m: T, n: D, k: T, a: dS, b: qp + off, ldb: C, beta: 0, c: dkp + off, ldc: C)
+            }
+        }
+        values.backward(vin, dvp, dValues, rows: rows)
+        keys.backward(kin, dkp, dKeys, rows: rows)
+        queries.backward(qin, dqp, dQueries, rows: rows)
+    }
+}
+
+/// Numerically stable softmax of each row, in place.
+@inline(__always)
+func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows: Int, cols: Int) {
+    for r in 0..<rows {
+        let row = x + r * cols
+        var m = -Float.infinity
+        for j in 0..<cols where row[j] > m { m = row[j] }
+        var s: Float = 0
+        for j in 0..<cols { let e = expf(row[j] - m); row[j] = e; s += e }
+        let inv = 1 / s
+        for j in 0..<cols { row[j] *= inv }
+    }
+}
+
+/// The released `TransformerBlock(values, keys, queries)`:
+/// x = LN1(A(values, keys, queries) + queries); out = LN2(FFN(x) + x), FFN = Linear C→E·C, ReLU, Linear E·C→C.
+public final class TransformerBlock {
+    public let attention: SelfAttention
+    public let norm1: LayerNorm, norm2: LayerNorm
+    public let ff0: Linear, ff2: Linear
+    let embed: Int, hidden: Int
+    let a = FloatBuffer(), x = FloatBuffer(), h = FloatBuffer(), f = FloatBuffer()
+    let da = FloatBuffer(), dx = FloatBuffer(), dh = FloatBuffer(), df = FloatBuffer()
+
+    public init(_ store: ParameterStore, _ name: String, embed: Int, heads: Int, forwardExpansion: Int) {
+        self.embed = embed
+        hidden = forwardExpansion * embed
+        attention = SelfAttention(store, name + ".attention", embed: embed, heads: heads)
+        norm1 = LayerNorm(store, name + ".norm1", embed)
+        norm2 = LayerNorm(store, name + ".norm2", embed)
+        ff0 = Linear(store, name + ".feed_forward.0", embed, hidden)
+        ff2 = Linear(store, name + ".feed_forward.2", hidden, embed)
+    }
+
+    public func flops(length T: Int) -> Int { attention.flops(length: T) + T * (ff0.flopsPerRow + ff2.flopsPerRow) }
+
+    public func forward(values: UnsafePointer<Float>, keys: UnsafePointer<Float>, queries: UnsafePointer<Float>,
+                        out: UnsafeMutablePointer<Float>, batch N: Int, length T: Int, training: Bool) {
+        let rows = N * T, C = embed
+        let ap = a.reserve(rows * C), xp = x.reserve(rows * C), hp = h.reserve(rows * hidden), fp = f.reserve(rows * C)
+        attention.forward(values: values, keys: keys, queries: queries, out: ap, batch: N, length: T, training: training)
+        for i in 0..<rows * C { ap[i] += queries[i] }
+        norm1.forward(ap, xp, rows: rows)
+        ff0.forward(xp, hp, rows: rows)
+        reluForward(hp, count: rows * hidden)
+        ff2.forward(hp, fp, rows: rows)
+        for i in 0..<rows * C { fp[i] += xp[i] }
+        norm2.forward(fp, out, rows: rows)
+    }
+
+    public func backward(values: UnsafePointer<Float>, keys: UnsafePointer<Float>, queries: UnsafePointer<Float>,
+                         dOut: UnsafePointer<Float>, dValues: UnsafeMutablePointer<Float>, dKeys: UnsafeMutablePointer<Float>,
+                         dQueries: UnsafeMutablePointer<Float>, batch N: Int, length T: Int) {
+        let rows = N * T, C = embed
+        let dfp = df.reserve(rows * C), dhp = dh.reserve(rows * hidden), dxp = dx.reserve(rows * C), dap = da.reserve(rows * C)
+        dfp.update(repeating: 0, count: rows * C)
+        norm2.backward(f.pointer, dOut, dfp, rows: rows)
+        // f = FFN(x) + x
+        dxp.update(from: dfp, count: rows * C)
+        dhp.update(repeating: 0, count: rows * hidden)
+        ff2.backward(h.pointer, dfp, dhp, rows: rows)
+        reluBackward(h.pointer, dhp, count: rows * hidden)
+        ff0.backward(x.pointer, dhp, dxp, rows: rows)
+        // x = LN1(a + queries)
+        dap.update(repeating: 0, count: rows * C)
+        norm1.backward(a.pointer, dxp, dap, rows: rows)
+        for i in 0..<rows * C { dQueries[i] += dap[i] }
+        attention.backward(values: values, keys: keys, queries: queries, dOut: dap, dValues: dValues, dKeys: dKeys,
+                           dQueries: dQueries, batch: N, length: T)
+    }
+}
+
+/// The released `DecoderBlock(x, value, key)`: a = A(x, x, x); q = norm(a + x);
+/// out = TransformerBlock(values: value, keys: key, queries: q). LEONARDO calls it with x = value = key = e.
+public final class DecoderBlock {
+    public let attention: SelfAttention
+    public let norm: LayerNorm
+    public let block: TransformerBlock
+    let embed: Int
+    let a = FloatBuffer(), q = FloatBuffer(), dq = FloatBuffer(), da = FloatBuffer()
+
+    public init(_ store: ParameterStore, _ name: String, embed: Int, heads: Int, forwardExpansion: Int) {
+        self.embed = embed
+        attention = SelfAttention(store, name + ".attention", embed: embed, heads: heads)
+        norm = LayerNorm(store, name + ".norm", embed)
+        block = TransformerBlock(store, name + ".transformer_block", embed: embed, heads: heads, forwardExpansion: forwardExpansion)
+    }
+
+    public func flops(length T: Int) -> Int { attention.flops(length: T) + block.flops(length: T) }
+
+    public func forward(_ input: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, batch N: Int, length T: Int, training: Bool) {
+        let rows = N * T, C = embed
+        let ap = a.reserve(rows * C), qp = q.reserve(rows * C)
+        attention.forward(values: input, keys: input, queries: input, out: ap, batch: N, length: T, training: training)
+        for i in 0..<rows * C { ap[i] += input[i] }
+        norm.forward(ap, qp, rows: rows)
+        block.forward(values: input, keys: input, queries: qp, out: out, batch: N, length: T, training: training)
+    }
+
+    /// Accumulates the gradient with respect to `input` into dInput.
+    public func backward(_ input: UnsafePointer<Float>, dOut: UnsafePointer<Float>, dInput: UnsafeMutablePointer<Float>,
+                         batch N: Int, length T: Int) {
+        let rows = N * T, C = embed
+        let dqp = dq.reserve(rows * C), dap = da.reserve(rows * C)
+        dqp.update(repeating: 0, count: rows * C)
+        block.backward(values: input, keys: input, queries: q.pointer, dOut: dOut, dValues: dInput, dKeys: dInput,
+                       dQueries: dqp, batch: N, length: T)
+        dap.update(repeating: 0, count: rows * C)
+        norm.backward(a.pointer, dqp, dap, rows: rows)
+        for i in 0..<rows * C { dInput[i] += dap[i] }
+        attention.backward(values: input, keys: input, queries: input, dOut: dap, dValues: dInput, dKeys: dInput,
+                           dQueries: dInput, batch: N, length: T)
+    }
+}

@@ -1,0 +1,92 @@
+import Foundation
+
+/// One named parameter tensor: a view into a `ParameterStore`'s contiguous value and gradient storage.
+/// The name and shape are those of the PyTorch `state_dict` entry, so checkpoints convert one-to-one.
+public struct ParameterRef: Sendable {
+    public let name: String
+    public let shape: [Int]
+    public let offset: Int
+    public var count: Int { shape.reduce(1, *) }
+}
+
+/// How a parameter is initialised (PyTorch's defaults, so a fresh model starts like the authors').
+public enum ParameterInit: Sendable {
+    /// U(-1/√fanIn, 1/√fanIn): PyTorch's default for Linear/Conv weights (kaiming_uniform with a=√5) and biases.
+    case uniformFanIn(Int)
+    case constant(Float)
+}
+
+/// All parameters of a model in one contiguous float32 block, with a gradient block of the same layout
+/// (llm.c style): the optimizer and the checkpoint code see one flat array.
+public final class ParameterStore {
+    public private(set) var refs: [ParameterRef] = []
+    private var inits: [ParameterInit] = []
+    public private(set) var count = 0
+    public private(set) var values: UnsafeMutablePointer<Float>
+    public private(set) var grads: UnsafeMutablePointer<Float>
+    private var finalized = false
+
+    public init() {
+        values = .allocate(capacity: 1)
+        grads = .allocate(capacity: 1)
+    }
+
+    deinit {
+        values.deallocate()
+        grads.deallocate()
+    }
+
+    /// Declares a parameter; storage is laid out by `finalize`.
+    public func declare(_ name: String, _ shape: [Int], _ initializer: ParameterInit) -> ParameterRef {
+        precondition(!finalized, "parameters must be declared before finalize()")
+        precondition(!refs.contains { $0.name == name }, "duplicate parameter \(name)")
+        let ref = ParameterRef(name: name, shape: shape, offset: count)
+        refs.append(ref)
+        inits.append(initializer)
+        count += ref.count
+        return ref
+    }
+
+    /// Allocates storage and initialises every parameter from `rng`, in declaration order.
+    public func finalize(rng: inout Xoshiro256StarStar) {
+        precondition(!finalized)
+        values.deallocate()
+        grads.deallocate()
+        values = .allocate(capacity: max(count, 1))
+        grads = .allocate(capacity: max(count, 1))
+        values.initialize(repeating: 0, count: max(count, 1))
+        grads.initialize(repeating: 0, count: max(count, 1))
+        for (ref, ini) in zip(refs, inits) {
+            let p = values + ref.offset
+            switch ini {
+            case .constant(let c):
+                p.update(repeating: c, count: ref.count)
+            case .uniformFanIn(let fanIn):
+                let bound = 1.0 / Double(max(fanIn, 1)).squareRoot()
+                for i in 0..<ref.count { p[i] = Float(rng.uniform(-bound, bound)) }
+            }
+        }
+        finalized = true
+    }
+
+    @inline(__always) public func value(_ r: ParameterRef) -> UnsafeMutablePointer<Float> { values + r.offset }
+    @inline(__always) public func grad(_ r: ParameterRef) -> UnsafeMutablePointer<Float> { grads + r.offset }
+
+    public func zeroGrads() { grads.update(repeating: 0, count: count) }
+
+    public func ref(named name: String) -> ParameterRef? { refs.first { $0.name == name } }
+
+    /// Copies of every parameter, keyed by name.
+    public func snapshot() -> [String: [Float]] {
+        var out: [String: [Float]] = [:]
+        for r in refs { out[r.name] = Array(UnsafeBufferPointer(start: value(r), count: r.count)) }
+        return out
+    }
+
+    /// Global L2 norm of the gradient.
+    public func gradNorm() -> Double {
+        var s = 0.0
+        for i in 0..<count { let g = Double(grads[i]); s += g * g }
+        return s.squareRoot()
+    }
+}
