@@ -202,6 +202,7 @@ public final class Leonardo {
     public let unusedLayerNorm: (weight: ParameterRef, bias: ParameterRef)
     /// Trajectories decoded per internal chunk (bounds memory; keeps activations cache-sized).
     public var decodeChunk = 32
+    let objectiveBuffers = ObjectiveBuffers()
 
     /// Builds a model with PyTorch-default initialisation drawn from a generator seeded with `seed`.
     public init(config: LeonardoConfig = .paper, seed: UInt64 = 0) throws {

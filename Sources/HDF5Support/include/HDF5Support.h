@@ -16,3 +16,16 @@ void h5s_silence_errors(void);
 /* Dataset type class helpers: 1 float, 2 integer, 3 string, 0 other. */
 int h5s_type_class(int64_t dtype);
 #endif
+#ifndef HDF5_SUPPORT_H2
+#define HDF5_SUPPORT_H2
+unsigned h5s_f_acc_trunc(void);
+unsigned h5s_f_acc_rdonly(void);
+unsigned h5s_f_acc_rdwr(void);
+int64_t h5s_p_link_create(void);
+/* Calls cb(name, ctx) for every dataset below the file root (full path without leading '/'). */
+int h5s_list_datasets(int64_t file, void (*cb)(const char *name, void *ctx), void *ctx);
+/* Writes a variable-length UTF-8 string attribute (replacing an existing one). */
+int h5s_write_string_attribute(int64_t obj, const char *name, const char *value);
+/* Reads a string attribute (fixed or variable length) into a malloc'd buffer the caller frees; NULL on failure. */
+char *h5s_read_string_attribute(int64_t obj, const char *name);
+#endif

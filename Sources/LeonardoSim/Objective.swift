@@ -1,0 +1,46 @@
+import Foundation
+
+/// Buffers of one training forward/backward pass.
+final class ObjectiveBuffers {
+    let recon = FloatBuffer(), dRecon = FloatBuffer()
+    let mu = FloatBuffer(), logvar = FloatBuffer(), z = FloatBuffer()
+    let dMu = FloatBuffer(), dLogvar = FloatBuffer(), dZ = FloatBuffer()
+}
+
+extension Leonardo {
+    /// The VAE objective of one batch and its gradient: encode r → (μ, log σ²), z = μ + exp(½ log σ²)·ε,
+    /// decode z → r̂, evaluate the physics-informed loss, back-propagate. Parameter gradients are zeroed
+    /// first and hold ∂L/∂θ afterwards. `eps` holds batch × latentDim standard normals.
+    public func lossAndGradients(input xb: UnsafePointer<Float>, eps ep: UnsafePointer<Float>, batch B: Int,
+                                 loss: PhysicsLoss) -> LossTerms {
+        let cfg = config, L = cfg.latentDim, per = cfg.length * cfg.inputChannels
+        let b = objectiveBuffers
+        let mp = b.mu.reserve(B * L), lp = b.logvar.reserve(B * L), zp = b.z.reserve(B * L)
+        let rp = b.recon.reserve(B * per), drp = b.dRecon.reserve(B * per)
+        let dmp = b.dMu.reserve(B * L), dlp = b.dLogvar.reserve(B * L), dzp = b.dZ.reserve(B * L)
+        parameters.zeroGrads()
+        encoder.forward(xb, mu: mp, logvar: lp, batch: B, training: true)
+        for i in 0..<(B * L) { zp[i] = mp[i] + expf(0.5 * lp[i]) * ep[i] }
+        decoder.forward(zp, out: rp, batch: B, training: true)
+        let terms = loss.evaluate(input: xb, reconstruction: rp, mu: mp, logvar: lp, batch: B, latent: L,
+                                  dReconstruction: drp, dMu: dmp, dLogvar: dlp)
+        decoder.backward(dOut: drp, dZ: dzp, batch: B)
+        for i in 0..<(B * L) {
+            dmp[i] += dzp[i]
+            dlp[i] += dzp[i] * ep[i] * 0.5 * expf(0.5 * lp[i])
+        }
+        encoder.backward(dMu: dmp, dLogvar: dlp, batch: B)
+        return terms
+    }
+
+    /// The objective's value only (same computation as `lossAndGradients`, no backward pass).
+    public func lossValue(input xb: UnsafePointer<Float>, eps ep: UnsafePointer<Float>, batch B: Int, loss: PhysicsLoss) -> LossTerms {
+        let cfg = config, L = cfg.latentDim, per = cfg.length * cfg.inputChannels
+        let b = objectiveBuffers
+        let mp = b.mu.reserve(B * L), lp = b.logvar.reserve(B * L), zp = b.z.reserve(B * L), rp = b.recon.reserve(B * per)
+        encoder.forward(xb, mu: mp, logvar: lp, batch: B, training: true)
+        for i in 0..<(B * L) { zp[i] = mp[i] + expf(0.5 * lp[i]) * ep[i] }
+        decoder.forward(zp, out: rp, batch: B, training: true)
+        return loss.evaluate(input: xb, reconstruction: rp, mu: mp, logvar: lp, batch: B, latent: L)
+    }
+}

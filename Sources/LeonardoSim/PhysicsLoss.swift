@@ -1,0 +1,212 @@
+import Foundation
+
+/// Weights of the 11 loss terms (LEONARDO paper, appendix C; defaults are the paper's w₁ … w₁₁).
+public struct LossWeights: Codable, Equatable, Sendable {
+    public var mse = 0.001, kl = 0.05, mean = 50_000.0, variance = 500.0, skewness = 10.0, kurtosis = 0.06
+    public var median = 1.0, vacf = 1000.0, vacfBatch = 100.0, xyCorrelation = 10.0, positionACF = 1.0
+    /// Largest lag of the per-trajectory VACF term L8 (paper: 50).
+    public var vacfMaxLag = 50
+    public init() {}
+
+    public var asArray: [Double] { [mse, kl, mean, variance, skewness, kurtosis, median, vacf, vacfBatch, xyCorrelation, positionACF] }
+}
+
+/// The value of every loss term for one batch; `total` = Σ wⱼ·Lⱼ.
+public struct LossTerms: Equatable, Sendable {
+    public static let names = ["mse", "kl", "mean", "variance", "skewness", "kurtosis", "median",
+                               "vacf", "vacf_batch", "xy_correlation", "position_acf"]
+    public var values = [Double](repeating: 0, count: 11)
+    public var total = 0.0
+    public init() {}
+}
+
+/// LEONARDO's physics-informed loss (paper eq. 11–23), with its exact gradient.
+///
+/// L1 = (1/N)‖r − r̂‖² (sum over frames and axes, mean over the batch); L2 = KL(q(z|r) ‖ N(0, I)) averaged
+/// over the batch; L3–L7: squared differences of step-size mean, variance, skewness, kurtosis and median;
+/// L8 = Σ_{τ=1}^{50} (1/τ)(C_v(τ) − Ĉ_v(τ))²; L9 = mean over τ = 1 … T−2 of (⟨C_v(τ)⟩_batch − ⟨Ĉ_v(τ)⟩_batch)²;
+/// L10: squared difference of the x–y step correlation; L11 = Σ_{τ=1}^{T−1} (C_r(τ) − Ĉ_r(τ))².
+/// L1, L3–L8, L10, L11 are averaged over the batch. Statistics are those of `TrajectoryStatistics`.
+public final class PhysicsLoss {
+    public var weights: LossWeights
+    public let length: Int
+    private var capacity = 0
+    // Per-trajectory statistics of input (a) and reconstruction (b).
+    private var scalA: [Double] = [], scalB: [Double] = []
+    private var vacfA: [Double] = [], vacfB: [Double] = [], pacfA: [Double] = [], pacfB: [Double] = []
+    private var scratch: [StatsScratch] = []
+    private var gradScratch: [[Double]] = []
+
+    public init(weights: LossWeights = LossWeights(), length: Int) {
+        self.weights = weights
+        self.length = length
+    }
+
+    private func ensure(_ n: Int) {
+        let workers = Workers.count
+        if scratch.count < workers {
+            scratch = (0..<workers).map { _ in StatsScratch(length: length) }
+            // per worker: steps grad (2M), positions (2T), positions grad (2T), weights for vacf (M−1), pacf (T−1)
+            gradScratch = (0..<workers).map { _ in [Double](repeating: 0, count: 12 * length) }
+        }
+        if n <= capacity { return }
+        capacity = n
+        let M = length - 1
+        scalA = [Double](repeating: 0, count: n * StatsLayout.scalarCount); scalB = scalA
+        vacfA = [Double](repeating: 0, count: n * (M - 1)); vacfB = vacfA
+        pacfA = [Double](repeating: 0, count: n * (length - 1)); pacfB = pacfA
+    }
+
+    private func statistics(_ r: UnsafePointer<Float>, batch n: Int, scal: inout [Double], vacf: inout [Double], pacf: inout [Double]) {
+        let T = length, M = T - 1, S = StatsLayout.scalarCount
+        scal.withUnsafeMutableBufferPointer { sp in
+        vacf.withUnsafeMutableBufferPointer { vp in
+        pacf.withUnsafeMutableBufferPointer { pp in
+        scratch.withUnsafeMutableBufferPointer { scr in
+            let s = sp.baseAddress!, v = vp.baseAddress!, p = pp.baseAddress!, sc = scr.baseAddress!
+            parallelFor(n) { i, w in
+                computeStatistics(r + i * 2 * T, length: T, scalars: s + i * S, vacf: v + i * (M - 1), pacf: p + i * (T - 1),
+                                  scratch: &sc[w])
+            }
+        }}}}
+    }
+
+    /// Evaluates every term for input r and reconstruction r̂ (N×T×2 each) and the posterior (μ, log σ²).
+    /// When gradient buffers are given, writes (overwrites) ∂L/∂r̂, ∂L/∂μ and ∂L/∂log σ².
+    public func evaluate(input r: UnsafePointer<Float>, reconstruction rh: UnsafePointer<Float>,
+                         mu: UnsafePointer<Float>, logvar: UnsafePointer<Float>, batch N: Int, latent L: Int,
+                         dReconstruction: UnsafeMutablePointer<Float>? = nil,
+                         dMu: UnsafeMutablePointer<Float>? = nil, dLogvar: UnsafeMutablePointer<Float>? = nil) -> LossTerms {
+        ensure(N)
+        let T = length, M = T - 1, S = StatsLayout.scalarCount, nf = Double(N)
+        statistics(r, batch: N, scal: &scalA, vacf: &vacfA, pacf: &pacfA)
+        statistics(rh, batch: N, scal: &scalB, vacf: &vacfB, pacf: &pacfB)
+        var terms = LossTerms()
+        let w = weights
+        let maxLag = min(w.vacfMaxLag, M - 1)
+        // L1
+        var mse = 0.0
+        for i in 0..<(N * T * 2) { let e = Double(r[i]) - Double(rh[i]); mse += e * e }
+        terms.values[0] = mse / nf
+        // L2
+        var kl = 0.0
+        for i in 0..<(N * L) { let lv = Double(logvar[i]), m = Double(mu[i]); kl += -0.5 * (1 + lv - m * m - Foundation.exp(lv)) }
+        terms.values[1] = kl / nf
+        // L3–L7, L10
+        let scalarTerms = [(StatsLayout.mean, 2), (StatsLayout.variance, 3), (StatsLayout.skewness, 4),
+                           (StatsLayout.kurtosis, 5), (StatsLayout.median, 6), (StatsLayout.rho, 9)]
+        for (idx, term) in scalarTerms {
+            var acc = 0.0
+            for i in 0..<N { let e = scalA[i * S + idx] - scalB[i * S + idx]; acc += e * e }
+            terms.values[term] = acc / nf
+        }
+        // L8
+        var l8 = 0.0
+        for i in 0..<N { for tau in 1...maxLag { let e = vacfA[i * (M - 1) + tau - 1] - vacfB[i * (M - 1) + tau - 1]; l8 += e * e / Double(tau) } }
+        terms.values[7] = l8 / nf
+        // L9
+        var batchDiff = [Double](repeating: 0, count: M - 1)
+        for tau in 0..<(M - 1) {
+            var a = 0.0, b = 0.0
+            for i in 0..<N { a += vacfA[i * (M - 1) + tau]; b += vacfB[i * (M - 1) + tau] }
+            batchDiff[tau] = (b - a) / nf
+        }
+        terms.values[8] = batchDiff.reduce(0) { $0 + $1 * $1 } / Double(M - 1)
+        // L11
+        var l11 = 0.0
+        for i in 0..<(N * (T - 1)) { let e = pacfA[i] - pacfB[i]; l11 += e * e }
+        terms.values[10] = l11 / nf
+        let wv = w.asArray
+        terms.total = zip(wv, terms.values).reduce(0) { $0 + $1.0 * $1.1 }
+
+        if let dMu, let dLogvar {
+            for i in 0..<(N * L) {
+                dMu[i] = Float(w.kl * Double(mu[i]) / nf)
+                dLogvar[i] = Float(w.kl * -0.5 * (1 - Foundation.exp(Double(logvar[i]))) / nf)
+            }
+        }
+        guard let dR = dReconstruction else { return terms }
+        batchDiff.withUnsafeBufferPointer { bd in
+        scalA.withUnsafeBufferPointer { sa in scalB.withUnsafeBufferPointer { sb in
+        vacfA.withUnsafeBufferPointer { va in vacfB.withUnsafeBufferPointer { vb in
+        pacfA.withUnsafeBufferPointer { pa in pacfB.withUnsafeBufferPointer { pb in
+        gradScratch.withUnsafeMutableBufferPointer { gsAll in
+            let gsp = gsAll.baseAddress!
+            parallelFor(N) { i, worker in
+                gsp[worker].withUnsafeMutableBufferPointer { buf in
+                    let g = buf.baseAddress!
+                    let gd = g, pos = g + 2 * M, gpos = pos + 2 * T, wV = gpos + 2 * T, wP = wV + (M - 1)
+                    let ri = r + i * 2 * T, rhi = rh + i * 2 * T
+                    let A = sa.baseAddress! + i * S, B = sb.baseAddress! + i * S
+                    // gradients of the loss with respect to the reconstruction's statistics
+                    func gs(_ idx: Int, _ wt: Double) -> Double { 2 * wt * (B[idx] - A[idx]) / nf }
+                    let gMean = gs(StatsLayout.mean, w.mean), gVar = gs(StatsLayout.variance, w.variance)
+                    let gSkew = gs(StatsLayout.skewness, w.skewness), gKurt = gs(StatsLayout.kurtosis, w.kurtosis)
+                    let gMed = gs(StatsLayout.median, w.median), gRho = gs(StatsLayout.rho, w.xyCorrelation)
+                    for tau in 1...(M - 1) {
+                        var gv = 2 * w.vacfBatch * bd[tau - 1] / Double(M - 1) / nf
+                        if tau <= maxLag {
+                            gv += 2 * w.vacf * (vb[i * (M - 1) + tau - 1] - va[i * (M - 1) + tau - 1]) / Double(tau) / nf
+                        }
+                        wV[tau - 1] = gv
+                    }
+                    for tau in 1...(T - 1) { wP[tau - 1] = 2 * w.positionACF * (pb[i * (T - 1) + tau - 1] - pa[i * (T - 1) + tau - 1]) / nf }
+                    // steps of the reconstruction
+                    var sumx = 0.0, sumy = 0.0, sum = 0.0
+                    for t in 0..<M {
+                        let dx = Double(rhi[2 * (t + 1)]) - Double(rhi[2 * t]), dy = Double(rhi[2 * (t + 1) + 1]) - Double(rhi[2 * t + 1])
+                        pos[2 * t] = dx; pos[2 * t + 1] = dy   // temporarily hold steps in `pos`
+                        sumx += dx; sumy += dy; sum += (dx * dx + dy * dy).squareRoot()
+                        gd[2 * t] = 0; gd[2 * t + 1] = 0
+                    }
+                    let m = sum / Double(M)
+                    var m2 = 0.0, m3 = 0.0, m4 = 0.0
+                    for t in 0..<M {
+                        let s = (pos[2 * t] * pos[2 * t] + pos[2 * t + 1] * pos[2 * t + 1]).squareRoot()
+                        let c = s - m; m2 += c * c; m3 += c * c * c; m4 += c * c * c * c
+                    }
+                    m2 /= Double(M); m3 /= Double(M); m4 /= Double(M)
+                    let medianIndex = Int(B[StatsLayout.medianIndex])
+                    let Mf = Double(M)
+                    let mx = sumx / Mf, my = sumy / Mf
+                    var cxy = 0.0, vx = 0.0, vy = 0.0
+                    for t in 0..<M { let a = pos[2 * t] - mx, b = pos[2 * t + 1] - my; cxy += a * b; vx += a * a; vy += b * b }
+                    let rho = B[StatsLayout.rho]
+                    for t in 0..<M {
+                        let dx = pos[2 * t], dy = pos[2 * t + 1]
+                        let s = (dx * dx + dy * dy).squareRoot()
+                        let c = s - m
+                        var g = gMean / Mf + gVar * 2 * c / Mf
+                        if m2 > 0 {
+                            let dm2 = 2 * c / Mf, dm3 = 3 * (c * c - m2) / Mf, dm4 = 4 * (c * c * c - m3) / Mf
+                            g += gSkew * (dm3 / (m2 * m2.squareRoot()) - 1.5 * m3 / (m2 * m2 * m2.squareRoot()) * dm2)
+                            g += gKurt * (dm4 / (m2 * m2) - 2 * m4 / (m2 * m2 * m2) * dm2)
+                        }
+                        if t == medianIndex { g += gMed }
+                        if s > 0 { gd[2 * t] += g * dx / s; gd[2 * t + 1] += g * dy / s }
+                        if vx > 0 && vy > 0 {
+                            let a = dx - mx, b = dy - my, sq = (vx * vy).squareRoot()
+                            gd[2 * t] += gRho * (b / sq - rho * a / vx)
+                            gd[2 * t + 1] += gRho * (a / sq - rho * b / vy)
+                        }
+                    }
+                    autocorrelationBackward(pos, count: M, c: vb.baseAddress! + i * (M - 1), weights: wV, maxLag: M - 1, grad: gd)
+                    // positions (double) and their gradient
+                    for t in 0..<(2 * T) { gpos[t] = 0 }
+                    for t in 0..<M {
+                        gpos[2 * (t + 1)] += gd[2 * t]; gpos[2 * (t + 1) + 1] += gd[2 * t + 1]
+                        gpos[2 * t] -= gd[2 * t]; gpos[2 * t + 1] -= gd[2 * t + 1]
+                    }
+                    for t in 0..<(2 * T) { pos[t] = Double(rhi[t]) }
+                    autocorrelationBackward(pos, count: T, c: pb.baseAddress! + i * (T - 1), weights: wP, maxLag: T - 1, grad: gpos)
+                    let dRi = dR + i * 2 * T
+                    for t in 0..<(2 * T) {
+                        gpos[t] += 2 * w.mse * (Double(rhi[t]) - Double(ri[t])) / nf
+                        dRi[t] = Float(gpos[t])
+                    }
+                }
+            }
+        }}}}}}}}
+        return terms
+    }
+}
