@@ -25,6 +25,9 @@ public struct TrainingState: Codable, Equatable, Sendable {
     public var rngSpareNormal: Double?
     /// Mean of each loss term over the last completed epoch (for the record).
     public var lastEpochLosses: [Double]
+    /// Running sums of each loss term over the current epoch, and the batches summed.
+    public var epochLossSums: [Double] = [Double](repeating: 0, count: 11)
+    public var epochBatches: Int = 0
 }
 
 /// Trains a LEONARDO model on normalised trajectories with the physics-informed loss and Adam.
@@ -41,8 +44,6 @@ public final class LeonardoTrainer {
     var order: [Int] = []
     // batch buffers
     let batch = FloatBuffer(), eps = FloatBuffer()
-    var epochSums = [Double](repeating: 0, count: 11)
-    var epochBatches = 0
 
     /// `data` holds N×T×2 normalised trajectories (row-major).
     public init(model: Leonardo, data: [Float], options: TrainingOptions) throws {
@@ -114,12 +115,12 @@ public final class LeonardoTrainer {
         optimizer.clipGradients(maxNorm: state.options.gradClip)
         optimizer.update()
         state.optimizerStep = optimizer.step
-        for k in 0..<11 { epochSums[k] += terms.values[k] }
-        epochBatches += 1
+        for k in 0..<11 { state.epochLossSums[k] += terms.values[k] }
+        state.epochBatches += 1
         state.stepInEpoch += 1
         if state.stepInEpoch >= stepsPerEpoch {
-            state.lastEpochLosses = epochSums.map { $0 / Double(max(epochBatches, 1)) }
-            epochSums = [Double](repeating: 0, count: 11); epochBatches = 0
+            state.lastEpochLosses = state.epochLossSums.map { $0 / Double(max(state.epochBatches, 1)) }
+            state.epochLossSums = [Double](repeating: 0, count: 11); state.epochBatches = 0
             state.epoch += 1
             state.stepInEpoch = 0
             makeOrder()
