@@ -42,7 +42,7 @@ public final class SelfAttention {
         let pp = probs.reserve(training ? N * heads * T * T : workers * T * T)
         cachedProbs = training
         let H = heads, D = headDim, sc = scale
-        withSingleThreadedBLAS {
+        do {
             parallelFor(N * H, workers: workers) { item, worker in
                 let n = item / H, h = item % H
                 let P = training ? pp + item * T * T : pp + worker * T * T
@@ -69,7 +69,7 @@ public final class SelfAttention {
         let workers = Workers.count
         let dsp = dscores.reserve(workers * T * T)
         let vp = v.pointer, kp = k.pointer, qp = q.pointer, pp = probs.pointer
-        withSingleThreadedBLAS {
+        do {
             parallelFor(N * H, workers: workers) { item, worker in
                 let n = item / H, h = item % H
                 let P = UnsafePointer(pp + item * T * T)

@@ -33,6 +33,13 @@ public final class LeonardoEncoder {
         xs = (0...c.numLayers).map { _ in FloatBuffer() }
     }
 
+    /// Floating-point operations of encoding one trajectory.
+    public var flopsPerTrajectory: Int {
+        let T = cfg.length
+        return conv1.flops(length: T) + layers.reduce(0) { $0 + $1.flops(length: T) } + bottleneckConv1.flops(length: T)
+            + bottleneckConv2.flops(length: T) + bottleneckLinear.flopsPerRow + zMeans.flopsPerRow + zVar.flopsPerRow
+    }
+
     public func forward(_ r: UnsafePointer<Float>, mu: UnsafeMutablePointer<Float>, logvar: UnsafeMutablePointer<Float>,
                         batch N: Int, training: Bool) {
         let T = cfg.length, C = cfg.embedSize, Cb = cfg.bottleneckChannels, T2 = T / 2

@@ -10,28 +10,30 @@ public enum Workers {
     }()
 }
 
-/// Runs body(item, worker) for item in 0..<count, split into contiguous chunks over `workers` threads.
-/// The chunking depends only on `count` and `workers`, so results written per item are deterministic.
-@inline(__always)
-public func parallelFor(_ count: Int, workers: Int = Workers.count, _ body: (Int, Int) -> Void) {
-    let w = max(1, min(workers, count))
-    if w == 1 {
-        for i in 0..<count { body(i, 0) }
-        return
-    }
-    DispatchQueue.concurrentPerform(iterations: w) { worker in
-        let lo = count * worker / w, hi = count * (worker + 1) / w
-        for i in lo..<hi { body(i, worker) }
+/// Marks code running inside a parallel loop, so nested work (a GEMM inside a worker) stays serial.
+enum ParallelRegion {
+    nonisolated(unsafe) static var active = false
+
+    @inline(__always)
+    static func run(_ workers: Int, _ body: (Int) -> Void) {
+        active = true
+        defer { active = false }
+        DispatchQueue.concurrentPerform(iterations: workers, execute: body)
     }
 }
 
-/// Runs `body` with OpenBLAS restricted to one thread (for loops that parallelise over many small GEMMs),
-/// restoring the previous thread count afterwards.
+/// Runs body(item, worker) for item in 0..<count, split into contiguous chunks over `workers` threads.
+/// The chunking depends only on `count` and `workers`, so results written per item are deterministic.
+/// Called from inside another parallel loop it runs serially.
 @inline(__always)
-public func withSingleThreadedBLAS<R>(_ body: () -> R) -> R {
-    let previous = BLASThreads.count
-    if previous == 1 { return body() }
-    BLASThreads.set(1)
-    defer { BLASThreads.set(previous) }
-    return body()
+public func parallelFor(_ count: Int, workers: Int = Workers.count, _ body: (Int, Int) -> Void) {
+    let w = max(1, min(workers, count))
+    if w == 1 || ParallelRegion.active {
+        for i in 0..<count { body(i, 0) }
+        return
+    }
+    ParallelRegion.run(w) { worker in
+        let lo = count * worker / w, hi = count * (worker + 1) / w
+        for i in lo..<hi { body(i, worker) }
+    }
 }

@@ -1,0 +1,70 @@
+import ArgumentParser
+import Foundation
+import LeonardoSim
+
+struct Generate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Decode latents into trajectories with a LEONARDO checkpoint.",
+        discussion: """
+        Samples z ~ N(0, I) (or reads them with --latents) and writes an HDF5 file with datasets \
+        'trajectories' (N×T×2 float32, normalised decoder output) and 'latents' (N×latent float32).
+        """)
+
+    @Option(help: "LEONARDO checkpoint (HDF5).") var checkpoint: String
+    @Option(help: "Number of trajectories to sample.") var count: Int = 16
+    @Option(help: "Seed of the latent sampling.") var seed: UInt64 = 0
+    @Option(help: "Fix the dose-axis latent z4 (index 3) to this value.") var z4: Float?
+    @Option(help: "Decode the latents in dataset 'latents' (N×latent) of this HDF5 file instead of sampling.") var latents: String?
+    @Option(help: "Output HDF5 file.") var out: String
+
+    func validate() throws {
+        if count < 1 { throw ValidationError("--count must be at least 1") }
+    }
+
+    func run() throws {
+        let model = try Leonardo.load(checkpoint)
+        let L = model.config.latentDim
+        var z: [Float]
+        if let latents {
+            let f = try HDF5File.open(latents)
+            let shape = try f.shape("latents")
+            guard shape.count == 2, shape[1] == L else {
+                throw UserError("\(latents): dataset 'latents' has shape \(shape), expected N×\(L)")
+            }
+            z = try f.readFloat("latents").data
+            if z.contains(where: { !$0.isFinite }) { throw UserError("\(latents): 'latents' contains NaN or infinite values") }
+        } else {
+            var rng = Xoshiro256StarStar(seed: seed)
+            z = (0..<(count * L)).map { _ in Float(rng.normal()) }
+        }
+        if let z4 {
+            guard L >= 4 else { throw UserError("--z4 needs a model with at least 4 latent dimensions (this one has \(L))") }
+            for i in 0..<(z.count / L) { z[i * L + 3] = z4 }
+        }
+        let n = z.count / L
+        let T = model.config.length, C = model.config.inputChannels
+        var out = [Float](repeating: 0, count: n * T * C)
+        let bar = ProgressBar(total: n, label: "generate")
+        let chunk = 256
+        z.withUnsafeBufferPointer { zp in
+            out.withUnsafeMutableBufferPointer { op in
+                var s = 0
+                while s < n {
+                    let m = min(chunk, n - s)
+                    model.decode(z: zp.baseAddress! + s * L, out: op.baseAddress! + s * T * C, batch: m)
+                    s += m
+                    bar.update(s)
+                }
+            }
+        }
+        bar.finish()
+        try writeHDF5Atomically(self.out) { f in
+            try f.write("trajectories", out, shape: [n, T, C])
+            try f.write("latents", z, shape: [n, L])
+            try f.setAttribute("generator", "LEONARDO decoder")
+            try f.setAttribute("checkpoint", checkpoint)
+            if latents == nil { try f.setAttribute("seed", Int(seed)) }
+        }
+        print("wrote \(n) trajectories of \(T) frames to \(self.out)")
+    }
+}

@@ -1,0 +1,112 @@
+import ArgumentParser
+import Foundation
+import LeonardoSim
+
+struct TrainLeonardo: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train-leonardo",
+        abstract: "Train LEONARDO with the physics-informed loss on a trajectory file.",
+        discussion: """
+        DATA.h5 holds 'trajectories' (N×T×2); each trajectory is normalised as in the paper (appendix A). \
+        Checkpoints (weights, Adam state, data position and generator) are written atomically to --out every \
+        --checkpoint-every steps, at each epoch's end and on Ctrl-C; --resume continues bit-for-bit.
+        """)
+
+    @Option(help: "Training trajectories (HDF5, dataset 'trajectories' N×T×2).") var data: String
+    @Option(help: "Checkpoint to write (HDF5).") var out: String
+    @Option(help: "Model size: paper (8.95 M parameters), small or tiny.") var model: ModelSize = .paper
+    @Flag(help: "Chain the decoder blocks instead of the released loop that feeds e to every block.") var chainDecoderBlocks = false
+    @Option(help: "Epochs to train (in total, counting those of a resumed run).") var epochs: Int = 10
+    @Option(help: "Mini-batch size.") var batch: Int = 64
+    @Option(help: "Adam learning rate.") var lr: Float = 3e-4
+    @Option(help: "Global gradient-norm clip (0 disables).") var gradClip: Double = 1.0
+    @Option(help: "Seed of data order, initialisation and reparameterisation noise.") var seed: UInt64 = 0
+    @Option(help: "Checkpoint every this many optimizer steps.") var checkpointEvery: Int = 200
+    @Option(help: "Use only the first N trajectories.") var limit: Int?
+    @Option(help: "Validation trajectories (HDF5) evaluated at each epoch's end.") var validation: String?
+    @Flag(help: "Continue from the checkpoint at --out.") var resume = false
+    @Flag(help: "Cut longer trajectories into consecutive windows of the model's length (paper appendix A).") var segment = false
+    @Option(help: "With --segment: keep every k-th frame first.") var subsample: Int = 1
+
+    func validate() throws {
+        if epochs < 1 { throw ValidationError("--epochs must be at least 1") }
+        if batch < 2 { throw ValidationError("--batch must be at least 2") }
+        if !(lr > 0) { throw ValidationError("--lr must be positive") }
+        if checkpointEvery < 1 { throw ValidationError("--checkpoint-every must be at least 1") }
+        if let limit, limit < 2 { throw ValidationError("--limit must be at least 2") }
+    }
+
+    func loadNormalized(_ path: String, length: Int) throws -> [Float] {
+        var set = try TrajectorySet.read(path)
+        if segment && set.length != length { set = try set.segmented(window: length, subsample: subsample) }
+        if set.length != length {
+            throw UserError("\(path): trajectories have \(set.length) frames but the model expects \(length) (add --segment to cut longer ones)")
+        }
+        if let limit, limit < set.count {
+            set = TrajectorySet(trajectories: Array(set.trajectories[0..<(limit * length * 2)]), count: limit, length: length)
+        }
+        return set.normalized()
+    }
+
+    func run() throws {
+        var cfg = model.config
+        cfg.chainDecoderBlocks = chainDecoderBlocks
+        if resume {
+            let f = try HDF5File.open(out)
+            cfg = try LeonardoCheckpoint.config(of: f)
+            f.close()
+        }
+        let train = try loadNormalized(data, length: cfg.length)
+        let val = try validation.map { try loadNormalized($0, length: cfg.length) }
+        let n = train.count / (cfg.length * 2)
+        guard n >= batch else { throw UserError("\(data): \(n) trajectories, fewer than one batch of \(batch)") }
+        var opts = TrainingOptions()
+        opts.epochs = epochs; opts.batchSize = batch; opts.learningRate = lr; opts.gradClip = gradClip
+        opts.seed = seed; opts.checkpointEvery = checkpointEvery
+        let leo = try Leonardo(config: cfg, seed: seed)
+        let trainer = try LeonardoTrainer(model: leo, data: train, options: opts)
+        if resume {
+            try trainer.resume(from: out)
+            print("resumed from \(out) at epoch \(trainer.state.epoch + 1), step \(trainer.state.optimizerStep)")
+        }
+        print("LEONARDO \(cfg.embedSize)-wide, \(leo.parameterCount) parameters; \(n) trajectories, \(trainer.stepsPerEpoch) steps/epoch")
+        installInterruptHandler()
+        let totalSteps = epochs * trainer.stepsPerEpoch
+        let bar = ProgressBar(total: totalSteps, label: "train")
+        var last = Date(), lastStep = trainer.state.optimizerStep
+        var rate = 0.0
+        while !trainer.isFinished {
+            let terms = trainer.step()
+            let st = trainer.state
+            let now = Date()
+            if now.timeIntervalSince(last) > 1 {
+                rate = Double((st.optimizerStep - lastStep) * batch) / now.timeIntervalSince(last)
+                last = now; lastStep = st.optimizerStep
+            }
+            let shortNames = ["mse", "kl", "mean", "var", "skew", "kurt", "med", "vacf", "vacfB", "xy", "pacf"]
+            let msg = "epoch \(st.epoch + (st.stepInEpoch == 0 ? 0 : 1))/\(epochs) loss \(String(format: "%.4g", terms.total)) ["
+                + zip(shortNames, terms.values).map { "\($0) \(String(format: "%.3g", $1))" }.joined(separator: " ")
+                + "] \(String(format: "%.0f", rate)) traj/s"
+            bar.update(st.optimizerStep, msg)
+            let epochEnded = st.stepInEpoch == 0
+            if st.optimizerStep % checkpointEvery == 0 || epochEnded || interruptRequested || trainer.isFinished {
+                try trainer.saveCheckpoint(out)
+            }
+            if epochEnded, let val {
+                let v = trainer.evaluate(val)
+                bar.finish()
+                print("epoch \(st.epoch): train loss \(String(format: "%.4g", zip(opts.weights.asArray, st.lastEpochLosses).reduce(0) { $0 + $1.0 * $1.1 })), validation loss \(String(format: "%.4g", v.total))")
+            }
+            if interruptRequested {
+                bar.finish()
+                print("interrupted: checkpoint saved to \(out) at step \(st.optimizerStep); continue with --resume")
+                throw ExitCode(130)
+            }
+        }
+        bar.finish()
+        let losses = trainer.state.lastEpochLosses
+        print("done: \(trainer.state.optimizerStep) steps; last epoch mean loss terms:")
+        for (name, v) in zip(LossTerms.names, losses) { print("  \(name.padding(toLength: 15, withPad: " ", startingAt: 0)) \(String(format: "%.6g", v))") }
+        print("checkpoint: \(out)")
+    }
+}
