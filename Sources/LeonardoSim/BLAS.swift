@@ -51,11 +51,6 @@ public enum BLASThreads {
     static let ensureSingleThreaded: Void = { openblas_set_num_threads(1) }()
 }
 
-/// y += alpha·x over n floats.
-@inline(__always)
-public func saxpy(_ n: Int, _ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-    cblas_saxpy(Int32(n), alpha, x, 1, y, 1)
-}
 
 extension BLASThreads {
     /// GFLOP/s of an n×n×n cblas_sgemm using OpenBLAS's own thread pool (the machine's reference figure).
