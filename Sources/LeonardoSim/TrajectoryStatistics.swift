@@ -62,9 +62,10 @@ enum StatsLayout {
 
 /// Per-thread scratch for statistics: steps, step sizes, and a selection buffer.
 struct StatsScratch {
-    var steps: [Double], sizes: [Double], select: [Double], selectIndex: [Int]
+    var steps: [Double], positions: [Double], sizes: [Double], select: [Double], selectIndex: [Int]
     init(length T: Int) {
         steps = [Double](repeating: 0, count: 2 * (T - 1))
+        positions = [Double](repeating: 0, count: 2 * T)
         sizes = [Double](repeating: 0, count: T - 1)
         select = [Double](repeating: 0, count: T - 1)
         selectIndex = [Int](repeating: 0, count: T - 1)
@@ -129,7 +130,10 @@ func computeStatistics(_ r: UnsafePointer<Float>, length T: Int, scalars: Unsafe
         // autocorrelations
         autocorrelation(d, count: M, out: vacf)
     }}}}
-    autocorrelationFloat(r, count: T, out: pacf)
+    scratch.positions.withUnsafeMutableBufferPointer { pp in
+        for i in 0..<(2 * T) { pp[i] = Double(r[i]) }
+        autocorrelation(pp.baseAddress!, count: T, out: pacf)
+    }
 }
 
 /// C(τ) = [Σ_{t<n−τ} a_t·a_{t+τ}/(n−τ)] / [Σ |a_t|²/n] for τ = 1 … n−1 over 2-D vectors a (n×2 doubles).
@@ -141,20 +145,6 @@ func autocorrelation(_ a: UnsafePointer<Double>, count n: Int, out: UnsafeMutabl
     for tau in 1..<n {
         var num = 0.0
         for t in 0..<(n - tau) { num += a[2 * t] * a[2 * (t + tau)] + a[2 * t + 1] * a[2 * (t + tau) + 1] }
-        out[tau - 1] = den > 0 ? num / Double(n - tau) / den : 0
-    }
-}
-
-@inline(__always)
-func autocorrelationFloat(_ a: UnsafePointer<Float>, count n: Int, out: UnsafeMutablePointer<Double>) {
-    var den = 0.0
-    for t in 0..<n { let x = Double(a[2 * t]), y = Double(a[2 * t + 1]); den += x * x + y * y }
-    den /= Double(n)
-    for tau in 1..<n {
-        var num = 0.0
-        for t in 0..<(n - tau) {
-            num += Double(a[2 * t]) * Double(a[2 * (t + tau)]) + Double(a[2 * t + 1]) * Double(a[2 * (t + tau) + 1])
-        }
         out[tau - 1] = den > 0 ? num / Double(n - tau) / den : 0
     }
 }
