@@ -108,6 +108,15 @@ public struct TrajectorySet: Equatable {
         }
     }
 
+    /// The trajectories at `indices`, in that order, with their per-trajectory vectors.
+    public func subset(_ indices: [Int]) -> TrajectorySet {
+        var out = [Float](); out.reserveCapacity(indices.count * length * 2)
+        for i in indices { out.append(contentsOf: trajectories[(i * length * 2)..<((i + 1) * length * 2)]) }
+        return TrajectorySet(trajectories: out, count: indices.count, length: length, dose: dose.map { d in indices.map { d[$0] } },
+                             labels: labels.map { l in indices.map { l[$0] } }, labelNames: labelNames,
+                             alpha: alpha.map { a in indices.map { a[$0] } }, attributes: attributes)
+    }
+
     /// The trajectories normalised per trajectory (paper eq. 6).
     public func normalized() -> [Float] { TrajectoryNormalization.normalize(trajectories, length: length).normalized }
 

@@ -1,0 +1,103 @@
+import Foundation
+
+/// Mean-squared displacement and anomalous-exponent estimates.
+public enum MSD {
+    /// Time-averaged MSD of one trajectory (T×2 interleaved) at lags 1…maxLag:
+    /// δ²(τ) = Σ_{t<T−τ} |r_{t+τ} − r_t|² / (T − τ).
+    public static func timeAveraged(_ r: UnsafePointer<Float>, length T: Int, maxLag: Int) -> [Double] {
+        precondition(maxLag >= 1 && maxLag < T)
+        var out = [Double](repeating: 0, count: maxLag)
+        for tau in 1...maxLag {
+            var s = 0.0
+            for t in 0..<(T - tau) {
+                let dx = Double(r[2 * (t + tau)]) - Double(r[2 * t]), dy = Double(r[2 * (t + tau) + 1]) - Double(r[2 * t + 1])
+                s += dx * dx + dy * dy
+            }
+            out[tau - 1] = s / Double(T - tau)
+        }
+        return out
+    }
+
+    /// Least-squares slope of log MSD against log lag (lags `firstLag`, `firstLag`+1, …): the anomalous
+    /// exponent α of MSD ∝ t^α. Non-positive MSD values are skipped; NaN when fewer than two remain.
+    public static func exponent(_ msd: [Double], firstLag: Int = 1) -> Double {
+        var sx = 0.0, sy = 0.0, sxx = 0.0, sxy = 0.0, n = 0.0
+        for (i, m) in msd.enumerated() where m > 0 && m.isFinite {
+            let x = Foundation.log(Double(firstLag + i)), y = Foundation.log(m)
+            sx += x; sy += y; sxx += x * x; sxy += x * y; n += 1
+        }
+        guard n >= 2 else { return .nan }
+        let den = n * sxx - sx * sx
+        return den > 0 ? (n * sxy - sx * sy) / den : .nan
+    }
+
+    /// Ensemble MSD from the origin, ⟨|r_t − r_0|²⟩ over trajectories, for t = 1…T−1.
+    public static func ensemble(_ set: TrajectorySet) -> [Double] {
+        let T = set.length
+        var out = [Double](repeating: 0, count: T - 1)
+        for i in 0..<set.count {
+            let b = i * T * 2
+            for t in 1..<T {
+                let dx = Double(set.trajectories[b + 2 * t]) - Double(set.trajectories[b])
+                let dy = Double(set.trajectories[b + 2 * t + 1]) - Double(set.trajectories[b + 1])
+                out[t - 1] += dx * dx + dy * dy
+            }
+        }
+        return out.map { $0 / Double(set.count) }
+    }
+}
+
+/// The summary statistics by which the LPTEM-like generator is calibrated against experimental trajectories
+/// (issue: step-size distribution, VACF at lags 1–5, MSD exponent). Step sizes are pooled over all
+/// trajectories; the VACF is the mean over trajectories of `TrajectoryStatistics.velocityAutocorrelation`;
+/// the MSD exponent is the log-log slope of the ensemble-averaged time-averaged MSD over lags 1–10.
+public struct MotionSummary: Equatable, Sendable {
+    public var meanStep = 0.0, medianStep = 0.0, stepStd = 0.0, stepSkewness = 0.0, stepKurtosis = 0.0
+    /// Fraction of steps longer than 3× the pooled median step.
+    public var tailFraction = 0.0
+    /// Mean VACF at lags 1…5.
+    public var vacf: [Double] = []
+    /// Exponent of the ensemble-averaged time-averaged MSD, lags 1…10.
+    public var msdExponent = 0.0
+
+    public init(_ set: TrajectorySet) {
+        let T = set.length, M = T - 1
+        var sizes = [Double](); sizes.reserveCapacity(set.count * M)
+        var vacf = [Double](repeating: 0, count: 5)
+        let maxLag = min(10, T - 1)
+        var tamsd = [Double](repeating: 0, count: maxLag)
+        set.trajectories.withUnsafeBufferPointer { p in
+            for i in 0..<set.count {
+                let r = p.baseAddress! + i * T * 2
+                for t in 0..<M {
+                    let dx = Double(r[2 * t + 2]) - Double(r[2 * t]), dy = Double(r[2 * t + 3]) - Double(r[2 * t + 1])
+                    sizes.append((dx * dx + dy * dy).squareRoot())
+                }
+                let stats = TrajectoryStatistics(trajectory: r, length: T)
+                for l in 0..<min(5, stats.velocityAutocorrelation.count) { vacf[l] += stats.velocityAutocorrelation[l] }
+                let m = MSD.timeAveraged(r, length: T, maxLag: maxLag)
+                for l in 0..<maxLag { tamsd[l] += m[l] }
+            }
+        }
+        let n = Double(sizes.count)
+        meanStep = sizes.reduce(0, +) / n
+        var m2 = 0.0, m3 = 0.0, m4 = 0.0
+        for s in sizes { let c = s - meanStep; m2 += c * c; m3 += c * c * c; m4 += c * c * c * c }
+        m2 /= n; m3 /= n; m4 /= n
+        stepStd = m2.squareRoot()
+        stepSkewness = m2 > 0 ? m3 / pow(m2, 1.5) : 0
+        stepKurtosis = m2 > 0 ? m4 / (m2 * m2) : 0
+        let sorted = sizes.sorted()
+        medianStep = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : 0.5 * (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2])
+        tailFraction = Double(sizes.filter { $0 > 3 * medianStep }.count) / n
+        self.vacf = vacf.map { $0 / Double(set.count) }
+        msdExponent = MSD.exponent(tamsd)
+    }
+
+    /// Rows (name, value) in a fixed order, for tables.
+    public var rows: [(String, Double)] {
+        [("mean step", meanStep), ("median step", medianStep), ("step std", stepStd), ("step skewness", stepSkewness),
+         ("step kurtosis", stepKurtosis), ("steps > 3×median", tailFraction)]
+            + vacf.enumerated().map { ("VACF lag \($0.offset + 1)", $0.element) } + [("MSD exponent (lags 1–10)", msdExponent)]
+    }
+}
