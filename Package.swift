@@ -5,6 +5,7 @@ let package = Package(
     name: "MicroscopeGym",
     products: [
         .library(name: "LeonardoSim", targets: ["LeonardoSim"]),
+        .library(name: "MicroscopeGym", targets: ["MicroscopeGym"]),
         .executable(name: "gym-runner", targets: ["GymRunner"]),
     ],
     dependencies: [
@@ -21,11 +22,16 @@ let package = Package(
         .target(name: "LeonardoSim", dependencies: ["CBLAS", "CHDF5", "HDF5Support"],
                 path: "Sources/LeonardoSim",
                 swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
+        .target(name: "MicroscopeGym", dependencies: ["LeonardoSim"], path: "Sources/MicroscopeGym",
+                swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
         .executableTarget(name: "GymRunner",
-                          dependencies: ["LeonardoSim",
+                          dependencies: ["LeonardoSim", "MicroscopeGym",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/GymRunner"),
         .testTarget(name: "LeonardoSimTests", dependencies: ["LeonardoSim"],
                     path: "Tests/LeonardoSimTests", resources: [.copy("Fixtures")]),
+        .testTarget(name: "MicroscopeGymTests", dependencies: ["MicroscopeGym", "LeonardoSim"], path: "Tests/MicroscopeGymTests"),
+        // Uses only the public API (no @testable): a custom agent and a toy environment from outside the module.
+        .testTarget(name: "ExternalAgentTests", dependencies: ["MicroscopeGym", "LeonardoSim"], path: "Tests/ExternalAgentTests"),
     ]
 )

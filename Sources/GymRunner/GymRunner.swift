@@ -7,7 +7,7 @@ struct GymRunner: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gym-runner",
         abstract: "MicroscopeGym: the LEONARDO liquid-cell TEM simulator, its training and benchmarks.",
-        subcommands: [Dataset.self, Stats.self, Generate.self, TrainLeonardo.self, Bench.self])
+        subcommands: [Dataset.self, Stats.self, Generate.self, TrainLeonardo.self, CalibrateDose.self, Sweep.self, Bench.self])
 }
 
 /// A one-line error for the user (ArgumentParser prints it as "Error: …" and exits non-zero).

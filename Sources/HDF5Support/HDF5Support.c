@@ -80,3 +80,17 @@ char *h5s_read_string_attribute(int64_t obj, const char *name) {
     H5Tclose(ft); H5Aclose(a);
     return out;
 }
+
+/* IEEE 754 half precision, little-endian (the layout h5py reads as numpy float16); HDF5 < 1.14.4 has no
+   predefined H5T_IEEE_F16LE. Created once and kept for the process. */
+int64_t h5s_ieee_f16le(void) {
+    static hid_t t = -1;
+    if (t < 0) {
+        t = H5Tcopy(H5T_IEEE_F32LE);
+        H5Tset_fields(t, 15, 10, 5, 0, 10);
+        H5Tset_size(t, 2);
+        H5Tset_ebias(t, 15);
+        H5Tpack(t);
+    }
+    return t;
+}

@@ -4,6 +4,7 @@ import Foundation
 /// - one float32 dataset per parameter at the root, named as in the PyTorch `state_dict`
 ///   (e.g. `encoder.layers.0.attention.values.weight`), with PyTorch shapes;
 /// - root attributes `format` ("microscopegym.leonardo/1") and `config` (the `LeonardoConfig` as JSON);
+/// - optionally `dose_calibration` (JSON of `DoseCalibration`: latent index, slope, intercept, r);
 /// - optionally the optimizer: `optimizer/m/<name>`, `optimizer/v/<name>` and the root attribute
 ///   `training_state` (JSON of `TrainingState`, including the Adam step and the generator state).
 /// h5py reads it with `h5py.File(path)["decoder.conv_out.weight"][...]`.
@@ -12,13 +13,17 @@ public enum LeonardoCheckpoint {
 
     /// Writes model (and optionally optimizer + training state) atomically.
     public static func save(_ model: Leonardo, to path: String, optimizer: Adam? = nil, state: TrainingState? = nil,
-                            extraAttributes: [String: String] = [:]) throws {
+                            extraAttributes: [String: String] = [:], float16: Bool = false) throws {
         let store = model.parameters
         try writeHDF5Atomically(path) { f in
+            f.storeFloatsAsHalf = float16 && optimizer == nil
             try f.setAttribute("format", formatTag)
             try f.setAttribute("config", String(decoding: try JSONEncoder.sorted.encode(model.config), as: UTF8.self))
             try f.setAttribute("parameter_count", store.count)
             for (k, v) in extraAttributes { try f.setAttribute(k, v) }
+            if let calibration = model.doseCalibration {
+                try f.setAttribute("dose_calibration", String(decoding: try JSONEncoder.sorted.encode(calibration), as: UTF8.self))
+            }
             for r in store.refs {
                 try f.write(r.name, UnsafeBufferPointer(start: store.value(r), count: r.count), shape: r.shape)
             }
@@ -56,6 +61,11 @@ public enum LeonardoCheckpoint {
         }
         let model = try Leonardo(config: cfg)
         try loadParameters(into: model.parameters, from: f)
+        if let json = try f.stringAttribute("dose_calibration") {
+            do { model.doseCalibration = try JSONDecoder().decode(DoseCalibration.self, from: Data(json.utf8)) } catch {
+                throw LeonardoError.hdf5("\(path): attribute 'dose_calibration' is damaged (\(error))")
+            }
+        }
         return model
     }
 

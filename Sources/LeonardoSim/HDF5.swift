@@ -61,7 +61,10 @@ public final class HDF5File {
 
     // MARK: datasets
 
-    private func writeRaw(_ name: String, shape: [Int], type: hid_t, data: UnsafeRawPointer) throws {
+    /// Store float32 datasets as IEEE half precision (h5py reads them as float16; readers here convert back).
+    public var storeFloatsAsHalf = false
+
+    private func writeRaw(_ name: String, shape: [Int], type: hid_t, fileType: hid_t? = nil, data: UnsafeRawPointer) throws {
         if exists(name) { H5Ldelete(id, name, h5s_p_default()) }
         var dims = shape.map { hsize_t($0) }
         let space = H5Screate_simple(Int32(dims.count), &dims, nil)
@@ -69,7 +72,7 @@ public final class HDF5File {
         let lcpl = H5Pcreate(h5s_p_link_create())
         H5Pset_create_intermediate_group(lcpl, 1)
         defer { H5Pclose(lcpl) }
-        let ds = H5Dcreate2(id, name, type, space, lcpl, h5s_p_default(), h5s_p_default())
+        let ds = H5Dcreate2(id, name, fileType ?? type, space, lcpl, h5s_p_default(), h5s_p_default())
         if ds < 0 { throw LeonardoError.hdf5("\(path): cannot create dataset '\(name)'") }
         defer { H5Dclose(ds) }
         if H5Dwrite(ds, type, h5s_s_all(), h5s_s_all(), h5s_p_default(), data) < 0 {
@@ -79,7 +82,8 @@ public final class HDF5File {
 
     public func write(_ name: String, _ data: UnsafeBufferPointer<Float>, shape: [Int]) throws {
         precondition(shape.reduce(1, *) == data.count, "shape \(shape) does not match \(data.count) values")
-        try writeRaw(name, shape: shape, type: h5s_native_float(), data: UnsafeRawPointer(data.baseAddress ?? UnsafePointer(bitPattern: 64)!))
+        try writeRaw(name, shape: shape, type: h5s_native_float(), fileType: storeFloatsAsHalf ? h5s_ieee_f16le() : nil,
+                     data: UnsafeRawPointer(data.baseAddress ?? UnsafePointer(bitPattern: 64)!))
     }
 
     public func write(_ name: String, _ data: [Float], shape: [Int]) throws {

@@ -207,6 +207,14 @@ public final class Leonardo {
     public let decoder: LeonardoDecoder
     /// `layernorm` (size T) exists in released checkpoints but is unused by the forward pass; kept for round trips.
     public let unusedLayerNorm: (weight: ParameterRef, bias: ParameterRef)
+    /// The dose axis of this model, if calibrated (stored with the checkpoint as the attribute `dose_calibration`).
+    public var doseCalibration: DoseCalibration?
+
+    /// The latent value of the dose axis for `doseRate` (e⁻ Å⁻² s⁻¹); nil when the model is not calibrated.
+    public func latent(forDoseRate doseRate: Double) -> (index: Int, value: Double)? {
+        doseCalibration.map { ($0.index, $0.latent(forDoseRate: doseRate)) }
+    }
+
     /// Trajectories decoded per internal chunk (bounds memory; keeps activations cache-sized).
     public var decodeChunk = 32
     let objectiveBuffers = ObjectiveBuffers()

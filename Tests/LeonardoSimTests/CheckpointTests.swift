@@ -24,6 +24,31 @@ final class CheckpointTests: XCTestCase {
         XCTAssertEqual(model.decode(z: z), loaded.decode(z: z))
     }
 
+    func testFloat16StorageRoundTripsToHalfPrecision() throws {
+        let model = try Leonardo(config: .tiny, seed: 5)
+        model.doseCalibration = DoseCalibration(index: 1, slope: -0.3, intercept: 0.2, pearsonR: -0.5, residualStd: 0.4,
+                                                correlations: [0.1, -0.5, 0.2], count: 9, doseRange: [1, 100])
+        let path = temporaryPath("half.h5")
+        try LeonardoCheckpoint.save(model, to: path, float16: true)
+        let back = try Leonardo.load(path)
+        XCTAssertEqual(back.doseCalibration, model.doseCalibration)
+        for r in model.parameters.refs {
+            for i in 0..<r.count {
+                // HDF5's float → half conversion rounds to within one half-precision ulp (its tie rule differs
+                // from Swift's round-to-nearest-even in rare cases), i.e. relative error ≤ 2⁻¹⁰.
+                let v = model.parameters.value(r)[i]
+                let got = back.parameters.value(back.parameters.ref(named: r.name)!)[i]
+                XCTAssertEqual(got, v, accuracy: abs(v) * 0x1p-10 + 1e-7, "\(r.name)[\(i)]")
+                XCTAssertEqual(got, Float(Float16(got)), "\(r.name)[\(i)] is not a half-precision value")
+            }
+        }
+        let full = temporaryPath("full.h5")
+        try LeonardoCheckpoint.save(model, to: full)
+        let a = try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int
+        let b = try FileManager.default.attributesOfItem(atPath: full)[.size] as! Int
+        XCTAssertLessThan(a, b)
+    }
+
     func testTruncatedFileIsRejectedClearly() throws {
         let model = try Leonardo(config: .tiny, seed: 1)
         let path = temporaryPath("truncated.h5")

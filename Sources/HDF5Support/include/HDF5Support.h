@@ -6,6 +6,7 @@ int64_t h5s_native_float(void);
 int64_t h5s_native_double(void);
 int64_t h5s_native_int64(void);
 int64_t h5s_native_uint64(void);
+int64_t h5s_ieee_f16le(void);
 int64_t h5s_native_uint8(void);
 int64_t h5s_c_s1(void);
 int64_t h5s_p_default(void);
