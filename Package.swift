@@ -6,6 +6,7 @@ let package = Package(
     products: [
         .library(name: "LeonardoSim", targets: ["LeonardoSim"]),
         .library(name: "MicroscopeGym", targets: ["MicroscopeGym"]),
+        .library(name: "Agents", targets: ["Agents"]),
         .executable(name: "gym-runner", targets: ["GymRunner"]),
     ],
     dependencies: [
@@ -24,12 +25,15 @@ let package = Package(
                 swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
         .target(name: "MicroscopeGym", dependencies: ["LeonardoSim"], path: "Sources/MicroscopeGym",
                 swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
+        .target(name: "Agents", dependencies: ["LeonardoSim", "MicroscopeGym"], path: "Sources/Agents",
+                swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
         .executableTarget(name: "GymRunner",
-                          dependencies: ["LeonardoSim", "MicroscopeGym",
+                          dependencies: ["LeonardoSim", "MicroscopeGym", "Agents",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/GymRunner"),
         .testTarget(name: "LeonardoSimTests", dependencies: ["LeonardoSim"],
                     path: "Tests/LeonardoSimTests", resources: [.copy("Fixtures")]),
+        .testTarget(name: "AgentsTests", dependencies: ["Agents", "MicroscopeGym", "LeonardoSim"], path: "Tests/AgentsTests"),
         .testTarget(name: "MicroscopeGymTests", dependencies: ["MicroscopeGym", "LeonardoSim"], path: "Tests/MicroscopeGymTests"),
         // Uses only the public API (no @testable): a custom agent and a toy environment from outside the module.
         .testTarget(name: "ExternalAgentTests", dependencies: ["MicroscopeGym", "LeonardoSim"], path: "Tests/ExternalAgentTests"),

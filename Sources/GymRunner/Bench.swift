@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LeonardoSim
+import MicroscopeGym
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -10,6 +11,8 @@ struct Bench: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "Decoder batch sizes.") var batches: [Int] = [1, 16, 256]
     @Option(help: "Training batch size.") var trainBatch: Int = 16
     @Option(help: "Minimum seconds per measurement.") var seconds: Double = 2
+    @Option(help: "Benchmark this registered environment (steps/s, one and a vector of 16) instead of the model.") var env: String?
+    @Option(help: "Vector size for the environment benchmark.") var vector: Int = 16
 
     func validate() throws {
         if batches.isEmpty || batches.contains(where: { $0 < 1 }) { throw ValidationError("--batches must be positive") }
@@ -25,7 +28,48 @@ struct Bench: ParsableCommand {
         return Double(calls) / Date().timeIntervalSince(start)
     }
 
+    /// Environment steps/s for one environment and for a batched vector, and the decoder's share of the time.
+    func benchEnvironment(_ id: String) throws {
+        let cell = try makeEnvironment(id: id)
+        let actions = cell.actionSpace.n
+        var rng = Xoshiro256StarStar(seed: 7)
+        // One environment: random actions, auto-reset; record how many latents each step decoded.
+        var env = cell
+        _ = try env.reset(seed: 1)
+        var decodedPerStep: [Int] = []
+        var steps = 0
+        let start = Date()
+        repeat {
+            let s = try env.step(rng.uniformInt(actions))
+            decodedPerStep.append(Int(s.info["decoded_segments"] ?? 1))
+            steps += 1
+            if s.done { _ = try env.reset(seed: nil) }
+        } while Date().timeIntervalSince(start) < seconds
+        let single = Double(steps) / Date().timeIntervalSince(start)
+        // The decoder alone on the same work.
+        let L = cell.model.config.latentDim
+        let decStart = Date()
+        for k in decodedPerStep { _ = cell.model.decode(z: (0..<(k * L)).map { _ in Float(rng.normal()) }) }
+        let decoderSeconds = Date().timeIntervalSince(decStart)
+        let share = decoderSeconds / (Double(steps) / single)
+        print(String(format: "%@ single environment: %.1f steps/s (%.2f decoded segments per step on average), decoder %.0f%% of the time",
+                     id, single, Double(decodedPerStep.reduce(0, +)) / Double(steps), 100 * share))
+        // A vector of environments with one batched decoder call per step.
+        var vec = LiquidCellVector(cell, count: vector)
+        _ = try vec.reset(seed: 1)
+        var vsteps = 0
+        let vstart = Date()
+        repeat {
+            _ = try vec.step((0..<vector).map { _ in rng.uniformInt(actions) })
+            vsteps += 1
+        } while Date().timeIntervalSince(vstart) < seconds
+        let vrate = Double(vsteps * vector) / Date().timeIntervalSince(vstart)
+        print(String(format: "%@ vector of %d (batched decoding): %.1f environment steps/s (%.1f× one environment)",
+                     id, vector, vrate, vrate / single))
+    }
+
     func run() throws {
+        if let env { return try benchEnvironment(env) }
         #if DEBUG
         print("warning: debug build; build with -c release for meaningful figures")
         #endif

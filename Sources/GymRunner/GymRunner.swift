@@ -6,8 +6,9 @@ import LeonardoSim
 struct GymRunner: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gym-runner",
-        abstract: "MicroscopeGym: the LEONARDO liquid-cell TEM simulator, its training and benchmarks.",
-        subcommands: [Dataset.self, Stats.self, Generate.self, TrainLeonardo.self, CalibrateDose.self, Sweep.self, Bench.self])
+        abstract: "MicroscopeGym: the LEONARDO liquid-cell TEM simulator, agents that operate it, training and benchmarks.",
+        subcommands: [Train.self, List.self, Check.self, Dataset.self, Stats.self, Generate.self, TrainLeonardo.self, CalibrateDose.self, Sweep.self, Bench.self],
+        defaultSubcommand: Train.self)
 }
 
 /// A one-line error for the user (ArgumentParser prints it as "Error: …" and exits non-zero).

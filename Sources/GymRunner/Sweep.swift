@@ -7,13 +7,12 @@ struct Sweep: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "In-silico experiment design: evaluate every fixed (dose rate, frame rate) setting of a grid.")
 
-    @Option(help: "Registered environment ID.") var env: String = "LiquidCell-v0"
-    @Option(help: "Environment spec file of your own (instead of --env).") var envFile: String?
+    @OptionGroup var environment: EnvironmentOptions
     @Option(help: "Episodes per setting.") var episodes: Int = 8
     @Option(help: "Seed of the first episode (episode e uses seed + e; the same seeds for every setting).") var seed: UInt64 = 1000
 
     func run() throws {
-        let cell = try envFile.map { try makeEnvironment(specFile: $0) } ?? makeEnvironment(id: env)
+        let cell = try environment.make()
         var best: SettingResult? = nil
         print("| dose rate | frame rate | return | signal | damage | length | destroyed |")
         for d in cell.spec.doseRates {

@@ -1,0 +1,255 @@
+import Foundation
+import LeonardoSim
+
+/// Deep Q-learning (Mnih et al., Nature 518, 529, 2015) with Double DQN targets (van Hasselt, Guez & Silver,
+/// AAAI 2016), experience replay, a target network with periodic (τ = 1) or Polyak (τ < 1) updates, the Huber
+/// loss, Adam, ε-greedy exploration with a linear schedule and global gradient-norm clipping.
+/// Defaults follow CleanRL's `dqn.py` where they fit a ~20k-step budget (noted per field).
+public struct DQNHyperparameters: Codable, Equatable, Sendable {
+    /// Adam learning rate (CleanRL 2.5e-4; larger here for short budgets).
+    public var learningRate: Float = 1e-3
+    /// Replay buffer capacity (CleanRL 10,000).
+    public var bufferSize = 20_000
+    /// Discount factor γ (CleanRL 0.99).
+    public var gamma = 0.99
+    /// Target network update rate τ (1 = hard copy; CleanRL 1.0).
+    public var tau: Float = 1.0
+    /// Steps between target network updates (CleanRL 500).
+    public var targetUpdateFrequency = 500
+    /// Minibatch size (CleanRL 128).
+    public var batchSize = 64
+    /// ε at the start, at the end, and the fraction of total steps over which it decays linearly (CleanRL 1, 0.05, 0.5).
+    public var startEpsilon = 1.0
+    public var endEpsilon = 0.05
+    public var explorationFraction = 0.4
+    /// Steps of random play before learning starts (CleanRL 10,000; scaled to the budget).
+    public var learningStarts = 1_000
+    /// Environment steps per gradient step (CleanRL 10).
+    public var trainFrequency = 2
+    /// Hidden layer widths of the Q-network (CleanRL 120, 84).
+    public var hiddenSizes = [64, 64]
+    /// Global gradient-norm clip (0 disables; CleanRL none).
+    public var maxGradNorm = 10.0
+    /// Total training steps (sets the ε schedule).
+    public var totalSteps = 20_000
+    public init() {}
+
+    /// Checks every value; the error names the field.
+    public func validate() throws {
+        func need(_ ok: Bool, _ field: String, _ what: String) throws { if !ok { throw AgentError.incompatible("DQN: \(field) \(what)") } }
+        try need(learningRate > 0, "learning-rate", "must be positive")
+        try need(bufferSize >= batchSize, "buffer-size", "must be at least the batch size")
+        try need(gamma >= 0 && gamma <= 1, "gamma", "must lie in [0, 1]")
+        try need(tau > 0 && tau <= 1, "tau", "must lie in (0, 1]")
+        try need(targetUpdateFrequency >= 1, "target-update-frequency", "must be at least 1")
+        try need(batchSize >= 1, "batch-size", "must be at least 1")
+        try need(startEpsilon >= 0 && startEpsilon <= 1 && endEpsilon >= 0 && endEpsilon <= 1, "epsilon", "values must lie in [0, 1]")
+        try need(explorationFraction > 0 && explorationFraction <= 1, "exploration-fraction", "must lie in (0, 1]")
+        try need(learningStarts >= batchSize, "learning-starts", "must be at least the batch size")
+        try need(trainFrequency >= 1, "train-frequency", "must be at least 1")
+        try need(!hiddenSizes.isEmpty && hiddenSizes.allSatisfy { $0 >= 1 }, "hidden-sizes", "must be positive widths")
+        try need(maxGradNorm >= 0, "max-grad-norm", "must be ≥ 0")
+        try need(totalSteps >= 1, "total-steps", "must be positive")
+    }
+}
+
+/// Running mean and variance of observations (Welford), used to standardise the Q-network's input. Updated
+/// until learning starts, then frozen so that targets stay consistent.
+public struct ObservationNormalizer: Codable, Equatable {
+    public var count = 0.0
+    public var mean: [Double]
+    public var m2: [Double]
+    public init(dimension: Int) { mean = [Double](repeating: 0, count: dimension); m2 = mean }
+    public mutating func update(_ x: [Float]) {
+        count += 1
+        for i in 0..<x.count { let d = Double(x[i]) - mean[i]; mean[i] += d / count; m2[i] += d * (Double(x[i]) - mean[i]) }
+    }
+    public func apply(_ x: [Float], into out: UnsafeMutablePointer<Float>) {
+        for i in 0..<x.count {
+            let sd = count > 1 ? (m2[i] / (count - 1)).squareRoot() : 1
+            let v = x[i].isFinite ? (Double(x[i]) - mean[i]) / max(sd, 1e-6) : 0
+            out[i] = Float(max(-10, min(10, v)))
+        }
+    }
+}
+
+public final class DQNAgent: Agent {
+    public let name = "dqn"
+    public let hyper: DQNHyperparameters
+    public let observationSize: Int, actionCount: Int
+    public let q: MLP, target: MLP
+    let optimizer: Adam
+    public private(set) var normalizer: ObservationNormalizer
+    public private(set) var step = 0
+    var rng: Xoshiro256StarStar
+    // Replay buffer (ring).
+    var bufObs: [Float], bufNext: [Float], bufAction: [Int32], bufReward: [Float], bufTerminal: [Float]
+    var bufCount = 0, bufHead = 0
+    // Minibatch scratch.
+    let batchObs: FloatBuffer, batchNext: FloatBuffer, dOut: FloatBuffer
+    var actScratch: FloatBuffer
+
+    public init(observationSize: Int, actionCount: Int, hyper: DQNHyperparameters = DQNHyperparameters(), seed: UInt64) throws {
+        try hyper.validate()
+        self.hyper = hyper; self.observationSize = observationSize; self.actionCount = actionCount
+        let sizes = [observationSize] + hyper.hiddenSizes + [actionCount]
+        q = MLP(sizes: sizes, seed: seed)
+        target = MLP(sizes: sizes, seed: seed)
+        target.copyWeights(from: q)
+        optimizer = Adam(q.parameters, learningRate: hyper.learningRate)
+        normalizer = ObservationNormalizer(dimension: observationSize)
+        rng = Xoshiro256StarStar(seed: seed ^ 0xD0D0)
+        bufObs = [Float](repeating: 0, count: hyper.bufferSize * observationSize); bufNext = bufObs
+        bufAction = [Int32](repeating: 0, count: hyper.bufferSize)
+        bufReward = [Float](repeating: 0, count: hyper.bufferSize); bufTerminal = bufReward
+        batchObs = FloatBuffer(count: hyper.batchSize * observationSize)
+        batchNext = FloatBuffer(count: hyper.batchSize * observationSize)
+        dOut = FloatBuffer(count: hyper.batchSize * actionCount)
+        actScratch = FloatBuffer(count: observationSize)
+    }
+
+    /// ε at the current step (linear decay over explorationFraction·totalSteps).
+    public var epsilon: Double {
+        let span = hyper.explorationFraction * Double(hyper.totalSteps)
+        let frac = min(1, Double(step) / max(span, 1))
+        return hyper.startEpsilon + frac * (hyper.endEpsilon - hyper.startEpsilon)
+    }
+
+    /// Q-values of one observation.
+    public func qValues(_ observation: [Float]) -> [Float] {
+        normalizer.apply(observation, into: actScratch.pointer)
+        let out = q.forward(actScratch.pointer, rows: 1)
+        return Array(UnsafeBufferPointer(start: out, count: actionCount))
+    }
+
+    public func act(_ observation: [Float], explore: Bool) -> Int {
+        precondition(observation.count == observationSize, "observation has \(observation.count) values, the network expects \(observationSize)")
+        if explore && rng.uniform() < epsilon { return rng.uniformInt(actionCount) }
+        let v = qValues(observation)
+        return v.indices.max { v[$0] < v[$1] }!
+    }
+
+    public func observe(_ t: Transition) -> [String: Double] {
+        step += 1
+        if step <= hyper.learningStarts { normalizer.update(t.observation) }
+        let i = bufHead
+        for j in 0..<observationSize {
+            bufObs[i * observationSize + j] = t.observation[j]; bufNext[i * observationSize + j] = t.nextObservation[j]
+        }
+        bufAction[i] = Int32(t.action); bufReward[i] = Float(t.reward); bufTerminal[i] = t.terminated ? 1 : 0
+        bufHead = (bufHead + 1) % hyper.bufferSize
+        bufCount = min(bufCount + 1, hyper.bufferSize)
+        var metrics: [String: Double] = ["epsilon": epsilon]
+        if step > hyper.learningStarts && step % hyper.trainFrequency == 0 {
+            metrics["loss"] = learn()
+        }
+        if step % hyper.targetUpdateFrequency == 0 {
+            if hyper.tau >= 1 { target.copyWeights(from: q) } else { target.blendWeights(from: q, tau: hyper.tau) }
+        }
+        return metrics
+    }
+
+    /// One gradient step on a replay minibatch; returns the mean Huber loss.
+    func learn() -> Double {
+        let B = hyper.batchSize, D = observationSize, A = actionCount
+        var idx = [Int](repeating: 0, count: B)
+        for b in 0..<B {
+            let i = rng.uniformInt(bufCount)
+            idx[b] = i
+            normalizer.apply(Array(bufNext[(i * D)..<((i + 1) * D)]), into: batchNext.pointer + b * D)
+            normalizer.apply(Array(bufObs[(i * D)..<((i + 1) * D)]), into: batchObs.pointer + b * D)
+        }
+        // Double DQN: the online network picks a*, the target network evaluates it.
+        let qNext = q.forward(batchNext.pointer, rows: B)
+        var best = [Int](repeating: 0, count: B)
+        for b in 0..<B {
+            var m = 0
+            for a in 1..<A where qNext[b * A + a] > qNext[b * A + m] { m = a }
+            best[b] = m
+        }
+        let tNext = target.forward(batchNext.pointer, rows: B)
+        var y = [Float](repeating: 0, count: B)
+        for b in 0..<B {
+            let i = idx[b]
+            y[b] = bufReward[i] + Float(hyper.gamma) * (1 - bufTerminal[i]) * tNext[b * A + best[b]]
+        }
+        let qs = q.forward(batchObs.pointer, rows: B)
+        var loss = 0.0
+        dOut.pointer.update(repeating: 0, count: B * A)
+        for b in 0..<B {
+            let a = Int(bufAction[idx[b]])
+            let delta = qs[b * A + a] - y[b]
+            loss += Double(abs(delta) <= 1 ? 0.5 * delta * delta : abs(delta) - 0.5)
+            dOut.pointer[b * A + a] = max(-1, min(1, delta)) / Float(B)
+        }
+        q.parameters.zeroGrads()
+        q.backward(dOut.pointer, rows: B)
+        optimizer.clipGradients(maxNorm: hyper.maxGradNorm)
+        optimizer.update()
+        return loss / Double(B)
+    }
+
+    // MARK: Files
+
+    /// Saves the policy (weights, normaliser, hyper-parameters, step); with `full`, also everything needed to
+    /// resume training bit-for-bit (target network, Adam moments, replay buffer, generator).
+    public func save(to path: String, full: Bool) throws {
+        try writeHDF5Atomically(path) { f in
+            try f.setAttribute("format", PolicyFile.format); try f.setAttribute("agent", name)
+            try f.setAttribute("hyperparameters", String(decoding: try JSONEncoder().encode(hyper), as: UTF8.self))
+            try f.setAttribute("observation_size", observationSize); try f.setAttribute("action_count", actionCount)
+            try f.setAttribute("step", step)
+            try f.setAttribute("normalizer", String(decoding: try JSONEncoder().encode(normalizer), as: UTF8.self))
+            try q.write(to: f, prefix: "q")
+            guard full else { return }
+            try target.write(to: f, prefix: "target")
+            try f.write("optimizer/m", optimizer.m, shape: [optimizer.m.count])
+            try f.write("optimizer/v", optimizer.v, shape: [optimizer.v.count])
+            try f.setAttribute("optimizer_step", optimizer.step)
+            try f.write("replay/observation", bufObs, shape: [hyper.bufferSize, observationSize])
+            try f.write("replay/next_observation", bufNext, shape: [hyper.bufferSize, observationSize])
+            try f.write("replay/action", bufAction.map { Int64($0) }, shape: [hyper.bufferSize])
+            try f.write("replay/reward", bufReward, shape: [hyper.bufferSize])
+            try f.write("replay/terminal", bufTerminal, shape: [hyper.bufferSize])
+            try f.setAttribute("replay_count", bufCount); try f.setAttribute("replay_head", bufHead)
+            try f.write("rng", rng.stateWords, shape: [4])
+        }
+    }
+
+    public func save(to path: String) throws { try save(to: path, full: false) }
+
+    /// Loads a policy (or a full training checkpoint) written by `save`.
+    public static func load(_ path: String, hyperOverride: DQNHyperparameters? = nil) throws -> DQNAgent {
+        let f = try HDF5File.open(path)
+        defer { f.close() }
+        guard try f.stringAttribute("agent") == "dqn" else { throw AgentError.badPolicyFile("\(path): not a DQN policy file") }
+        guard let hj = try f.stringAttribute("hyperparameters"),
+              var hyper = try? JSONDecoder().decode(DQNHyperparameters.self, from: Data(hj.utf8)),
+              let d = try f.doubleAttribute("observation_size"), let a = try f.doubleAttribute("action_count"),
+              let nj = try f.stringAttribute("normalizer"),
+              let norm = try? JSONDecoder().decode(ObservationNormalizer.self, from: Data(nj.utf8)) else {
+            throw AgentError.badPolicyFile("\(path): DQN policy attributes are missing or damaged")
+        }
+        if let hyperOverride { hyper.totalSteps = hyperOverride.totalSteps }
+        let agent = try DQNAgent(observationSize: Int(d), actionCount: Int(a), hyper: hyper, seed: 0)
+        try agent.q.read(from: f, prefix: "q")
+        agent.normalizer = norm
+        agent.step = Int(try f.doubleAttribute("step") ?? 0)
+        if f.exists("target/layers.0.weight") {
+            try agent.target.read(from: f, prefix: "target")
+            let m = try f.readFloat("optimizer/m").data, v = try f.readFloat("optimizer/v").data
+            agent.optimizer.restore(m: m, v: v, step: Int(try f.doubleAttribute("optimizer_step") ?? 0))
+            agent.bufObs = try f.readFloat("replay/observation").data
+            agent.bufNext = try f.readFloat("replay/next_observation").data
+            agent.bufAction = try f.readInt64("replay/action").data.map { Int32($0) }
+            agent.bufReward = try f.readFloat("replay/reward").data
+            agent.bufTerminal = try f.readFloat("replay/terminal").data
+            agent.bufCount = Int(try f.doubleAttribute("replay_count") ?? 0)
+            agent.bufHead = Int(try f.doubleAttribute("replay_head") ?? 0)
+            agent.rng = Xoshiro256StarStar(state: try f.readUInt64("rng").data)
+        } else {
+            agent.target.copyWeights(from: agent.q)
+        }
+        return agent
+    }
+}

@@ -1,0 +1,36 @@
+import Foundation
+import LeonardoSim
+import MicroscopeGym
+
+/// Evaluation of a policy on fixed seeds: the statistics the runner reports for every agent.
+public struct EvaluationResult: Codable, Equatable {
+    public var episodeReturn: Estimate
+    public var signal: Estimate
+    public var damage: Estimate
+    public var length: Estimate
+    public var returns: [Double]
+}
+
+public enum Evaluation {
+    /// The vector observation agents see: features and instrument of the liquid cell, flattened.
+    public static let observationKeys = ["features", "instrument"]
+
+    /// Runs one episode per seed with the greedy policy (`explore: false`).
+    public static func run<A: Agent>(_ agent: inout A, environment: LiquidCell, seeds: [UInt64]) throws -> EvaluationResult {
+        var env = try FlattenObservation(environment, keys: observationKeys)
+        var returns: [Double] = [], signals: [Double] = [], damages: [Double] = [], lengths: [Double] = []
+        for seed in seeds {
+            var (o, _) = try env.reset(seed: seed)
+            var total = 0.0, signal = 0.0, n = 0
+            while true {
+                let s = try env.step(agent.act(o, explore: false))
+                total += s.reward; signal += s.info["signal_bits_per_frame"] ?? 0; n += 1
+                o = s.observation
+                if s.done { damages.append(s.info["damage"] ?? 0); break }
+            }
+            returns.append(total); signals.append(signal); lengths.append(Double(n))
+        }
+        return EvaluationResult(episodeReturn: Estimate(returns), signal: Estimate(signals), damage: Estimate(damages),
+                                length: Estimate(lengths), returns: returns)
+    }
+}

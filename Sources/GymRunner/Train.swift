@@ -1,0 +1,268 @@
+import ArgumentParser
+import Foundation
+import LeonardoSim
+import MicroscopeGym
+import Agents
+
+enum AgentKind: String, ExpressibleByArgument, CaseIterable, Codable {
+    case dqn, random, fixed, heuristic, bandit
+}
+
+/// DQN hyper-parameters as flags (defaults from `DQNHyperparameters`).
+struct DQNOptions: ParsableArguments {
+    @Option(help: "DQN: Adam learning rate.") var learningRate: Float = DQNHyperparameters().learningRate
+    @Option(help: "DQN: replay buffer size.") var bufferSize: Int = DQNHyperparameters().bufferSize
+    @Option(help: "DQN: discount factor.") var gamma: Double = DQNHyperparameters().gamma
+    @Option(help: "DQN: target update rate (1 = hard copy).") var tau: Float = DQNHyperparameters().tau
+    @Option(help: "DQN: steps between target updates.") var targetUpdateFrequency: Int = DQNHyperparameters().targetUpdateFrequency
+    @Option(help: "DQN: minibatch size.") var batchSize: Int = DQNHyperparameters().batchSize
+    @Option(help: "DQN: initial ε.") var startEpsilon: Double = DQNHyperparameters().startEpsilon
+    @Option(help: "DQN: final ε.") var endEpsilon: Double = DQNHyperparameters().endEpsilon
+    @Option(help: "DQN: fraction of the steps over which ε decays.") var explorationFraction: Double = DQNHyperparameters().explorationFraction
+    @Option(help: "DQN: random steps before learning.") var learningStarts: Int = DQNHyperparameters().learningStarts
+    @Option(help: "DQN: environment steps per gradient step.") var trainFrequency: Int = DQNHyperparameters().trainFrequency
+    @Option(help: "DQN: hidden layer widths, comma-separated.") var hiddenSizes: String = DQNHyperparameters().hiddenSizes.map(String.init).joined(separator: ",")
+    @Option(help: "DQN: gradient-norm clip (0 disables).") var maxGradNorm: Double = DQNHyperparameters().maxGradNorm
+
+    func hyper(totalSteps: Int) throws -> DQNHyperparameters {
+        var h = DQNHyperparameters()
+        h.learningRate = learningRate; h.bufferSize = bufferSize; h.gamma = gamma; h.tau = tau
+        h.targetUpdateFrequency = targetUpdateFrequency; h.batchSize = batchSize; h.startEpsilon = startEpsilon
+        h.endEpsilon = endEpsilon; h.explorationFraction = explorationFraction; h.learningStarts = learningStarts
+        h.trainFrequency = trainFrequency; h.maxGradNorm = maxGradNorm; h.totalSteps = totalSteps
+        let sizes = hiddenSizes.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !sizes.isEmpty, sizes.allSatisfy({ ($0 ?? 0) >= 1 }) else { throw UserError("--hidden-sizes must be positive integers like 64,64, got '\(hiddenSizes)'") }
+        h.hiddenSizes = sizes.map { $0! }
+        do { try h.validate() } catch { throw UserError("\(error)") }
+        return h
+    }
+}
+
+/// Makes a baseline agent for an environment.
+func makeBaseline(_ kind: AgentKind, cell: LiquidCell, seed: UInt64, fixedAction: Int) -> any Agent {
+    switch kind {
+    case .random: return RandomAgent(actionCount: cell.actionSpace.n, seed: seed)
+    case .fixed: return FixedAgent(action: fixedAction)
+    case .heuristic: return HeuristicAgent(doseRates: cell.spec.doseRates, frameRates: cell.spec.frameRates)
+    case .bandit: return BanditAgent(actionCount: cell.actionSpace.n)
+    case .dqn: fatalError("DQN is not a baseline")
+    }
+}
+
+/// The experimenter's default setting: the grid's middle dose rate at the highest frame rate.
+func defaultFixedAction(_ cell: LiquidCell) -> Int {
+    (cell.spec.doseRates.count / 2) * cell.spec.frameRates.count + cell.spec.frameRates.count - 1
+}
+
+func evaluate(_ agent: any Agent, cell: LiquidCell, seeds: [UInt64]) throws -> EvaluationResult {
+    var a = agent
+    return try Evaluation.run(&a, environment: cell, seeds: seeds)
+}
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train an agent against a microscope environment (the default command).",
+        discussion: """
+        Writes to --out: config.json (everything to reproduce), progress.csv (one row per episode and per \
+        evaluation), checkpoint.h5 (full training state, every --checkpoint-every steps and on Ctrl-C), policy.h5, \
+        summary.json (final evaluation against random, fixed, heuristic and the best fixed setting) and \
+        learning_curve.svg. --resume continues a killed run from checkpoint.h5.
+        """)
+
+    @Option(help: "Agent: dqn, random, fixed, heuristic or bandit.") var agent: AgentKind = .dqn
+    @OptionGroup var environment: EnvironmentOptions
+    @Option(help: "Training steps.") var steps: Int = 20_000
+    @Option(help: "Seed of the agent and of the training episodes.") var seed: UInt64 = 1
+    @Option(help: "Run folder.") var out: String = "runs/dqn"
+    @Option(help: "Evaluate every this many steps.") var evalEvery: Int = 5_000
+    @Option(help: "Evaluation episodes (fixed seeds 1,000,000 + i).") var evalEpisodes: Int = 10
+    @Option(help: "Checkpoint every this many steps.") var checkpointEvery: Int = 2_000
+    @Option(help: "Episodes per setting of the built-in sweep that finds the best fixed setting (0 skips it).") var sweepEpisodes: Int = 3
+    @Option(help: "The fixed agent's action (default: middle dose rate at the highest frame rate).") var fixedAction: Int?
+    @Flag(help: "Continue the run in --out from its checkpoint.") var resume = false
+    @OptionGroup var dqn: DQNOptions
+
+    func validate() throws {
+        if steps < 1 { throw ValidationError("--steps must be positive") }
+        if evalEvery < 1 || evalEpisodes < 1 || checkpointEvery < 1 { throw ValidationError("--eval-every, --eval-episodes and --checkpoint-every must be positive") }
+        if sweepEpisodes < 0 { throw ValidationError("--sweep-episodes must be ≥ 0") }
+    }
+
+    func run() throws {
+        installInterruptHandler()
+        let cell = try environment.make()
+        let fixed = fixedAction ?? defaultFixedAction(cell)
+        guard cell.actionSpace.contains(fixed) else { throw UserError("--fixed-action \(fixed) is not in \(cell.actionSpace)") }
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        let path = { (name: String) in (out as NSString).appendingPathComponent(name) }
+        let evalSeeds = (0..<evalEpisodes).map { UInt64(1_000_000 + $0) }
+        let hyper = try dqn.hyper(totalSteps: steps)
+        let obsSize = LiquidCell.featureNames.count + LiquidCell.instrumentNames.count
+
+        // config.json: everything needed to reproduce the run.
+        var config: [String: Any] = ["agent": agent.rawValue, "environment": cell.spec.id, "steps": steps, "seed": seed,
+                                     "eval_every": evalEvery, "eval_episodes": evalEpisodes, "fixed_action": fixed,
+                                     "observation_keys": Evaluation.observationKeys, "sweep_episodes": sweepEpisodes,
+                                     "checkpoint": cell.spec.resolvedCheckpoint]
+        if let envFile = environment.envFile { config["env_file"] = envFile }
+        if agent == .dqn { config["dqn"] = try JSONSerialization.jsonObject(with: JSONEncoder().encode(hyper)) }
+        try writeAtomically(path("config.json"), try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys]))
+
+        var learner: any Agent
+        var dqnAgent: DQNAgent? = nil
+        var startStep = 0
+        var progress = "kind,step,episode,return,length,damage,epsilon,loss,eval_mean,eval_ci95\n"
+        if agent == .dqn {
+            if resume, FileManager.default.fileExists(atPath: path("checkpoint.h5")) {
+                dqnAgent = try DQNAgent.load(path("checkpoint.h5"))
+                startStep = dqnAgent!.step
+                progress = (try? String(contentsOfFile: path("progress.csv"), encoding: .utf8)) ?? progress
+                print("resuming from step \(startStep)")
+            } else {
+                dqnAgent = try DQNAgent(observationSize: obsSize, actionCount: cell.actionSpace.n, hyper: hyper, seed: seed)
+            }
+            learner = dqnAgent!
+        } else {
+            learner = makeBaseline(agent, cell: cell, seed: seed, fixedAction: fixed)
+        }
+
+        // Training loop (baselines other than bandit just run; the bandit learns online).
+        var env = try FlattenObservation(cell, keys: Evaluation.observationKeys)
+        var episode = progress.split(separator: "\n").filter { $0.hasPrefix("episode,") }.count
+        var (o, _) = try env.reset(seed: seed &* 1_000_003 &+ UInt64(episode))
+        var episodeReturn = 0.0, episodeLength = 0
+        var recent: [Double] = []
+        var lastLoss = Double.nan
+        let bar = ProgressBar(total: steps, label: agent.rawValue)
+        let start = Date()
+        var step = startStep
+        var curve: [(Int, Double)] = [], evalCurve: [(Int, Double, Double)] = []
+        for line in progress.split(separator: "\n").dropFirst() {
+            let c = line.split(separator: ",", omittingEmptySubsequences: false)
+            if c.count >= 10, let s = Int(c[1]) {
+                if c[0] == "episode", let r = Double(c[3]) { curve.append((s, r)) }
+                if c[0] == "eval", let m = Double(c[8]), let ci = Double(c[9]) { evalCurve.append((s, m, ci)) }
+            }
+        }
+        func checkpoint() throws {
+            if let d = dqnAgent { try d.save(to: path("checkpoint.h5"), full: true) }
+            try writeAtomically(path("progress.csv"), Data(progress.utf8))
+        }
+        while step < steps && !interruptRequested {
+            let a = learner.act(o, explore: true)
+            let s = try env.step(a)
+            let metrics = learner.observe(Transition(observation: o, action: a, reward: s.reward, nextObservation: s.observation,
+                                                     terminated: s.terminated, done: s.done))
+            if let l = metrics["loss"] { lastLoss = l }
+            step += 1; episodeReturn += s.reward; episodeLength += 1
+            o = s.observation
+            if s.done {
+                learner.endEpisode(return: episodeReturn)
+                episode += 1
+                recent.append(episodeReturn); if recent.count > 20 { recent.removeFirst() }
+                curve.append((step, episodeReturn))
+                progress += "episode,\(step),\(episode),\(episodeReturn),\(episodeLength),\(s.info["damage"] ?? 0),\(dqnAgent?.epsilon ?? 0),\(lastLoss),,\n"
+                episodeReturn = 0; episodeLength = 0
+                (o, _) = try env.reset(seed: seed &* 1_000_003 &+ UInt64(episode))
+            }
+            if step % evalEvery == 0 || step == steps {
+                let r = try evaluate(learner, cell: cell, seeds: evalSeeds)
+                evalCurve.append((step, r.episodeReturn.mean, r.episodeReturn.ci95))
+                progress += "eval,\(step),\(episode),,,\(r.damage.mean),,,\(r.episodeReturn.mean),\(r.episodeReturn.ci95)\n"
+            }
+            if step % checkpointEvery == 0 { try checkpoint() }
+            let rate = Double(step - startStep) / max(Date().timeIntervalSince(start), 1e-9)
+            let mean = recent.isEmpty ? Double.nan : recent.reduce(0, +) / Double(recent.count)
+            bar.update(step, String(format: "ep %d | return(20) %.2f | ε %.2f | loss %.4f | %.0f steps/s", episode, mean, dqnAgent?.epsilon ?? 0, lastLoss, rate))
+        }
+        bar.finish()
+        try checkpoint()
+        if interruptRequested { print("interrupted at step \(step): checkpoint saved, continue with --resume"); return }
+        try learner.save(to: path("policy.h5"))
+
+        // Final comparison on the evaluation seeds.
+        print("final evaluation on \(evalEpisodes) fixed seeds…")
+        var rows: [String: EvaluationResult] = [:]
+        rows[agent.rawValue] = try evaluate(learner, cell: cell, seeds: evalSeeds)
+        for kind in [AgentKind.random, .fixed, .heuristic] where kind != agent {
+            rows[kind.rawValue] = try evaluate(makeBaseline(kind, cell: cell, seed: seed, fixedAction: fixed), cell: cell, seeds: evalSeeds)
+        }
+        var bestFixed: (action: Int, result: SettingResult)? = nil
+        if sweepEpisodes > 0 {
+            for a in 0..<cell.actionSpace.n {
+                let (d, f) = cell.setting(for: a)
+                let r = try ExperimentDesign.evaluate(cell, doseRate: d, frameRate: f, episodes: sweepEpisodes, seed: 2_000_000)
+                if bestFixed == nil || r.episodeReturn.mean > bestFixed!.result.episodeReturn.mean { bestFixed = (a, r) }
+            }
+            if let b = bestFixed { rows["best_fixed"] = try evaluate(FixedAgent(action: b.action), cell: cell, seeds: evalSeeds) }
+        }
+        var summary: [String: Any] = ["environment": cell.spec.id, "agent": agent.rawValue, "steps": step, "seed": seed,
+                                      "eval_seeds": evalSeeds.map { Int($0) }, "wall_seconds": Date().timeIntervalSince(start)]
+        for (k, v) in rows { summary[k] = try JSONSerialization.jsonObject(with: JSONEncoder().encode(v)) }
+        if let b = bestFixed {
+            let (d, f) = cell.setting(for: b.action)
+            summary["best_fixed_setting"] = ["action": b.action, "dose_rate": d, "frame_rate": f]
+        }
+        try writeAtomically(path("summary.json"), try JSONSerialization.data(withJSONObject: summary, options: [.prettyPrinted, .sortedKeys]))
+        try writeAtomically(path("learning_curve.svg"), Data(learningCurveSVG(curve: curve, eval: evalCurve,
+            baselines: rows.filter { $0.key != agent.rawValue }.mapValues { $0.episodeReturn.mean }, title: "\(agent.rawValue) on \(cell.spec.id)").utf8))
+        print("| agent | return (mean ± 95% CI) | signal | damage | length |")
+        print("|---|---|---|---|---|")
+        for k in rows.keys.sorted() {
+            let r = rows[k]!
+            print(String(format: "| %@ | %.2f ± %.2f | %.1f | %.2f | %.1f |", k, r.episodeReturn.mean, r.episodeReturn.ci95, r.signal.mean, r.damage.mean, r.length.mean))
+        }
+        if let b = bestFixed { let (d, f) = cell.setting(for: b.action); print(String(format: "best fixed setting (sweep): %g e⁻/Å²/s at %g frames/s", d, f)) }
+        print("wrote \(out)/{config.json, progress.csv, checkpoint.h5, policy.h5, summary.json, learning_curve.svg}")
+    }
+}
+
+/// Writes data to a temporary file and renames it over `path` (never a half-written file).
+func writeAtomically(_ path: String, _ data: Data) throws {
+    let tmp = path + ".tmp"
+    guard FileManager.default.createFile(atPath: tmp, contents: data) else { throw UserError("\(path): cannot write (folder missing or read-only?)") }
+    if rename(tmp, path) != 0 { throw UserError("\(path): cannot replace the file") }
+}
+
+/// An SVG learning curve: episode returns (light), their moving average, evaluation means with 95 % CIs, and
+/// dashed baselines.
+func learningCurveSVG(curve: [(Int, Double)], eval: [(Int, Double, Double)], baselines: [String: Double], title: String) -> String {
+    let w = 760.0, h = 420.0, left = 70.0, right = 150.0, top = 40.0, bottom = 50.0
+    let xs = curve.map { Double($0.0) } + eval.map { Double($0.0) }
+    let ys = curve.map { $0.1 } + eval.flatMap { [$0.1 - $0.2, $0.1 + $0.2] } + Array(baselines.values)
+    let finite = ys.filter { $0.isFinite }
+    let x0 = 0.0, x1 = max(xs.max() ?? 1, 1)
+    var y0 = finite.min() ?? 0, y1 = finite.max() ?? 1
+    if y1 - y0 < 1e-9 { y0 -= 1; y1 += 1 }
+    func px(_ x: Double) -> Double { left + (x - x0) / (x1 - x0) * (w - left - right) }
+    func py(_ y: Double) -> Double { top + (y1 - y) / (y1 - y0) * (h - top - bottom) }
+    var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(w))\" height=\"\(Int(h))\" font-family=\"sans-serif\" font-size=\"12\">\n"
+    s += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n<text x=\"\(left)\" y=\"22\" font-size=\"15\">\(title)</text>\n"
+    s += "<line x1=\"\(left)\" y1=\"\(h - bottom)\" x2=\"\(w - right)\" y2=\"\(h - bottom)\" stroke=\"black\"/>\n"
+    s += "<line x1=\"\(left)\" y1=\"\(top)\" x2=\"\(left)\" y2=\"\(h - bottom)\" stroke=\"black\"/>\n"
+    for i in 0...4 {
+        let yv = y0 + Double(i) / 4 * (y1 - y0), xv = x0 + Double(i) / 4 * (x1 - x0)
+        s += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.1f</text>\n", left - 6, py(yv) + 4, yv)
+        s += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%.0f</text>\n", px(xv), h - bottom + 18, xv)
+    }
+    s += "<text x=\"\((left + w - right) / 2)\" y=\"\(h - 10)\" text-anchor=\"middle\">environment steps</text>\n"
+    s += "<text x=\"16\" y=\"\((top + h - bottom) / 2)\" transform=\"rotate(-90 16 \((top + h - bottom) / 2))\" text-anchor=\"middle\">episode return</text>\n"
+    if !curve.isEmpty {
+        s += "<polyline fill=\"none\" stroke=\"#9ecae1\" stroke-width=\"1\" points=\"" + curve.map { String(format: "%.1f,%.1f", px(Double($0.0)), py($0.1)) }.joined(separator: " ") + "\"/>\n"
+        var avg: [(Int, Double)] = []
+        for i in curve.indices { let lo = max(0, i - 19); avg.append((curve[i].0, curve[lo...i].map { $0.1 }.reduce(0, +) / Double(i - lo + 1))) }
+        s += "<polyline fill=\"none\" stroke=\"#08519c\" stroke-width=\"2\" points=\"" + avg.map { String(format: "%.1f,%.1f", px(Double($0.0)), py($0.1)) }.joined(separator: " ") + "\"/>\n"
+    }
+    for e in eval {
+        s += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#d94801\"/>\n", px(Double(e.0)), py(e.1 - (e.2.isFinite ? e.2 : 0)), px(Double(e.0)), py(e.1 + (e.2.isFinite ? e.2 : 0)))
+        s += String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"#d94801\"/>\n", px(Double(e.0)), py(e.1))
+    }
+    let colors = ["#636363", "#31a354", "#756bb1", "#e6550d"]
+    for (i, (name, v)) in baselines.sorted(by: { $0.key < $1.key }).enumerated() where v.isFinite {
+        s += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%@\" stroke-dasharray=\"6 4\"/>\n", left, py(v), w - right, py(v), colors[i % colors.count])
+        s += String(format: "<text x=\"%.1f\" y=\"%.1f\" fill=\"%@\">%@ %.1f</text>\n", w - right + 6, py(v) + 4, colors[i % colors.count], name, v)
+    }
+    s += "<text x=\"\(w - right + 6)\" y=\"\(top)\" fill=\"#08519c\">training (avg of 20)</text>\n"
+    s += "<text x=\"\(w - right + 6)\" y=\"\(top + 16)\" fill=\"#d94801\">evaluation ± 95% CI</text>\n"
+    return s + "</svg>\n"
+}
