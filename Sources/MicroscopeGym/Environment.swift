@@ -37,7 +37,8 @@ public enum EnvironmentError: Error, CustomStringConvertible, Equatable {
         case .actionOutsideSpace(let what): return "action outside the action space: \(what)"
         case .stepAfterEpisodeEnd: return "step() called after the episode ended: call reset() first"
         case .stepBeforeReset: return "step() called before reset(): call reset(seed:) first"
-        case .invalidSpec(let file, let field, let problem): return "\(file): field '\(field)' \(problem)"
+        case .invalidSpec(let file, let field, let problem):
+            return field == "-" ? "\(file): \(problem)" : "\(file): field '\(field)' \(problem)"
         case .unknownEnvironment(let id, let known):
             return "unknown environment '\(id)' (registered: \(known.joined(separator: ", ")); add a spec file with --env-file)"
         case .incompatibleSpaces(let what): return "incompatible spaces: \(what)"

@@ -108,7 +108,7 @@ public struct LiquidCellSpec: Codable, Equatable, Sendable {
     /// Reads and validates a spec file; errors name the file and the field.
     public static func load(_ path: String) throws -> LiquidCellSpec {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw EnvironmentError.invalidSpec(file: path, field: "-", problem: "cannot be read (missing file?)")
+            throw EnvironmentError.invalidSpec(file: path, field: "-", problem: "cannot read the spec file (missing or unreadable)")
         }
         var spec: LiquidCellSpec
         do { spec = try JSONDecoder().decode(LiquidCellSpec.self, from: data) } catch let DecodingError.keyNotFound(key, ctx) {

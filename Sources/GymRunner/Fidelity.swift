@@ -1,0 +1,103 @@
+import ArgumentParser
+import Foundation
+import LeonardoSim
+import MicroscopeGym
+
+/// The default classifier shipped next to the environments' model.
+func defaultClassifierPath() -> String {
+    URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Environments/models/classifier-v0.h5").path
+}
+
+/// Reads a trajectory file and cuts it into windows of `length` frames when it is longer.
+func readWindows(_ path: String, length: Int) throws -> TrajectorySet {
+    let set = try TrajectorySet.read(path)
+    if set.length == length { return set }
+    guard set.length > length else { throw UserError("\(path): trajectories have \(set.length) frames, need at least \(length)") }
+    return try set.segmented(window: length)
+}
+
+struct TrainClassifier: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train-classifier",
+        abstract: "Train the MoNet-style motion classifier (7 classes) and report per-class F1 on a held-out set.")
+    @Option(help: "Labelled training set (e.g. 'gym-runner dataset --kind mixed').") var data: String
+    @Option(help: "Labelled held-out set for the F1 report.") var test: String
+    @Option(help: "Output classifier (HDF5).") var out: String
+    @Option(help: "Epochs.") var epochs: Int = 6
+    @Option(help: "Batch size.") var batch: Int = 64
+    @Option(help: "Adam learning rate.") var lr: Float = 1e-3
+    @Option(help: "Seed (initialisation and data order).") var seed: UInt64 = 0
+
+    func run() throws {
+        let train = try TrajectorySet.read(data), held = try TrajectorySet.read(test)
+        guard train.labels != nil, let truth = held.labels else { throw UserError("both --data and --test need a 'labels' dataset") }
+        var config = MotionClassifier.Config()
+        config.length = train.length
+        if let names = train.labelNames { config.classes = names }
+        let cls = MotionClassifier(config: config, seed: seed)
+        let steps = epochs * ((train.count + batch - 1) / batch)
+        let bar = ProgressBar(total: steps, label: "classifier")
+        var running = 0.0
+        try cls.train(train, epochs: epochs, batchSize: batch, learningRate: lr, seed: seed) { epoch, step, loss in
+            running = step == 1 ? loss : 0.98 * running + 0.02 * loss
+            bar.update(step, String(format: "epoch %d loss %.3f", epoch + 1, running))
+        }
+        bar.finish()
+        try cls.save(out)
+        let (probs, _) = cls.predict(held.trajectories)
+        let K = config.classes.count
+        let predicted = (0..<held.count).map { i in (0..<K).max { probs[i * K + $0] < probs[i * K + $1] }! }
+        let report = ClassificationReport(truth: truth, predicted: predicted, classes: config.classes)
+        print("| class | precision | recall | F1 |\n|---|---:|---:|---:|")
+        for k in 0..<K { print(String(format: "| %@ | %.3f | %.3f | %.3f |", config.classes[k], report.precision[k], report.recall[k], report.f1[k])) }
+        print(String(format: "accuracy %.3f, macro F1 %.3f on %d held-out trajectories; wrote %@", report.accuracy,
+                     report.f1.reduce(0, +) / Double(K), held.count, out))
+    }
+}
+
+struct Fidelity: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Fréchet Motion Distance and % classified as LPTEM of a candidate set against a reference set.",
+        discussion: """
+        Embeds both sets with the classifier's second-to-last layer and prints FMD = ‖μ₁−μ₂‖² + \
+        Tr(Σ₁ + Σ₂ − 2(Σ₁^½Σ₂Σ₁^½)^½) (reported like FID, without a square root) and the share of candidate \
+        trajectories classified as LPTEM. Longer trajectories are cut into windows of the classifier's length. \
+        --seeds K draws K random subsets of --count trajectories from each set and reports mean ± std.
+        """)
+    @Option(help: "Reference trajectories (HDF5).") var reference: String
+    @Option(parsing: .upToNextOption, help: "Candidate trajectory files (HDF5); one row each.") var candidate: [String]
+    @Option(help: "Classifier (default: the shipped one).") var classifier: String?
+    @Option(help: "Number of random draws.") var seeds: Int = 1
+    @Option(help: "Trajectories per draw (default: all, or the smaller set's size).") var count: Int?
+
+    func run() throws {
+        let path = classifier ?? defaultClassifierPath()
+        guard FileManager.default.fileExists(atPath: path) else { throw UserError("\(path): classifier not found (train one with train-classifier)") }
+        let cls = try MotionClassifier.load(path)
+        let T = cls.config.length, E = cls.config.embedding, K = cls.config.classes.count
+        guard let lptem = cls.config.classes.firstIndex(of: "LPTEM") else { throw UserError("\(path): the classifier has no LPTEM class") }
+        let ref = try readWindows(reference, length: T)
+        let (_, refEmb) = cls.predict(ref.trajectories)
+        print("| candidate | FMD | % LPTEM | n |\n|---|---:|---:|---:|")
+        for file in candidate {
+            let cand = try readWindows(file, length: T)
+            let (probs, candEmb) = cls.predict(cand.trajectories)
+            let n = min(count ?? min(ref.count, cand.count), ref.count, cand.count)
+            var fmds: [Double] = [], shares: [Double] = []
+            for s in 0..<max(seeds, 1) {
+                var rng = Xoshiro256StarStar(seed: UInt64(s))
+                var ia = Array(0..<ref.count), ib = Array(0..<cand.count)
+                if seeds > 1 || n < ref.count { rng.shuffle(&ia) }
+                if seeds > 1 || n < cand.count { rng.shuffle(&ib) }
+                let a = ia.prefix(n).flatMap { Array(refEmb[($0 * E)..<(($0 + 1) * E)]) }
+                let b = ib.prefix(n).flatMap { Array(candEmb[($0 * E)..<(($0 + 1) * E)]) }
+                fmds.append(try FrechetMotionDistance.squaredDistance(a, b, dimension: E))
+                let lp = ib.prefix(n).filter { i in (0..<K).max { probs[i * K + $0] < probs[i * K + $1] } == lptem }.count
+                shares.append(100 * Double(lp) / Double(n))
+            }
+            let fm = Estimate(fmds), sh = Estimate(shares)
+            print(String(format: "| %@ | %.3f ± %.3f | %.1f ± %.1f | %d |", (file as NSString).lastPathComponent, fm.mean, fm.std, sh.mean, sh.std, n))
+        }
+    }
+}
