@@ -5,7 +5,7 @@ import MicroscopeGym
 import Agents
 
 enum AgentKind: String, ExpressibleByArgument, CaseIterable, Codable {
-    case dqn, random, fixed, heuristic, bandit
+    case dqn, cem, random, fixed, heuristic, bandit
 }
 
 /// DQN hyper-parameters as flags (defaults from `DQNHyperparameters`).
@@ -38,6 +38,22 @@ struct DQNOptions: ParsableArguments {
     }
 }
 
+/// CEM hyper-parameters as flags (defaults from `CEMHyperparameters`).
+struct CEMOptions: ParsableArguments {
+    @Option(help: "CEM: candidates per generation.") var population: Int = CEMHyperparameters().population
+    @Option(help: "CEM: fraction of candidates kept as the elite.") var eliteFraction: Double = CEMHyperparameters().eliteFraction
+    @Option(help: "CEM: initial standard deviation of the parameters.") var initialStd: Double = CEMHyperparameters().initialStd
+    @Option(help: "CEM: noise added to the refitted standard deviation.") var extraNoise: Double = CEMHyperparameters().extraNoise
+    @Option(help: "CEM: episodes that score one candidate.") var episodesPerCandidate: Int = CEMHyperparameters().episodesPerCandidate
+    func hyper() throws -> CEMHyperparameters {
+        var h = CEMHyperparameters()
+        h.population = population; h.eliteFraction = eliteFraction; h.initialStd = initialStd; h.extraNoise = extraNoise
+        h.episodesPerCandidate = episodesPerCandidate
+        do { try h.validate() } catch { throw UserError("\(error)") }
+        return h
+    }
+}
+
 /// Makes a baseline agent for an environment.
 func makeBaseline(_ kind: AgentKind, cell: LiquidCell, seed: UInt64, fixedAction: Int) -> any Agent {
     switch kind {
@@ -45,7 +61,7 @@ func makeBaseline(_ kind: AgentKind, cell: LiquidCell, seed: UInt64, fixedAction
     case .fixed: return FixedAgent(action: fixedAction)
     case .heuristic: return HeuristicAgent(doseRates: cell.spec.doseRates, frameRates: cell.spec.frameRates)
     case .bandit: return BanditAgent(actionCount: cell.actionSpace.n)
-    case .dqn: fatalError("DQN is not a baseline")
+    case .dqn, .cem: fatalError("learning agents are not baselines")
     }
 }
 
@@ -69,7 +85,7 @@ struct Train: ParsableCommand {
         learning_curve.svg. --resume continues a killed run from checkpoint.h5.
         """)
 
-    @Option(help: "Agent: dqn, random, fixed, heuristic or bandit.") var agent: AgentKind = .dqn
+    @Option(help: "Agent: dqn, cem, random, fixed, heuristic or bandit.") var agent: AgentKind = .dqn
     @OptionGroup var environment: EnvironmentOptions
     @Option(help: "Training steps.") var steps: Int = 20_000
     @Option(help: "Seed of the agent and of the training episodes.") var seed: UInt64 = 1
@@ -81,6 +97,7 @@ struct Train: ParsableCommand {
     @Option(help: "The fixed agent's action (default: middle dose rate at the highest frame rate).") var fixedAction: Int?
     @Flag(help: "Continue the run in --out from its checkpoint.") var resume = false
     @OptionGroup var dqn: DQNOptions
+    @OptionGroup var cem: CEMOptions
 
     func validate() throws {
         if steps < 1 { throw ValidationError("--steps must be positive") }
@@ -106,6 +123,7 @@ struct Train: ParsableCommand {
                                      "checkpoint": cell.spec.resolvedCheckpoint]
         if let envFile = environment.envFile { config["env_file"] = envFile }
         if agent == .dqn { config["dqn"] = try JSONSerialization.jsonObject(with: JSONEncoder().encode(hyper)) }
+        if agent == .cem { config["cem"] = try JSONSerialization.jsonObject(with: JSONEncoder().encode(try cem.hyper())) }
         try writeAtomically(path("config.json"), try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys]))
 
         var learner: any Agent
@@ -122,6 +140,8 @@ struct Train: ParsableCommand {
                 dqnAgent = try DQNAgent(observationSize: obsSize, actionCount: cell.actionSpace.n, hyper: hyper, seed: seed)
             }
             learner = dqnAgent!
+        } else if agent == .cem {
+            learner = try CEMAgent(observationSize: obsSize, actionCount: cell.actionSpace.n, hyper: try cem.hyper(), seed: seed)
         } else {
             learner = makeBaseline(agent, cell: cell, seed: seed, fixedAction: fixed)
         }

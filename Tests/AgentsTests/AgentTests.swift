@@ -155,3 +155,19 @@ final class AgentTests: XCTestCase {
         }
     }
 }
+
+final class CEMTests: XCTestCase {
+    func testCEMSolvesTheChainAndRoundTrips() throws {
+        var h = CEMHyperparameters()
+        h.population = 12; h.initialStd = 1
+        var agent = try CEMAgent(observationSize: 7, actionCount: 2, hyper: h, seed: 7)
+        try train(&agent, steps: 6_000, maxEpisodeSteps: 20)
+        XCTAssertGreaterThan(agent.generation, 5)
+        XCTAssertEqual(try greedySteps(&agent), 6)
+        let path = NSTemporaryDirectory() + "cem-\(getpid()).h5"
+        try agent.save(to: path)
+        var back = try CEMAgent.load(path)
+        XCTAssertEqual(back.mean, agent.mean)
+        XCTAssertEqual(try greedySteps(&back), 6)
+    }
+}

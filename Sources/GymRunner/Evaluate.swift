@@ -1,0 +1,56 @@
+import ArgumentParser
+import Foundation
+import LeonardoSim
+import MicroscopeGym
+import Agents
+
+/// Loads any policy file written by an agent's `save`.
+func loadPolicy(_ path: String, cell: LiquidCell) throws -> any Agent {
+    let f: HDF5File
+    do { f = try HDF5File.open(path) } catch { throw UserError("\(path): cannot open the policy file (\(error))") }
+    let kind = try f.stringAttribute("agent")
+    let action = try f.doubleAttribute("action")
+    f.close()
+    do {
+        switch kind {
+        case "dqn": return try DQNAgent.load(path)
+        case "cem": return try CEMAgent.load(path)
+        case "fixed":
+            guard let a = action, cell.actionSpace.contains(Int(a)) else { throw UserError("\(path): fixed policy without a valid action") }
+            return FixedAgent(action: Int(a))
+        case "heuristic": return HeuristicAgent(doseRates: cell.spec.doseRates, frameRates: cell.spec.frameRates)
+        case "random": return RandomAgent(actionCount: cell.actionSpace.n, seed: 0)
+        default: throw UserError("\(path): not a MicroscopeGym policy file (attribute 'agent' is \(kind ?? "missing"))")
+        }
+    } catch let e as AgentError { throw UserError(e.description) }
+}
+
+struct Evaluate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Evaluate a saved policy (or a baseline agent) on fixed seeds; prints mean ± 95% CI.")
+    @Option(help: "Policy file (policy.h5 of a run).") var policy: String?
+    @Option(help: "Baseline agent instead of a policy: random, fixed, heuristic.") var agent: AgentKind?
+    @OptionGroup var environment: EnvironmentOptions
+    @Option(help: "Episodes.") var episodes: Int = 20
+    @Option(help: "Seed of the first episode.") var seed: UInt64 = 1_000_000
+    @Option(help: "The fixed agent's action.") var fixedAction: Int?
+
+    func validate() throws {
+        if (policy == nil) == (agent == nil) { throw ValidationError("give exactly one of --policy and --agent") }
+        if let agent, ![.random, .fixed, .heuristic].contains(agent) { throw ValidationError("--agent must be random, fixed or heuristic (learning agents need --policy)") }
+        if episodes < 1 { throw ValidationError("--episodes must be at least 1") }
+    }
+
+    func run() throws {
+        let cell = try environment.make()
+        let a: any Agent
+        if let policy { a = try loadPolicy(policy, cell: cell) } else {
+            let fixed = fixedAction ?? defaultFixedAction(cell)
+            guard cell.actionSpace.contains(fixed) else { throw UserError("--fixed-action \(fixed) is not in \(cell.actionSpace)") }
+            a = makeBaseline(agent!, cell: cell, seed: seed, fixedAction: fixed)
+        }
+        let r = try evaluate(a, cell: cell, seeds: (0..<episodes).map { seed &+ UInt64($0) })
+        print(String(format: "%@ on %@, %d episodes: return %.2f ± %.2f (95%% CI), signal %.1f, damage %.2f, length %.1f",
+                     a.name, cell.spec.id, episodes, r.episodeReturn.mean, r.episodeReturn.ci95, r.signal.mean, r.damage.mean, r.length.mean))
+    }
+}
