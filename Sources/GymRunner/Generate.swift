@@ -2,6 +2,12 @@ import ArgumentParser
 import Foundation
 import LeonardoSim
 
+/// The shipped LEONARDO checkpoint (the one `Environments/LiquidCell-v0.json` names).
+func defaultLeonardoPath() -> String {
+    URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Environments/models/leonardo-lptem-v0.h5").path
+}
+
 struct Generate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Decode latents into trajectories with a LEONARDO checkpoint.",
@@ -10,12 +16,13 @@ struct Generate: ParsableCommand {
         'trajectories' (N×T×2 float32, normalised decoder output) and 'latents' (N×latent float32).
         """)
 
-    @Option(help: "LEONARDO checkpoint (HDF5).") var checkpoint: String
+    @Option(help: "LEONARDO checkpoint (HDF5; default: the shipped model of LiquidCell-v0).") var checkpoint: String = defaultLeonardoPath()
     @Option(help: "Number of trajectories to sample.") var count: Int = 16
     @Option(help: "Seed of the latent sampling.") var seed: UInt64 = 0
     @Option(help: "Fix the dose-axis latent z4 (index 3) to this value.") var z4: Float?
     @Option(help: "Decode the latents in dataset 'latents' (N×latent) of this HDF5 file instead of sampling.") var latents: String?
-    @Option(help: "Output HDF5 file.") var out: String
+    @Option(help: "Output HDF5 file.") var out: String = "generated.h5"
+    @Option(help: "Fix the calibrated dose axis to the latent value of this dose rate (e⁻/Å²/s).") var doseRate: Double?
 
     func validate() throws {
         if count < 1 { throw ValidationError("--count must be at least 1") }
@@ -36,6 +43,12 @@ struct Generate: ParsableCommand {
         } else {
             var rng = Xoshiro256StarStar(seed: seed)
             z = (0..<(count * L)).map { _ in Float(rng.normal()) }
+        }
+        if let doseRate {
+            guard doseRate > 0, let (index, value) = model.latent(forDoseRate: doseRate) else {
+                throw UserError("--dose-rate needs a positive value and a checkpoint with a dose calibration")
+            }
+            for i in 0..<(z.count / L) { z[i * L + index] = Float(value) }
         }
         if let z4 {
             guard L >= 4 else { throw UserError("--z4 needs a model with at least 4 latent dimensions (this one has \(L))") }
