@@ -30,6 +30,10 @@ public struct DQNHyperparameters: Codable, Equatable, Sendable {
     public var hiddenSizes = [64, 64]
     /// Global gradient-norm clip (0 disables; CleanRL none).
     public var maxGradNorm = 10.0
+    /// Temporally extended ε-greedy (Dabney, Ostrovski & Barreto, ICLR 2021): an exploratory action is held for
+    /// n steps, n ~ zeta(μ) (P(n) ∝ n^−μ, capped at 100); μ = 0 gives plain ε-greedy. Held random settings let the
+    /// agent see whole episodes of one setting, which single-step dithering on the microscope almost never does.
+    public var explorationDurationExponent = 2.0
     /// Total training steps (sets the ε schedule).
     public var totalSteps = 20_000
     public init() {}
@@ -50,6 +54,7 @@ public struct DQNHyperparameters: Codable, Equatable, Sendable {
         try need(!hiddenSizes.isEmpty && hiddenSizes.allSatisfy { $0 >= 1 }, "hidden-sizes", "must be positive widths")
         try need(maxGradNorm >= 0, "max-grad-norm", "must be ≥ 0")
         try need(totalSteps >= 1, "total-steps", "must be positive")
+        try need(explorationDurationExponent == 0 || explorationDurationExponent > 1, "exploration-duration-exponent", "must be 0 (off) or > 1")
     }
 }
 
@@ -88,6 +93,7 @@ public final class DQNAgent: Agent {
     // Minibatch scratch.
     let batchObs: FloatBuffer, batchNext: FloatBuffer, dOut: FloatBuffer
     var actScratch: FloatBuffer
+    var heldAction = 0, heldSteps = 0
 
     public init(observationSize: Int, actionCount: Int, hyper: DQNHyperparameters = DQNHyperparameters(), seed: UInt64) throws {
         try hyper.validate()
@@ -124,10 +130,20 @@ public final class DQNAgent: Agent {
 
     public func act(_ observation: [Float], explore: Bool) -> Int {
         precondition(observation.count == observationSize, "observation has \(observation.count) values, the network expects \(observationSize)")
-        if explore && rng.uniform() < epsilon { return rng.uniformInt(actionCount) }
+        if explore && heldSteps > 0 { heldSteps -= 1; return heldAction }
+        if explore && rng.uniform() < epsilon {
+            heldAction = rng.uniformInt(actionCount)
+            if hyper.explorationDurationExponent > 1 {
+                let n = min(100.0, (pow(rng.uniformPositive(), -1 / (hyper.explorationDurationExponent - 1))).rounded(.down))
+                heldSteps = Int(n) - 1
+            }
+            return heldAction
+        }
         let v = qValues(observation)
         return v.indices.max { v[$0] < v[$1] }!
     }
+
+    public func endEpisode(return: Double) { heldSteps = 0 }
 
     public func observe(_ t: Transition) -> [String: Double] {
         step += 1
@@ -213,6 +229,7 @@ public final class DQNAgent: Agent {
             try f.write("replay/terminal", bufTerminal, shape: [hyper.bufferSize])
             try f.setAttribute("replay_count", bufCount); try f.setAttribute("replay_head", bufHead)
             try f.write("rng", rng.stateWords, shape: [4])
+            try f.setAttribute("held_action", heldAction); try f.setAttribute("held_steps", heldSteps)
         }
     }
 
@@ -247,6 +264,8 @@ public final class DQNAgent: Agent {
             agent.bufCount = Int(try f.doubleAttribute("replay_count") ?? 0)
             agent.bufHead = Int(try f.doubleAttribute("replay_head") ?? 0)
             agent.rng = Xoshiro256StarStar(state: try f.readUInt64("rng").data)
+            agent.heldAction = Int(try f.doubleAttribute("held_action") ?? 0)
+            agent.heldSteps = Int(try f.doubleAttribute("held_steps") ?? 0)
         } else {
             agent.target.copyWeights(from: agent.q)
         }

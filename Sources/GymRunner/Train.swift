@@ -23,6 +23,7 @@ struct DQNOptions: ParsableArguments {
     @Option(help: "DQN: environment steps per gradient step.") var trainFrequency: Int = DQNHyperparameters().trainFrequency
     @Option(help: "DQN: hidden layer widths, comma-separated.") var hiddenSizes: String = DQNHyperparameters().hiddenSizes.map(String.init).joined(separator: ",")
     @Option(help: "DQN: gradient-norm clip (0 disables).") var maxGradNorm: Double = DQNHyperparameters().maxGradNorm
+    @Option(help: "DQN: hold exploratory actions for n ~ zeta(μ) steps (0: plain ε-greedy).") var explorationDurationExponent: Double = DQNHyperparameters().explorationDurationExponent
 
     func hyper(totalSteps: Int) throws -> DQNHyperparameters {
         var h = DQNHyperparameters()
@@ -30,6 +31,7 @@ struct DQNOptions: ParsableArguments {
         h.targetUpdateFrequency = targetUpdateFrequency; h.batchSize = batchSize; h.startEpsilon = startEpsilon
         h.endEpsilon = endEpsilon; h.explorationFraction = explorationFraction; h.learningStarts = learningStarts
         h.trainFrequency = trainFrequency; h.maxGradNorm = maxGradNorm; h.totalSteps = totalSteps
+        h.explorationDurationExponent = explorationDurationExponent
         let sizes = hiddenSizes.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard !sizes.isEmpty, sizes.allSatisfy({ ($0 ?? 0) >= 1 }) else { throw UserError("--hidden-sizes must be positive integers like 64,64, got '\(hiddenSizes)'") }
         h.hiddenSizes = sizes.map { $0! }
