@@ -98,6 +98,9 @@ struct Train: ParsableCommand {
     @Option(help: "Episodes per setting of the built-in sweep that finds the best fixed setting (0 skips it).") var sweepEpisodes: Int = 3
     @Option(help: "The fixed agent's action (default: middle dose rate at the highest frame rate).") var fixedAction: Int?
     @Flag(help: "Continue the run in --out from its checkpoint.") var resume = false
+    @Flag(help: """
+        Bootstrap from the last state of truncated episodes. Off by default: the liquid cell's budgets are part of         the task and observed (elapsed time, cumulative dose), so a budget's end is terminal for learning         (Pardo et al., ICML 2018, "Time limits in reinforcement learning").
+        """) var bootstrapTruncation = false
     @OptionGroup var dqn: DQNOptions
     @OptionGroup var cem: CEMOptions
 
@@ -122,6 +125,7 @@ struct Train: ParsableCommand {
         var config: [String: Any] = ["agent": agent.rawValue, "environment": cell.spec.id, "steps": steps, "seed": seed,
                                      "eval_every": evalEvery, "eval_episodes": evalEpisodes, "fixed_action": fixed,
                                      "observation_keys": Evaluation.observationKeys, "sweep_episodes": sweepEpisodes,
+                                     "bootstrap_truncation": bootstrapTruncation,
                                      "checkpoint": cell.spec.resolvedCheckpoint]
         if let envFile = environment.envFile { config["env_file"] = envFile }
         if agent == .dqn { config["dqn"] = try JSONSerialization.jsonObject(with: JSONEncoder().encode(hyper)) }
@@ -173,8 +177,9 @@ struct Train: ParsableCommand {
         while step < steps && !interruptRequested {
             let a = learner.act(o, explore: true)
             let s = try env.step(a)
+            let endsTask = s.terminated || (s.truncated && !bootstrapTruncation)
             let metrics = learner.observe(Transition(observation: o, action: a, reward: s.reward, nextObservation: s.observation,
-                                                     terminated: s.terminated, done: s.done))
+                                                     terminated: endsTask, done: s.done))
             if let l = metrics["loss"] { lastLoss = l }
             step += 1; episodeReturn += s.reward; episodeLength += 1
             o = s.observation
