@@ -9,7 +9,10 @@ final class ProgressBar {
     var lastDraw = Date.distantPast
     let interactive = isatty(STDERR_FILENO) != 0
 
-    init(total: Int, label: String) { self.total = max(total, 1); self.label = label }
+    /// Work already done before this process started (a resumed run): excluded from the rate behind the ETA.
+    let baseline: Int
+
+    init(total: Int, label: String, alreadyDone: Int = 0) { self.total = max(total, 1); self.label = label; baseline = alreadyDone }
 
     func update(_ done: Int, _ message: @autoclosure () -> String = "", force: Bool = false) {
         let now = Date()
@@ -18,7 +21,7 @@ final class ProgressBar {
         lastDraw = now
         let frac = min(1, Double(done) / Double(total))
         let elapsed = now.timeIntervalSince(start)
-        let eta = frac > 0 ? elapsed * (1 - frac) / frac : 0
+        let eta = done > baseline ? elapsed * Double(total - done) / Double(done - baseline) : 0
         let width = 24, filled = Int(frac * Double(width))
         let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
         let line = "\(label) [\(bar)] \(done)/\(total) \(message()) | \(formatDuration(elapsed)) elapsed, ETA \(formatDuration(eta))"

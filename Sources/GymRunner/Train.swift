@@ -159,7 +159,7 @@ struct Train: ParsableCommand {
         var episodeReturn = 0.0, episodeLength = 0
         var recent: [Double] = []
         var lastLoss = Double.nan
-        let bar = ProgressBar(total: steps, label: agent.rawValue)
+        let bar = ProgressBar(total: steps, label: agent.rawValue, alreadyDone: startStep)
         let start = Date()
         var step = startStep
         var curve: [(Int, Double)] = [], evalCurve: [(Int, Double, Double)] = []

@@ -72,7 +72,7 @@ struct TrainLeonardo: ParsableCommand {
         print("LEONARDO \(cfg.embedSize)-wide, \(leo.parameterCount) parameters; \(n) trajectories, \(trainer.stepsPerEpoch) steps/epoch")
         installInterruptHandler()
         let totalSteps = epochs * trainer.stepsPerEpoch
-        let bar = ProgressBar(total: totalSteps, label: "train")
+        let bar = ProgressBar(total: totalSteps, label: "train", alreadyDone: trainer.state.optimizerStep)
         var last = Date(), lastStep = trainer.state.optimizerStep
         var rate = 0.0
         while !trainer.isFinished {
