@@ -70,7 +70,12 @@ public struct ObservationNormalizer: Codable, Equatable {
         for i in 0..<x.count { let d = Double(x[i]) - mean[i]; mean[i] += d / count; m2[i] += d * (Double(x[i]) - mean[i]) }
     }
     public func apply(_ x: [Float], into out: UnsafeMutablePointer<Float>) {
-        for i in 0..<x.count {
+        x.withUnsafeBufferPointer { apply($0.baseAddress!, into: out) }
+    }
+
+    /// Standardises `mean.count` values read from `x` (no allocation: used inside the replay minibatch loop).
+    public func apply(_ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+        for i in 0..<mean.count {
             let sd = count > 1 ? (m2[i] / (count - 1)).squareRoot() : 1
             let v = x[i].isFinite ? (Double(x[i]) - mean[i]) / max(sd, 1e-6) : 0
             out[i] = Float(max(-10, min(10, v)))
@@ -169,11 +174,15 @@ public final class DQNAgent: Agent {
     func learn() -> Double {
         let B = hyper.batchSize, D = observationSize, A = actionCount
         var idx = [Int](repeating: 0, count: B)
-        for b in 0..<B {
-            let i = rng.uniformInt(bufCount)
-            idx[b] = i
-            normalizer.apply(Array(bufNext[(i * D)..<((i + 1) * D)]), into: batchNext.pointer + b * D)
-            normalizer.apply(Array(bufObs[(i * D)..<((i + 1) * D)]), into: batchObs.pointer + b * D)
+        bufNext.withUnsafeBufferPointer { next in
+            bufObs.withUnsafeBufferPointer { obs in
+                for b in 0..<B {
+                    let i = rng.uniformInt(bufCount)
+                    idx[b] = i
+                    normalizer.apply(next.baseAddress! + i * D, into: batchNext.pointer + b * D)
+                    normalizer.apply(obs.baseAddress! + i * D, into: batchObs.pointer + b * D)
+                }
+            }
         }
         // Double DQN: the online network picks a*, the target network evaluates it.
         let qNext = q.forward(batchNext.pointer, rows: B)
