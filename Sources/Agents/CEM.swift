@@ -1,5 +1,6 @@
 import Foundation
 import LeonardoSim
+import MicroscopeGym
 
 /// Cross-entropy method (Rubinstein 1999; Szita & Lőrincz, Neural Comput. 18, 2936, 2006 for policies) over a
 /// linear policy: action = argmax(W·x̂ + b), x̂ the standardised observation. Each generation samples

@@ -1,5 +1,6 @@
 import Foundation
 import LeonardoSim
+import MicroscopeGym
 
 /// Deep Q-learning (Mnih et al., Nature 518, 529, 2015) with Double DQN targets (van Hasselt, Guez & Silver,
 /// AAAI 2016), experience replay, a target network with periodic (τ = 1) or Polyak (τ < 1) updates, the Huber
@@ -55,31 +56,6 @@ public struct DQNHyperparameters: Codable, Equatable, Sendable {
         try need(maxGradNorm >= 0, "max-grad-norm", "must be ≥ 0")
         try need(totalSteps >= 1, "total-steps", "must be positive")
         try need(explorationDurationExponent == 0 || explorationDurationExponent > 1, "exploration-duration-exponent", "must be 0 (off) or > 1")
-    }
-}
-
-/// Running mean and variance of observations (Welford), used to standardise the Q-network's input. Updated
-/// until learning starts, then frozen so that targets stay consistent.
-public struct ObservationNormalizer: Codable, Equatable {
-    public var count = 0.0
-    public var mean: [Double]
-    public var m2: [Double]
-    public init(dimension: Int) { mean = [Double](repeating: 0, count: dimension); m2 = mean }
-    public mutating func update(_ x: [Float]) {
-        count += 1
-        for i in 0..<x.count { let d = Double(x[i]) - mean[i]; mean[i] += d / count; m2[i] += d * (Double(x[i]) - mean[i]) }
-    }
-    public func apply(_ x: [Float], into out: UnsafeMutablePointer<Float>) {
-        x.withUnsafeBufferPointer { apply($0.baseAddress!, into: out) }
-    }
-
-    /// Standardises `mean.count` values read from `x` (no allocation: used inside the replay minibatch loop).
-    public func apply(_ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
-        for i in 0..<mean.count {
-            let sd = count > 1 ? (m2[i] / (count - 1)).squareRoot() : 1
-            let v = x[i].isFinite ? (Double(x[i]) - mean[i]) / max(sd, 1e-6) : 0
-            out[i] = Float(max(-10, min(10, v)))
-        }
     }
 }
 

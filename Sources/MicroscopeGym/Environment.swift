@@ -20,6 +20,11 @@ public struct Step<Observation> {
     }
 
     public var done: Bool { terminated || truncated }
+
+    /// The same step with its observation transformed (for observation wrappers).
+    public func mapObservation<T>(_ transform: (Observation) throws -> T) rethrows -> Step<T> {
+        Step<T>(observation: try transform(observation), reward: reward, terminated: terminated, truncated: truncated, info: info)
+    }
 }
 
 /// Errors of the environment API; the message says what to fix.
