@@ -5,8 +5,7 @@ import MicroscopeGym
 
 /// The default classifier shipped next to the environments' model.
 func defaultClassifierPath() -> String {
-    URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Environments/models/classifier-v0.h5").path
+    (EnvironmentRegistry.directory as NSString).appendingPathComponent("models/classifier-v0.h5")
 }
 
 /// Reads a trajectory file and cuts it into windows of `length` frames when it is longer.

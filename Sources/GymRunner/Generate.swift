@@ -1,11 +1,11 @@
 import ArgumentParser
 import Foundation
 import LeonardoSim
+import MicroscopeGym
 
 /// The shipped LEONARDO checkpoint (the one `Environments/LiquidCell-v0.json` names).
 func defaultLeonardoPath() -> String {
-    URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Environments/models/leonardo-lptem-v0.h5").path
+    (EnvironmentRegistry.directory as NSString).appendingPathComponent("models/leonardo-lptem-v0.h5")
 }
 
 struct Generate: ParsableCommand {
