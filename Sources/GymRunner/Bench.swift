@@ -13,6 +13,8 @@ struct Bench: ParsableCommand {
     @Option(help: "Minimum seconds per measurement.") var seconds: Double = 2
     @Option(help: "Benchmark this registered environment (steps/s, one and a vector of 16) instead of the model.") var env: String?
     @Option(help: "Vector size for the environment benchmark.") var vector: Int = 16
+    @Flag(help: "Skip the training-step measurement (decoder figures only).") var skipTraining = false
+    @Flag(help: "Print the decoder's time per layer (batch = the first --batches value).") var layers = false
 
     func validate() throws {
         if batches.isEmpty || batches.contains(where: { $0 < 1 }) { throw ValidationError("--batches must be positive") }
@@ -68,6 +70,43 @@ struct Bench: ParsableCommand {
                      id, vector, vrate, vrate / single))
     }
 
+    /// Seconds per call of each stage of the decoder's forward pass (live blocks only), at one batch size.
+    func profileLayers(_ leo: Leonardo, batch N: Int) {
+        let d = leo.decoder, c = leo.config, T = c.length, C = c.embedSize
+        var rng = Xoshiro256StarStar(seed: 3)
+        let z = FloatBuffer(count: N * c.latentDim)
+        for i in 0..<(N * c.latentDim) { z.pointer[i] = Float(rng.normal()) }
+        let h1 = FloatBuffer(count: N * c.decoderHidden), h2 = FloatBuffer(count: N * c.decoderChannels * T)
+        let h2t = FloatBuffer(count: N * T * c.decoderChannels), e = FloatBuffer(count: N * T * C)
+        let a = FloatBuffer(count: N * T * C), q = FloatBuffer(count: N * T * C), x = FloatBuffer(count: N * T * C)
+        let hid = FloatBuffer(count: N * T * c.forwardExpansion * C), out = FloatBuffer(count: N * T * 2)
+        let blk = d.layers[d.layers.count - 1]
+        let stages: [(String, Int, () -> Void)] = [
+            ("linear1 + bottleneck linear", (d.linear1.flopsPerRow + d.bottleneckLinear.flopsPerRow) * N, {
+                d.linear1.forward(z.pointer, h1.pointer, rows: N); d.bottleneckLinear.forward(h1.pointer, h2.pointer, rows: N) }),
+            ("transpose + convtranspose", d.convTranspose.flops(length: T) * N, {
+                transposeBatch(h2.pointer, h2t.pointer, batch: N, rows: c.decoderChannels, cols: T)
+                d.convTranspose.forward(h2t.pointer, e.pointer, batch: N, length: T) }),
+            ("attention (block input)", blk.attention.flops(length: T) * N, {
+                blk.attention.forward(values: e.pointer, keys: e.pointer, queries: e.pointer, out: a.pointer, batch: N, length: T, training: false) }),
+            ("layer norm", 0, { blk.norm.forward(a.pointer, q.pointer, rows: N * T) }),
+            ("attention (transformer block)", blk.block.attention.flops(length: T) * N, {
+                blk.block.attention.forward(values: e.pointer, keys: e.pointer, queries: q.pointer, out: a.pointer, batch: N, length: T, training: false) }),
+            ("feed-forward", T * N * (blk.block.ff0.flopsPerRow + blk.block.ff2.flopsPerRow), {
+                blk.block.ff0.forward(a.pointer, hid.pointer, rows: N * T); reluForward(hid.pointer, count: N * T * c.forwardExpansion * C)
+                blk.block.ff2.forward(hid.pointer, x.pointer, rows: N * T) }),
+            ("conv_out", d.convOut.flops(length: T) * N, { d.convOut.forward(x.pointer, out.pointer, batch: N, length: T) }),
+        ]
+        var times: [Double] = []
+        for (_, _, body) in stages { times.append(1 / measure(body)) }
+        let total = times.reduce(0, +)
+        print("decoder stages at batch \(N) (the residual adds and second layer norm are not timed):")
+        for ((name, flops, _), t) in zip(stages, times) {
+            print(String(format: "  %@ %7.2f ms  %5.1f%%  %6.1f GFLOP/s", name.padding(toLength: 30, withPad: " ", startingAt: 0) as NSString, 1000 * t, 100 * t / total,
+                         flops > 0 ? Double(flops) / t / 1e9 : 0))
+        }
+    }
+
     func run() throws {
         if let env { return try benchEnvironment(env) }
         #if DEBUG
@@ -107,6 +146,8 @@ struct Bench: ParsableCommand {
         if let best = rows.max(by: { $0.1 < $1.1 }), let last = rows.last, rows.count > 1 {
             print(String(format: "batch %d throughput is %.0f%% of the best batch size (%d)", last.0, 100 * last.1 / best.1, best.0))
         }
+        if layers { profileLayers(leo, batch: batches[0]) }
+        if skipTraining { return }
         // One training step (encoder + decoder forward and backward, loss, Adam).
         var opts = TrainingOptions()
         opts.batchSize = trainBatch

@@ -25,6 +25,15 @@ public func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k:
                             a: transA ? a + lo : a + lo * la, lda: la, b: b, ldb: lb, beta: beta, c: c + lo * lc, ldc: lc)
             }
         }
+    } else if workers > 1 && !ParallelRegion.active && n >= 64 * workers && m * n * k >= 1 << 21 {
+        // Few rows (a small decoder batch): split the columns instead, so each worker streams its share of B.
+        ParallelRegion.run(workers) { w in
+            let lo = n * w / workers, hi = n * (w + 1) / workers
+            if hi > lo {
+                sgemmSerial(transA: transA, transB: transB, m: m, n: hi - lo, k: k, alpha: alpha, a: a, lda: la,
+                            b: transB ? b + lo * lb : b + lo, ldb: lb, beta: beta, c: c + lo, ldc: lc)
+            }
+        }
     } else {
         sgemmSerial(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: la, b: b, ldb: lb,
                     beta: beta, c: c, ldc: lc)

@@ -149,7 +149,7 @@ public final class ConvTranspose1d {
     public let inChannels: Int, outChannels: Int, kernel: Int, padding: Int
     public let weight: ParameterRef, bias: ParameterRef
     unowned let store: ParameterStore
-    let z = FloatBuffer()
+    let z = FloatBuffer(), wPerm = FloatBuffer()
     let dz = FloatBuffer()
 
     public init(_ store: ParameterStore, _ name: String, _ inChannels: Int, _ outChannels: Int,
@@ -167,20 +167,25 @@ public final class ConvTranspose1d {
     public func flops(length: Int) -> Int { 2 * length * inChannels * outChannels * kernel }
 
     public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int, length: Int) {
-        let width = outChannels * kernel, lo = outLength(length)
+        let width = outChannels * kernel, lo = outLength(length), O = outChannels, K = kernel
+        // The weight re-ordered [in, k, out] (cheap: in·out·k values) so that each tap's outputs are contiguous.
+        let w = store.value(weight), wp = wPerm.reserve(inChannels * width)
+        for i in 0..<inChannels {
+            for o in 0..<O { for k in 0..<K { wp[(i * K + k) * O + o] = w[(i * O + o) * K + k] } }
+        }
         let zp = z.reserve(batch * length * width)
-        sgemm(m: batch * length, n: width, k: inChannels, a: x, b: store.value(weight), beta: 0, c: zp)
-        let bp = store.value(bias)
-        for n in 0..<batch {
+        sgemm(m: batch * length, n: width, k: inChannels, a: x, b: wp, beta: 0, c: zp)
+        let bp = store.value(bias), pad = padding
+        parallelFor(batch) { n, _ in
             let zn = zp + n * length * width
             for s in 0..<lo {
-                let yr = y + (n * lo + s) * outChannels
-                yr.update(from: bp, count: outChannels)
-                for k in 0..<kernel {
-                    let t = s + padding - k
+                let yr = y + (n * lo + s) * O
+                yr.update(from: bp, count: O)
+                for k in 0..<K {
+                    let t = s + pad - k
                     if t < 0 || t >= length { continue }
-                    let zr = zn + t * width + k
-                    for o in 0..<outChannels { yr[o] += zr[o * kernel] }
+                    let zr = zn + t * width + k * O
+                    for o in 0..<O { yr[o] += zr[o] }
                 }
             }
         }
@@ -236,8 +241,9 @@ public final class LayerNorm {
     public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int) {
         let C = features
         let mp = mean.reserve(rows), rp = rstd.reserve(rows)
-        let g = store.value(weight), b = store.value(bias)
-        for r in 0..<rows {
+        let g = store.value(weight), b = store.value(bias), eps = eps
+        // Rows are independent: split over the workers when there are enough (same result either way).
+        parallelFor(rows, workers: rows >= 256 ? Workers.count : 1) { r, _ in
             let xr = x + r * C, yr = y + r * C
             var m: Float = 0
             for i in 0..<C { m += xr[i] }

@@ -348,7 +348,7 @@ struct Clamping: Environment {
 }
 
 enum GoldenLiquidCell {
-    static let rewards: [UInt64] = [4582874639326447567, 4601664229984133503, 4612482774992927347, 13836097978964605991]
+    static let rewards: [UInt64] = [4582874639022403331, 4601664229663337798, 4612482774558448839, 13836097979168846921]
 }
 
 final class SweepTests: XCTestCase {
