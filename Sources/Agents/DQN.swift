@@ -35,9 +35,34 @@ public struct DQNHyperparameters: Codable, Equatable, Sendable {
     /// n steps, n ~ zeta(μ) (P(n) ∝ n^−μ, capped at 100); μ = 0 gives plain ε-greedy. Held random settings let the
     /// agent see whole episodes of one setting, which single-step dithering on the microscope almost never does.
     public var explorationDurationExponent = 2.0
+    /// n of n-step returns (Sutton 1988; Hessel et al., Rainbow, AAAI 2018, use 3): the target sums n discounted
+    /// rewards before bootstrapping, so consequences that arrive late (damage, termination) reach the action
+    /// sooner. 1 gives the one-step target of plain DQN.
+    public var multiStep = 1
     /// Total training steps (sets the ε schedule).
     public var totalSteps = 20_000
     public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case learningRate, bufferSize, gamma, tau, targetUpdateFrequency, batchSize, startEpsilon, endEpsilon,
+             explorationFraction, learningStarts, trainFrequency, hiddenSizes, maxGradNorm, explorationDurationExponent,
+             multiStep, totalSteps
+    }
+
+    /// Decodes hyper-parameters; fields missing from older files keep their defaults.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func get<T: Decodable>(_ k: CodingKeys, _ d: T) throws -> T { try c.decodeIfPresent(T.self, forKey: k) ?? d }
+        learningRate = try get(.learningRate, learningRate); bufferSize = try get(.bufferSize, bufferSize)
+        gamma = try get(.gamma, gamma); tau = try get(.tau, tau)
+        targetUpdateFrequency = try get(.targetUpdateFrequency, targetUpdateFrequency); batchSize = try get(.batchSize, batchSize)
+        startEpsilon = try get(.startEpsilon, startEpsilon); endEpsilon = try get(.endEpsilon, endEpsilon)
+        explorationFraction = try get(.explorationFraction, explorationFraction); learningStarts = try get(.learningStarts, learningStarts)
+        trainFrequency = try get(.trainFrequency, trainFrequency); hiddenSizes = try get(.hiddenSizes, hiddenSizes)
+        maxGradNorm = try get(.maxGradNorm, maxGradNorm)
+        explorationDurationExponent = try get(.explorationDurationExponent, explorationDurationExponent)
+        multiStep = try get(.multiStep, multiStep); totalSteps = try get(.totalSteps, totalSteps)
+    }
 
     /// Checks every value; the error names the field.
     public func validate() throws {
@@ -55,6 +80,7 @@ public struct DQNHyperparameters: Codable, Equatable, Sendable {
         try need(!hiddenSizes.isEmpty && hiddenSizes.allSatisfy { $0 >= 1 }, "hidden-sizes", "must be positive widths")
         try need(maxGradNorm >= 0, "max-grad-norm", "must be ≥ 0")
         try need(totalSteps >= 1, "total-steps", "must be positive")
+        try need(multiStep >= 1, "multi-step", "must be at least 1")
         try need(explorationDurationExponent == 0 || explorationDurationExponent > 1, "exploration-duration-exponent", "must be 0 (off) or > 1")
     }
 }
@@ -70,7 +96,11 @@ public final class DQNAgent: Agent {
     var rng: Xoshiro256StarStar
     // Replay buffer (ring).
     var bufObs: [Float], bufNext: [Float], bufAction: [Int32], bufReward: [Float], bufTerminal: [Float]
+    /// Rewards summed in each stored transition (its target bootstraps with γ^steps).
+    var bufSteps: [Int32]
     var bufCount = 0, bufHead = 0
+    // The current episode's transitions not yet stored (fewer than multiStep of them).
+    var pendingObs: [Float] = [], pendingAction: [Int32] = [], pendingReward: [Float] = []
     // Minibatch scratch.
     let batchObs: FloatBuffer, batchNext: FloatBuffer, dOut: FloatBuffer
     var actScratch: FloatBuffer
@@ -89,6 +119,7 @@ public final class DQNAgent: Agent {
         bufObs = [Float](repeating: 0, count: hyper.bufferSize * observationSize); bufNext = bufObs
         bufAction = [Int32](repeating: 0, count: hyper.bufferSize)
         bufReward = [Float](repeating: 0, count: hyper.bufferSize); bufTerminal = bufReward
+        bufSteps = [Int32](repeating: 1, count: hyper.bufferSize)
         batchObs = FloatBuffer(count: hyper.batchSize * observationSize)
         batchNext = FloatBuffer(count: hyper.batchSize * observationSize)
         dOut = FloatBuffer(count: hyper.batchSize * actionCount)
@@ -124,18 +155,23 @@ public final class DQNAgent: Agent {
         return v.indices.max { v[$0] < v[$1] }!
     }
 
-    public func endEpisode(return: Double) { heldSteps = 0 }
+    /// Ends the held exploratory action; transitions of an episode that stopped without a final `done` (a resumed
+    /// run restarts its episode) are dropped, so n-step sums never cross episodes.
+    public func endEpisode(return: Double) {
+        heldSteps = 0
+        pendingObs.removeAll(); pendingAction.removeAll(); pendingReward.removeAll()
+    }
 
     public func observe(_ t: Transition) -> [String: Double] {
         step += 1
         if step <= hyper.learningStarts { normalizer.update(t.observation) }
-        let i = bufHead
-        for j in 0..<observationSize {
-            bufObs[i * observationSize + j] = t.observation[j]; bufNext[i * observationSize + j] = t.nextObservation[j]
+        pendingObs += t.observation; pendingAction.append(Int32(t.action)); pendingReward.append(Float(t.reward))
+        if t.terminated || t.done {
+            // The episode ended: store every pending start with the rewards to the end.
+            while !pendingAction.isEmpty { storeOldestPending(next: t.nextObservation, terminal: t.terminated) }
+        } else if pendingAction.count == hyper.multiStep {
+            storeOldestPending(next: t.nextObservation, terminal: false)
         }
-        bufAction[i] = Int32(t.action); bufReward[i] = Float(t.reward); bufTerminal[i] = t.terminated ? 1 : 0
-        bufHead = (bufHead + 1) % hyper.bufferSize
-        bufCount = min(bufCount + 1, hyper.bufferSize)
         var metrics: [String: Double] = ["epsilon": epsilon]
         if step > hyper.learningStarts && step % hyper.trainFrequency == 0 {
             metrics["loss"] = learn()
@@ -144,6 +180,19 @@ public final class DQNAgent: Agent {
             if hyper.tau >= 1 { target.copyWeights(from: q) } else { target.blendWeights(from: q, tau: hyper.tau) }
         }
         return metrics
+    }
+
+    /// Stores (o_t, a_t, Σ_k γ^k r_{t+k}, o_next, terminal, steps) for the oldest pending transition and drops it.
+    func storeOldestPending(next: [Float], terminal: Bool) {
+        let D = observationSize, i = bufHead
+        var sum = 0.0, g = 1.0
+        for r in pendingReward { sum += g * Double(r); g *= hyper.gamma }
+        for j in 0..<D { bufObs[i * D + j] = pendingObs[j]; bufNext[i * D + j] = next[j] }
+        bufAction[i] = pendingAction[0]; bufReward[i] = Float(sum); bufTerminal[i] = terminal ? 1 : 0
+        bufSteps[i] = Int32(pendingReward.count)
+        bufHead = (bufHead + 1) % hyper.bufferSize
+        bufCount = min(bufCount + 1, hyper.bufferSize)
+        pendingObs.removeFirst(D); pendingAction.removeFirst(); pendingReward.removeFirst()
     }
 
     /// One gradient step on a replay minibatch; returns the mean Huber loss.
@@ -172,7 +221,8 @@ public final class DQNAgent: Agent {
         var y = [Float](repeating: 0, count: B)
         for b in 0..<B {
             let i = idx[b]
-            y[b] = bufReward[i] + Float(hyper.gamma) * (1 - bufTerminal[i]) * tNext[b * A + best[b]]
+            let discount = bufSteps[i] == 1 ? Float(hyper.gamma) : Float(pow(hyper.gamma, Double(bufSteps[i])))
+            y[b] = bufReward[i] + discount * (1 - bufTerminal[i]) * tNext[b * A + best[b]]
         }
         let qs = q.forward(batchObs.pointer, rows: B)
         var loss = 0.0
@@ -212,6 +262,13 @@ public final class DQNAgent: Agent {
             try f.write("replay/action", bufAction.map { Int64($0) }, shape: [hyper.bufferSize])
             try f.write("replay/reward", bufReward, shape: [hyper.bufferSize])
             try f.write("replay/terminal", bufTerminal, shape: [hyper.bufferSize])
+            try f.write("replay/steps", bufSteps.map { Int64($0) }, shape: [hyper.bufferSize])
+            let p = pendingAction.count
+            if p > 0 {
+                try f.write("replay/pending_observation", pendingObs, shape: [p, observationSize])
+                try f.write("replay/pending_action", pendingAction.map { Int64($0) }, shape: [p])
+                try f.write("replay/pending_reward", pendingReward, shape: [p])
+            }
             try f.setAttribute("replay_count", bufCount); try f.setAttribute("replay_head", bufHead)
             try f.write("rng", rng.stateWords, shape: [4])
             try f.setAttribute("held_action", heldAction); try f.setAttribute("held_steps", heldSteps)
@@ -246,6 +303,12 @@ public final class DQNAgent: Agent {
             agent.bufAction = try f.readInt64("replay/action").data.map { Int32($0) }
             agent.bufReward = try f.readFloat("replay/reward").data
             agent.bufTerminal = try f.readFloat("replay/terminal").data
+            if f.exists("replay/steps") { agent.bufSteps = try f.readInt64("replay/steps").data.map { Int32($0) } }
+            if f.exists("replay/pending_action") {
+                agent.pendingObs = try f.readFloat("replay/pending_observation").data
+                agent.pendingAction = try f.readInt64("replay/pending_action").data.map { Int32($0) }
+                agent.pendingReward = try f.readFloat("replay/pending_reward").data
+            }
             agent.bufCount = Int(try f.doubleAttribute("replay_count") ?? 0)
             agent.bufHead = Int(try f.doubleAttribute("replay_head") ?? 0)
             agent.rng = Xoshiro256StarStar(state: try f.readUInt64("rng").data)

@@ -9,6 +9,8 @@ public struct EvaluationResult: Codable, Equatable {
     public var damage: Estimate
     public var length: Estimate
     public var returns: [Double]
+    /// How often the policy chose each discrete action (index = action), over all evaluation steps.
+    public var actionCounts: [Int] = []
 }
 
 public enum Evaluation {
@@ -19,11 +21,14 @@ public enum Evaluation {
     public static func run<A: Agent>(_ agent: inout A, environment: LiquidCell, seeds: [UInt64]) throws -> EvaluationResult {
         var env = try FlattenObservation(environment, keys: observationKeys)
         var returns: [Double] = [], signals: [Double] = [], damages: [Double] = [], lengths: [Double] = []
+        var counts = [Int](repeating: 0, count: environment.actionSpace.n)
         for seed in seeds {
             var (o, _) = try env.reset(seed: seed)
             var total = 0.0, signal = 0.0, n = 0
             while true {
-                let s = try env.step(agent.act(o, explore: false))
+                let a = agent.act(o, explore: false)
+                let s = try env.step(a)
+                counts[a] += 1
                 total += s.reward; signal += s.info["signal_bits_per_frame"] ?? 0; n += 1
                 o = s.observation
                 if s.done { damages.append(s.info["damage"] ?? 0); break }
@@ -31,6 +36,6 @@ public enum Evaluation {
             returns.append(total); signals.append(signal); lengths.append(Double(n))
         }
         return EvaluationResult(episodeReturn: Estimate(returns), signal: Estimate(signals), damage: Estimate(damages),
-                                length: Estimate(lengths), returns: returns)
+                                length: Estimate(lengths), returns: returns, actionCounts: counts)
     }
 }

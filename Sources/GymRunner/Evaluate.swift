@@ -25,6 +25,17 @@ func loadPolicy(_ path: String, cell: LiquidCell) throws -> any Agent {
     } catch let e as AgentError { throw UserError(e.description) }
 }
 
+/// "settings used: 10 e⁻/Å²/s @ 12.5 fps 71%, …" — the settings a policy chose, most frequent first.
+func actionUsage(_ counts: [Int], cell: LiquidCell, top: Int = 5) -> String {
+    let total = max(counts.reduce(0, +), 1)
+    let used = counts.enumerated().filter { $0.element > 0 }.sorted { $0.element > $1.element }
+    let parts = used.prefix(top).map { a, n -> String in
+        let (d, f) = cell.setting(for: a)
+        return String(format: "%g e⁻/Å²/s @ %g fps %.0f%%", d, f, 100 * Double(n) / Double(total))
+    }
+    return "settings used: " + parts.joined(separator: ", ") + (used.count > top ? ", … (\(used.count) settings)" : "")
+}
+
 struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Evaluate a saved policy (or a baseline agent) on fixed seeds; prints mean ± 95% CI.")
@@ -52,5 +63,6 @@ struct Evaluate: ParsableCommand {
         let r = try evaluate(a, cell: cell, seeds: (0..<episodes).map { seed &+ UInt64($0) })
         print(String(format: "%@ on %@, %d episodes: return %.2f ± %.2f (95%% CI), signal %.1f, damage %.2f, length %.1f",
                      a.name, cell.spec.id, episodes, r.episodeReturn.mean, r.episodeReturn.ci95, r.signal.mean, r.damage.mean, r.length.mean))
+        print(actionUsage(r.actionCounts, cell: cell))
     }
 }

@@ -23,6 +23,7 @@ struct DQNOptions: ParsableArguments {
     @Option(help: "DQN: environment steps per gradient step.") var trainFrequency: Int = DQNHyperparameters().trainFrequency
     @Option(help: "DQN: hidden layer widths, comma-separated.") var hiddenSizes: String = DQNHyperparameters().hiddenSizes.map(String.init).joined(separator: ",")
     @Option(help: "DQN: gradient-norm clip (0 disables).") var maxGradNorm: Double = DQNHyperparameters().maxGradNorm
+    @Option(help: "DQN: n of n-step returns (1: one-step targets).") var multiStep: Int = DQNHyperparameters().multiStep
     @Option(help: "DQN: hold exploratory actions for n ~ zeta(μ) steps (0: plain ε-greedy).") var explorationDurationExponent: Double = DQNHyperparameters().explorationDurationExponent
 
     func hyper(totalSteps: Int) throws -> DQNHyperparameters {
@@ -32,6 +33,7 @@ struct DQNOptions: ParsableArguments {
         h.endEpsilon = endEpsilon; h.explorationFraction = explorationFraction; h.learningStarts = learningStarts
         h.trainFrequency = trainFrequency; h.maxGradNorm = maxGradNorm; h.totalSteps = totalSteps
         h.explorationDurationExponent = explorationDurationExponent
+        h.multiStep = multiStep
         let sizes = hiddenSizes.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard !sizes.isEmpty, sizes.allSatisfy({ ($0 ?? 0) >= 1 }) else { throw UserError("--hidden-sizes must be positive integers like 64,64, got '\(hiddenSizes)'") }
         h.hiddenSizes = sizes.map { $0! }
@@ -82,9 +84,10 @@ struct Train: ParsableCommand {
         abstract: "Train an agent against a microscope environment (the default command).",
         discussion: """
         Writes to --out: config.json (everything to reproduce), progress.csv (one row per episode and per \
-        evaluation), checkpoint.h5 (full training state, every --checkpoint-every steps and on Ctrl-C), policy.h5, \
-        summary.json (final evaluation against random, fixed, heuristic and the best fixed setting) and \
-        learning_curve.svg. --resume continues a killed run from checkpoint.h5.
+        validation evaluation), checkpoint.h5 (full training state, every --checkpoint-every steps and on Ctrl-C), \
+        policy.h5 (the best policy on the validation seeds; policy-final.h5 is the last one), summary.json (the test \
+        evaluation, on seeds never used in training or selection, against random, fixed, heuristic and the best fixed \
+        setting) and learning_curve.svg. --resume continues a killed run from checkpoint.h5.
         """)
 
     @Option(help: "Agent: dqn, cem, random, fixed, heuristic or bandit.") var agent: AgentKind = .dqn
@@ -92,8 +95,10 @@ struct Train: ParsableCommand {
     @Option(help: "Training steps.") var steps: Int = 20_000
     @Option(help: "Seed of the agent and of the training episodes.") var seed: UInt64 = 1
     @Option(help: "Run folder.") var out: String = "runs/dqn"
-    @Option(help: "Evaluate every this many steps.") var evalEvery: Int = 5_000
-    @Option(help: "Evaluation episodes (fixed seeds 1,000,000 + i).") var evalEpisodes: Int = 10
+    @Option(help: "Evaluate on the validation seeds every this many steps.") var evalEvery: Int = 2_000
+    @Option(help: "Evaluation episodes: periodic ones on validation seeds 3,000,000 + i, the final test on seeds 1,000,000 + i.") var evalEpisodes: Int = 10
+    @Option(help: "Episodes of the final test evaluation (seeds 1,000,000 + i), for every agent compared.") var testEpisodes: Int = 30
+    @Flag(inversion: .prefixedNo, help: "Keep the policy with the best periodic validation return as policy.h5 (the last one is policy-final.h5); the test seeds are never used for the choice.") var selectOnValidation = true
     @Option(help: "Checkpoint every this many steps.") var checkpointEvery: Int = 2_000
     @Option(help: "Episodes per setting of the built-in sweep that finds the best fixed setting (0 skips it).") var sweepEpisodes: Int = 3
     @Option(help: "The fixed agent's action (default: middle dose rate at the highest frame rate).") var fixedAction: Int?
@@ -106,7 +111,9 @@ struct Train: ParsableCommand {
 
     func validate() throws {
         if steps < 1 { throw ValidationError("--steps must be positive") }
-        if evalEvery < 1 || evalEpisodes < 1 || checkpointEvery < 1 { throw ValidationError("--eval-every, --eval-episodes and --checkpoint-every must be positive") }
+        if evalEvery < 1 || evalEpisodes < 1 || testEpisodes < 1 || checkpointEvery < 1 {
+            throw ValidationError("--eval-every, --eval-episodes, --test-episodes and --checkpoint-every must be positive")
+        }
         if sweepEpisodes < 0 { throw ValidationError("--sweep-episodes must be ≥ 0") }
     }
 
@@ -117,13 +124,15 @@ struct Train: ParsableCommand {
         guard cell.actionSpace.contains(fixed) else { throw UserError("--fixed-action \(fixed) is not in \(cell.actionSpace)") }
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         let path = { (name: String) in (out as NSString).appendingPathComponent(name) }
-        let evalSeeds = (0..<evalEpisodes).map { UInt64(1_000_000 + $0) }
+        let testSeeds = (0..<testEpisodes).map { UInt64(1_000_000 + $0) }
+        let validationSeeds = (0..<evalEpisodes).map { UInt64(3_000_000 + $0) }
         let hyper = try dqn.hyper(totalSteps: steps)
         let obsSize = LiquidCell.featureNames.count + LiquidCell.instrumentNames.count
 
         // config.json: everything needed to reproduce the run.
         var config: [String: Any] = ["agent": agent.rawValue, "environment": cell.spec.id, "steps": steps, "seed": seed,
                                      "eval_every": evalEvery, "eval_episodes": evalEpisodes, "fixed_action": fixed,
+                                     "select_on_validation": selectOnValidation,
                                      "observation_keys": Evaluation.observationKeys, "sweep_episodes": sweepEpisodes,
                                      "bootstrap_truncation": bootstrapTruncation,
                                      "checkpoint": cell.spec.resolvedCheckpoint]
@@ -139,6 +148,7 @@ struct Train: ParsableCommand {
         if agent == .dqn {
             if resume, FileManager.default.fileExists(atPath: path("checkpoint.h5")) {
                 dqnAgent = try DQNAgent.load(path("checkpoint.h5"))
+                dqnAgent!.endEpisode(return: 0)     // the interrupted episode restarts
                 startStep = dqnAgent!.step
                 progress = (try? String(contentsOfFile: path("progress.csv"), encoding: .utf8)) ?? progress
                 print("resuming from step \(startStep)")
@@ -153,6 +163,7 @@ struct Train: ParsableCommand {
         }
 
         // Training loop (baselines other than bandit just run; the bandit learns online).
+        let learns = agent == .dqn || agent == .cem
         var env = try FlattenObservation(cell, keys: Evaluation.observationKeys)
         var episode = progress.split(separator: "\n").filter { $0.hasPrefix("episode,") }.count
         var (o, _) = try env.reset(seed: seed &* 1_000_003 &+ UInt64(episode))
@@ -193,7 +204,12 @@ struct Train: ParsableCommand {
                 (o, _) = try env.reset(seed: seed &* 1_000_003 &+ UInt64(episode))
             }
             if step % evalEvery == 0 || step == steps {
-                let r = try evaluate(learner, cell: cell, seeds: evalSeeds)
+                let r = try evaluate(learner, cell: cell, seeds: validationSeeds)
+                // The best validated policy so far (a resumed run finds it in progress.csv and policy-best.h5).
+                if selectOnValidation && learns && r.episodeReturn.mean > (evalCurve.map { $0.1 }.max() ?? -.infinity) {
+                    try learner.save(to: path("policy-best.h5"))
+                    progress += "best,\(step),\(episode),,,,,,\(r.episodeReturn.mean),\(r.episodeReturn.ci95)\n"
+                }
                 evalCurve.append((step, r.episodeReturn.mean, r.episodeReturn.ci95))
                 progress += "eval,\(step),\(episode),,,\(r.damage.mean),,,\(r.episodeReturn.mean),\(r.episodeReturn.ci95)\n"
             }
@@ -205,14 +221,24 @@ struct Train: ParsableCommand {
         bar.finish()
         try checkpoint()
         if interruptRequested { print("interrupted at step \(step): checkpoint saved, continue with --resume"); return }
-        try learner.save(to: path("policy.h5"))
-
-        // Final comparison on the evaluation seeds.
-        print("final evaluation on \(evalEpisodes) fixed seeds…")
+        // policy.h5: the best validated policy (when selecting), else the last one; policy-final.h5: the last one.
         var rows: [String: EvaluationResult] = [:]
-        rows[agent.rawValue] = try evaluate(learner, cell: cell, seeds: evalSeeds)
+        var selectedStep = step
+        if selectOnValidation && learns, FileManager.default.fileExists(atPath: path("policy-best.h5")) {
+            try learner.save(to: path("policy-final.h5"))
+            print("final test evaluation on \(testEpisodes) fixed seeds (never used during training)…")
+            rows[agent.rawValue + "_final"] = try evaluate(learner, cell: cell, seeds: testSeeds)
+            let bestLine = progress.split(separator: "\n").last { $0.hasPrefix("best,") }
+            selectedStep = bestLine.flatMap { Int($0.split(separator: ",")[1]) } ?? step
+            learner = try loadPolicy(path("policy-best.h5"), cell: cell)
+            _ = rename(path("policy-best.h5"), path("policy.h5"))
+        } else {
+            print("final test evaluation on \(testEpisodes) fixed seeds (never used during training)…")
+            try learner.save(to: path("policy.h5"))
+        }
+        rows[agent.rawValue] = try evaluate(learner, cell: cell, seeds: testSeeds)
         for kind in [AgentKind.random, .fixed, .heuristic] where kind != agent {
-            rows[kind.rawValue] = try evaluate(makeBaseline(kind, cell: cell, seed: seed, fixedAction: fixed), cell: cell, seeds: evalSeeds)
+            rows[kind.rawValue] = try evaluate(makeBaseline(kind, cell: cell, seed: seed, fixedAction: fixed), cell: cell, seeds: testSeeds)
         }
         var bestFixed: (action: Int, result: SettingResult)? = nil
         if sweepEpisodes > 0 {
@@ -221,11 +247,20 @@ struct Train: ParsableCommand {
                 let r = try ExperimentDesign.evaluate(cell, doseRate: d, frameRate: f, episodes: sweepEpisodes, seed: 2_000_000)
                 if bestFixed == nil || r.episodeReturn.mean > bestFixed!.result.episodeReturn.mean { bestFixed = (a, r) }
             }
-            if let b = bestFixed { rows["best_fixed"] = try evaluate(FixedAgent(action: b.action), cell: cell, seeds: evalSeeds) }
+            if let b = bestFixed { rows["best_fixed"] = try evaluate(FixedAgent(action: b.action), cell: cell, seeds: testSeeds) }
         }
         var summary: [String: Any] = ["environment": cell.spec.id, "agent": agent.rawValue, "steps": step, "seed": seed,
-                                      "eval_seeds": evalSeeds.map { Int($0) }, "wall_seconds": Date().timeIntervalSince(start)]
+                                      "test_seeds": testSeeds.map { Int($0) }, "validation_seeds": validationSeeds.map { Int($0) },
+                                      "selected_step": selectedStep, "wall_seconds": Date().timeIntervalSince(start)]
         for (k, v) in rows { summary[k] = try JSONSerialization.jsonObject(with: JSONEncoder().encode(v)) }
+        // Paired on the same test seeds: the learner's return minus the best fixed setting's, episode by episode.
+        var paired: [String: Estimate] = [:]
+        if let b = rows["best_fixed"] {
+            for k in [agent.rawValue, agent.rawValue + "_final"] where rows[k] != nil && k != "best_fixed" {
+                paired[k] = Estimate(zip(rows[k]!.returns, b.returns).map { $0 - $1 })
+            }
+            summary["paired_minus_best_fixed"] = try JSONSerialization.jsonObject(with: JSONEncoder().encode(paired))
+        }
         if let b = bestFixed {
             let (d, f) = cell.setting(for: b.action)
             summary["best_fixed_setting"] = ["action": b.action, "dose_rate": d, "frame_rate": f]
@@ -240,6 +275,11 @@ struct Train: ParsableCommand {
             print(String(format: "| %@ | %.2f ± %.2f | %.1f | %.2f | %.1f |", k, r.episodeReturn.mean, r.episodeReturn.ci95, r.signal.mean, r.damage.mean, r.length.mean))
         }
         if let b = bestFixed { let (d, f) = cell.setting(for: b.action); print(String(format: "best fixed setting (sweep): %g e⁻/Å²/s at %g frames/s", d, f)) }
+        for k in paired.keys.sorted() {
+            print(String(format: "%@ − best fixed, paired over the test seeds: %+.2f ± %.2f", k, paired[k]!.mean, paired[k]!.ci95))
+        }
+        if let r = rows[agent.rawValue] { print(actionUsage(r.actionCounts, cell: cell)) }
+        if selectedStep != step { print("policy.h5 is the policy of step \(selectedStep) (best validation return); policy-final.h5 the last one") }
         print("wrote \(out)/{config.json, progress.csv, checkpoint.h5, policy.h5, summary.json, learning_curve.svg}")
     }
 }
@@ -290,6 +330,6 @@ func learningCurveSVG(curve: [(Int, Double)], eval: [(Int, Double, Double)], bas
         s += String(format: "<text x=\"%.1f\" y=\"%.1f\" fill=\"%@\">%@ %.1f</text>\n", w - right + 6, py(v) + 4, colors[i % colors.count], name, v)
     }
     s += "<text x=\"\(w - right + 6)\" y=\"\(top)\" fill=\"#08519c\">training (avg of 20)</text>\n"
-    s += "<text x=\"\(w - right + 6)\" y=\"\(top + 16)\" fill=\"#d94801\">evaluation ± 95% CI</text>\n"
+    s += "<text x=\"\(w - right + 6)\" y=\"\(top + 16)\" fill=\"#d94801\">validation ± 95% CI</text>\n"
     return s + "</svg>\n"
 }

@@ -30,6 +30,8 @@ public struct SettingResult: Codable, Equatable, Sendable {
     public var length: Estimate
     /// Fraction of episodes that ended with the specimen destroyed.
     public var destroyedFraction: Double
+    /// The return of each episode, in seed order (paired across settings: episode e uses seed + e everywhere).
+    public var episodeReturns: [Double] = []
 }
 
 /// In-silico experiment design: fixed-setting evaluations of a liquid cell.
@@ -52,7 +54,7 @@ public enum ExperimentDesign {
         }
         return SettingResult(doseRate: doseRate, frameRate: frameRate, episodeReturn: Estimate(returns), signal: Estimate(signals),
                              damage: Estimate(damages), length: Estimate(lengths),
-                             destroyedFraction: Double(destroyed) / Double(max(episodes, 1)))
+                             destroyedFraction: Double(destroyed) / Double(max(episodes, 1)), episodeReturns: returns)
     }
 }
 
@@ -70,6 +72,18 @@ public struct SweepTable: Equatable {
 
     /// The setting with the highest mean return.
     public var best: SettingResult? { results.values.max { $0.episodeReturn.mean < $1.episodeReturn.mean } }
+
+    /// The hindsight per-particle oracle: for each episode seed, the return of the setting that was best *for that
+    /// episode*, and its paired gain over the best fixed setting. Because every setting sees the same particles,
+    /// this bounds what any policy that picks one setting per particle could gain by adapting (a policy that
+    /// switches within an episode can gain more); near zero, adaptivity cannot pay. Nil unless the table is complete
+    /// and holds per-episode returns.
+    public var hindsightOracle: (perEpisodeBest: Estimate, gainOverBestFixed: Estimate)? {
+        guard isComplete, let best, best.episodeReturns.count == episodes, episodes > 0,
+              results.values.allSatisfy({ $0.episodeReturns.count == episodes }) else { return nil }
+        let oracle = (0..<episodes).map { e in results.values.map { $0.episodeReturns[e] }.max()! }
+        return (Estimate(oracle), Estimate(zip(oracle, best.episodeReturns).map { $0 - $1 }))
+    }
 
     /// Evaluates the settings of shard `shard` of `shards` (grid indices i with i mod shards == shard). Each
     /// setting uses episode seeds seed, seed+1, …, so shards merge into exactly the unsharded sweep.
@@ -132,6 +146,11 @@ public struct SweepTable: Equatable {
             try f.write("length_mean", field { $0.length.mean }, shape: shape)
             try f.write("length_ci95", field { $0.length.ci95 }, shape: shape)
             try f.write("destroyed_fraction", field { $0.destroyedFraction }, shape: shape)
+            let perEpisode = (0..<n).flatMap { i -> [Double] in
+                guard let r = results[i], r.episodeReturns.count == episodes else { return [Double](repeating: .nan, count: episodes) }
+                return r.episodeReturns
+            }
+            try f.write("episode_return", perEpisode, shape: shape + [episodes])
         }
     }
 
@@ -152,6 +171,7 @@ public struct SweepTable: Equatable {
         let lm = try get("length_mean"), lc = try get("length_ci95"), destroyed = try get("destroyed_fraction")
         var results: [Int: SettingResult] = [:]
         let n = Int(episodes)
+        let perEpisode = f.exists("episode_return") ? try get("episode_return") : []
         func est(_ m: Double, _ ci: Double, _ sd: Double) -> Estimate {
             var e = Estimate([]); e.mean = m; e.ci95 = ci; e.std = sd; e.count = n; return e
         }
@@ -159,7 +179,8 @@ public struct SweepTable: Equatable {
             results[i] = SettingResult(doseRate: doses[i / frames.count], frameRate: frames[i % frames.count],
                                        episodeReturn: est(rm[i], rc[i], rs[i]), signal: est(sm[i], sc[i], sc[i] * Double(n).squareRoot() / 1.96),
                                        damage: est(dm[i], dc[i], dc[i] * Double(n).squareRoot() / 1.96),
-                                       length: est(lm[i], lc[i], lc[i] * Double(n).squareRoot() / 1.96), destroyedFraction: destroyed[i])
+                                       length: est(lm[i], lc[i], lc[i] * Double(n).squareRoot() / 1.96), destroyedFraction: destroyed[i],
+                                       episodeReturns: perEpisode.count == doses.count * frames.count * n ? Array(perEpisode[(i * n)..<((i + 1) * n)]) : [])
         }
         return SweepTable(environment: env, doseRates: doses, frameRates: frames, episodes: n, seed: seed, results: results)
     }

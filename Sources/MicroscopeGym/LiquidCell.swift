@@ -186,10 +186,11 @@ public struct LiquidCell: Environment {
         return finish(doseRate: d, frameRate: f, decoded: decoded, ranges: ranges)
     }
 
-    /// Largest per-axis range (nm) of the next decoded segment under the scale model.
-    func segmentRange() -> Double {
+    /// Largest per-axis range (nm) of the next decoded segment under the scale model (draws its segment fluctuation).
+    mutating func segmentRange() -> Double {
         let eff = Foundation.exp(logEffectiveDoseRate)
-        return spec.scale.referenceRange * pow(eff / spec.scale.referenceDoseRate, spec.scale.doseExponent) * particleScale
+        let fluctuation = spec.scale.segmentSpread > 0 ? Foundation.exp(spec.scale.segmentSpread * rng.normal()) : 1
+        return spec.scale.referenceRange * pow(eff / spec.scale.referenceDoseRate, spec.scale.doseExponent) * particleScale * fluctuation
     }
 
     /// Everything after decoding (shared with `LiquidCellVector`, which decodes many environments at once).

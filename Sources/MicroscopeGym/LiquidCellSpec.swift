@@ -39,6 +39,9 @@ public struct LiquidCellSpec: Codable, Equatable, Sendable {
         public var doseExponent: Double
         /// Per-episode particle-to-particle spread: range × exp(particleSpread · N(0, 1)).
         public var particleSpread: Double
+        /// Segment-to-segment spread within one particle: each decoded segment's range × exp(segmentSpread · N(0, 1)),
+        /// independent between segments (the experiment's window-to-window fluctuations are nearly uncorrelated).
+        public var segmentSpread: Double
     }
     public var scale: Scale
 
@@ -154,6 +157,7 @@ public struct LiquidCellSpec: Codable, Equatable, Sendable {
         try positive(scale.referenceRange, "scale.referenceRange"); try positive(scale.referenceDoseRate, "scale.referenceDoseRate")
         try check(scale.doseExponent.isFinite, "scale.doseExponent", "must be finite")
         try check(scale.particleSpread >= 0 && scale.particleSpread.isFinite, "scale.particleSpread", "must be ≥ 0")
+        try check(scale.segmentSpread >= 0 && scale.segmentSpread.isFinite, "scale.segmentSpread", "must be ≥ 0")
         try positive(latent.relaxationTime, "latent.relaxationTime"); try positive(latent.doseLagTime, "latent.doseLagTime")
         try positive(latent.nativeDoseRate, "latent.nativeDoseRate")
         try positive(noise.precisionConstant, "noise.precisionConstant")

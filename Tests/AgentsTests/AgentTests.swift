@@ -98,6 +98,32 @@ final class AgentTests: XCTestCase {
         XCTAssertThrowsError(try DQNAgent.load(path))
     }
 
+    func testMultiStepTargetsSumDiscountedRewardsWithinOneEpisode() throws {
+        var h = smallDQN(total: 100)
+        h.multiStep = 3; h.gamma = 0.5; h.learningStarts = 1_000   // no learning: only the replay contents matter
+        let agent = try DQNAgent(observationSize: 1, actionCount: 2, hyper: h, seed: 1)
+        // Episode 1: rewards 1, 2, 4, 8, terminal at the 4th step. Episode 2: rewards 16, 32, truncated (done, not terminal).
+        let e1: [(Float, Double)] = [(0, 1), (1, 2), (2, 4), (3, 8)]
+        for (k, (o, r)) in e1.enumerated() {
+            _ = agent.observe(Transition(observation: [o], action: k % 2, reward: r, nextObservation: [o + 1],
+                                         terminated: k == 3, done: k == 3))
+        }
+        for (k, (o, r)) in [(Float(10), 16.0), (11, 32)].enumerated() {
+            _ = agent.observe(Transition(observation: [o], action: 0, reward: r, nextObservation: [o + 1],
+                                         terminated: false, done: k == 1))
+        }
+        XCTAssertEqual(agent.bufCount, 6)
+        // Stored in order: starts 0, 1 (full windows of 3), then 2, 3 flushed at the terminal step; then 10, 11.
+        XCTAssertEqual(Array(agent.bufObs[0..<6]), [0, 1, 2, 3, 10, 11])
+        // 1 + ½·2 + ¼·4, 2 + ½·4 + ¼·8, 4 + ½·8, 8 | 16 + ½·32, 32
+        let expected: [Float] = [3, 6, 8, 8, 32, 32]
+        XCTAssertEqual(Array(agent.bufReward[0..<6]), expected)
+        XCTAssertEqual(Array(agent.bufSteps[0..<6]), [3, 3, 2, 1, 2, 1])
+        XCTAssertEqual(Array(agent.bufNext[0..<6]), [3, 4, 4, 4, 12, 12], "bootstrap from the observation after the window")
+        XCTAssertEqual(Array(agent.bufTerminal[0..<6]), [0, 1, 1, 1, 0, 0], "only windows reaching the terminal step stop bootstrapping")
+        XCTAssertTrue(agent.pendingAction.isEmpty)
+    }
+
     func testResumeContinuesBitForBit() throws {
         // Uninterrupted: 800 steps. Interrupted: 400 steps, full checkpoint, load, 400 more. Same network.
         var straight = try DQNAgent(observationSize: 7, actionCount: 2, hyper: smallDQN(total: 800), seed: 5)

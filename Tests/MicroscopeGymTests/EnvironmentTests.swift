@@ -192,6 +192,32 @@ final class LiquidCellTests: XCTestCase {
         XCTAssertEqual(mean, cal.latent(forDoseRate: 100), accuracy: 0.15)
     }
 
+    func testRangeSpreadsSplitIntoParticleAndSegmentParts() throws {
+        // log L = log L_ref + e_L log(d/d_ref) + σ_m·N (per episode) + σ_u·N (per segment): over many episodes of
+        // a few segments each, the one-way variance decomposition recovers σ_m and σ_u.
+        var env = TestCell.make { $0.scale.particleSpread = 0.65; $0.scale.segmentSpread = 0.47 }
+        let episodes = 400, k = 4
+        var logs: [[Double]] = []
+        for e in 0..<episodes {
+            _ = try env.reset(seed: UInt64(7000 + e), options: [:])
+            env.logEffectiveDoseRate = Foundation.log(env.spec.scale.referenceDoseRate)
+            logs.append((0..<k).map { _ in Foundation.log(env.segmentRange() / env.spec.scale.referenceRange) })
+        }
+        let means = logs.map { $0.reduce(0, +) / Double(k) }
+        let grand = means.reduce(0, +) / Double(episodes)
+        let within = zip(logs, means).map { row, m in row.map { ($0 - m) * ($0 - m) }.reduce(0, +) }.reduce(0, +)
+            / Double(episodes * (k - 1))
+        let between = means.map { ($0 - grand) * ($0 - grand) }.reduce(0, +) / Double(episodes - 1) - within / Double(k)
+        XCTAssertEqual(within.squareRoot(), 0.47, accuracy: 0.03)
+        XCTAssertEqual(between.squareRoot(), 0.65, accuracy: 0.06)
+        XCTAssertEqual(grand, 0, accuracy: 0.08, "L_ref is the median range at the reference dose rate")
+        // Without spreads every segment of every particle has the reference range exactly.
+        var flat = TestCell.make { $0.scale.particleSpread = 0; $0.scale.segmentSpread = 0 }
+        _ = try flat.reset(seed: 1, options: [:])
+        flat.logEffectiveDoseRate = Foundation.log(flat.spec.scale.referenceDoseRate)
+        XCTAssertEqual(flat.segmentRange(), flat.spec.scale.referenceRange, accuracy: 1e-9)
+    }
+
     func testTruncationAtTimeAndDoseBudgets() throws {
         var env = TestCell.make()
         _ = try env.reset(seed: 6)
@@ -348,7 +374,7 @@ struct Clamping: Environment {
 }
 
 enum GoldenLiquidCell {
-    static let rewards: [UInt64] = [4582874639022403331, 4601664229663337798, 4612482774558448839, 13836097979168846921]
+    static let rewards: [UInt64] = [4560904751783586185, 4593174004218102367, 4609349089851578887, 13834876295412401585]
 }
 
 final class SweepTests: XCTestCase {
@@ -373,6 +399,18 @@ final class SweepTests: XCTestCase {
             XCTAssertEqual(fromFiles.results[k]?.damage.mean, v.damage.mean)
         }
         XCTAssertEqual(fromFiles.best?.doseRate, whole.best?.doseRate)
+        XCTAssertEqual(fromFiles.results[2]?.episodeReturns, whole.results[2]?.episodeReturns)
+        // Hindsight oracle: per episode the max over settings, never below the best fixed setting's return.
+        let oracle = try XCTUnwrap(whole.hindsightOracle)
+        let best = try XCTUnwrap(whole.best)
+        for e in 0..<2 {
+            let maxOver = whole.results.values.map { $0.episodeReturns[e] }.max()!
+            XCTAssertGreaterThanOrEqual(maxOver, best.episodeReturns[e])
+        }
+        XCTAssertEqual(oracle.perEpisodeBest.mean,
+                       (0..<2).map { e in whole.results.values.map { $0.episodeReturns[e] }.max()! }.reduce(0, +) / 2, accuracy: 1e-12)
+        XCTAssertGreaterThanOrEqual(oracle.gainOverBestFixed.mean, 0)
+        XCTAssertNil(parts[0].hindsightOracle, "an incomplete shard has no oracle")
         XCTAssertTrue(whole.csv().split(separator: "\n").count == 5)
         XCTAssertTrue(whole.heatmapSVG().hasPrefix("<svg"))
         XCTAssertThrowsError(try SweepTable.run(env, doseRates: [1000], frameRates: frames, episodes: 1, seed: 1))

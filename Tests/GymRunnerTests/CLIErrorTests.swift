@@ -1,0 +1,75 @@
+import Foundation
+import XCTest
+
+/// The command line on bad input: every error is one line naming the problem, with a non-zero exit and no
+/// crash trace; a few cheap commands succeed. Runs the `gym-runner` binary that `swift test` builds next to
+/// the test bundle.
+final class CLIErrorTests: XCTestCase {
+    var binary: URL {
+        // On Linux the test runner lives in the build products folder, beside the executable.
+        Bundle.main.bundleURL.appendingPathComponent("gym-runner")
+    }
+
+    /// Runs gym-runner with arguments; returns exit status, standard output and standard error.
+    func run(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
+        let p = Process()
+        p.executableURL = binary
+        p.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out; p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    /// The command fails with a non-zero status and a short error that mentions every given fragment.
+    func assertFails(_ arguments: [String], mentions fragments: [String], file: StaticString = #filePath, line: UInt = #line) throws {
+        let r = try run(arguments)
+        XCTAssertNotEqual(r.status, 0, "\(arguments) should fail", file: file, line: line)
+        let message = r.err.trimmingCharacters(in: .whitespacesAndNewlines)
+        let firstLine = message.split(separator: "\n").first.map(String.init) ?? ""
+        for f in fragments {
+            XCTAssertTrue(firstLine.localizedCaseInsensitiveContains(f), "\(arguments): '\(firstLine)' does not mention '\(f)'", file: file, line: line)
+        }
+        XCTAssertFalse(message.contains("Fatal error") || message.contains("Stack dump") || message.contains("Backtrace"),
+                       "\(arguments) crashed: \(message)", file: file, line: line)
+    }
+
+    func testBinaryIsBuilt() {
+        XCTAssertTrue(FileManager.default.isExecutableFile(atPath: binary.path), "\(binary.path) missing")
+    }
+
+    func testUnknownAgentEnvironmentAndFlags() throws {
+        try assertFails(["train", "--agent", "sarsa"], mentions: ["agent", "sarsa"])
+        try assertFails(["--agent", "dqn", "--env", "NoSuchCell-v9"], mentions: ["NoSuchCell-v9"])
+        try assertFails(["train", "--steps", "-5"], mentions: ["steps"])
+        try assertFails(["train", "--steps", "many"], mentions: ["steps", "many"])
+        try assertFails(["train", "--no-such-flag"], mentions: ["no-such-flag"])
+        try assertFails(["sweep", "--shard", "3/2"], mentions: ["shard"])
+        try assertFails(["sweep", "--dose", "1:x:3"], mentions: ["dose"])
+    }
+
+    func testUnreadableAndMalformedFiles() throws {
+        let dir = NSTemporaryDirectory() + "cli-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try assertFails(["evaluate", "--policy", dir + "/missing.h5"], mentions: ["missing.h5"])
+        let junk = dir + "/junk.h5"
+        try Data("not hdf5".utf8).write(to: URL(fileURLWithPath: junk))
+        try assertFails(["evaluate", "--policy", junk], mentions: ["junk.h5"])
+        try assertFails(["generate", "--checkpoint", junk, "--count", "2", "--out", dir + "/g.h5"], mentions: ["junk.h5"])
+        let spec = dir + "/Bad-v0.json"
+        try Data(#"{"id": "Bad-v0"}"#.utf8).write(to: URL(fileURLWithPath: spec))
+        try assertFails(["check", "--env-file", spec], mentions: ["Bad-v0.json"])
+        try assertFails(["merge", dir + "/none.h5", "--out", dir + "/m.h5"], mentions: ["none.h5"])
+    }
+
+    func testListSucceeds() throws {
+        let r = try run(["list"])
+        XCTAssertEqual(r.status, 0, r.err)
+        for id in ["LiquidCell-v0", "BeamSensitive-v0", "DoseBudget-v0", "dqn", "heuristic"] {
+            XCTAssertTrue(r.out.contains(id), "list does not show \(id)")
+        }
+    }
+}
