@@ -38,7 +38,7 @@ public struct DQNHyperparameters: Codable, Equatable, Sendable {
     /// n of n-step returns (Sutton 1988; Hessel et al., Rainbow, AAAI 2018, use 3): the target sums n discounted
     /// rewards before bootstrapping, so consequences that arrive late (damage, termination) reach the action
     /// sooner. 1 gives the one-step target of plain DQN.
-    public var multiStep = 1
+    public var multiStep = 5
     /// Total training steps (sets the ε schedule).
     public var totalSteps = 20_000
     public init() {}
