@@ -267,7 +267,7 @@ struct Train: ParsableCommand {
         }
         try writeAtomically(path("summary.json"), try JSONSerialization.data(withJSONObject: summary, options: [.prettyPrinted, .sortedKeys]))
         try writeAtomically(path("learning_curve.svg"), Data(learningCurveSVG(curve: curve, eval: evalCurve,
-            baselines: rows.filter { $0.key != agent.rawValue }.mapValues { $0.episodeReturn.mean }, title: "\(agent.rawValue) on \(cell.spec.id)").utf8))
+            baselines: rows.filter { !$0.key.hasPrefix(agent.rawValue) }.mapValues { $0.episodeReturn.mean }, title: "\(agent.rawValue) on \(cell.spec.id)").utf8))
         print("| agent | return (mean ± 95% CI) | signal | damage | length |")
         print("|---|---|---|---|---|")
         for k in rows.keys.sorted() {
@@ -330,6 +330,6 @@ func learningCurveSVG(curve: [(Int, Double)], eval: [(Int, Double, Double)], bas
         s += String(format: "<text x=\"%.1f\" y=\"%.1f\" fill=\"%@\">%@ %.1f</text>\n", w - right + 6, py(v) + 4, colors[i % colors.count], name, v)
     }
     s += "<text x=\"\(w - right + 6)\" y=\"\(top)\" fill=\"#08519c\">training (avg of 20)</text>\n"
-    s += "<text x=\"\(w - right + 6)\" y=\"\(top + 16)\" fill=\"#d94801\">validation ± 95% CI</text>\n"
+    s += "<text x=\"\(w - right + 6)\" y=\"\(top + 16)\" fill=\"#d94801\">validation ± 95% CI (lines: test)</text>\n"
     return s + "</svg>\n"
 }
