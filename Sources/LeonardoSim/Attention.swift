@@ -91,12 +91,7 @@ public final class SelfAttention {
                 sgemm(transB: true, m: T, n: T, k: D, a: dctxh, lda: C, b: vp + off, ldb: C, beta: 0, c: dS)
                 sgemm(transA: true, m: T, n: D, k: T, a: P, b: dctxh, ldb: C, beta: 0, c: dvp + off, ldc: C)
                 // softmax backward: dS = P ⊙ (dP − Σ_j dP·P), times the score scale
-                for i in 0..<T {
-                    let pr = P + i * T, dr = dS + i * T
-                    var dot: Float = 0
-                    for j in 0..<T { dot += pr[j] * dr[j] }
-                    for j in 0..<T { dr[j] = pr[j] * (dr[j] - dot) * sc }
-                }
+                for i in 0..<T { softmaxBackwardRow(P + i * T, dS + i * T, cols: T, scale: sc) }
                 // dQ_h = dS · K_h ; dK_h = dSᵀ · Q_h
                 sgemm(m: T, n: D, k: T, a: dS, b: kp + off, ldb: C, beta: 0, c: dqp + off, ldc: C)
                 sgemm(transA: true, m: T, n: D, k: T, a: dS, b: qp + off, ldb: C, beta: 0, c: dkp + off, ldc: C)
@@ -150,6 +145,30 @@ func expShiftedRow(_ row: UnsafeMutablePointer<Float>, cols: Int) -> Float {
     var s = s8.sum()
     for j in wide..<cols { let e = expNonPositive(SIMD8(repeating: row[j] - m))[0]; row[j] = e; s += e }
     return s
+}
+
+/// d ← p ⊙ (d − Σ_j p_j d_j) · scale for one row of softmax probabilities p and their upstream gradient d,
+/// eight lanes at once.
+@inline(__always)
+func softmaxBackwardRow(_ p: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>, cols: Int, scale: Float) {
+    let wide = cols & ~7
+    var acc = SIMD8<Float>()
+    var j = 0
+    while j < wide {
+        acc += UnsafeRawPointer(p + j).loadUnaligned(as: SIMD8<Float>.self) * UnsafeRawPointer(d + j).loadUnaligned(as: SIMD8<Float>.self)
+        j += 8
+    }
+    var dot = acc.sum()
+    for j in wide..<cols { dot += p[j] * d[j] }
+    let dot8 = SIMD8<Float>(repeating: dot), sc8 = SIMD8<Float>(repeating: scale)
+    j = 0
+    while j < wide {
+        let pv = UnsafeRawPointer(p + j).loadUnaligned(as: SIMD8<Float>.self)
+        let dv = UnsafeRawPointer(d + j).loadUnaligned(as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(d + j).storeBytes(of: pv * (dv - dot8) * sc8, as: SIMD8<Float>.self)
+        j += 8
+    }
+    for j in wide..<cols { d[j] = p[j] * (d[j] - dot) * scale }
 }
 
 /// exp(x) for x ≤ 0, eight lanes at once (softmax after subtracting the row maximum). Cephes `expf`:

@@ -39,6 +39,19 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    func testSoftmaxBackwardRowAgainstDoubleReference() {
+        var rng = Xoshiro256StarStar(seed: 12)
+        for cols in [3, 8, 13, 200] {
+            var p = (0..<cols).map { _ in Float(rng.normal()) }
+            p.withUnsafeMutableBufferPointer { softmaxRows($0.baseAddress!, rows: 1, cols: cols) }
+            var d = (0..<cols).map { _ in Float(rng.normal()) }
+            let dot = zip(p, d).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+            let ref = zip(p, d).map { Double($0) * (Double($1) - dot) * 0.25 }
+            p.withUnsafeBufferPointer { pp in d.withUnsafeMutableBufferPointer { softmaxBackwardRow(pp.baseAddress!, $0.baseAddress!, cols: cols, scale: 0.25) } }
+            for j in 0..<cols { XCTAssertEqual(Double(d[j]), ref[j], accuracy: 1e-6, "cols \(cols), j \(j)") }
+        }
+    }
+
     func testInferenceAttentionEqualsTrainingAttention() {
         // Inference divides the product with V by the softmax sums; training normalises the scores first.
         let store = ParameterStore()
