@@ -63,6 +63,7 @@ final class CLIErrorTests: XCTestCase {
         try Data(#"{"id": "Bad-v0"}"#.utf8).write(to: URL(fileURLWithPath: spec))
         try assertFails(["check", "--env-file", spec], mentions: ["Bad-v0.json"])
         try assertFails(["merge", dir + "/none.h5", "--out", dir + "/m.h5"], mentions: ["none.h5"])
+        try assertFails(["encode", "--data", dir + "/absent.h5", "--out", dir + "/e.h5"], mentions: ["absent.h5"])
     }
 
     func testListSucceeds() throws {
