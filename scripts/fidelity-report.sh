@@ -12,7 +12,8 @@ $B dataset --kind lptem --count 5934 --seed 3 --out "$D/lptem-test.h5" >/dev/nul
 $B dataset --kind lptem --count $N --seed 103 --out "$D/lptem-floor.h5" >/dev/null 2>&1
 for k in bm fbm ctrw attm sbm lw; do $B dataset --kind $k --count $N --seed 200 --out "$D/$k.h5" >/dev/null 2>&1; done
 $B generate --count $N --seed 7 --out "$D/leonardo.h5" >/dev/null 2>&1
-C="$D/leonardo.h5 $D/bm.h5 $D/fbm.h5 $D/ctrw.h5 $D/attm.h5 $D/sbm.h5 $D/lw.h5 $D/lptem-floor.h5"
+$B generate --prior fitted --count $N --seed 7 --out "$D/leonardo-fitted-prior.h5" >/dev/null 2>&1
+C="$D/leonardo.h5 $D/leonardo-fitted-prior.h5 $D/bm.h5 $D/fbm.h5 $D/ctrw.h5 $D/attm.h5 $D/sbm.h5 $D/lw.h5 $D/lptem-floor.h5"
 echo "## Against the LPTEM-like test split (5,934 trajectories; 10 draws of 1,000)"
 $B fidelity --reference "$D/lptem-test.h5" --candidate $C --seeds 10 --count 1000
 echo

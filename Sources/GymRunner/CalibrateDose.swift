@@ -33,3 +33,33 @@ struct CalibrateDose: ParsableCommand {
         print("wrote \(out)")
     }
 }
+
+struct FitPrior: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fit-prior",
+        abstract: "Fit a Gaussian to LEONARDO's aggregate posterior and store it with the checkpoint (for 'generate --prior fitted').",
+        discussion: """
+        Encodes --data (e.g. the validation split), takes the mean and covariance of the posterior means plus the \
+        mean posterior variance, and writes the model with that prior (attribute 'latent_prior') to --out. Weights and \
+        dose calibration are kept as they are (a float16 checkpoint written back as float16 is bit-identical).
+        """)
+
+    @Option(help: "LEONARDO checkpoint (HDF5).") var checkpoint: String
+    @Option(help: "Trajectories to encode (HDF5 'trajectories', N×T×2).") var data: String
+    @Option(help: "Use at most this many trajectories.") var limit: Int?
+    @Option(help: "Output checkpoint (may equal --checkpoint).") var out: String
+    @Flag(help: "Store the weights as IEEE float16.") var float16 = false
+
+    func run() throws {
+        let model = try Leonardo.load(checkpoint)
+        var set = try readWindows(data, length: model.config.length)
+        if let limit, limit < set.count { set = set.subset(Array(0..<limit)) }
+        let prior = try LatentPrior.fit(model: model, data: set)
+        model.latentPrior = prior
+        try LeonardoCheckpoint.save(model, to: out, float16: float16)
+        let L = prior.dimension, cov = prior.covariance
+        print("aggregate posterior over \(prior.count) trajectories (prior N(0, 1) per latent):")
+        print((0..<L).map { String(format: "z%d %.2f±%.2f", $0 + 1, prior.mean[$0], cov[$0 * L + $0].squareRoot()) }.joined(separator: "  "))
+        print("wrote \(out)")
+    }
+}

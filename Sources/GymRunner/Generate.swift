@@ -8,6 +8,8 @@ func defaultLeonardoPath() -> String {
     (EnvironmentRegistry.directory as NSString).appendingPathComponent("models/leonardo-lptem-v0.h5")
 }
 
+enum PriorKind: String, ExpressibleByArgument, CaseIterable { case standard, fitted }
+
 struct Generate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Decode latents into trajectories with a LEONARDO checkpoint.",
@@ -23,6 +25,7 @@ struct Generate: ParsableCommand {
     @Option(help: "Decode the latents in dataset 'latents' (N×latent) of this HDF5 file instead of sampling.") var latents: String?
     @Option(help: "Output HDF5 file.") var out: String = "generated.h5"
     @Option(help: "Fix the calibrated dose axis to the latent value of this dose rate (e⁻/Å²/s).") var doseRate: Double?
+    @Option(help: "Latent prior to sample from: standard (N(0, I), as the authors' notebook) or fitted (the checkpoint's aggregate-posterior Gaussian, see 'fit-prior').") var prior: PriorKind = .standard
 
     func validate() throws {
         if count < 1 { throw ValidationError("--count must be at least 1") }
@@ -42,7 +45,14 @@ struct Generate: ParsableCommand {
             if z.contains(where: { !$0.isFinite }) { throw UserError("\(latents): 'latents' contains NaN or infinite values") }
         } else {
             var rng = Xoshiro256StarStar(seed: seed)
-            z = (0..<(count * L)).map { _ in Float(rng.normal()) }
+            switch prior {
+            case .standard: z = (0..<(count * L)).map { _ in Float(rng.normal()) }
+            case .fitted:
+                guard let p = model.latentPrior else {
+                    throw UserError("\(checkpoint): no fitted latent prior (run 'gym-runner fit-prior' first, or use --prior standard)")
+                }
+                z = p.sample(count: count, using: &rng)
+            }
         }
         if let doseRate {
             guard doseRate > 0, let (index, value) = model.latent(forDoseRate: doseRate) else {
@@ -76,7 +86,7 @@ struct Generate: ParsableCommand {
             try f.write("latents", z, shape: [n, L])
             try f.setAttribute("generator", "LEONARDO decoder")
             try f.setAttribute("checkpoint", checkpoint)
-            if latents == nil { try f.setAttribute("seed", Int(seed)) }
+            if latents == nil { try f.setAttribute("seed", Int(seed)); try f.setAttribute("prior", prior.rawValue) }
         }
         print("wrote \(n) trajectories of \(T) frames to \(self.out)")
     }

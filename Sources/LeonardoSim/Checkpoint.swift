@@ -5,6 +5,7 @@ import Foundation
 ///   (e.g. `encoder.layers.0.attention.values.weight`), with PyTorch shapes;
 /// - root attributes `format` ("microscopegym.leonardo/1") and `config` (the `LeonardoConfig` as JSON);
 /// - optionally `dose_calibration` (JSON of `DoseCalibration`: latent index, slope, intercept, r);
+/// - optionally `latent_prior` (JSON of `LatentPrior`: mean and Cholesky factor of the aggregate posterior);
 /// - optionally the optimizer: `optimizer/m/<name>`, `optimizer/v/<name>` and the root attribute
 ///   `training_state` (JSON of `TrainingState`, including the Adam step and the generator state).
 /// h5py reads it with `h5py.File(path)["decoder.conv_out.weight"][...]`.
@@ -23,6 +24,9 @@ public enum LeonardoCheckpoint {
             for (k, v) in extraAttributes { try f.setAttribute(k, v) }
             if let calibration = model.doseCalibration {
                 try f.setAttribute("dose_calibration", String(decoding: try JSONEncoder.sorted.encode(calibration), as: UTF8.self))
+            }
+            if let prior = model.latentPrior {
+                try f.setAttribute("latent_prior", String(decoding: try JSONEncoder.sorted.encode(prior), as: UTF8.self))
             }
             for r in store.refs {
                 try f.write(r.name, UnsafeBufferPointer(start: store.value(r), count: r.count), shape: r.shape)
@@ -64,6 +68,14 @@ public enum LeonardoCheckpoint {
         if let json = try f.stringAttribute("dose_calibration") {
             do { model.doseCalibration = try JSONDecoder().decode(DoseCalibration.self, from: Data(json.utf8)) } catch {
                 throw LeonardoError.hdf5("\(path): attribute 'dose_calibration' is damaged (\(error))")
+            }
+        }
+        if let json = try f.stringAttribute("latent_prior") {
+            do { model.latentPrior = try JSONDecoder().decode(LatentPrior.self, from: Data(json.utf8)) } catch {
+                throw LeonardoError.hdf5("\(path): attribute 'latent_prior' is damaged (\(error))")
+            }
+            guard model.latentPrior!.dimension == cfg.latentDim, model.latentPrior!.cholesky.count == cfg.latentDim * cfg.latentDim else {
+                throw LeonardoError.invalidData("\(path): attribute 'latent_prior' has the wrong dimension for this model")
             }
         }
         return model

@@ -209,6 +209,8 @@ public final class Leonardo {
     public let unusedLayerNorm: (weight: ParameterRef, bias: ParameterRef)
     /// The dose axis of this model, if calibrated (stored with the checkpoint as the attribute `dose_calibration`).
     public var doseCalibration: DoseCalibration?
+    /// A Gaussian fitted to the aggregate posterior, if fitted (attribute `latent_prior`); `generate --prior fitted`.
+    public var latentPrior: LatentPrior?
 
     /// The latent value of the dose axis for `doseRate` (e⁻ Å⁻² s⁻¹); nil when the model is not calibrated.
     public func latent(forDoseRate doseRate: Double) -> (index: Int, value: Double)? {

@@ -48,6 +48,7 @@ final class CLIErrorTests: XCTestCase {
         try assertFails(["train", "--no-such-flag"], mentions: ["no-such-flag"])
         try assertFails(["sweep", "--shard", "3/2"], mentions: ["shard"])
         try assertFails(["sweep", "--dose", "1:x:3"], mentions: ["dose"])
+        try assertFails(["generate", "--prior", "uniform"], mentions: ["prior", "uniform"])
     }
 
     func testUnreadableAndMalformedFiles() throws {
