@@ -61,7 +61,8 @@ public struct DQNHyperparameters: Codable, Equatable, Sendable {
         trainFrequency = try get(.trainFrequency, trainFrequency); hiddenSizes = try get(.hiddenSizes, hiddenSizes)
         maxGradNorm = try get(.maxGradNorm, maxGradNorm)
         explorationDurationExponent = try get(.explorationDurationExponent, explorationDurationExponent)
-        multiStep = try get(.multiStep, multiStep); totalSteps = try get(.totalSteps, totalSteps)
+        multiStep = try get(.multiStep, 1)   // files written before n-step returns used one-step targets
+        totalSteps = try get(.totalSteps, totalSteps)
     }
 
     /// Checks every value; the error names the field.
@@ -98,6 +99,8 @@ public final class DQNAgent: Agent {
     var bufObs: [Float], bufNext: [Float], bufAction: [Int32], bufReward: [Float], bufTerminal: [Float]
     /// Rewards summed in each stored transition (its target bootstraps with γ^steps).
     var bufSteps: [Int32]
+    /// γ^m for m = 0…multiStep, the bootstrap factor of a transition that summed m rewards.
+    let discounts: [Float]
     var bufCount = 0, bufHead = 0
     // The current episode's transitions not yet stored (fewer than multiStep of them).
     var pendingObs: [Float] = [], pendingAction: [Int32] = [], pendingReward: [Float] = []
@@ -120,6 +123,7 @@ public final class DQNAgent: Agent {
         bufAction = [Int32](repeating: 0, count: hyper.bufferSize)
         bufReward = [Float](repeating: 0, count: hyper.bufferSize); bufTerminal = bufReward
         bufSteps = [Int32](repeating: 1, count: hyper.bufferSize)
+        discounts = (0...hyper.multiStep).map { $0 == 1 ? Float(hyper.gamma) : Float(pow(hyper.gamma, Double($0))) }
         batchObs = FloatBuffer(count: hyper.batchSize * observationSize)
         batchNext = FloatBuffer(count: hyper.batchSize * observationSize)
         dOut = FloatBuffer(count: hyper.batchSize * actionCount)
@@ -221,7 +225,7 @@ public final class DQNAgent: Agent {
         var y = [Float](repeating: 0, count: B)
         for b in 0..<B {
             let i = idx[b]
-            let discount = bufSteps[i] == 1 ? Float(hyper.gamma) : Float(pow(hyper.gamma, Double(bufSteps[i])))
+            let discount = discounts[Int(bufSteps[i])]
             y[b] = bufReward[i] + discount * (1 - bufTerminal[i]) * tNext[b * A + best[b]]
         }
         let qs = q.forward(batchObs.pointer, rows: B)
