@@ -132,7 +132,7 @@ struct Train: ParsableCommand {
         // config.json: everything needed to reproduce the run.
         var config: [String: Any] = ["agent": agent.rawValue, "environment": cell.spec.id, "steps": steps, "seed": seed,
                                      "eval_every": evalEvery, "eval_episodes": evalEpisodes, "fixed_action": fixed,
-                                     "select_on_validation": selectOnValidation,
+                                     "test_episodes": testEpisodes, "select_on_validation": selectOnValidation,
                                      "observation_keys": Evaluation.observationKeys, "sweep_episodes": sweepEpisodes,
                                      "bootstrap_truncation": bootstrapTruncation,
                                      "checkpoint": cell.spec.resolvedCheckpoint]
@@ -224,16 +224,15 @@ struct Train: ParsableCommand {
         // policy.h5: the best validated policy (when selecting), else the last one; policy-final.h5: the last one.
         var rows: [String: EvaluationResult] = [:]
         var selectedStep = step
+        print("final test evaluation on \(testEpisodes) fixed seeds (never used during training)…")
         if selectOnValidation && learns, FileManager.default.fileExists(atPath: path("policy-best.h5")) {
             try learner.save(to: path("policy-final.h5"))
-            print("final test evaluation on \(testEpisodes) fixed seeds (never used during training)…")
             rows[agent.rawValue + "_final"] = try evaluate(learner, cell: cell, seeds: testSeeds)
             let bestLine = progress.split(separator: "\n").last { $0.hasPrefix("best,") }
             selectedStep = bestLine.flatMap { Int($0.split(separator: ",")[1]) } ?? step
             learner = try loadPolicy(path("policy-best.h5"), cell: cell)
-            _ = rename(path("policy-best.h5"), path("policy.h5"))
+            if rename(path("policy-best.h5"), path("policy.h5")) != 0 { throw UserError("\(path("policy.h5")): cannot replace the file") }
         } else {
-            print("final test evaluation on \(testEpisodes) fixed seeds (never used during training)…")
             try learner.save(to: path("policy.h5"))
         }
         rows[agent.rawValue] = try evaluate(learner, cell: cell, seeds: testSeeds)
