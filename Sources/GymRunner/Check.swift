@@ -38,8 +38,8 @@ struct Check: ParsableCommand {
 struct List: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "List the registered environments and the agents.")
     static let agentDescriptions: [AgentKind: String] = [
-        .dqn: "Double DQN: MLP Q-network on features + instrument, replay, target network, Huber loss, Adam, ε-greedy",
-        .cem: "cross-entropy method over a linear softmax policy",
+        .dqn: "Double DQN with n-step targets: MLP Q-network on features + instrument, replay, target network, Huber loss, Adam, ε-greedy",
+        .cem: "cross-entropy method over a linear argmax policy on standardised observations",
         .random: "uniformly random actions",
         .fixed: "one setting throughout (--fixed-action; default the experimenter's default)",
         .heuristic: "a microscopist's rule: dose from the damage so far, frame rate from the step size",
