@@ -107,6 +107,30 @@ struct Bench: ParsableCommand {
         }
     }
 
+    /// Decodes `batch` latents repeatedly with `SgemmProfile` on and reports the time inside cblas_sgemm: its share
+    /// of the workers' time and the decoder throughput if nothing else took time.
+    func sgemmBound(_ leo: Leonardo, z: [Float], batch: Int, flopsPerTrajectory: Double, reference: Double) -> String {
+        var out = [Float](repeating: 0, count: batch * leo.config.length * 2)
+        SgemmProfile.reset()
+        SgemmProfile.enabled = true
+        var calls = 0
+        let start = Date()
+        z.withUnsafeBufferPointer { zp in
+            out.withUnsafeMutableBufferPointer { op in
+                repeat { leo.decode(z: zp.baseAddress!, out: op.baseAddress!, batch: batch); calls += 1 }
+                while Date().timeIntervalSince(start) < seconds
+            }
+        }
+        let wall = Date().timeIntervalSince(start)
+        SgemmProfile.enabled = false
+        let (gemmSeconds, gemmFlops, gemmCalls) = SgemmProfile.totals
+        let workers = Double(Workers.count)
+        let boundRate = Double(calls * batch) / (gemmSeconds / workers)
+        return String(format: "  batch %4d: %4.0f%% of worker time in sgemm (%d calls per batch, %.1f GFLOP/s inside them); bound %7.1f trajectories/s = %5.1f GFLOP/s (%.0f%% of sgemm)",
+                      batch, 100 * gemmSeconds / (wall * workers), gemmCalls / max(calls, 1), gemmFlops / gemmSeconds * workers / 1e9,
+                      boundRate, boundRate * flopsPerTrajectory / 1e9, 100 * boundRate * flopsPerTrajectory / 1e9 / reference)
+    }
+
     func run() throws {
         if let env { return try benchEnvironment(env) }
         #if DEBUG
@@ -130,6 +154,7 @@ struct Bench: ParsableCommand {
         print(String(format: "decoder: %.3f GFLOP per trajectory (live layers; chainDecoderBlocks=%@)",
                      flops / 1e9, leo.config.chainDecoderBlocks ? "true" : "false"))
         var rows: [(Int, Double, Double)] = []
+        var bounds: [String] = []
         for bs in batches {
             var rng = Xoshiro256StarStar(seed: 2)
             let z = (0..<(bs * L)).map { _ in Float(rng.normal()) }
@@ -142,6 +167,21 @@ struct Bench: ParsableCommand {
             rows.append((bs, rate, rate * flops / 1e9))
             print(String(format: "decoder batch %4d: %8.1f trajectories/s  %6.1f GFLOP/s  (%.0f%% of sgemm)",
                          bs, rate, rate * flops / 1e9, 100 * rate * flops / 1e9 / peak))
+            bounds.append(sgemmBound(leo, z: z, batch: bs, flopsPerTrajectory: flops, reference: peak))
+        }
+        print("""
+            the decoder's own cblas_sgemm calls, timed inside (all other work taken as free; this is the most the \
+            decoder can reach with OpenBLAS at its shapes):
+            """)
+        for line in bounds { print(line) }
+        if layers {
+            // The shapes of the last bound measurement (the last --batches value), slowest share first.
+            let shapes = SgemmProfile.shapes, total = shapes.reduce(0) { $0 + $1.seconds }
+            print("  its sgemm calls by shape (m×n×k per call; GFLOP/s per thread):")
+            for s in shapes.prefix(8) {
+                print(String(format: "    %@ %6d calls  %5.1f%% of sgemm time  %6.1f GFLOP/s", s.shape.description.padding(toLength: 16, withPad: " ", startingAt: 0) as NSString,
+                             s.calls, 100 * s.seconds / total, Double(s.calls) * s.shape.flops / s.seconds / 1e9))
+            }
         }
         if let best = rows.max(by: { $0.1 < $1.1 }), let last = rows.last, rows.count > 1 {
             print(String(format: "batch %d throughput is %.0f%% of the best batch size (%d)", last.0, 100 * last.1 / best.1, best.0))

@@ -61,7 +61,8 @@ struct Fidelity: ParsableCommand {
         discussion: """
         Embeds both sets with the classifier's second-to-last layer and prints FMD = ‖μ₁−μ₂‖² + \
         Tr(Σ₁ + Σ₂ − 2(Σ₁^½Σ₂Σ₁^½)^½) (reported like FID, without a square root) and the share of candidate \
-        trajectories classified as LPTEM. Longer trajectories are cut into windows of the classifier's length. \
+        trajectories classified as LPTEM; the last column says what the classifier calls the others (share of all \
+        candidate trajectories, classes above 0.5 %). Longer trajectories are cut into windows of the classifier's length. \
         --seeds K draws K random subsets of --count trajectories from each set and reports mean ± std.
         """)
     @Option(help: "Reference trajectories (HDF5).") var reference: String
@@ -78,7 +79,7 @@ struct Fidelity: ParsableCommand {
         guard let lptem = cls.config.classes.firstIndex(of: "LPTEM") else { throw UserError("\(path): the classifier has no LPTEM class") }
         let ref = try readWindows(reference, length: T)
         let (_, refEmb) = cls.predict(ref.trajectories)
-        print("| candidate | FMD | % LPTEM | n |\n|---|---:|---:|---:|")
+        print("| candidate | FMD | % LPTEM | n | other classes (all candidates) |\n|---|---:|---:|---:|---|")
         for file in candidate {
             let cand = try readWindows(file, length: T)
             let (probs, candEmb) = cls.predict(cand.trajectories)
@@ -96,7 +97,13 @@ struct Fidelity: ParsableCommand {
                 shares.append(100 * Double(lp) / Double(n))
             }
             let fm = Estimate(fmds), sh = Estimate(shares)
-            print(String(format: "| %@ | %.3f ± %.3f | %.1f ± %.1f | %d |", (file as NSString).lastPathComponent, fm.mean, fm.std, sh.mean, sh.std, n))
+            var predicted = [Int](repeating: 0, count: K)
+            for i in 0..<cand.count { predicted[(0..<K).max { probs[i * K + $0] < probs[i * K + $1] } ?? 0] += 1 }
+            let others = (0..<K).filter { $0 != lptem && 200 * predicted[$0] > cand.count }
+                .sorted { predicted[$0] > predicted[$1] }
+                .map { String(format: "%@ %.1f %%", cls.config.classes[$0], 100 * Double(predicted[$0]) / Double(cand.count)) }
+            print(String(format: "| %@ | %.3f ± %.3f | %.1f ± %.1f | %d | %@ |", (file as NSString).lastPathComponent, fm.mean, fm.std,
+                         sh.mean, sh.std, n, others.isEmpty ? "—" : others.joined(separator: ", ")))
         }
     }
 }

@@ -77,7 +77,7 @@ final class KernelTests: XCTestCase {
     /// C = A·op(B) by the worker split (rows, or columns when A has few rows) against a double loop.
     func testSgemmSplitsMatchReference() {
         var rng = Xoshiro256StarStar(seed: 9)
-        for (m, n, k, transB) in [(1, 1024, 2048, true), (2, 640, 4096, false), (64, 96, 512, false), (3, 5, 7, false)] {
+        for (m, n, k, transB) in [(1, 1024, 2048, true), (2, 640, 4096, false), (32, 1024, 128, true), (64, 96, 512, false), (3, 5, 7, false)] {
             let a = (0..<(m * k)).map { _ in Float(rng.normal()) }
             let b = (0..<(k * n)).map { _ in Float(rng.normal()) }
             var c = [Float](repeating: 0, count: m * n)
@@ -96,5 +96,29 @@ final class KernelTests: XCTestCase {
                 }
             }
         }
+    }
+
+    func testSgemmProfileCountsCallsFlopsAndShapes() {
+        let (m, n, k) = (48, 640, 96)   // column split over the workers: one timed call per worker
+        let a = [Float](repeating: 0.5, count: m * k), b = [Float](repeating: 2, count: k * n)
+        var c = [Float](repeating: 0, count: m * n)
+        SgemmProfile.reset()
+        SgemmProfile.enabled = true
+        a.withUnsafeBufferPointer { ap in
+            b.withUnsafeBufferPointer { bp in
+                c.withUnsafeMutableBufferPointer { sgemm(m: m, n: n, k: k, a: ap.baseAddress!, b: bp.baseAddress!, c: $0.baseAddress!) }
+            }
+        }
+        SgemmProfile.enabled = false
+        let totals = SgemmProfile.totals
+        XCTAssertEqual(totals.flops, 2 * Double(m * n * k))            // the split calls add up to the whole product
+        XCTAssertEqual(totals.calls, SgemmProfile.shapes.reduce(0) { $0 + $1.calls })
+        XCTAssertEqual(SgemmProfile.shapes.reduce(0) { $0 + $1.shape.flops * Double($1.calls) }, 2 * Double(m * n * k))
+        XCTAssertTrue(SgemmProfile.shapes.allSatisfy { $0.shape.m == m && $0.shape.k == k }, "columns are split, rows are not")
+        XCTAssertGreaterThan(totals.seconds, 0)
+        XCTAssertTrue(c.allSatisfy { $0 == Float(k) })                  // timing does not change the product
+        SgemmProfile.reset()
+        XCTAssertEqual(SgemmProfile.totals.calls, 0)
+        XCTAssertTrue(SgemmProfile.shapes.isEmpty)
     }
 }
