@@ -24,7 +24,7 @@ struct Generate: ParsableCommand {
     @Option(help: "Fix the dose-axis latent z4 (index 3) to this value.") var z4: Float?
     @Option(help: "Decode the latents in dataset 'latents' (N×latent) of this HDF5 file instead of sampling.") var latents: String?
     @Option(help: "Output HDF5 file.") var out: String = "generated.h5"
-    @Option(help: "Fix the calibrated dose axis to the latent value of this dose rate (e⁻/Å²/s).") var doseRate: Double?
+    @Option(help: "Fix the calibrated dose axis to the latent value of this dose rate (e⁻/Å²/s); with --prior fitted the other latents are drawn conditioned on it.") var doseRate: Double?
     @Option(help: "Latent prior to sample from: standard (N(0, I), as the authors' notebook) or fitted (the checkpoint's aggregate-posterior Gaussian, see 'fit-prior').") var prior: PriorKind = .standard
 
     func validate() throws {
@@ -58,7 +58,20 @@ struct Generate: ParsableCommand {
             guard doseRate > 0, let (index, value) = model.latent(forDoseRate: doseRate) else {
                 throw UserError("--dose-rate needs a positive value and a checkpoint with a dose calibration")
             }
-            for i in 0..<(z.count / L) { z[i * L + index] = Float(value) }
+            if latents == nil, prior == .fitted, let p = model.latentPrior {
+                // The other coordinates from the fitted prior conditioned on the dose coordinate (as LiquidCell-v1).
+                let conditional = try p.conditioned(on: index)
+                var rng = Xoshiro256StarStar(seed: seed)
+                z = []
+                z.reserveCapacity(count * L)
+                for _ in 0..<count {
+                    var u = (0..<L).map { _ in rng.normal() }
+                    u[index] = value
+                    z += conditional.latent(fromWhitened: u)
+                }
+            } else {
+                for i in 0..<(z.count / L) { z[i * L + index] = Float(value) }
+            }
         }
         if let z4 {
             guard L >= 4 else { throw UserError("--z4 needs a model with at least 4 latent dimensions (this one has \(L))") }

@@ -66,12 +66,60 @@ public struct LatentPrior: Codable, Equatable, Sendable {
         return z
     }
 
+    /// The prior conditioned on one coordinate (the dose axis): see `ConditionalLatentPrior`.
+    public func conditioned(on index: Int) throws -> ConditionalLatentPrior {
+        let L = dimension
+        guard index >= 0 && index < L else {
+            throw LeonardoError.invalidArgument("latent prior: coordinate \(index) outside 0..<\(L)")
+        }
+        let cov = covariance, s = cov[index * L + index]
+        var slope = [Double](repeating: 0, count: L)
+        for j in 0..<L where j != index { slope[j] = cov[j * L + index] / s }
+        // Schur complement S = Σ₋ᵢ₋ᵢ − Σ₋ᵢᵢ Σᵢ₋ᵢ / Σᵢᵢ over the other coordinates, and its Cholesky factor.
+        let others = (0..<L).filter { $0 != index }
+        var schur = [Double](repeating: 0, count: others.count * others.count)
+        for (a, j) in others.enumerated() {
+            for (b, k) in others.enumerated() { schur[a * others.count + b] = cov[j * L + k] - cov[j * L + index] * cov[index * L + k] / s }
+        }
+        let small = try choleskyLower(schur, others.count)
+        var factor = [Double](repeating: 0, count: L * L)
+        for (a, j) in others.enumerated() { for (b, k) in others.enumerated() { factor[j * L + k] = small[a * others.count + b] } }
+        return ConditionalLatentPrior(index: index, mean: mean, slope: slope, cholesky: factor)
+    }
+
     /// The covariance C·Cᵀ (row-major), for reports and tests.
     public var covariance: [Double] {
         let L = dimension
         var s = [Double](repeating: 0, count: L * L)
         for a in 0..<L { for b in 0..<L { for k in 0...min(a, b) { s[a * L + b] += cholesky[a * L + k] * cholesky[b * L + k] } } }
         return s
+    }
+}
+
+/// A Gaussian latent prior N(μ, Σ) written as its dose coordinate zᵢ and the conditional law of the others:
+/// z₋ᵢ | zᵢ ~ N(μ₋ᵢ + slope·(zᵢ − μᵢ), S), slope = Σ₋ᵢᵢ/Σᵢᵢ, S = Σ₋ᵢ₋ᵢ − Σ₋ᵢᵢΣᵢ₋ᵢ/Σᵢᵢ (Gaussian conditioning).
+/// The environment drives zᵢ by the dose calibration and lets whitened coordinates u ~ N(0, I) drift; then
+/// z₋ᵢ = μ₋ᵢ + slope·(zᵢ − μᵢ) + C·u with C the Cholesky factor of S has the prior's conditional law for any zᵢ.
+public struct ConditionalLatentPrior: Equatable, Sendable {
+    /// The conditioning (dose) coordinate.
+    public let index: Int
+    public let mean: [Double]
+    /// Regression of every other coordinate on zᵢ (entry `index` is 0).
+    public let slope: [Double]
+    /// Lower Cholesky factor of S embedded in L×L (row and column `index` are 0), row-major.
+    public let cholesky: [Double]
+
+    /// The latent for dose coordinate `state[index]` and whitened others `state[j]`, j ≠ index.
+    public func latent(fromWhitened state: [Double]) -> [Float] {
+        let L = mean.count, zi = state[index]
+        var out = [Float](repeating: 0, count: L)
+        for j in 0..<L {
+            if j == index { out[j] = Float(zi); continue }
+            var v = mean[j] + slope[j] * (zi - mean[index])
+            for k in 0...j where k != index { v += cholesky[j * L + k] * state[k] }
+            out[j] = Float(v)
+        }
+        return out
     }
 }
 

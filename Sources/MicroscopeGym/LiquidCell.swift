@@ -20,6 +20,8 @@ public struct LiquidCell: Environment {
     public let spec: LiquidCellSpec
     public let model: Leonardo
     public let calibration: DoseCalibration
+    /// The fitted latent prior conditioned on the dose coordinate (`latent.prior` = fitted), or nil for N(0, I).
+    public let conditionalPrior: ConditionalLatentPrior?
     public let observationSpace: DictSpace
     /// Index a = doseIndex · frameRates.count + frameRateIndex over the spec's grids.
     public let actionSpace: Discrete
@@ -73,6 +75,19 @@ public struct LiquidCell: Environment {
         }
         guard cal.index < model.config.latentDim else {
             throw EnvironmentError.invalidSpec(file: spec.sourceFile ?? spec.id, field: "checkpoint", problem: "dose calibration index out of range")
+        }
+        switch spec.latent.prior {
+        case .standard: conditionalPrior = nil
+        case .fitted:
+            guard let prior = model.latentPrior else {
+                throw EnvironmentError.invalidSpec(file: spec.sourceFile ?? spec.id, field: "latent.prior",
+                                                   problem: "is 'fitted' but the checkpoint has no latent_prior (run gym-runner fit-prior)")
+            }
+            guard prior.dimension == model.config.latentDim else {
+                throw EnvironmentError.invalidSpec(file: spec.sourceFile ?? spec.id, field: "latent.prior",
+                                                   problem: "the checkpoint's latent_prior has \(prior.dimension) dimensions, the model \(model.config.latentDim)")
+            }
+            conditionalPrior = try prior.conditioned(on: cal.index)
         }
         self.spec = spec; self.model = model; self.calibration = cal
         let T = spec.segmentFrames
@@ -154,7 +169,9 @@ public struct LiquidCell: Environment {
         return (baseFrames + T - 1) / T
     }
 
-    /// Advances the latent state by one decoded segment and returns the latent to decode.
+    /// Advances the latent state by one decoded segment and returns the latent to decode. The state `z` holds the
+    /// dose coordinate at `calibration.index` and, at every other index, a coordinate that relaxes to N(0, 1): the
+    /// latent itself under the standard prior, the whitened residual of the conditional fitted prior otherwise.
     mutating func advanceLatent(doseRate d: Double) -> [Float] {
         let dt = Double(spec.segmentFrames) / spec.baseFrameRate
         let lag = Foundation.exp(-dt / spec.latent.doseLagTime)
@@ -169,7 +186,7 @@ public struct LiquidCell: Environment {
                 z[j] = a * z[j] + noise * rng.normal()
             }
         }
-        return z.map { Float($0) }
+        return conditionalPrior?.latent(fromWhitened: z) ?? z.map { Float($0) }
     }
 
     /// Runs the microscope for one segment: latent drift, decoding, scaling, sampling, noise, dose, damage, reward.

@@ -53,6 +53,14 @@ public struct LiquidCellSpec: Codable, Equatable, Sendable {
         public var doseLagTime: Double
         /// Dose rate (e⁻ Å⁻² s⁻¹) at which the particle moves "natively" (reference for the perturbation penalty).
         public var nativeDoseRate: Double
+        /// The latent distribution the process relaxes to: `standard` (N(0, I), the VAE prior) or `fitted` (the
+        /// checkpoint's aggregate-posterior Gaussian `latent_prior`, conditioned on the dose coordinate).
+        public var prior: LatentPriorChoice
+    }
+
+    /// Which latent distribution the environment's latent process relaxes to.
+    public enum LatentPriorChoice: String, Codable, Sendable {
+        case standard, fitted
     }
     public var latent: Latent
 
@@ -123,6 +131,9 @@ public struct LiquidCellSpec: Codable, Equatable, Sendable {
         } catch let DecodingError.valueNotFound(_, ctx) {
             throw EnvironmentError.invalidSpec(file: path, field: ctx.codingPath.map { $0.stringValue }.joined(separator: "."),
                                                problem: "is null but must have a value")
+        } catch let DecodingError.dataCorrupted(ctx) where !ctx.codingPath.isEmpty {
+            throw EnvironmentError.invalidSpec(file: path, field: ctx.codingPath.map { $0.stringValue }.joined(separator: "."),
+                                               problem: "has an invalid value (\(ctx.debugDescription))")
         } catch {
             throw EnvironmentError.invalidSpec(file: path, field: "-", problem: "is not valid JSON (\(error.localizedDescription))")
         }

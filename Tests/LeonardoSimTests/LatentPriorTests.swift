@@ -48,6 +48,46 @@ final class LatentPriorTests: XCTestCase {
         }
     }
 
+    /// Conditioning on one coordinate: slope and Schur complement against hand-computed values, and the
+    /// reassembled latents (zᵢ from its marginal, whitened others ~ N(0, I)) against the joint moments.
+    func testConditioningOnTheDoseCoordinate() throws {
+        let L = 3
+        let sigma: [Double] = [2, 0.6, -0.4, 0.6, 1, 0.3, -0.4, 0.3, 1.5]
+        let prior = LatentPrior(mean: [0.5, -1, 2], cholesky: try choleskyLower(sigma, L), count: 100)
+        let c = try prior.conditioned(on: 1)
+        // slope = Σ₋ᵢᵢ/Σᵢᵢ = (0.6, 0.3); S = [[2 − 0.36, −0.4 − 0.18], [−0.58, 1.5 − 0.09]].
+        XCTAssertEqual(c.slope[0], 0.6, accuracy: 1e-12); XCTAssertEqual(c.slope[1], 0); XCTAssertEqual(c.slope[2], 0.3, accuracy: 1e-12)
+        let schur = [(0, 0, 1.64), (0, 2, -0.58), (2, 0, -0.58), (2, 2, 1.41)]
+        for (j, k, v) in schur {
+            var s = 0.0
+            for m in 0..<L { s += c.cholesky[j * L + m] * c.cholesky[k * L + m] }
+            XCTAssertEqual(s, v, accuracy: 1e-12, "S[\(j),\(k)]")
+        }
+        for m in 0..<L { XCTAssertEqual(c.cholesky[1 * L + m], 0); XCTAssertEqual(c.cholesky[m * L + 1], 0) }
+        // Reassembled samples have the joint law N(μ, Σ).
+        var rng = Xoshiro256StarStar(seed: 31)
+        let n = 100_000
+        var z = [Double](repeating: 0, count: n * L)
+        for i in 0..<n {
+            var u = (0..<L).map { _ in rng.normal() }
+            u[1] = prior.mean[1] + sigma[4].squareRoot() * u[1]
+            let x = c.latent(fromWhitened: u)
+            for a in 0..<L { z[i * L + a] = Double(x[a]) }
+            XCTAssertEqual(Double(x[1]), u[1], accuracy: 1e-6, "the dose coordinate passes through")
+        }
+        for a in 0..<L {
+            let mean = (0..<n).reduce(0.0) { $0 + z[$1 * L + a] } / Double(n)
+            XCTAssertEqual(mean, prior.mean[a], accuracy: 0.015)
+            for b in 0..<L {
+                var cov = 0.0
+                for i in 0..<n { cov += (z[i * L + a] - prior.mean[a]) * (z[i * L + b] - prior.mean[b]) }
+                XCTAssertEqual(cov / Double(n), sigma[a * L + b], accuracy: 0.03, "Σ[\(a),\(b)]")
+            }
+        }
+        XCTAssertThrowsError(try prior.conditioned(on: 3))
+        XCTAssertThrowsError(try prior.conditioned(on: -1))
+    }
+
     func testBadInputsAreRejected() {
         XCTAssertThrowsError(try LatentPrior.fit(mu: [0, 1, 2], logvar: [0, 0, 0], latentDim: 3), "fewer trajectories than dimensions")
         XCTAssertThrowsError(try choleskyLower([1, 2, 2, 1], 2), "not positive definite")

@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-import LeonardoSim
+@testable import LeonardoSim
 @testable import MicroscopeGym
 
 /// A small random LEONARDO (T = 32, 12 latents) with a synthetic dose calibration on the z4 axis, and the
@@ -13,6 +13,21 @@ enum TestCell {
         c.length = 32; c.latentDim = 12
         let m = try! Leonardo(config: c, seed: 3)
         m.doseCalibration = calibration
+        return m
+    }()
+    /// The same architecture and calibration with a fitted latent prior whose dose coordinate (index 3) is
+    /// correlated with coordinates 0 and 5 (for `latent.prior = fitted`).
+    static let fittedModel: Leonardo = {
+        var c = LeonardoConfig.tiny
+        c.length = 32; c.latentDim = 12
+        let m = try! Leonardo(config: c, seed: 3)
+        m.doseCalibration = calibration
+        var sigma = [Double](repeating: 0, count: 144)
+        for j in 0..<12 { sigma[j * 12 + j] = j == 3 ? 1.5 : 0.5 }
+        sigma[3 * 12 + 0] = 0.6; sigma[0 * 12 + 3] = 0.6
+        sigma[3 * 12 + 5] = -0.45; sigma[5 * 12 + 3] = -0.45
+        sigma[0 * 12 + 5] = 0.1; sigma[5 * 12 + 0] = 0.1
+        m.latentPrior = LatentPrior(mean: (0..<12).map { 0.1 * Double($0) - 0.4 }, cholesky: try! choleskyLower(sigma, 12), count: 1000)
         return m
     }()
     static func spec(_ id: String = "LiquidCell-v0", _ edit: (inout LiquidCellSpec) -> Void = { _ in }) -> LiquidCellSpec {
@@ -192,6 +207,57 @@ final class LiquidCellTests: XCTestCase {
         XCTAssertEqual(mean, cal.latent(forDoseRate: 100), accuracy: 0.15)
     }
 
+    /// `latent.prior = fitted`: at a steady dose rate the decoded latents have the fitted prior's conditional law
+    /// given the dose coordinate (regression slope, residual variance, mean), and the dose coordinate its calibration.
+    func testFittedPriorLatentProcessHasTheConditionalLaw() throws {
+        let spec = TestCell.spec { $0.latent.prior = .fitted; $0.latent.relaxationTime = 1; $0.latent.doseLagTime = 0.01 }
+        var env = try LiquidCell(spec: spec, model: TestCell.fittedModel)
+        _ = try env.reset(seed: 17)
+        let cond = try XCTUnwrap(env.conditionalPrior)
+        let cal = TestCell.calibration, i = cal.index, n = 20_000
+        var zs: [[Float]] = []
+        for _ in 0..<n { zs.append(env.advanceLatent(doseRate: 10)) }
+        let di = zs.map { Double($0[i]) }
+        let mi = di.reduce(0, +) / Double(n)
+        let vi = di.reduce(0) { $0 + ($1 - mi) * ($1 - mi) } / Double(n)
+        XCTAssertEqual(mi, cal.latent(forDoseRate: 10), accuracy: 0.02)
+        XCTAssertEqual(vi.squareRoot(), cal.residualStd, accuracy: 0.02)
+        for j in [0, 5, 7] {
+            let dj = zs.map { Double($0[j]) }
+            let mj = dj.reduce(0, +) / Double(n)
+            var cij = 0.0
+            for t in 0..<n { cij += (di[t] - mi) * (dj[t] - mj) }
+            let slope = cij / Double(n) / vi
+            var residual = 0.0
+            for t in 0..<n { let r = dj[t] - mj - slope * (di[t] - mi); residual += r * r }
+            var sjj = 0.0
+            for m in 0..<12 { sjj += cond.cholesky[j * 12 + m] * cond.cholesky[j * 12 + m] }
+            XCTAssertEqual(slope, cond.slope[j], accuracy: 0.06, "slope of z\(j + 1) on the dose coordinate")
+            XCTAssertEqual(residual / Double(n), sjj, accuracy: 0.03, "conditional variance of z\(j + 1)")
+            XCTAssertEqual(mj, cond.mean[j] + cond.slope[j] * (cal.latent(forDoseRate: 10) - cond.mean[i]), accuracy: 0.03)
+        }
+        // Known values of this prior: slopes 0.6/1.5 = 0.4 and −0.45/1.5 = −0.3, uncorrelated z8 has slope 0.
+        XCTAssertEqual(cond.slope[0], 0.4, accuracy: 1e-12); XCTAssertEqual(cond.slope[5], -0.3, accuracy: 1e-12)
+        XCTAssertEqual(cond.slope[7], 0)
+        // A fitted prior needs one in the checkpoint.
+        XCTAssertThrowsError(try LiquidCell(spec: spec, model: TestCell.model)) { XCTAssertTrue("\($0)".contains("latent.prior"), "\($0)") }
+    }
+
+    func testFittedPriorGoldenTrace() throws {
+        var env = try LiquidCell(spec: TestCell.spec { $0.latent.prior = .fitted }, model: TestCell.fittedModel)
+        _ = try env.reset(seed: 42)
+        var rewards: [Double] = []
+        for a in [3, 10, 17, 24] { rewards.append(try env.step(a).reward) }
+        XCTAssertEqual(rewards.map { $0.bitPattern }, GoldenLiquidCell.fittedPriorRewards)
+        // The standard-prior environment of the same model differs (the prior matters).
+        var standard = try LiquidCell(spec: TestCell.spec(), model: TestCell.fittedModel)
+        _ = try standard.reset(seed: 42)
+        var other: [Double] = []
+        for a in [3, 10, 17, 24] { other.append(try standard.step(a).reward) }
+        XCTAssertEqual(other.map { $0.bitPattern }, GoldenLiquidCell.rewards, "v0 behaviour is unchanged by a stored prior")
+        XCTAssertNotEqual(rewards, other)
+    }
+
     func testRangeSpreadsSplitIntoParticleAndSegmentParts() throws {
         // log L = log L_ref + e_L log(d/d_ref) + σ_m·N (per episode) + σ_u·N (per segment): over many episodes of
         // a few segments each, the one-way variance decomposition recovers σ_m and σ_u.
@@ -317,7 +383,7 @@ final class WrapperTests: XCTestCase {
 final class SpecTests: XCTestCase {
     func testShippedScenariosLoad() throws {
         let ids = EnvironmentRegistry.ids()
-        for id in ["LiquidCell-v0", "BeamSensitive-v0", "DoseBudget-v0"] {
+        for id in ["LiquidCell-v0", "LiquidCell-v1", "BeamSensitive-v0", "DoseBudget-v0"] {
             XCTAssertTrue(ids.contains(id), "\(id) not registered: \(ids)")
             let spec = try EnvironmentRegistry.spec(id: id)
             XCTAssertEqual(spec.id, id)
@@ -325,6 +391,11 @@ final class SpecTests: XCTestCase {
         let a = try EnvironmentRegistry.spec(id: "LiquidCell-v0"), b = try EnvironmentRegistry.spec(id: "BeamSensitive-v0")
         XCTAssertLessThan(b.damage.criticalDose, a.damage.criticalDose)
         XCTAssertNotNil(try EnvironmentRegistry.spec(id: "DoseBudget-v0").limits.doseBudget)
+        // v1 is v0 with the fitted latent prior, nothing else.
+        var v1 = try EnvironmentRegistry.spec(id: "LiquidCell-v1")
+        XCTAssertEqual(v1.latent.prior, .fitted); XCTAssertEqual(a.latent.prior, .standard)
+        v1.id = a.id; v1.description = a.description; v1.latent.prior = .standard; v1.sourceFile = a.sourceFile
+        XCTAssertEqual(v1, a)
         XCTAssertThrowsError(try EnvironmentRegistry.spec(id: "NoSuch-v9")) { error in
             XCTAssertTrue("\(error)".contains("LiquidCell-v0"), "lists the known IDs: \(error)")
         }
@@ -341,6 +412,7 @@ final class SpecTests: XCTestCase {
         XCTAssertTrue(load(original.replacingOccurrences(of: "\"baseFrameRate\": 25", with: "\"baseFrameRate\": 10")).contains("frameRates[2]"))
         XCTAssertTrue(load(original.replacingOccurrences(of: "\"precisionConstant\": 400,", with: "")).contains("noise.precisionConstant"))
         XCTAssertTrue(load(original.replacingOccurrences(of: "\"timeBudget\": 320", with: "\"timeBudget\": \"long\"")).contains("limits.timeBudget"))
+        XCTAssertTrue(load(original.replacingOccurrences(of: "\"prior\": \"standard\"", with: "\"prior\": \"gaussian\"")).contains("latent.prior"))
         XCTAssertTrue(load("{ not json").contains("not valid JSON"))
         XCTAssertTrue(load(original).contains("no error"))
     }
@@ -375,6 +447,7 @@ struct Clamping: Environment {
 
 enum GoldenLiquidCell {
     static let rewards: [UInt64] = [4560904751783586185, 4593174004218102367, 4609349089851578887, 13834876295412401585]
+    static let fittedPriorRewards: [UInt64] = [4560794545556018766, 4591007615479998188, 4609104509153391928, 13835419060032105479]
 }
 
 final class SweepTests: XCTestCase {
