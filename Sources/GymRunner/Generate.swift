@@ -25,10 +25,12 @@ struct Generate: ParsableCommand {
     @Option(help: "Decode the latents in dataset 'latents' (N×latent) of this HDF5 file instead of sampling.") var latents: String?
     @Option(help: "Output HDF5 file.") var out: String = "generated.h5"
     @Option(help: "Fix the calibrated dose axis to the latent value of this dose rate (e⁻/Å²/s); with --prior fitted the other latents are drawn conditioned on it.") var doseRate: Double?
+    @Flag(help: "With --dose-rate: draw the dose coordinate around the calibrated value with the calibration's residual standard deviation, the law of the environment's latents at a steady dose rate (LiquidCell-v0 with --prior standard, -v1 with fitted).") var doseResidual = false
     @Option(help: "Latent prior to sample from: standard (N(0, I), as the authors' notebook) or fitted (the checkpoint's aggregate-posterior Gaussian, see 'fit-prior').") var prior: PriorKind = .standard
 
     func validate() throws {
         if count < 1 { throw ValidationError("--count must be at least 1") }
+        if doseResidual && doseRate == nil { throw ValidationError("--dose-residual needs --dose-rate") }
     }
 
     func run() throws {
@@ -55,9 +57,12 @@ struct Generate: ParsableCommand {
             }
         }
         if let doseRate {
-            guard doseRate > 0, let (index, value) = model.latent(forDoseRate: doseRate) else {
+            guard doseRate > 0, let (index, value) = model.latent(forDoseRate: doseRate), let cal = model.doseCalibration else {
                 throw UserError("--dose-rate needs a positive value and a checkpoint with a dose calibration")
             }
+            // Residual draws come from their own stream so the other latents stay those of the same seed.
+            var residualRNG = Xoshiro256StarStar(seed: seed &+ 0x9E37_79B9_7F4A_7C15)
+            func doseValue() -> Double { doseResidual ? value + cal.residualStd * residualRNG.normal() : value }
             if latents == nil, prior == .fitted, let p = model.latentPrior {
                 // The other coordinates from the fitted prior conditioned on the dose coordinate (as LiquidCell-v1).
                 let conditional = try p.conditioned(on: index)
@@ -66,11 +71,11 @@ struct Generate: ParsableCommand {
                 z.reserveCapacity(count * L)
                 for _ in 0..<count {
                     var u = (0..<L).map { _ in rng.normal() }
-                    u[index] = value
+                    u[index] = doseValue()
                     z += conditional.latent(fromWhitened: u)
                 }
             } else {
-                for i in 0..<(z.count / L) { z[i * L + index] = Float(value) }
+                for i in 0..<(z.count / L) { z[i * L + index] = Float(doseValue()) }
             }
         }
         if let z4 {

@@ -49,6 +49,7 @@ final class CLIErrorTests: XCTestCase {
         try assertFails(["sweep", "--shard", "3/2"], mentions: ["shard"])
         try assertFails(["sweep", "--dose", "1:x:3"], mentions: ["dose"])
         try assertFails(["generate", "--prior", "uniform"], mentions: ["prior", "uniform"])
+        try assertFails(["generate", "--dose-residual"], mentions: ["--dose-residual", "--dose-rate"])
     }
 
     func testUnreadableAndMalformedFiles() throws {
