@@ -25,6 +25,7 @@ struct TrainLeonardo: ParsableCommand {
     @Option(help: "Use only the first N trajectories.") var limit: Int?
     @Option(help: "Validation trajectories (HDF5) evaluated at each epoch's end.") var validation: String?
     @Flag(help: "Continue from the checkpoint at --out.") var resume = false
+    @Option(help: "Start from the weights of this checkpoint (fine-tuning; fresh optimizer, its dose calibration and latent prior are dropped since they no longer fit).") var initFrom: String?
     @Flag(help: "Cut longer trajectories into consecutive windows of the model's length (paper appendix A).") var segment = false
     @Option(help: "With --segment: keep every k-th frame first.") var subsample: Int = 1
 
@@ -34,6 +35,7 @@ struct TrainLeonardo: ParsableCommand {
         if !(lr > 0) { throw ValidationError("--lr must be positive") }
         if checkpointEvery < 1 { throw ValidationError("--checkpoint-every must be at least 1") }
         if let limit, limit < 2 { throw ValidationError("--limit must be at least 2") }
+        if resume && initFrom != nil { throw ValidationError("--init-from starts a new run; --resume continues one at --out (use one of them)") }
     }
 
     func loadNormalized(_ path: String, length: Int) throws -> [Float] {
@@ -51,6 +53,14 @@ struct TrainLeonardo: ParsableCommand {
     func run() throws {
         var cfg = model.config
         cfg.chainDecoderBlocks = chainDecoderBlocks
+        var initial: Leonardo?
+        if let initFrom {
+            let m = try Leonardo.load(initFrom)
+            m.doseCalibration = nil
+            m.latentPrior = nil
+            cfg = m.config
+            initial = m
+        }
         if resume {
             let f = try HDF5File.open(out)
             cfg = try LeonardoCheckpoint.config(of: f)
@@ -63,7 +73,7 @@ struct TrainLeonardo: ParsableCommand {
         var opts = TrainingOptions()
         opts.epochs = epochs; opts.batchSize = batch; opts.learningRate = lr; opts.gradClip = gradClip
         opts.seed = seed; opts.checkpointEvery = checkpointEvery
-        let leo = try Leonardo(config: cfg, seed: seed)
+        let leo = try initial ?? Leonardo(config: cfg, seed: seed)
         let trainer = try LeonardoTrainer(model: leo, data: train, options: opts)
         if resume {
             try trainer.resume(from: out)

@@ -66,6 +66,8 @@ final class CLIErrorTests: XCTestCase {
         try assertFails(["check", "--env-file", spec], mentions: ["Bad-v0.json"])
         try assertFails(["merge", dir + "/none.h5", "--out", dir + "/m.h5"], mentions: ["none.h5"])
         try assertFails(["encode", "--data", dir + "/absent.h5", "--out", dir + "/e.h5"], mentions: ["absent.h5"])
+        try assertFails(["train-leonardo", "--data", junk, "--out", dir + "/t.h5", "--init-from", dir + "/nowhere.h5"], mentions: ["nowhere.h5"])
+        try assertFails(["train-leonardo", "--data", junk, "--out", dir + "/t.h5", "--init-from", junk, "--resume"], mentions: ["--init-from", "--resume"])
     }
 
     func testListSucceeds() throws {
