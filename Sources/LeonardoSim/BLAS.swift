@@ -51,15 +51,11 @@ func sgemmSerial(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: 
     let la = lda ?? (transA ? m : k)
     let lb = ldb ?? (transB ? k : n)
     let lc = ldc ?? n
-    if SgemmProfile.enabled {
-        let start = SgemmProfile.now()
-        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(la), b, Int32(lb), beta, c, Int32(lc))
-        SgemmProfile.record(nanoseconds: SgemmProfile.now() - start, m: m, n: n, k: k)
-        return
-    }
+    let profiled = SgemmProfile.enabled
+    let start = profiled ? SgemmProfile.now() : 0
     cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                 Int32(m), Int32(n), Int32(k), alpha, a, Int32(la), b, Int32(lb), beta, c, Int32(lc))
+    if profiled { SgemmProfile.record(nanoseconds: SgemmProfile.now() - start, m: m, n: n, k: k) }
 }
 
 /// Time spent inside `cblas_sgemm`, summed over all worker threads (for `gym-runner bench --layers`).
