@@ -56,8 +56,7 @@ public struct RandomAgent: Agent {
     public init(actionCount: Int, seed: UInt64) { self.actionCount = actionCount; rng = Xoshiro256StarStar(seed: seed) }
     public mutating func act(_ observation: [Float], explore: Bool) -> Int { rng.uniformInt(actionCount) }
     public func save(to path: String) throws {
-        try writeHDF5Atomically(path) { f in
-            try f.setAttribute("format", PolicyFile.format); try f.setAttribute("agent", name)
+        try PolicyFile.write(path, agent: name) { f in
             try f.setAttribute("action_count", actionCount)
         }
     }
@@ -70,8 +69,7 @@ public struct FixedAgent: Agent {
     public init(action: Int) { self.action = action }
     public mutating func act(_ observation: [Float], explore: Bool) -> Int { action }
     public func save(to path: String) throws {
-        try writeHDF5Atomically(path) { f in
-            try f.setAttribute("format", PolicyFile.format); try f.setAttribute("agent", name)
+        try PolicyFile.write(path, agent: name) { f in
             try f.setAttribute("action", action)
         }
     }
@@ -111,9 +109,7 @@ public struct HeuristicAgent: Agent {
         return nearest(dose, in: doseRates) * frameRates.count + f
     }
     public func save(to path: String) throws {
-        try writeHDF5Atomically(path) { f in
-            try f.setAttribute("format", PolicyFile.format); try f.setAttribute("agent", name)
-        }
+        try PolicyFile.write(path, agent: name) { _ in }
     }
 }
 
@@ -143,8 +139,7 @@ public struct BanditAgent: Agent {
         return [:]
     }
     public func save(to path: String) throws {
-        try writeHDF5Atomically(path) { f in
-            try f.setAttribute("format", PolicyFile.format); try f.setAttribute("agent", name)
+        try PolicyFile.write(path, agent: name) { f in
             try f.write("counts", counts, shape: [actionCount]); try f.write("means", means, shape: [actionCount])
         }
     }
@@ -153,4 +148,13 @@ public struct BanditAgent: Agent {
 /// The policy file format: HDF5 with attributes `format`, `agent` and the agent's own datasets/attributes.
 public enum PolicyFile {
     public static let format = "microscopegym.policy/1"
+
+    /// Writes a policy file atomically (temporary file, then rename): the `format` and `agent` attributes, then
+    /// the agent's own contents.
+    public static func write(_ path: String, agent: String, _ body: (HDF5File) throws -> Void) throws {
+        try writeHDF5Atomically(path) { f in
+            try f.setAttribute("format", format); try f.setAttribute("agent", agent)
+            try body(f)
+        }
+    }
 }

@@ -89,8 +89,7 @@ public final class CEMAgent: Agent {
     }
 
     public func save(to path: String) throws {
-        try writeHDF5Atomically(path) { f in
-            try f.setAttribute("format", PolicyFile.format); try f.setAttribute("agent", name)
+        try PolicyFile.write(path, agent: name) { f in
             try f.setAttribute("hyperparameters", String(decoding: try JSONEncoder().encode(hyper), as: UTF8.self))
             try f.setAttribute("normalizer", String(decoding: try JSONEncoder().encode(normalizer), as: UTF8.self))
             try f.setAttribute("observation_size", observationSize); try f.setAttribute("action_count", actionCount)

@@ -249,8 +249,7 @@ public final class DQNAgent: Agent {
     /// Saves the policy (weights, normaliser, hyper-parameters, step); with `full`, also everything needed to
     /// resume training bit-for-bit (target network, Adam moments, replay buffer, generator).
     public func save(to path: String, full: Bool) throws {
-        try writeHDF5Atomically(path) { f in
-            try f.setAttribute("format", PolicyFile.format); try f.setAttribute("agent", name)
+        try PolicyFile.write(path, agent: name) { f in
             try f.setAttribute("hyperparameters", String(decoding: try JSONEncoder().encode(hyper), as: UTF8.self))
             try f.setAttribute("observation_size", observationSize); try f.setAttribute("action_count", actionCount)
             try f.setAttribute("step", step)

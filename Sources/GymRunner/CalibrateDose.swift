@@ -2,6 +2,23 @@ import ArgumentParser
 import Foundation
 import LeonardoSim
 
+/// The options of the commands that fit something to a checkpoint and write the checkpoint with it.
+struct CheckpointRewriteOptions: ParsableArguments {
+    @Option(help: "LEONARDO checkpoint (HDF5).") var checkpoint: String
+    @Option(help: "Use at most this many trajectories.") var limit: Int?
+    @Option(help: "Output checkpoint (may equal --checkpoint).") var out: String
+    @Flag(help: "Store the weights as IEEE float16 (half the size; for the shipped model).") var float16 = false
+
+    /// The first --limit trajectories of `set` (all without --limit).
+    func limited(_ set: TrajectorySet) -> TrajectorySet {
+        if let limit, limit < set.count { return set.subset(Array(0..<limit)) }
+        return set
+    }
+
+    /// Writes the model to --out (float16 with --float16), without optimizer state.
+    func save(_ model: Leonardo) throws { try LeonardoCheckpoint.save(model, to: out, float16: float16) }
+}
+
 struct CalibrateDose: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "calibrate-dose",
@@ -12,25 +29,20 @@ struct CalibrateDose: ParsableCommand {
         writes the model with that calibration (attribute 'dose_calibration') to --out, without optimizer state.
         """)
 
-    @Option(help: "LEONARDO checkpoint (HDF5).") var checkpoint: String
     @Option(help: "Labelled trajectories with a 'dose' dataset (e.g. the validation split).") var data: String
-    @Option(help: "Use at most this many trajectories.") var limit: Int?
-    @Option(help: "Output checkpoint (may equal --checkpoint).") var out: String
-    @Flag(help: "Store the weights as IEEE float16 (half the size; for the shipped model).") var float16 = false
+    @OptionGroup var rewrite: CheckpointRewriteOptions
 
     func run() throws {
-        let model = try Leonardo.load(checkpoint)
-        var set = try TrajectorySet.read(data)
-        if let limit, limit < set.count { set = set.subset(Array(0..<limit)) }
-        let cal = try DoseCalibration.fit(model: model, data: set)
+        let model = try Leonardo.load(rewrite.checkpoint)
+        let cal = try DoseCalibration.fit(model: model, data: rewrite.limited(try TrajectorySet.read(data)))
         model.doseCalibration = cal
-        try LeonardoCheckpoint.save(model, to: out, float16: float16)
+        try rewrite.save(model)
         print(String(format: "dose axis: z%d (index %d), Pearson r = %.3f with log10 dose over %d trajectories",
                      cal.index + 1, cal.index, cal.pearsonR, cal.count))
         print(String(format: "mu = %.4f %+.4f·log10(dose rate), residual std %.4f; more confinement (lower dose) = %@ z%d",
                      cal.intercept, cal.slope, cal.residualStd, cal.confinementDirection > 0 ? "higher" : "lower", cal.index + 1))
         print("r of every latent: " + cal.correlations.enumerated().map { String(format: "z%d %.2f", $0.offset + 1, $0.element) }.joined(separator: ", "))
-        print("wrote \(out)")
+        print("wrote \(rewrite.out)")
     }
 }
 
@@ -44,22 +56,17 @@ struct FitPrior: ParsableCommand {
         dose calibration are kept as they are (a float16 checkpoint written back as float16 is bit-identical).
         """)
 
-    @Option(help: "LEONARDO checkpoint (HDF5).") var checkpoint: String
     @Option(help: "Trajectories to encode (HDF5 'trajectories', N×T×2).") var data: String
-    @Option(help: "Use at most this many trajectories.") var limit: Int?
-    @Option(help: "Output checkpoint (may equal --checkpoint).") var out: String
-    @Flag(help: "Store the weights as IEEE float16.") var float16 = false
+    @OptionGroup var rewrite: CheckpointRewriteOptions
 
     func run() throws {
-        let model = try Leonardo.load(checkpoint)
-        var set = try readWindows(data, length: model.config.length)
-        if let limit, limit < set.count { set = set.subset(Array(0..<limit)) }
-        let prior = try LatentPrior.fit(model: model, data: set)
+        let model = try Leonardo.load(rewrite.checkpoint)
+        let prior = try LatentPrior.fit(model: model, data: rewrite.limited(try readWindows(data, length: model.config.length)))
         model.latentPrior = prior
-        try LeonardoCheckpoint.save(model, to: out, float16: float16)
+        try rewrite.save(model)
         let L = prior.dimension, cov = prior.covariance
         print("aggregate posterior over \(prior.count) trajectories (prior N(0, 1) per latent):")
         print((0..<L).map { String(format: "z%d %.2f±%.2f", $0 + 1, prior.mean[$0], cov[$0 * L + $0].squareRoot()) }.joined(separator: "  "))
-        print("wrote \(out)")
+        print("wrote \(rewrite.out)")
     }
 }
