@@ -26,6 +26,8 @@ struct TrainLeonardo: ParsableCommand {
     @Option(help: "Validation trajectories (HDF5) evaluated at each epoch's end.") var validation: String?
     @Flag(help: "Continue from the checkpoint at --out.") var resume = false
     @Option(help: "Start from the weights of this checkpoint (fine-tuning; fresh optimizer, its dose calibration and latent prior are dropped since they no longer fit).") var initFrom: String?
+    @Option(help: "Weight of the block-heterogeneity term L12 (not in the paper; 0 = the paper's 11-term loss): penalises reconstructions whose step size switches over time more, or less, than their input's.") var blockHeterogeneity: Double?
+    @Option(help: "Number of consecutive blocks of steps in L12.") var heterogeneityBlocks: Int?
     @Flag(help: "Cut longer trajectories into consecutive windows of the model's length (paper appendix A).") var segment = false
     @Option(help: "With --segment: keep every k-th frame first.") var subsample: Int = 1
 
@@ -36,6 +38,8 @@ struct TrainLeonardo: ParsableCommand {
         if checkpointEvery < 1 { throw ValidationError("--checkpoint-every must be at least 1") }
         if let limit, limit < 2 { throw ValidationError("--limit must be at least 2") }
         if resume && initFrom != nil { throw ValidationError("--init-from starts a new run; --resume continues one at --out (use one of them)") }
+        if let w = blockHeterogeneity, !(w >= 0 && w.isFinite) { throw ValidationError("--block-heterogeneity must be a finite number ≥ 0") }
+        if let k = heterogeneityBlocks, k < 2 { throw ValidationError("--heterogeneity-blocks must be at least 2") }
     }
 
     func loadNormalized(_ path: String, length: Int) throws -> [Float] {
@@ -73,10 +77,19 @@ struct TrainLeonardo: ParsableCommand {
         var opts = TrainingOptions()
         opts.epochs = epochs; opts.batchSize = batch; opts.learningRate = lr; opts.gradClip = gradClip
         opts.seed = seed; opts.checkpointEvery = checkpointEvery
+        if let w = blockHeterogeneity { opts.weights.blockHeterogeneity = w }
+        if let k = heterogeneityBlocks { opts.weights.heterogeneityBlocks = k }
         let leo = try initial ?? Leonardo(config: cfg, seed: seed)
         let trainer = try LeonardoTrainer(model: leo, data: train, options: opts)
         if resume {
             try trainer.resume(from: out)
+            let saved = trainer.state.options.weights
+            if let w = blockHeterogeneity, w != saved.blockHeterogeneity {
+                throw UserError("--block-heterogeneity \(w) differs from the resumed run's \(saved.blockHeterogeneity) (a run keeps its loss; leave the flag out to continue)")
+            }
+            if let k = heterogeneityBlocks, k != saved.heterogeneityBlocks {
+                throw UserError("--heterogeneity-blocks \(k) differs from the resumed run's \(saved.heterogeneityBlocks) (leave the flag out to continue)")
+            }
             print("resumed from \(out) at epoch \(trainer.state.epoch + 1), step \(trainer.state.optimizerStep)")
         }
         print("LEONARDO \(cfg.embedSize)-wide, \(leo.parameterCount) parameters; \(n) trajectories, \(trainer.stepsPerEpoch) steps/epoch")
@@ -93,7 +106,7 @@ struct TrainLeonardo: ParsableCommand {
                 rate = Double((st.optimizerStep - lastStep) * batch) / now.timeIntervalSince(last)
                 last = now; lastStep = st.optimizerStep
             }
-            let shortNames = ["mse", "kl", "mean", "var", "skew", "kurt", "med", "vacf", "vacfB", "xy", "pacf"]
+            let shortNames = ["mse", "kl", "mean", "var", "skew", "kurt", "med", "vacf", "vacfB", "xy", "pacf", "het"]
             let msg = "epoch \(st.epoch + (st.stepInEpoch == 0 ? 0 : 1))/\(epochs) loss \(String(format: "%.4g", terms.total)) ["
                 + zip(shortNames, terms.values).map { "\($0) \(String(format: "%.3g", $1))" }.joined(separator: " ")
                 + "] \(String(format: "%.0f", rate)) traj/s"
@@ -105,7 +118,7 @@ struct TrainLeonardo: ParsableCommand {
             if epochEnded, let val {
                 let v = trainer.evaluate(val)
                 bar.finish()
-                print("epoch \(st.epoch): train loss \(String(format: "%.4g", zip(opts.weights.asArray, st.lastEpochLosses).reduce(0) { $0 + $1.0 * $1.1 })), validation loss \(String(format: "%.4g", v.total))")
+                print("epoch \(st.epoch): train loss \(String(format: "%.4g", zip(st.options.weights.asArray, st.lastEpochLosses).reduce(0) { $0 + $1.0 * $1.1 })), validation loss \(String(format: "%.4g", v.total))")
             }
             if interruptRequested {
                 bar.finish()
@@ -116,7 +129,7 @@ struct TrainLeonardo: ParsableCommand {
         bar.finish()
         let losses = trainer.state.lastEpochLosses
         print("done: \(trainer.state.optimizerStep) steps; last epoch mean loss terms:")
-        for (name, v) in zip(LossTerms.names, losses) { print("  \(name.padding(toLength: 15, withPad: " ", startingAt: 0)) \(String(format: "%.6g", v))") }
+        for (name, v) in zip(LossTerms.names, losses) { print("  \(name.padding(toLength: 20, withPad: " ", startingAt: 0)) \(String(format: "%.6g", v))") }
         print("checkpoint: \(out)")
     }
 }

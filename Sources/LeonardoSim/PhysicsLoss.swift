@@ -1,21 +1,50 @@
 import Foundation
 
-/// Weights of the 11 loss terms (LEONARDO paper, appendix C; defaults are the paper's w₁ … w₁₁).
+/// Weights of the loss terms: the paper's 11 (LEONARDO paper, appendix C; defaults are its w₁ … w₁₁) and this
+/// project's block-heterogeneity term L12 (default weight 0, i.e. the paper's loss; see `PhysicsLoss`).
 public struct LossWeights: Codable, Equatable, Sendable {
     public var mse = 0.001, kl = 0.05, mean = 50_000.0, variance = 500.0, skewness = 10.0, kurtosis = 0.06
     public var median = 1.0, vacf = 1000.0, vacfBatch = 100.0, xyCorrelation = 10.0, positionACF = 1.0
+    /// Weight w₁₂ of L12, the per-trajectory mismatch of step-size heterogeneity over time (not in the paper).
+    public var blockHeterogeneity = 0.0
     /// Largest lag of the per-trajectory VACF term L8 (paper: 50).
     public var vacfMaxLag = 50
+    /// Number of consecutive blocks of steps in L12.
+    public var heterogeneityBlocks = 4
     public init() {}
 
-    public var asArray: [Double] { [mse, kl, mean, variance, skewness, kurtosis, median, vacf, vacfBatch, xyCorrelation, positionACF] }
+    public var asArray: [Double] {
+        [mse, kl, mean, variance, skewness, kurtosis, median, vacf, vacfBatch, xyCorrelation, positionACF, blockHeterogeneity]
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case mse, kl, mean, variance, skewness, kurtosis, median, vacf, vacfBatch, xyCorrelation, positionACF
+        case blockHeterogeneity, vacfMaxLag, heterogeneityBlocks
+    }
+
+    /// Decodes weights; checkpoints written before L12 existed (no `blockHeterogeneity`) get weight 0, as trained.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        mse = try c.decode(Double.self, forKey: .mse); kl = try c.decode(Double.self, forKey: .kl)
+        mean = try c.decode(Double.self, forKey: .mean); variance = try c.decode(Double.self, forKey: .variance)
+        skewness = try c.decode(Double.self, forKey: .skewness); kurtosis = try c.decode(Double.self, forKey: .kurtosis)
+        median = try c.decode(Double.self, forKey: .median); vacf = try c.decode(Double.self, forKey: .vacf)
+        vacfBatch = try c.decode(Double.self, forKey: .vacfBatch)
+        xyCorrelation = try c.decode(Double.self, forKey: .xyCorrelation)
+        positionACF = try c.decode(Double.self, forKey: .positionACF)
+        vacfMaxLag = try c.decode(Int.self, forKey: .vacfMaxLag)
+        blockHeterogeneity = try c.decodeIfPresent(Double.self, forKey: .blockHeterogeneity) ?? 0
+        heterogeneityBlocks = try c.decodeIfPresent(Int.self, forKey: .heterogeneityBlocks) ?? 4
+    }
 }
 
 /// The value of every loss term for one batch; `total` = Σ wⱼ·Lⱼ.
 public struct LossTerms: Equatable, Sendable {
     public static let names = ["mse", "kl", "mean", "variance", "skewness", "kurtosis", "median",
-                               "vacf", "vacf_batch", "xy_correlation", "position_acf"]
-    public var values = [Double](repeating: 0, count: 11)
+                               "vacf", "vacf_batch", "xy_correlation", "position_acf", "block_heterogeneity"]
+    /// Number of terms (the paper's 11 and L12).
+    public static let count = names.count
+    public var values = [Double](repeating: 0, count: LossTerms.count)
     public var total = 0.0
     public init() {}
 }
@@ -27,6 +56,12 @@ public struct LossTerms: Equatable, Sendable {
 /// L8 = Σ_{τ=1}^{50} (1/τ)(C_v(τ) − Ĉ_v(τ))²; L9 = mean over τ = 1 … T−2 of (⟨C_v(τ)⟩_batch − ⟨Ĉ_v(τ)⟩_batch)²;
 /// L10: squared difference of the x–y step correlation; L11 = Σ_{τ=1}^{T−1} (C_r(τ) − Ĉ_r(τ))².
 /// L1, L3–L8, L10, L11 are averaged over the batch. Statistics are those of `TrajectoryStatistics`.
+///
+/// L12 (this project's, weight 0 by default) = (1/N) Σᵢ (hᵢ − ĥᵢ)², where h is the step-size heterogeneity of a
+/// trajectory over time (`blockHeterogeneity`): the variance over K consecutive blocks of steps of the log mean
+/// squared step. The paper's terms match each reconstruction's step-size *distribution* and correlations but not
+/// *when* large steps occur, so a decoder may switch diffusivity within a trajectory where the data do not (which a
+/// motion classifier reads as ATTM); L12 penalises exactly that.
 public final class PhysicsLoss {
     public var weights: LossWeights
     public let length: Int
@@ -34,6 +69,7 @@ public final class PhysicsLoss {
     // Per-trajectory statistics of input (a) and reconstruction (b).
     private var scalA: [Double] = [], scalB: [Double] = []
     private var vacfA: [Double] = [], vacfB: [Double] = [], pacfA: [Double] = [], pacfB: [Double] = []
+    private var hetA: [Double] = [], hetB: [Double] = []
     private var scratch: [StatsScratch] = []
     private var gradScratch: [[Double]] = []
 
@@ -55,6 +91,34 @@ public final class PhysicsLoss {
         scalA = [Double](repeating: 0, count: n * StatsLayout.scalarCount); scalB = scalA
         vacfA = [Double](repeating: 0, count: n * (M - 1)); vacfB = vacfA
         pacfA = [Double](repeating: 0, count: n * (length - 1)); pacfB = pacfA
+        hetA = [Double](repeating: 0, count: n); hetB = hetA
+    }
+
+    /// Offset added to a block's mean squared step before the logarithm (normalised units; keeps L12 finite for a
+    /// block of zero steps).
+    public static let blockEpsilon = 1e-6
+
+    /// Step-size heterogeneity over time of one trajectory (T×2, row-major): the steps are cut into `blocks`
+    /// consecutive blocks (block k holds steps ⌊kM/K⌋ ..< ⌊(k+1)M/K⌋, M = T − 1), and h is the population variance
+    /// over blocks of log(ε + mean squared step of the block). 0 for a walk with the same step size throughout;
+    /// large when the diffusivity switches. If `logs` is given it receives the K block values.
+    public static func blockHeterogeneity(_ r: UnsafePointer<Float>, length T: Int, blocks K: Int,
+                                          logs: UnsafeMutablePointer<Double>? = nil) -> Double {
+        let M = T - 1
+        var mean = 0.0, sq = 0.0
+        for k in 0..<K {
+            let lo = k * M / K, hi = (k + 1) * M / K
+            var acc = 0.0
+            for t in lo..<hi {
+                let dx = Double(r[2 * (t + 1)]) - Double(r[2 * t]), dy = Double(r[2 * (t + 1) + 1]) - Double(r[2 * t + 1])
+                acc += dx * dx + dy * dy
+            }
+            let b = Foundation.log(blockEpsilon + acc / Double(max(hi - lo, 1)))
+            logs?[k] = b
+            mean += b; sq += b * b
+        }
+        mean /= Double(K)
+        return max(0, sq / Double(K) - mean * mean)
     }
 
     private func statistics(_ r: UnsafePointer<Float>, batch n: Int, scal: inout [Double], vacf: inout [Double], pacf: inout [Double]) {
@@ -116,6 +180,17 @@ public final class PhysicsLoss {
         var l11 = 0.0
         for i in 0..<(N * (T - 1)) { let e = pacfA[i] - pacfB[i]; l11 += e * e }
         terms.values[10] = l11 / nf
+        // L12
+        let K = max(1, min(w.heterogeneityBlocks, M))
+        if w.blockHeterogeneity != 0 {
+            var l12 = 0.0
+            for i in 0..<N {
+                hetA[i] = PhysicsLoss.blockHeterogeneity(r + i * 2 * T, length: T, blocks: K)
+                hetB[i] = PhysicsLoss.blockHeterogeneity(rh + i * 2 * T, length: T, blocks: K)
+                let e = hetA[i] - hetB[i]; l12 += e * e
+            }
+            terms.values[11] = l12 / nf
+        }
         let wv = w.asArray
         terms.total = zip(wv, terms.values).reduce(0) { $0 + $1.0 * $1.1 }
 
@@ -130,6 +205,7 @@ public final class PhysicsLoss {
         scalA.withUnsafeBufferPointer { sa in scalB.withUnsafeBufferPointer { sb in
         vacfA.withUnsafeBufferPointer { va in vacfB.withUnsafeBufferPointer { vb in
         pacfA.withUnsafeBufferPointer { pa in pacfB.withUnsafeBufferPointer { pb in
+        hetA.withUnsafeBufferPointer { ha in hetB.withUnsafeBufferPointer { hb in
         gradScratch.withUnsafeMutableBufferPointer { gsAll in
             let gsp = gsAll.baseAddress!
             parallelFor(N) { i, worker in
@@ -191,6 +267,21 @@ public final class PhysicsLoss {
                         }
                     }
                     autocorrelationBackward(pos, count: M, c: vb.baseAddress! + i * (M - 1), weights: wV, maxLag: M - 1, grad: gd)
+                    if w.blockHeterogeneity != 0 {
+                        // L12: ∂/∂b_k = 2w(ĥ − h)/N · 2(b_k − b̄)/K; ∂b_k/∂Δ = 2Δ/(n_k(ε + mean square_k))
+                        let gH = 2 * w.blockHeterogeneity * (hb[i] - ha[i]) / nf
+                        let blockLog = wP + (T - 1)   // K ≤ M values after the position-ACF weights
+                        _ = PhysicsLoss.blockHeterogeneity(rhi, length: T, blocks: K, logs: blockLog)
+                        var bbar = 0.0
+                        for k in 0..<K { bbar += blockLog[k] }
+                        bbar /= Double(K)
+                        for k in 0..<K {
+                            let lo = k * M / K, hi = (k + 1) * M / K, n = Double(max(hi - lo, 1))
+                            // exp(b_k) = ε + mean square of block k
+                            let coef = gH * 2 * (blockLog[k] - bbar) / Double(K) * 2 / (n * Foundation.exp(blockLog[k]))
+                            for t in lo..<hi { gd[2 * t] += coef * pos[2 * t]; gd[2 * t + 1] += coef * pos[2 * t + 1] }
+                        }
+                    }
                     // positions (double) and their gradient
                     for t in 0..<(2 * T) { gpos[t] = 0 }
                     for t in 0..<M {
@@ -206,7 +297,7 @@ public final class PhysicsLoss {
                     }
                 }
             }
-        }}}}}}}}
+        }}}}}}}}}}
         return terms
     }
 }

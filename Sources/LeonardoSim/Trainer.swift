@@ -26,7 +26,7 @@ public struct TrainingState: Codable, Equatable, Sendable {
     /// Mean of each loss term over the last completed epoch (for the record).
     public var lastEpochLosses: [Double]
     /// Running sums of each loss term over the current epoch, and the batches summed.
-    public var epochLossSums: [Double] = [Double](repeating: 0, count: 11)
+    public var epochLossSums: [Double] = [Double](repeating: 0, count: LossTerms.count)
     public var epochBatches: Int = 0
 }
 
@@ -83,6 +83,8 @@ public final class LeonardoTrainer {
         }
         var st = s
         st.options.epochs = state.options.epochs   // allow extending a run with more epochs
+        // states written before L12 existed hold 11 sums
+        st.epochLossSums += [Double](repeating: 0, count: max(0, LossTerms.count - st.epochLossSums.count))
         state = st
         rng = Xoshiro256StarStar(state: s.rngState, spareNormal: s.rngSpareNormal)
         optimizer.learningRate = s.options.learningRate
@@ -115,12 +117,12 @@ public final class LeonardoTrainer {
         optimizer.clipGradients(maxNorm: state.options.gradClip)
         optimizer.update()
         state.optimizerStep = optimizer.step
-        for k in 0..<11 { state.epochLossSums[k] += terms.values[k] }
+        for k in 0..<LossTerms.count { state.epochLossSums[k] += terms.values[k] }
         state.epochBatches += 1
         state.stepInEpoch += 1
         if state.stepInEpoch >= stepsPerEpoch {
             state.lastEpochLosses = state.epochLossSums.map { $0 / Double(max(state.epochBatches, 1)) }
-            state.epochLossSums = [Double](repeating: 0, count: 11); state.epochBatches = 0
+            state.epochLossSums = [Double](repeating: 0, count: LossTerms.count); state.epochBatches = 0
             state.epoch += 1
             state.stepInEpoch = 0
             makeOrder()

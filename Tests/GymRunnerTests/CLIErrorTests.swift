@@ -68,6 +68,25 @@ final class CLIErrorTests: XCTestCase {
         try assertFails(["encode", "--data", dir + "/absent.h5", "--out", dir + "/e.h5"], mentions: ["absent.h5"])
         try assertFails(["train-leonardo", "--data", junk, "--out", dir + "/t.h5", "--init-from", dir + "/nowhere.h5"], mentions: ["nowhere.h5"])
         try assertFails(["train-leonardo", "--data", junk, "--out", dir + "/t.h5", "--init-from", junk, "--resume"], mentions: ["--init-from", "--resume"])
+        try assertFails(["train-leonardo", "--data", junk, "--out", dir + "/t.h5", "--block-heterogeneity", "-1"], mentions: ["--block-heterogeneity"])
+        try assertFails(["train-leonardo", "--data", junk, "--out", dir + "/t.h5", "--heterogeneity-blocks", "1"], mentions: ["--heterogeneity-blocks"])
+    }
+
+    /// A resumed run keeps its loss: asking for another L12 weight is an error, not silently ignored.
+    func testResumeRefusesAnotherLoss() throws {
+        let dir = NSTemporaryDirectory() + "cli-resume-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let data = dir + "/bm.h5", ck = dir + "/t.h5"
+        XCTAssertEqual(try run(["dataset", "--kind", "bm", "--count", "4", "--seed", "1", "--out", data]).status, 0)
+        let first = try run(["train-leonardo", "--data", data, "--out", ck, "--model", "tiny", "--segment", "--limit", "6", "--epochs", "1", "--batch", "2",
+                             "--block-heterogeneity", "3"])
+        XCTAssertEqual(first.status, 0, first.err)
+        try assertFails(["train-leonardo", "--data", data, "--out", ck, "--model", "tiny", "--segment", "--limit", "6", "--epochs", "2", "--batch", "2",
+                         "--resume", "--block-heterogeneity", "5"], mentions: ["--block-heterogeneity", "3.0"])
+        let resumed = try run(["train-leonardo", "--data", data, "--out", ck, "--model", "tiny", "--segment", "--limit", "6", "--epochs", "2", "--batch", "2", "--resume"])
+        XCTAssertEqual(resumed.status, 0, resumed.err)
+        XCTAssertTrue(resumed.out.contains("block_heterogeneity"), resumed.out)
     }
 
     func testListSucceeds() throws {

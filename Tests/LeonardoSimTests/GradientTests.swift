@@ -148,13 +148,14 @@ final class GradientTests: XCTestCase {
         var rh = randomWalks(N, length: T, seed: 22, persistence: 0.5)
         var mu = (0..<(N * L)).map { Float($0) * 0.3 - 0.5 }
         var lv = (0..<(N * L)).map { Float($0) * -0.2 + 0.3 }
-        for term in 0..<11 {
+        for term in 0..<LossTerms.count {
             var w = LossWeights()
-            var arr = [Double](repeating: 0, count: 11)
+            var arr = [Double](repeating: 0, count: LossTerms.count)
             arr[term] = 1
-            (w.mse, w.kl, w.mean, w.variance, w.skewness, w.kurtosis, w.median, w.vacf, w.vacfBatch, w.xyCorrelation, w.positionACF) =
-                (arr[0], arr[1], arr[2], arr[3], arr[4], arr[5], arr[6], arr[7], arr[8], arr[9], arr[10])
+            (w.mse, w.kl, w.mean, w.variance, w.skewness, w.kurtosis, w.median, w.vacf, w.vacfBatch, w.xyCorrelation, w.positionACF,
+             w.blockHeterogeneity) = (arr[0], arr[1], arr[2], arr[3], arr[4], arr[5], arr[6], arr[7], arr[8], arr[9], arr[10], arr[11])
             w.vacfMaxLag = 5
+            w.heterogeneityBlocks = 3   // 11 steps: blocks of 3, 4 and 4
             let loss = PhysicsLoss(weights: w, length: T)
             func value() -> Double {
                 r.withUnsafeBufferPointer { a in rh.withUnsafeBufferPointer { b in mu.withUnsafeBufferPointer { m in lv.withUnsafeBufferPointer { l in

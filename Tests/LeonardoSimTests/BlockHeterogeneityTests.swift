@@ -1,0 +1,88 @@
+import Foundation
+import XCTest
+@testable import LeonardoSim
+
+/// The step-size heterogeneity statistic behind the loss term L12 and its wiring into the loss and checkpoints.
+final class BlockHeterogeneityTests: XCTestCase {
+    func h(_ r: [Double], blocks: Int) -> Double {
+        let f = r.map { Float($0) }
+        return f.withUnsafeBufferPointer { PhysicsLoss.blockHeterogeneity($0.baseAddress!, length: r.count / 2, blocks: blocks) }
+    }
+
+    func testHandValues() {
+        // 8 steps along x of sizes 1,1,1,1,2,2,2,2 in 4 blocks: block logs 0, 0, ln 4, ln 4 → variance (ln 2)².
+        var x = [0.0]
+        for s in [1.0, 1, 1, 1, 2, 2, 2, 2] { x.append(x.last! + s) }
+        let r: [Double] = x.flatMap { [$0, 0.0] }
+        XCTAssertEqual(h(r, blocks: 4), log(2) * log(2), accuracy: 1e-5)
+        // the same step size throughout: no heterogeneity, whatever the direction of the steps
+        let zigzag: [Double] = (0..<9).flatMap { [Double($0 % 2), 0.5 * Double($0)] }
+        XCTAssertEqual(h(zigzag, blocks: 4), 0, accuracy: 1e-9)
+        // 2 blocks of steps 1 and 3: logs 0 and ln 9 → variance (ln 3)²
+        let two: [Double] = [0.0, 1, 2, 5, 8].flatMap { [0.0, $0] }
+        XCTAssertEqual(h(two, blocks: 2), log(3) * log(3), accuracy: 1e-5)
+    }
+
+    /// For Brownian motion the block sums of squared 2-D steps are Gamma(n_k, 2)-distributed, so
+    /// Var(log block mean) = ψ′(n_k) (trigamma) exactly and E[h] = (K−1)/K² Σ_k ψ′(n_k); with 199 steps in
+    /// 4 blocks (49, 50, 50, 50 steps) that is 0.015229. 2,000 walks: standard error ≈ 0.0003.
+    func testBrownianMotionMatchesTheTrigammaLaw() {
+        func trigamma(_ n: Double) -> Double { 1 / n + 1 / (2 * n * n) + 1 / (6 * n * n * n) - 1 / (30 * pow(n, 5)) }
+        let expected = 3.0 / 16.0 * (trigamma(49) + 3 * trigamma(50))
+        XCTAssertEqual(expected, 0.015229, accuracy: 2e-6)
+        var rng = Xoshiro256StarStar(seed: 77)
+        var sum = 0.0
+        let n = 2000
+        for _ in 0..<n { sum += h(DiffusionProcess.brownian(length: 200, using: &rng), blocks: 4) }
+        XCTAssertEqual(sum / Double(n), expected, accuracy: 0.001)
+    }
+
+    /// ATTM switches diffusivity over time; Brownian motion does not.
+    func testATTMIsMoreHeterogeneousThanBrownianMotion() {
+        var rng = Xoshiro256StarStar(seed: 78)
+        var attm: [Double] = [], bm: [Double] = []
+        for _ in 0..<200 {
+            attm.append(h(DiffusionProcess.attm(alpha: 0.5, length: 200, using: &rng), blocks: 4))
+            bm.append(h(DiffusionProcess.brownian(length: 200, using: &rng), blocks: 4))
+        }
+        let medA = attm.sorted()[100], medB = bm.sorted()[100]
+        XCTAssertGreaterThan(medA, 10 * medB)
+    }
+
+    func testTermIsZeroForIdenticalHeterogeneityAndWeighted() {
+        var rng = Xoshiro256StarStar(seed: 5)
+        let T = 40, N = 3
+        let r = (0..<N).flatMap { _ in DiffusionProcess.attm(alpha: 0.6, length: T, using: &rng).map { Float($0) } }
+        let mu = [Float](repeating: 0.1, count: N * 2), lv = [Float](repeating: -0.2, count: N * 2)
+        var w = LossWeights()
+        w.blockHeterogeneity = 7
+        let loss = PhysicsLoss(weights: w, length: T)
+        func terms(_ rh: [Float]) -> LossTerms {
+            r.withUnsafeBufferPointer { a in rh.withUnsafeBufferPointer { b in mu.withUnsafeBufferPointer { m in lv.withUnsafeBufferPointer { l in
+                loss.evaluate(input: a.baseAddress!, reconstruction: b.baseAddress!, mu: m.baseAddress!, logvar: l.baseAddress!,
+                              batch: N, latent: 2)
+            }}}}
+        }
+        // a mirrored copy has the same step sizes in the same order: L12 = 0
+        XCTAssertEqual(terms(r.enumerated().map { $0.offset % 2 == 0 ? -$0.element : $0.element }).values[11], 0, accuracy: 1e-12)
+        // a Brownian reconstruction does not; the total carries w₁₂·L12
+        let bm = (0..<N).flatMap { _ in DiffusionProcess.brownian(length: T, using: &rng).map { Float($0) } }
+        let t = terms(bm)
+        XCTAssertGreaterThan(t.values[11], 0.01)
+        XCTAssertEqual(t.total, zip(w.asArray, t.values).reduce(0) { $0 + $1.0 * $1.1 }, accuracy: 1e-9 * t.total)
+    }
+
+    /// Checkpoints written before L12 existed hold weights without it: they decode as the paper's loss.
+    func testOldWeightsDecodeWithTermOff() throws {
+        var json = String(decoding: try JSONEncoder().encode(LossWeights()), as: UTF8.self)
+        XCTAssertTrue(json.contains("blockHeterogeneity"))
+        for key in ["blockHeterogeneity", "heterogeneityBlocks"] {
+            json = json.replacingOccurrences(of: "\"\(key)\":[0-9.]+,?", with: "", options: .regularExpression)
+        }
+        json = json.replacingOccurrences(of: ",}", with: "}")
+        XCTAssertFalse(json.contains("blockHeterogeneity"))
+        let w = try JSONDecoder().decode(LossWeights.self, from: Data(json.utf8))
+        XCTAssertEqual(w, LossWeights())
+        XCTAssertEqual(w.blockHeterogeneity, 0)
+    }
+}
