@@ -28,6 +28,7 @@ struct TrainLeonardo: ParsableCommand {
     @Option(help: "Start from the weights of this checkpoint (fine-tuning; fresh optimizer, its dose calibration and latent prior are dropped since they no longer fit).") var initFrom: String?
     @Option(help: "Weight of the block-heterogeneity term L12 (not in the paper; 0 = the paper's 11-term loss): penalises reconstructions whose step size switches over time more, or less, than their input's.") var blockHeterogeneity: Double?
     @Option(help: "Number of consecutive blocks of steps in L12.") var heterogeneityBlocks: Int?
+    @Option(help: "Weight of the long-lag term L13 (not in the paper; 0 = off): matches each reconstruction's log time-averaged MSD at lags 1, 10, 50, 100 and 150 frames to its input's.") var longLagMsd: Double?
     @Flag(help: "Cut longer trajectories into consecutive windows of the model's length (paper appendix A).") var segment = false
     @Option(help: "With --segment: keep every k-th frame first.") var subsample: Int = 1
 
@@ -40,6 +41,7 @@ struct TrainLeonardo: ParsableCommand {
         if resume && initFrom != nil { throw ValidationError("--init-from starts a new run; --resume continues one at --out (use one of them)") }
         if let w = blockHeterogeneity, !(w >= 0 && w.isFinite) { throw ValidationError("--block-heterogeneity must be a finite number ≥ 0") }
         if let k = heterogeneityBlocks, k < 2 { throw ValidationError("--heterogeneity-blocks must be at least 2") }
+        if let w = longLagMsd, !(w >= 0 && w.isFinite) { throw ValidationError("--long-lag-msd must be a finite number ≥ 0") }
     }
 
     func loadNormalized(_ path: String, length: Int) throws -> [Float] {
@@ -79,6 +81,7 @@ struct TrainLeonardo: ParsableCommand {
         opts.seed = seed; opts.checkpointEvery = checkpointEvery
         if let w = blockHeterogeneity { opts.weights.blockHeterogeneity = w }
         if let k = heterogeneityBlocks { opts.weights.heterogeneityBlocks = k }
+        if let w = longLagMsd { opts.weights.longLagMSD = w }
         let leo = try initial ?? Leonardo(config: cfg, seed: seed)
         let trainer = try LeonardoTrainer(model: leo, data: train, options: opts)
         if resume {
@@ -86,6 +89,9 @@ struct TrainLeonardo: ParsableCommand {
             let saved = trainer.state.options.weights
             if let w = blockHeterogeneity, w != saved.blockHeterogeneity {
                 throw UserError("--block-heterogeneity \(w) differs from the resumed run's \(saved.blockHeterogeneity) (a run keeps its loss; leave the flag out to continue)")
+            }
+            if let w = longLagMsd, w != saved.longLagMSD {
+                throw UserError("--long-lag-msd \(w) differs from the resumed run's \(saved.longLagMSD) (a run keeps its loss; leave the flag out to continue)")
             }
             if let k = heterogeneityBlocks, k != saved.heterogeneityBlocks {
                 throw UserError("--heterogeneity-blocks \(k) differs from the resumed run's \(saved.heterogeneityBlocks) (leave the flag out to continue)")
@@ -106,7 +112,7 @@ struct TrainLeonardo: ParsableCommand {
                 rate = Double((st.optimizerStep - lastStep) * batch) / now.timeIntervalSince(last)
                 last = now; lastStep = st.optimizerStep
             }
-            let shortNames = ["mse", "kl", "mean", "var", "skew", "kurt", "med", "vacf", "vacfB", "xy", "pacf", "het"]
+            let shortNames = ["mse", "kl", "mean", "var", "skew", "kurt", "med", "vacf", "vacfB", "xy", "pacf", "het", "lmsd"]
             let msg = "epoch \(st.epoch + (st.stepInEpoch == 0 ? 0 : 1))/\(epochs) loss \(String(format: "%.4g", terms.total)) ["
                 + zip(shortNames, terms.values).map { "\($0) \(String(format: "%.3g", $1))" }.joined(separator: " ")
                 + "] \(String(format: "%.0f", rate)) traj/s"

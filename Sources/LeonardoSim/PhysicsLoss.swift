@@ -1,7 +1,8 @@
 import Foundation
 
 /// Weights of the loss terms: the paper's 11 (LEONARDO paper, appendix C; defaults are its w₁ … w₁₁) and this
-/// project's block-heterogeneity term L12 (default weight 0, i.e. the paper's loss; see `PhysicsLoss`).
+/// project's L12 (block heterogeneity) and L13 (long-lag MSD), both with default weight 0, i.e. the paper's loss;
+/// see `PhysicsLoss`.
 public struct LossWeights: Codable, Equatable, Sendable {
     public var mse = 0.001, kl = 0.05, mean = 50_000.0, variance = 500.0, skewness = 10.0, kurtosis = 0.06
     public var median = 1.0, vacf = 1000.0, vacfBatch = 100.0, xyCorrelation = 10.0, positionACF = 1.0
@@ -11,18 +12,23 @@ public struct LossWeights: Codable, Equatable, Sendable {
     public var vacfMaxLag = 50
     /// Number of consecutive blocks of steps in L12.
     public var heterogeneityBlocks = 4
+    /// Weight w₁₃ of L13, the per-trajectory mismatch of the log time-averaged MSD at `msdLags` (not in the paper).
+    public var longLagMSD = 0.0
+    /// Lags (frames) of L13; lags ≥ T are left out.
+    public var msdLags = [1, 10, 50, 100, 150]
     public init() {}
 
     public var asArray: [Double] {
-        [mse, kl, mean, variance, skewness, kurtosis, median, vacf, vacfBatch, xyCorrelation, positionACF, blockHeterogeneity]
+        [mse, kl, mean, variance, skewness, kurtosis, median, vacf, vacfBatch, xyCorrelation, positionACF, blockHeterogeneity,
+         longLagMSD]
     }
 
     enum CodingKeys: String, CodingKey {
         case mse, kl, mean, variance, skewness, kurtosis, median, vacf, vacfBatch, xyCorrelation, positionACF
-        case blockHeterogeneity, vacfMaxLag, heterogeneityBlocks
+        case blockHeterogeneity, vacfMaxLag, heterogeneityBlocks, longLagMSD, msdLags
     }
 
-    /// Decodes weights; checkpoints written before L12 existed (no `blockHeterogeneity`) get weight 0, as trained.
+    /// Decodes weights; checkpoints written before L12 and L13 existed get weight 0 for them, as trained.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         mse = try c.decode(Double.self, forKey: .mse); kl = try c.decode(Double.self, forKey: .kl)
@@ -35,14 +41,16 @@ public struct LossWeights: Codable, Equatable, Sendable {
         vacfMaxLag = try c.decode(Int.self, forKey: .vacfMaxLag)
         blockHeterogeneity = try c.decodeIfPresent(Double.self, forKey: .blockHeterogeneity) ?? 0
         heterogeneityBlocks = try c.decodeIfPresent(Int.self, forKey: .heterogeneityBlocks) ?? 4
+        longLagMSD = try c.decodeIfPresent(Double.self, forKey: .longLagMSD) ?? 0
+        msdLags = try c.decodeIfPresent([Int].self, forKey: .msdLags) ?? [1, 10, 50, 100, 150]
     }
 }
 
 /// The value of every loss term for one batch; `total` = Σ wⱼ·Lⱼ.
 public struct LossTerms: Equatable, Sendable {
     public static let names = ["mse", "kl", "mean", "variance", "skewness", "kurtosis", "median",
-                               "vacf", "vacf_batch", "xy_correlation", "position_acf", "block_heterogeneity"]
-    /// Number of terms (the paper's 11 and L12).
+                               "vacf", "vacf_batch", "xy_correlation", "position_acf", "block_heterogeneity", "long_lag_msd"]
+    /// Number of terms (the paper's 11, L12 and L13).
     public static let count = names.count
     public var values = [Double](repeating: 0, count: LossTerms.count)
     public var total = 0.0
@@ -62,6 +70,11 @@ public struct LossTerms: Equatable, Sendable {
 /// squared step. The paper's terms match each reconstruction's step-size *distribution* and correlations but not
 /// *when* large steps occur, so a decoder may switch diffusivity within a trajectory where the data do not (which a
 /// motion classifier reads as ATTM); L12 penalises exactly that.
+///
+/// L13 (this project's, weight 0 by default) = (1/N) Σᵢ (1/|S|) Σ_{τ∈S} (log(ε + M_i(τ)) − log(ε + M̂_i(τ)))², with
+/// M(τ) = (1/(T−τ)) Σ_t |r_{t+τ} − r_t|² the time-averaged MSD of one trajectory and S the lags `msdLags` below T.
+/// L8/L9 reach lag 50 per trajectory and L11 hardly sees a slow return of the walk towards its start, which the
+/// trained decoder shows; L13 holds the long-lag spreading of each reconstruction to its input's.
 public final class PhysicsLoss {
     public var weights: LossWeights
     public let length: Int
@@ -70,6 +83,8 @@ public final class PhysicsLoss {
     private var scalA: [Double] = [], scalB: [Double] = []
     private var vacfA: [Double] = [], vacfB: [Double] = [], pacfA: [Double] = [], pacfB: [Double] = []
     private var hetA: [Double] = [], hetB: [Double] = []
+    private var msdA: [Double] = [], msdB: [Double] = []
+    private var lagCount = 0
     private var scratch: [StatsScratch] = []
     private var gradScratch: [[Double]] = []
 
@@ -92,6 +107,19 @@ public final class PhysicsLoss {
         vacfA = [Double](repeating: 0, count: n * (M - 1)); vacfB = vacfA
         pacfA = [Double](repeating: 0, count: n * (length - 1)); pacfB = pacfA
         hetA = [Double](repeating: 0, count: n); hetB = hetA
+        msdA = [Double](repeating: 0, count: n * max(weights.msdLags.count, 1)); msdB = msdA
+    }
+
+    /// log(ε + time-averaged MSD) of one trajectory (T×2) at each lag in `lags` (each in 1..<T), written to `out`.
+    public static func logTimeAveragedMSD(_ r: UnsafePointer<Float>, length T: Int, lags: [Int], out: UnsafeMutablePointer<Double>) {
+        for (j, tau) in lags.enumerated() {
+            var acc = 0.0
+            for t in 0..<(T - tau) {
+                let dx = Double(r[2 * (t + tau)]) - Double(r[2 * t]), dy = Double(r[2 * (t + tau) + 1]) - Double(r[2 * t + 1])
+                acc += dx * dx + dy * dy
+            }
+            out[j] = Foundation.log(blockEpsilon + acc / Double(T - tau))
+        }
     }
 
     /// Offset added to a block's mean squared step before the logarithm (normalised units; keeps L12 finite for a
@@ -191,6 +219,21 @@ public final class PhysicsLoss {
             }
             terms.values[11] = l12 / nf
         }
+        // L13
+        let lags = w.msdLags.filter { $0 >= 1 && $0 < T }
+        let nl = lags.count
+        if w.longLagMSD != 0 && nl > 0 {
+            if msdA.count < N * nl { msdA = [Double](repeating: 0, count: N * nl); msdB = msdA }
+            var l13 = 0.0
+            msdA.withUnsafeMutableBufferPointer { a in msdB.withUnsafeMutableBufferPointer { b in
+                for i in 0..<N {
+                    PhysicsLoss.logTimeAveragedMSD(r + i * 2 * T, length: T, lags: lags, out: a.baseAddress! + i * nl)
+                    PhysicsLoss.logTimeAveragedMSD(rh + i * 2 * T, length: T, lags: lags, out: b.baseAddress! + i * nl)
+                    for j in 0..<nl { let e = a[i * nl + j] - b[i * nl + j]; l13 += e * e }
+                }
+            }}
+            terms.values[12] = l13 / Double(nl) / nf
+        }
         let wv = w.asArray
         terms.total = zip(wv, terms.values).reduce(0) { $0 + $1.0 * $1.1 }
 
@@ -206,6 +249,7 @@ public final class PhysicsLoss {
         vacfA.withUnsafeBufferPointer { va in vacfB.withUnsafeBufferPointer { vb in
         pacfA.withUnsafeBufferPointer { pa in pacfB.withUnsafeBufferPointer { pb in
         hetA.withUnsafeBufferPointer { ha in hetB.withUnsafeBufferPointer { hb in
+        msdA.withUnsafeBufferPointer { ma in msdB.withUnsafeBufferPointer { mb in
         gradScratch.withUnsafeMutableBufferPointer { gsAll in
             let gsp = gsAll.baseAddress!
             parallelFor(N) { i, worker in
@@ -290,6 +334,19 @@ public final class PhysicsLoss {
                     }
                     for t in 0..<(2 * T) { pos[t] = Double(rhi[t]) }
                     autocorrelationBackward(pos, count: T, c: pb.baseAddress! + i * (T - 1), weights: wP, maxLag: T - 1, grad: gpos)
+                    if w.longLagMSD != 0 && nl > 0 {
+                        // L13: ∂/∂m̂_τ = 2w(m̂_τ − m_τ)/(N|S|) with m̂ = log(ε + M̂); ∂M̂/∂r̂_{t+τ} = 2(r̂_{t+τ} − r̂_t)/(T−τ)
+                        for (j, tau) in lags.enumerated() {
+                            let mh = mb[i * nl + j]
+                            let coef = 2 * w.longLagMSD * (mh - ma[i * nl + j]) / Double(nl) / nf
+                                / Foundation.exp(mh) * 2 / Double(T - tau)
+                            for t in 0..<(T - tau) {
+                                let dx = pos[2 * (t + tau)] - pos[2 * t], dy = pos[2 * (t + tau) + 1] - pos[2 * t + 1]
+                                gpos[2 * (t + tau)] += coef * dx; gpos[2 * (t + tau) + 1] += coef * dy
+                                gpos[2 * t] -= coef * dx; gpos[2 * t + 1] -= coef * dy
+                            }
+                        }
+                    }
                     let dRi = dR + i * 2 * T
                     for t in 0..<(2 * T) {
                         gpos[t] += 2 * w.mse * (Double(rhi[t]) - Double(ri[t])) / nf
@@ -297,7 +354,7 @@ public final class PhysicsLoss {
                     }
                 }
             }
-        }}}}}}}}}}
+        }}}}}}}}}}}}
         return terms
     }
 }

@@ -70,6 +70,7 @@ final class CLIErrorTests: XCTestCase {
         try assertFails(["train-leonardo", "--data", junk, "--out", dir + "/t.h5", "--init-from", junk, "--resume"], mentions: ["--init-from", "--resume"])
         try assertFails(["train-leonardo", "--data", junk, "--out", dir + "/t.h5", "--block-heterogeneity", "-1"], mentions: ["--block-heterogeneity"])
         try assertFails(["train-leonardo", "--data", junk, "--out", dir + "/t.h5", "--heterogeneity-blocks", "1"], mentions: ["--heterogeneity-blocks"])
+        try assertFails(["train-leonardo", "--data", junk, "--out", dir + "/t.h5", "--long-lag-msd", "nan"], mentions: ["--long-lag-msd"])
     }
 
     /// A resumed run keeps its loss: asking for another L12 weight is an error, not silently ignored.
@@ -84,6 +85,8 @@ final class CLIErrorTests: XCTestCase {
         XCTAssertEqual(first.status, 0, first.err)
         try assertFails(["train-leonardo", "--data", data, "--out", ck, "--model", "tiny", "--segment", "--limit", "6", "--epochs", "2", "--batch", "2",
                          "--resume", "--block-heterogeneity", "5"], mentions: ["--block-heterogeneity", "3.0"])
+        try assertFails(["train-leonardo", "--data", data, "--out", ck, "--model", "tiny", "--segment", "--limit", "6", "--epochs", "2", "--batch", "2",
+                         "--resume", "--long-lag-msd", "1"], mentions: ["--long-lag-msd", "0.0"])
         let resumed = try run(["train-leonardo", "--data", data, "--out", ck, "--model", "tiny", "--segment", "--limit", "6", "--epochs", "2", "--batch", "2", "--resume"])
         XCTAssertEqual(resumed.status, 0, resumed.err)
         XCTAssertTrue(resumed.out.contains("block_heterogeneity"), resumed.out)

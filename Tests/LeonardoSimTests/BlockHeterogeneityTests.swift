@@ -2,7 +2,8 @@ import Foundation
 import XCTest
 @testable import LeonardoSim
 
-/// The step-size heterogeneity statistic behind the loss term L12 and its wiring into the loss and checkpoints.
+/// The statistics behind this project's loss terms L12 (block heterogeneity) and L13 (long-lag MSD), their wiring
+/// into the loss and checkpoints.
 final class BlockHeterogeneityTests: XCTestCase {
     func h(_ r: [Double], blocks: Int) -> Double {
         let f = r.map { Float($0) }
@@ -72,15 +73,59 @@ final class BlockHeterogeneityTests: XCTestCase {
         XCTAssertEqual(t.total, zip(w.asArray, t.values).reduce(0) { $0 + $1.0 * $1.1 }, accuracy: 1e-9 * t.total)
     }
 
-    /// Checkpoints written before L12 existed hold weights without it: they decode as the paper's loss.
+    /// L13's statistic: a straight walk of unit steps has TAMSD(τ) = τ²; Brownian motion has E[TAMSD(τ)] = 2τ.
+    func testLogTimeAveragedMSD() {
+        let T = 200, lags = [1, 10, 50, 150]
+        var out = [Double](repeating: 0, count: lags.count)
+        let line = (0..<T).flatMap { [Float($0) * 0.6, Float($0) * 0.8] }
+        line.withUnsafeBufferPointer { PhysicsLoss.logTimeAveragedMSD($0.baseAddress!, length: T, lags: lags, out: &out) }
+        for (j, tau) in lags.enumerated() { XCTAssertEqual(out[j], log(Double(tau * tau)), accuracy: 1e-5, "τ = \(tau)") }
+        var rng = Xoshiro256StarStar(seed: 9)
+        var mean = [Double](repeating: 0, count: lags.count)
+        let n = 2000
+        for _ in 0..<n {
+            let r = DiffusionProcess.brownian(length: T, using: &rng).map { Float($0) }
+            r.withUnsafeBufferPointer { PhysicsLoss.logTimeAveragedMSD($0.baseAddress!, length: T, lags: lags, out: &out) }
+            for j in 0..<lags.count { mean[j] += exp(out[j]) / Double(n) }
+        }
+        // standard error of the mean TAMSD: ≈ 2τ·√(4τ/3(T−τ))/√n, under 2 % of 2τ up to τ = 150
+        for (j, tau) in lags.enumerated() { XCTAssertEqual(mean[j] / (2 * Double(tau)), 1, accuracy: 0.05, "τ = \(tau)") }
+    }
+
+    /// L13 is zero for the input itself, positive for a reconstruction that returns to its start, and weighted.
+    func testLongLagTerm() {
+        let T = 60, N = 2
+        var rng = Xoshiro256StarStar(seed: 10)
+        let r = (0..<N).flatMap { _ in DiffusionProcess.brownian(length: T, using: &rng).map { Float($0) } }
+        // the same steps, second half reversed: the walk comes back to where it started
+        var back = r
+        for i in 0..<N { for t in (T / 2)..<T { for a in 0..<2 { back[(i * T + t) * 2 + a] = r[(i * T + T - 1 - t) * 2 + a] } } }
+        let mu = [Float](repeating: 0, count: N), lv = mu
+        var w = LossWeights()
+        w.longLagMSD = 3
+        let loss = PhysicsLoss(weights: w, length: T)
+        func terms(_ rh: [Float]) -> LossTerms {
+            r.withUnsafeBufferPointer { a in rh.withUnsafeBufferPointer { b in mu.withUnsafeBufferPointer { m in lv.withUnsafeBufferPointer { l in
+                loss.evaluate(input: a.baseAddress!, reconstruction: b.baseAddress!, mu: m.baseAddress!, logvar: l.baseAddress!,
+                              batch: N, latent: 1)
+            }}}}
+        }
+        XCTAssertEqual(terms(r).values[12], 0, accuracy: 1e-12)
+        let t = terms(back)
+        XCTAssertGreaterThan(t.values[12], 0.05)
+        XCTAssertEqual(t.total, zip(w.asArray, t.values).reduce(0) { $0 + $1.0 * $1.1 }, accuracy: 1e-9 * t.total)
+    }
+
+    /// Checkpoints written before L12 and L13 existed hold weights without them: they decode as the paper's loss.
     func testOldWeightsDecodeWithTermOff() throws {
         var json = String(decoding: try JSONEncoder().encode(LossWeights()), as: UTF8.self)
         XCTAssertTrue(json.contains("blockHeterogeneity"))
-        for key in ["blockHeterogeneity", "heterogeneityBlocks"] {
+        for key in ["blockHeterogeneity", "heterogeneityBlocks", "longLagMSD"] {
             json = json.replacingOccurrences(of: "\"\(key)\":[0-9.]+,?", with: "", options: .regularExpression)
         }
+        json = json.replacingOccurrences(of: "\"msdLags\":\\[[0-9,]*\\],?", with: "", options: .regularExpression)
         json = json.replacingOccurrences(of: ",}", with: "}")
-        XCTAssertFalse(json.contains("blockHeterogeneity"))
+        XCTAssertFalse(json.contains("blockHeterogeneity") || json.contains("msdLags"), json)
         let w = try JSONDecoder().decode(LossWeights.self, from: Data(json.utf8))
         XCTAssertEqual(w, LossWeights())
         XCTAssertEqual(w.blockHeterogeneity, 0)
