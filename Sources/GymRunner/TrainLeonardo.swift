@@ -29,6 +29,7 @@ struct TrainLeonardo: ParsableCommand {
     @Option(help: "Weight of the block-heterogeneity term L12 (not in the paper; 0 = the paper's 11-term loss): penalises reconstructions whose step size switches over time more, or less, than their input's.") var blockHeterogeneity: Double?
     @Option(help: "Number of consecutive blocks of steps in L12.") var heterogeneityBlocks: Int?
     @Option(help: "Weight of the long-lag term L13 (not in the paper; 0 = off): matches each reconstruction's log time-averaged MSD at lags 1, 10, 50, 100 and 150 frames to its input's.") var longLagMsd: Double?
+    @Option(help: "Weight of the step-profile term L14 (not in the paper; 0 = off): matches the batch's mean squared step at every frame index to the data's, so large steps do not gather at fixed frames.") var stepProfile: Double?
     @Flag(help: "Cut longer trajectories into consecutive windows of the model's length (paper appendix A).") var segment = false
     @Option(help: "With --segment: keep every k-th frame first.") var subsample: Int = 1
 
@@ -42,6 +43,7 @@ struct TrainLeonardo: ParsableCommand {
         if let w = blockHeterogeneity, !(w >= 0 && w.isFinite) { throw ValidationError("--block-heterogeneity must be a finite number ≥ 0") }
         if let k = heterogeneityBlocks, k < 2 { throw ValidationError("--heterogeneity-blocks must be at least 2") }
         if let w = longLagMsd, !(w >= 0 && w.isFinite) { throw ValidationError("--long-lag-msd must be a finite number ≥ 0") }
+        if let w = stepProfile, !(w >= 0 && w.isFinite) { throw ValidationError("--step-profile must be a finite number ≥ 0") }
     }
 
     func loadNormalized(_ path: String, length: Int) throws -> [Float] {
@@ -82,6 +84,7 @@ struct TrainLeonardo: ParsableCommand {
         if let w = blockHeterogeneity { opts.weights.blockHeterogeneity = w }
         if let k = heterogeneityBlocks { opts.weights.heterogeneityBlocks = k }
         if let w = longLagMsd { opts.weights.longLagMSD = w }
+        if let w = stepProfile { opts.weights.stepProfile = w }
         let leo = try initial ?? Leonardo(config: cfg, seed: seed)
         let trainer = try LeonardoTrainer(model: leo, data: train, options: opts)
         if resume {
@@ -89,6 +92,9 @@ struct TrainLeonardo: ParsableCommand {
             let saved = trainer.state.options.weights
             if let w = blockHeterogeneity, w != saved.blockHeterogeneity {
                 throw UserError("--block-heterogeneity \(w) differs from the resumed run's \(saved.blockHeterogeneity) (a run keeps its loss; leave the flag out to continue)")
+            }
+            if let w = stepProfile, w != saved.stepProfile {
+                throw UserError("--step-profile \(w) differs from the resumed run's \(saved.stepProfile) (a run keeps its loss; leave the flag out to continue)")
             }
             if let w = longLagMsd, w != saved.longLagMSD {
                 throw UserError("--long-lag-msd \(w) differs from the resumed run's \(saved.longLagMSD) (a run keeps its loss; leave the flag out to continue)")
@@ -112,7 +118,7 @@ struct TrainLeonardo: ParsableCommand {
                 rate = Double((st.optimizerStep - lastStep) * batch) / now.timeIntervalSince(last)
                 last = now; lastStep = st.optimizerStep
             }
-            let shortNames = ["mse", "kl", "mean", "var", "skew", "kurt", "med", "vacf", "vacfB", "xy", "pacf", "het", "lmsd"]
+            let shortNames = ["mse", "kl", "mean", "var", "skew", "kurt", "med", "vacf", "vacfB", "xy", "pacf", "het", "lmsd", "prof"]
             let msg = "epoch \(st.epoch + (st.stepInEpoch == 0 ? 0 : 1))/\(epochs) loss \(String(format: "%.4g", terms.total)) ["
                 + zip(shortNames, terms.values).map { "\($0) \(String(format: "%.3g", $1))" }.joined(separator: " ")
                 + "] \(String(format: "%.0f", rate)) traj/s"

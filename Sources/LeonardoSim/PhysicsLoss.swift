@@ -1,8 +1,8 @@
 import Foundation
 
 /// Weights of the loss terms: the paper's 11 (LEONARDO paper, appendix C; defaults are its w₁ … w₁₁) and this
-/// project's L12 (block heterogeneity) and L13 (long-lag MSD), both with default weight 0, i.e. the paper's loss;
-/// see `PhysicsLoss`.
+/// project's L12 (block heterogeneity), L13 (long-lag MSD) and L14 (step-size profile over frames), all with
+/// default weight 0, i.e. the paper's loss; see `PhysicsLoss`.
 public struct LossWeights: Codable, Equatable, Sendable {
     public var mse = 0.001, kl = 0.05, mean = 50_000.0, variance = 500.0, skewness = 10.0, kurtosis = 0.06
     public var median = 1.0, vacf = 1000.0, vacfBatch = 100.0, xyCorrelation = 10.0, positionACF = 1.0
@@ -16,19 +16,21 @@ public struct LossWeights: Codable, Equatable, Sendable {
     public var longLagMSD = 0.0
     /// Lags (frames) of L13; lags ≥ T are left out.
     public var msdLags = [1, 10, 50, 100, 150]
+    /// Weight w₁₄ of L14, the batch's mean squared step at each frame index against the data's (not in the paper).
+    public var stepProfile = 0.0
     public init() {}
 
     public var asArray: [Double] {
         [mse, kl, mean, variance, skewness, kurtosis, median, vacf, vacfBatch, xyCorrelation, positionACF, blockHeterogeneity,
-         longLagMSD]
+         longLagMSD, stepProfile]
     }
 
     enum CodingKeys: String, CodingKey {
         case mse, kl, mean, variance, skewness, kurtosis, median, vacf, vacfBatch, xyCorrelation, positionACF
-        case blockHeterogeneity, vacfMaxLag, heterogeneityBlocks, longLagMSD, msdLags
+        case blockHeterogeneity, vacfMaxLag, heterogeneityBlocks, longLagMSD, msdLags, stepProfile
     }
 
-    /// Decodes weights; checkpoints written before L12 and L13 existed get weight 0 for them, as trained.
+    /// Decodes weights; checkpoints written before L12–L14 existed get weight 0 for them, as trained.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         mse = try c.decode(Double.self, forKey: .mse); kl = try c.decode(Double.self, forKey: .kl)
@@ -43,14 +45,16 @@ public struct LossWeights: Codable, Equatable, Sendable {
         heterogeneityBlocks = try c.decodeIfPresent(Int.self, forKey: .heterogeneityBlocks) ?? 4
         longLagMSD = try c.decodeIfPresent(Double.self, forKey: .longLagMSD) ?? 0
         msdLags = try c.decodeIfPresent([Int].self, forKey: .msdLags) ?? [1, 10, 50, 100, 150]
+        stepProfile = try c.decodeIfPresent(Double.self, forKey: .stepProfile) ?? 0
     }
 }
 
 /// The value of every loss term for one batch; `total` = Σ wⱼ·Lⱼ.
 public struct LossTerms: Equatable, Sendable {
     public static let names = ["mse", "kl", "mean", "variance", "skewness", "kurtosis", "median",
-                               "vacf", "vacf_batch", "xy_correlation", "position_acf", "block_heterogeneity", "long_lag_msd"]
-    /// Number of terms (the paper's 11, L12 and L13).
+                               "vacf", "vacf_batch", "xy_correlation", "position_acf", "block_heterogeneity", "long_lag_msd",
+                               "step_profile"]
+    /// Number of terms (the paper's 11 and this project's L12–L14).
     public static let count = names.count
     public var values = [Double](repeating: 0, count: LossTerms.count)
     public var total = 0.0
@@ -75,6 +79,11 @@ public struct LossTerms: Equatable, Sendable {
 /// M(τ) = (1/(T−τ)) Σ_t |r_{t+τ} − r_t|² the time-averaged MSD of one trajectory and S the lags `msdLags` below T.
 /// L8/L9 reach lag 50 per trajectory and L11 hardly sees a slow return of the walk towards its start, which the
 /// trained decoder shows; L13 holds the long-lag spreading of each reconstruction to its input's.
+///
+/// L14 (this project's, weight 0 by default) = (1/M) Σ_t (log(ε + P̂_t) − log(ε + P_t))², P_t = (1/N) Σᵢ |Δr_{i,t}|²
+/// the batch's mean squared step at frame t. Data are (nearly) stationary in time; a decoder can instead put its
+/// large steps at fixed frame indices for every sample (the trained one does, by a factor of 10–30), which no
+/// per-trajectory statistic of the paper sees, since each is invariant to where in the trajectory a step falls.
 public final class PhysicsLoss {
     public var weights: LossWeights
     public let length: Int
@@ -84,7 +93,7 @@ public final class PhysicsLoss {
     private var vacfA: [Double] = [], vacfB: [Double] = [], pacfA: [Double] = [], pacfB: [Double] = []
     private var hetA: [Double] = [], hetB: [Double] = []
     private var msdA: [Double] = [], msdB: [Double] = []
-    private var lagCount = 0
+    private var profileA: [Double] = [], profileB: [Double] = [], profileCoef: [Double] = []
     private var scratch: [StatsScratch] = []
     private var gradScratch: [[Double]] = []
 
@@ -234,6 +243,28 @@ public final class PhysicsLoss {
             }}
             terms.values[12] = l13 / Double(nl) / nf
         }
+        // L14
+        if w.stepProfile != 0 {
+            if profileA.count != M { profileA = [Double](repeating: 0, count: M); profileB = profileA; profileCoef = profileA }
+            for t in 0..<M { profileA[t] = 0; profileB[t] = 0 }
+            for i in 0..<N {
+                let a = r + i * 2 * T, b = rh + i * 2 * T
+                for t in 0..<M {
+                    let ax = Double(a[2 * t + 2]) - Double(a[2 * t]), ay = Double(a[2 * t + 3]) - Double(a[2 * t + 1])
+                    let bx = Double(b[2 * t + 2]) - Double(b[2 * t]), by = Double(b[2 * t + 3]) - Double(b[2 * t + 1])
+                    profileA[t] += ax * ax + ay * ay; profileB[t] += bx * bx + by * by
+                }
+            }
+            var l14 = 0.0
+            for t in 0..<M {
+                let pa = PhysicsLoss.blockEpsilon + profileA[t] / nf, pb = PhysicsLoss.blockEpsilon + profileB[t] / nf
+                let e = Foundation.log(pb) - Foundation.log(pa)
+                l14 += e * e
+                // ∂(w·L14)/∂Δr̂_{i,t} = profileCoef[t]·Δr̂_{i,t}
+                profileCoef[t] = w.stepProfile * 2 * e / Double(M) / pb * 2 / nf
+            }
+            terms.values[13] = l14 / Double(M)
+        }
         let wv = w.asArray
         terms.total = zip(wv, terms.values).reduce(0) { $0 + $1.0 * $1.1 }
 
@@ -250,6 +281,7 @@ public final class PhysicsLoss {
         pacfA.withUnsafeBufferPointer { pa in pacfB.withUnsafeBufferPointer { pb in
         hetA.withUnsafeBufferPointer { ha in hetB.withUnsafeBufferPointer { hb in
         msdA.withUnsafeBufferPointer { ma in msdB.withUnsafeBufferPointer { mb in
+        profileCoef.withUnsafeBufferPointer { pc in
         gradScratch.withUnsafeMutableBufferPointer { gsAll in
             let gsp = gsAll.baseAddress!
             parallelFor(N) { i, worker in
@@ -311,6 +343,9 @@ public final class PhysicsLoss {
                         }
                     }
                     autocorrelationBackward(pos, count: M, c: vb.baseAddress! + i * (M - 1), weights: wV, maxLag: M - 1, grad: gd)
+                    if w.stepProfile != 0 {
+                        for t in 0..<M { gd[2 * t] += pc[t] * pos[2 * t]; gd[2 * t + 1] += pc[t] * pos[2 * t + 1] }
+                    }
                     if w.blockHeterogeneity != 0 {
                         // L12: ∂/∂b_k = 2w(ĥ − h)/N · 2(b_k − b̄)/K; ∂b_k/∂Δ = 2Δ/(n_k(ε + mean square_k))
                         let gH = 2 * w.blockHeterogeneity * (hb[i] - ha[i]) / nf
@@ -354,7 +389,7 @@ public final class PhysicsLoss {
                     }
                 }
             }
-        }}}}}}}}}}}}
+        }}}}}}}}}}}}}
         return terms
     }
 }

@@ -71,6 +71,7 @@ final class CLIErrorTests: XCTestCase {
         try assertFails(["train-leonardo", "--data", junk, "--out", dir + "/t.h5", "--block-heterogeneity", "-1"], mentions: ["--block-heterogeneity"])
         try assertFails(["train-leonardo", "--data", junk, "--out", dir + "/t.h5", "--heterogeneity-blocks", "1"], mentions: ["--heterogeneity-blocks"])
         try assertFails(["train-leonardo", "--data", junk, "--out", dir + "/t.h5", "--long-lag-msd", "nan"], mentions: ["--long-lag-msd"])
+        try assertFails(["train-leonardo", "--data", junk, "--out", dir + "/t.h5", "--step-profile", "-2"], mentions: ["--step-profile"])
     }
 
     /// A resumed run keeps its loss: asking for another L12 weight is an error, not silently ignored.

@@ -2,7 +2,8 @@ import Foundation
 import XCTest
 @testable import LeonardoSim
 
-/// The statistics behind this project's loss terms L12 (block heterogeneity) and L13 (long-lag MSD), their wiring
+/// The statistics behind this project's loss terms L12 (block heterogeneity), L13 (long-lag MSD) and L14
+/// (step profile), their wiring
 /// into the loss and checkpoints.
 final class BlockHeterogeneityTests: XCTestCase {
     func h(_ r: [Double], blocks: Int) -> Double {
@@ -116,11 +117,35 @@ final class BlockHeterogeneityTests: XCTestCase {
         XCTAssertEqual(t.total, zip(w.asArray, t.values).reduce(0) { $0 + $1.0 * $1.1 }, accuracy: 1e-9 * t.total)
     }
 
-    /// Checkpoints written before L12 and L13 existed hold weights without them: they decode as the paper's loss.
+    /// L14 by hand: one trajectory whose first step is twice as long in the reconstruction as in the input;
+    /// a batch profile is compared, so swapping whole trajectories within the batch leaves it at 0.
+    func testStepProfileTerm() {
+        var w = LossWeights()
+        w.stepProfile = 2
+        let mu: [Float] = [0, 0], lv: [Float] = [0, 0]
+        func terms(_ r: [Float], _ rh: [Float], T: Int, N: Int) -> LossTerms {
+            let loss = PhysicsLoss(weights: w, length: T)
+            return r.withUnsafeBufferPointer { a in rh.withUnsafeBufferPointer { b in mu.withUnsafeBufferPointer { m in lv.withUnsafeBufferPointer { l in
+                loss.evaluate(input: a.baseAddress!, reconstruction: b.baseAddress!, mu: m.baseAddress!, logvar: l.baseAddress!,
+                              batch: N, latent: 1)
+            }}}}
+        }
+        // steps (1, 0), (0, 1) against (2, 0), (0, 1): mean squared steps 1, 1 against 4, 1 → L14 = (ln 4)²/2
+        let t = terms([0, 0, 1, 0, 1, 1], [0, 0, 2, 0, 2, 1], T: 3, N: 1)
+        XCTAssertEqual(t.values[13], log(4.0) * log(4.0) / 2, accuracy: 1e-5)
+        XCTAssertEqual(t.total, zip(w.asArray, t.values).reduce(0) { $0 + $1.0 * $1.1 }, accuracy: 1e-9 * t.total)
+        var rng = Xoshiro256StarStar(seed: 12)
+        let a = DiffusionProcess.brownian(length: 30, using: &rng).map { Float($0) }
+        let b = DiffusionProcess.attm(alpha: 0.5, length: 30, using: &rng).map { Float($0) }
+        XCTAssertEqual(terms(a + b, b + a, T: 30, N: 2).values[13], 0, accuracy: 1e-12)
+        XCTAssertGreaterThan(terms(a + b, a + a, T: 30, N: 2).values[13], 0.01)
+    }
+
+    /// Checkpoints written before L12–L14 existed hold weights without them: they decode as the paper's loss.
     func testOldWeightsDecodeWithTermOff() throws {
         var json = String(decoding: try JSONEncoder().encode(LossWeights()), as: UTF8.self)
         XCTAssertTrue(json.contains("blockHeterogeneity"))
-        for key in ["blockHeterogeneity", "heterogeneityBlocks", "longLagMSD"] {
+        for key in ["blockHeterogeneity", "heterogeneityBlocks", "longLagMSD", "stepProfile"] {
             json = json.replacingOccurrences(of: "\"\(key)\":[0-9.]+,?", with: "", options: .regularExpression)
         }
         json = json.replacingOccurrences(of: "\"msdLags\":\\[[0-9,]*\\],?", with: "", options: .regularExpression)

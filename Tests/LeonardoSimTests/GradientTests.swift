@@ -153,8 +153,8 @@ final class GradientTests: XCTestCase {
             var arr = [Double](repeating: 0, count: LossTerms.count)
             arr[term] = 1
             (w.mse, w.kl, w.mean, w.variance, w.skewness, w.kurtosis, w.median, w.vacf, w.vacfBatch, w.xyCorrelation, w.positionACF,
-             w.blockHeterogeneity, w.longLagMSD) =
-                (arr[0], arr[1], arr[2], arr[3], arr[4], arr[5], arr[6], arr[7], arr[8], arr[9], arr[10], arr[11], arr[12])
+             w.blockHeterogeneity, w.longLagMSD, w.stepProfile) =
+                (arr[0], arr[1], arr[2], arr[3], arr[4], arr[5], arr[6], arr[7], arr[8], arr[9], arr[10], arr[11], arr[12], arr[13])
             w.vacfMaxLag = 5
             w.heterogeneityBlocks = 3   // 11 steps: blocks of 3, 4 and 4
             w.msdLags = [1, 3, 7, 50]   // 50 ≥ T: left out

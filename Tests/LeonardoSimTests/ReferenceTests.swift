@@ -61,6 +61,7 @@ final class ReferenceTests: XCTestCase {
         }
         XCTAssertEqual(terms.values[11], 0, "L12 is off (weight 0) in the paper's loss")
         XCTAssertEqual(terms.values[12], 0, "L13 is off (weight 0) in the paper's loss")
+        XCTAssertEqual(terms.values[13], 0, "L14 is off (weight 0) in the paper's loss")
         let total = zip(LossWeights().asArray, expected).reduce(0) { $0 + $1.0 * $1.1 }
         XCTAssertEqual(terms.total, total, accuracy: 1e-6 * total)
     }
