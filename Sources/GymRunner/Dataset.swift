@@ -90,7 +90,8 @@ struct Stats: ParsableCommand {
         abstract: "Summary statistics of trajectory files side by side (the LPTEM-like calibration table).",
         discussion: """
         For each file: pooled step-size mean, median, std, skewness, kurtosis, fraction of steps longer than 3× the \
-        median, mean VACF at lags 1–5 and the exponent of the time-averaged MSD (lags 1–10). With --dose LOW:HIGH \
+        median, mean VACF at lags 1–5 and the exponent of the time-averaged MSD (lags 1–10), and the step profile's coefficient of variation over frames (≈ 1/√N for N walks \
+        that are stationary in time; large when large steps gather at the same frames). With --dose LOW:HIGH \
         only trajectories whose 'dose' lies in that range are used. Prints a Markdown table.
         """)
 

@@ -141,6 +141,23 @@ final class BlockHeterogeneityTests: XCTestCase {
         XCTAssertGreaterThan(terms(a + b, a + a, T: 30, N: 2).values[13], 0.01)
     }
 
+    /// `MotionSummary.stepProfileVariation`: N stationary Brownian walks give ≈ 1/√N (normalised squared 2-D
+    /// Gaussian steps are ≈ Exp(1)); the same walks with a 10× step at frame 5 of every walk give a large value.
+    func testStepProfileVariation() {
+        var rng = Xoshiro256StarStar(seed: 13)
+        let N = 400, T = 200
+        var r: [Float] = []
+        for _ in 0..<N { r += DiffusionProcess.brownian(length: T, using: &rng).map { Float($0) } }
+        let stationary = MotionSummary(TrajectorySet(trajectories: r, count: N, length: T)).stepProfileVariation
+        XCTAssertEqual(stationary, 1 / Double(N).squareRoot(), accuracy: 0.008)
+        var locked = r
+        for i in 0..<N {
+            let b = i * T * 2, dx = r[b + 12] - r[b + 10], dy = r[b + 13] - r[b + 11]
+            for t in 6..<T { locked[b + 2 * t] += 9 * dx; locked[b + 2 * t + 1] += 9 * dy }
+        }
+        XCTAssertGreaterThan(MotionSummary(TrajectorySet(trajectories: locked, count: N, length: T)).stepProfileVariation, 2)
+    }
+
     /// Checkpoints written before L12–L14 existed hold weights without them: they decode as the paper's loss.
     func testOldWeightsDecodeWithTermOff() throws {
         var json = String(decoding: try JSONEncoder().encode(LossWeights()), as: UTF8.self)
