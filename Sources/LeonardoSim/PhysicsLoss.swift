@@ -92,7 +92,7 @@ public final class PhysicsLoss {
     private var scalA: [Double] = [], scalB: [Double] = []
     private var vacfA: [Double] = [], vacfB: [Double] = [], pacfA: [Double] = [], pacfB: [Double] = []
     private var hetA: [Double] = [], hetB: [Double] = []
-    private var msdA: [Double] = [], msdB: [Double] = []
+    private var msdA: [Double] = [], msdB: [Double] = []   // N × lags, sized when L13 is on
     private var profileA: [Double] = [], profileB: [Double] = [], profileCoef: [Double] = []
     private var scratch: [StatsScratch] = []
     private var gradScratch: [[Double]] = []
@@ -116,7 +116,6 @@ public final class PhysicsLoss {
         vacfA = [Double](repeating: 0, count: n * (M - 1)); vacfB = vacfA
         pacfA = [Double](repeating: 0, count: n * (length - 1)); pacfB = pacfA
         hetA = [Double](repeating: 0, count: n); hetB = hetA
-        msdA = [Double](repeating: 0, count: n * max(weights.msdLags.count, 1)); msdB = msdA
     }
 
     /// log(ε + time-averaged MSD) of one trajectory (T×2) at each lag in `lags` (each in 1..<T), written to `out`.

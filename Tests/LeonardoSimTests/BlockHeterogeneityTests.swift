@@ -6,6 +6,15 @@ import XCTest
 /// (step profile), their wiring
 /// into the loss and checkpoints.
 final class BlockHeterogeneityTests: XCTestCase {
+    /// Loss terms for input r and reconstruction r̂ (N×T×2 each) with a zero posterior (one latent).
+    func lossTerms(_ w: LossWeights, _ r: [Float], _ rh: [Float], length T: Int, batch N: Int) -> LossTerms {
+        let zeros = [Float](repeating: 0, count: N)
+        return r.withUnsafeBufferPointer { a in rh.withUnsafeBufferPointer { b in zeros.withUnsafeBufferPointer { z in
+            PhysicsLoss(weights: w, length: T).evaluate(input: a.baseAddress!, reconstruction: b.baseAddress!, mu: z.baseAddress!,
+                                                        logvar: z.baseAddress!, batch: N, latent: 1)
+        }}}
+    }
+
     func h(_ r: [Double], blocks: Int) -> Double {
         let f = r.map { Float($0) }
         return f.withUnsafeBufferPointer { PhysicsLoss.blockHeterogeneity($0.baseAddress!, length: r.count / 2, blocks: blocks) }
@@ -55,16 +64,9 @@ final class BlockHeterogeneityTests: XCTestCase {
         var rng = Xoshiro256StarStar(seed: 5)
         let T = 40, N = 3
         let r = (0..<N).flatMap { _ in DiffusionProcess.attm(alpha: 0.6, length: T, using: &rng).map { Float($0) } }
-        let mu = [Float](repeating: 0.1, count: N * 2), lv = [Float](repeating: -0.2, count: N * 2)
         var w = LossWeights()
         w.blockHeterogeneity = 7
-        let loss = PhysicsLoss(weights: w, length: T)
-        func terms(_ rh: [Float]) -> LossTerms {
-            r.withUnsafeBufferPointer { a in rh.withUnsafeBufferPointer { b in mu.withUnsafeBufferPointer { m in lv.withUnsafeBufferPointer { l in
-                loss.evaluate(input: a.baseAddress!, reconstruction: b.baseAddress!, mu: m.baseAddress!, logvar: l.baseAddress!,
-                              batch: N, latent: 2)
-            }}}}
-        }
+        func terms(_ rh: [Float]) -> LossTerms { lossTerms(w, r, rh, length: T, batch: N) }
         // a mirrored copy has the same step sizes in the same order: L12 = 0
         XCTAssertEqual(terms(r.enumerated().map { $0.offset % 2 == 0 ? -$0.element : $0.element }).values[11], 0, accuracy: 1e-12)
         // a Brownian reconstruction does not; the total carries w₁₂·L12
@@ -101,16 +103,9 @@ final class BlockHeterogeneityTests: XCTestCase {
         // the same steps, second half reversed: the walk comes back to where it started
         var back = r
         for i in 0..<N { for t in (T / 2)..<T { for a in 0..<2 { back[(i * T + t) * 2 + a] = r[(i * T + T - 1 - t) * 2 + a] } } }
-        let mu = [Float](repeating: 0, count: N), lv = mu
         var w = LossWeights()
         w.longLagMSD = 3
-        let loss = PhysicsLoss(weights: w, length: T)
-        func terms(_ rh: [Float]) -> LossTerms {
-            r.withUnsafeBufferPointer { a in rh.withUnsafeBufferPointer { b in mu.withUnsafeBufferPointer { m in lv.withUnsafeBufferPointer { l in
-                loss.evaluate(input: a.baseAddress!, reconstruction: b.baseAddress!, mu: m.baseAddress!, logvar: l.baseAddress!,
-                              batch: N, latent: 1)
-            }}}}
-        }
+        func terms(_ rh: [Float]) -> LossTerms { lossTerms(w, r, rh, length: T, batch: N) }
         XCTAssertEqual(terms(r).values[12], 0, accuracy: 1e-12)
         let t = terms(back)
         XCTAssertGreaterThan(t.values[12], 0.05)
@@ -122,14 +117,7 @@ final class BlockHeterogeneityTests: XCTestCase {
     func testStepProfileTerm() {
         var w = LossWeights()
         w.stepProfile = 2
-        let mu: [Float] = [0, 0], lv: [Float] = [0, 0]
-        func terms(_ r: [Float], _ rh: [Float], T: Int, N: Int) -> LossTerms {
-            let loss = PhysicsLoss(weights: w, length: T)
-            return r.withUnsafeBufferPointer { a in rh.withUnsafeBufferPointer { b in mu.withUnsafeBufferPointer { m in lv.withUnsafeBufferPointer { l in
-                loss.evaluate(input: a.baseAddress!, reconstruction: b.baseAddress!, mu: m.baseAddress!, logvar: l.baseAddress!,
-                              batch: N, latent: 1)
-            }}}}
-        }
+        func terms(_ r: [Float], _ rh: [Float], T: Int, N: Int) -> LossTerms { lossTerms(w, r, rh, length: T, batch: N) }
         // steps (1, 0), (0, 1) against (2, 0), (0, 1): mean squared steps 1, 1 against 4, 1 → L14 = (ln 4)²/2
         let t = terms([0, 0, 1, 0, 1, 1], [0, 0, 2, 0, 2, 1], T: 3, N: 1)
         XCTAssertEqual(t.values[13], log(4.0) * log(4.0) / 2, accuracy: 1e-5)
