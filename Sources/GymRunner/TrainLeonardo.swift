@@ -89,19 +89,17 @@ struct TrainLeonardo: ParsableCommand {
         let trainer = try LeonardoTrainer(model: leo, data: train, options: opts)
         if resume {
             try trainer.resume(from: out)
+            // A run keeps its loss: a loss flag given with --resume must agree with the saved run.
             let saved = trainer.state.options.weights
-            if let w = blockHeterogeneity, w != saved.blockHeterogeneity {
-                throw UserError("--block-heterogeneity \(w) differs from the resumed run's \(saved.blockHeterogeneity) (a run keeps its loss; leave the flag out to continue)")
+            func keep<V: Equatable>(_ flag: String, _ given: V?, _ stored: V) throws {
+                if let given, given != stored {
+                    throw UserError("\(flag) \(given) differs from the resumed run's \(stored) (a run keeps its loss; leave the flag out to continue)")
+                }
             }
-            if let w = stepProfile, w != saved.stepProfile {
-                throw UserError("--step-profile \(w) differs from the resumed run's \(saved.stepProfile) (a run keeps its loss; leave the flag out to continue)")
-            }
-            if let w = longLagMsd, w != saved.longLagMSD {
-                throw UserError("--long-lag-msd \(w) differs from the resumed run's \(saved.longLagMSD) (a run keeps its loss; leave the flag out to continue)")
-            }
-            if let k = heterogeneityBlocks, k != saved.heterogeneityBlocks {
-                throw UserError("--heterogeneity-blocks \(k) differs from the resumed run's \(saved.heterogeneityBlocks) (leave the flag out to continue)")
-            }
+            try keep("--block-heterogeneity", blockHeterogeneity, saved.blockHeterogeneity)
+            try keep("--heterogeneity-blocks", heterogeneityBlocks, saved.heterogeneityBlocks)
+            try keep("--long-lag-msd", longLagMsd, saved.longLagMSD)
+            try keep("--step-profile", stepProfile, saved.stepProfile)
             print("resumed from \(out) at epoch \(trainer.state.epoch + 1), step \(trainer.state.optimizerStep)")
         }
         print("LEONARDO \(cfg.embedSize)-wide, \(leo.parameterCount) parameters; \(n) trajectories, \(trainer.stepsPerEpoch) steps/epoch")

@@ -92,6 +92,7 @@ public final class PhysicsLoss {
     private var scalA: [Double] = [], scalB: [Double] = []
     private var vacfA: [Double] = [], vacfB: [Double] = [], pacfA: [Double] = [], pacfB: [Double] = []
     private var hetA: [Double] = [], hetB: [Double] = []
+    private var blockLogsB: [Double] = []   // N × K block values of the reconstructions, sized when L12 is on
     private var msdA: [Double] = [], msdB: [Double] = []   // N × lags, sized when L13 is on
     private var profileA: [Double] = [], profileB: [Double] = [], profileCoef: [Double] = []
     private var scratch: [StatsScratch] = []
@@ -126,13 +127,13 @@ public final class PhysicsLoss {
                 let dx = Double(r[2 * (t + tau)]) - Double(r[2 * t]), dy = Double(r[2 * (t + tau) + 1]) - Double(r[2 * t + 1])
                 acc += dx * dx + dy * dy
             }
-            out[j] = Foundation.log(blockEpsilon + acc / Double(T - tau))
+            out[j] = Foundation.log(logEpsilon + acc / Double(T - tau))
         }
     }
 
-    /// Offset added to a block's mean squared step before the logarithm (normalised units; keeps L12 finite for a
-    /// block of zero steps).
-    public static let blockEpsilon = 1e-6
+    /// Offset added to a mean squared step or displacement before the logarithm in L12–L14 (normalised units; keeps
+    /// the terms finite when a block, lag or frame has only zero steps).
+    public static let logEpsilon = 1e-6
 
     /// Step-size heterogeneity over time of one trajectory (T×2, row-major): the steps are cut into `blocks`
     /// consecutive blocks (block k holds steps ⌊kM/K⌋ ..< ⌊(k+1)M/K⌋, M = T − 1), and h is the population variance
@@ -149,7 +150,7 @@ public final class PhysicsLoss {
                 let dx = Double(r[2 * (t + 1)]) - Double(r[2 * t]), dy = Double(r[2 * (t + 1) + 1]) - Double(r[2 * t + 1])
                 acc += dx * dx + dy * dy
             }
-            let b = Foundation.log(blockEpsilon + acc / Double(max(hi - lo, 1)))
+            let b = Foundation.log(logEpsilon + acc / Double(max(hi - lo, 1)))
             logs?[k] = b
             mean += b; sq += b * b
         }
@@ -219,11 +220,14 @@ public final class PhysicsLoss {
         // L12
         let K = max(1, min(w.heterogeneityBlocks, M))
         if w.blockHeterogeneity != 0 {
+            if blockLogsB.count < N * K { blockLogsB = [Double](repeating: 0, count: N * K) }
             var l12 = 0.0
-            for i in 0..<N {
-                hetA[i] = PhysicsLoss.blockHeterogeneity(r + i * 2 * T, length: T, blocks: K)
-                hetB[i] = PhysicsLoss.blockHeterogeneity(rh + i * 2 * T, length: T, blocks: K)
-                let e = hetA[i] - hetB[i]; l12 += e * e
+            blockLogsB.withUnsafeMutableBufferPointer { bl in
+                for i in 0..<N {
+                    hetA[i] = PhysicsLoss.blockHeterogeneity(r + i * 2 * T, length: T, blocks: K)
+                    hetB[i] = PhysicsLoss.blockHeterogeneity(rh + i * 2 * T, length: T, blocks: K, logs: bl.baseAddress! + i * K)
+                    let e = hetA[i] - hetB[i]; l12 += e * e
+                }
             }
             terms.values[11] = l12 / nf
         }
@@ -256,7 +260,7 @@ public final class PhysicsLoss {
             }
             var l14 = 0.0
             for t in 0..<M {
-                let pa = PhysicsLoss.blockEpsilon + profileA[t] / nf, pb = PhysicsLoss.blockEpsilon + profileB[t] / nf
+                let pa = PhysicsLoss.logEpsilon + profileA[t] / nf, pb = PhysicsLoss.logEpsilon + profileB[t] / nf
                 let e = Foundation.log(pb) - Foundation.log(pa)
                 l14 += e * e
                 // ∂(w·L14)/∂Δr̂_{i,t} = profileCoef[t]·Δr̂_{i,t}
@@ -278,7 +282,7 @@ public final class PhysicsLoss {
         scalA.withUnsafeBufferPointer { sa in scalB.withUnsafeBufferPointer { sb in
         vacfA.withUnsafeBufferPointer { va in vacfB.withUnsafeBufferPointer { vb in
         pacfA.withUnsafeBufferPointer { pa in pacfB.withUnsafeBufferPointer { pb in
-        hetA.withUnsafeBufferPointer { ha in hetB.withUnsafeBufferPointer { hb in
+        hetA.withUnsafeBufferPointer { ha in hetB.withUnsafeBufferPointer { hb in blockLogsB.withUnsafeBufferPointer { blAll in
         msdA.withUnsafeBufferPointer { ma in msdB.withUnsafeBufferPointer { mb in
         profileCoef.withUnsafeBufferPointer { pc in
         gradScratch.withUnsafeMutableBufferPointer { gsAll in
@@ -348,8 +352,7 @@ public final class PhysicsLoss {
                     if w.blockHeterogeneity != 0 {
                         // L12: ∂/∂b_k = 2w(ĥ − h)/N · 2(b_k − b̄)/K; ∂b_k/∂Δ = 2Δ/(n_k(ε + mean square_k))
                         let gH = 2 * w.blockHeterogeneity * (hb[i] - ha[i]) / nf
-                        let blockLog = wP + (T - 1)   // K ≤ M values after the position-ACF weights
-                        _ = PhysicsLoss.blockHeterogeneity(rhi, length: T, blocks: K, logs: blockLog)
+                        let blockLog = blAll.baseAddress! + i * K   // stored by the forward pass
                         var bbar = 0.0
                         for k in 0..<K { bbar += blockLog[k] }
                         bbar /= Double(K)
@@ -388,7 +391,7 @@ public final class PhysicsLoss {
                     }
                 }
             }
-        }}}}}}}}}}}}}
+        }}}}}}}}}}}}}}
         return terms
     }
 }

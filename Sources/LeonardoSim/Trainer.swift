@@ -83,7 +83,7 @@ public final class LeonardoTrainer {
         }
         var st = s
         st.options.epochs = state.options.epochs   // allow extending a run with more epochs
-        // states written before L12 existed hold 11 sums
+        // states written before L12–L14 existed hold fewer sums
         st.epochLossSums += [Double](repeating: 0, count: max(0, LossTerms.count - st.epochLossSums.count))
         state = st
         rng = Xoshiro256StarStar(state: s.rngState, spareNormal: s.rngSpareNormal)
