@@ -51,7 +51,7 @@ struct Bench: ParsableCommand {
         // The decoder alone on the same work.
         let L = cell.model.config.latentDim
         let decStart = Date()
-        for k in decodedPerStep { _ = cell.model.decode(z: (0..<(k * L)).map { _ in Float(rng.normal()) }) }
+        for k in decodedPerStep { _ = cell.model.decode(z: (0..<(k * L)).map { _ in Float(rng.normal()) }, rng: &rng) }
         let decoderSeconds = Date().timeIntervalSince(decStart)
         let share = decoderSeconds / (Double(steps) / single)
         print(String(format: "%@ single environment: %.1f steps/s (%.2f decoded segments per step on average), decoder %.0f%% of the time",
@@ -73,6 +73,10 @@ struct Bench: ParsableCommand {
     /// Seconds per call of each stage of the decoder's forward pass (live blocks only), at one batch size.
     func profileLayers(_ leo: Leonardo, batch N: Int) {
         let d = leo.decoder, c = leo.config, T = c.length, C = c.embedSize
+        guard let bottleneckLinear = d.bottleneckLinear else {
+            print("--layers profiles the authors' decoder; this checkpoint has the stationary variant")
+            return
+        }
         var rng = Xoshiro256StarStar(seed: 3)
         let z = FloatBuffer(count: N * c.latentDim)
         for i in 0..<(N * c.latentDim) { z.pointer[i] = Float(rng.normal()) }
@@ -82,8 +86,8 @@ struct Bench: ParsableCommand {
         let hid = FloatBuffer(count: N * T * c.forwardExpansion * C), out = FloatBuffer(count: N * T * 2)
         let blk = d.layers[d.layers.count - 1]
         let stages: [(String, Int, () -> Void)] = [
-            ("linear1 + bottleneck linear", (d.linear1.flopsPerRow + d.bottleneckLinear.flopsPerRow) * N, {
-                d.linear1.forward(z.pointer, h1.pointer, rows: N); d.bottleneckLinear.forward(h1.pointer, h2.pointer, rows: N) }),
+            ("linear1 + bottleneck linear", (d.linear1.flopsPerRow + bottleneckLinear.flopsPerRow) * N, {
+                d.linear1.forward(z.pointer, h1.pointer, rows: N); bottleneckLinear.forward(h1.pointer, h2.pointer, rows: N) }),
             ("transpose + convtranspose", d.convTranspose.flops(length: T) * N, {
                 transposeBatch(h2.pointer, h2t.pointer, batch: N, rows: c.decoderChannels, cols: T)
                 d.convTranspose.forward(h2t.pointer, e.pointer, batch: N, length: T) }),

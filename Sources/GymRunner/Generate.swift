@@ -87,12 +87,20 @@ struct Generate: ParsableCommand {
         var out = [Float](repeating: 0, count: n * T * C)
         let bar = ProgressBar(total: n, label: "generate")
         let chunk = 256
+        // The stationary decoder's per-frame noise: its own stream, so the latents stay those of the same seed.
+        var noiseRNG = Xoshiro256StarStar(seed: seed &+ 0x5DEE_CE66_D1CE_F00D)
+        var noise = [Float](repeating: 0, count: model.noiseCount(batch: chunk))
         z.withUnsafeBufferPointer { zp in
             out.withUnsafeMutableBufferPointer { op in
                 var s = 0
                 while s < n {
                     let m = min(chunk, n - s)
-                    model.decode(z: zp.baseAddress! + s * L, out: op.baseAddress! + s * T * C, batch: m)
+                    let noiseCount = model.noiseCount(batch: m)
+                    for i in 0..<noiseCount { noise[i] = Float(noiseRNG.normal()) }
+                    noise.withUnsafeBufferPointer { np in
+                        model.decode(z: zp.baseAddress! + s * L, noise: noiseCount > 0 ? np.baseAddress : nil,
+                                     out: op.baseAddress! + s * T * C, batch: m)
+                    }
                     s += m
                     bar.update(s)
                 }

@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import LeonardoSim
 
+extension DecoderVariant: ExpressibleByArgument {}
+
 struct TrainLeonardo: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train-leonardo",
@@ -32,6 +34,12 @@ struct TrainLeonardo: ParsableCommand {
     @Option(help: "Weight of the step-profile term L14 (not in the paper; 0 = off): matches the batch's mean squared step at every frame index to the data's, so large steps do not gather at fixed frames.") var stepProfile: Double?
     @Flag(help: "Cut longer trajectories into consecutive windows of the model's length (paper appendix A).") var segment = false
     @Option(help: "With --segment: keep every k-th frame first.") var subsample: Int = 1
+    @Option(help: "With --segment: start a window every this many frames (overlapping windows; default: the model's length, i.e. consecutive).") var windowStride: Int?
+    @Flag(help: "Add the 8 images of every --data (and --validation) trajectory under rotations by 90° and reflections (in-plane diffusion has no preferred direction).") var augmentSymmetries = false
+    @Option(help: "More training trajectories of the model's length, used as they are (repeat for several files), e.g. dose-labelled LPTEM-like data mixed with real ones.") var mix: [String] = []
+    @Option(help: "Decoder variant of a new model: authors (the released one) or stationary (time-shared front end with per-frame noise; outputs steps).") var decoder: DecoderVariant?
+    @Option(help: "Per-frame noise channels of the stationary decoder.") var noiseChannels: Int?
+    @Option(help: "With --validation: evaluate every this many steps as well as at each epoch's end (0: epoch ends only). Each evaluation is a row of OUT-curve.csv; the best one is saved as OUT-best.h5 (early stopping).") var validateEvery: Int = 0
 
     func validate() throws {
         if epochs < 1 { throw ValidationError("--epochs must be at least 1") }
@@ -44,16 +52,41 @@ struct TrainLeonardo: ParsableCommand {
         if let k = heterogeneityBlocks, k < 2 { throw ValidationError("--heterogeneity-blocks must be at least 2") }
         if let w = longLagMsd, !(w >= 0 && w.isFinite) { throw ValidationError("--long-lag-msd must be a finite number ≥ 0") }
         if let w = stepProfile, !(w >= 0 && w.isFinite) { throw ValidationError("--step-profile must be a finite number ≥ 0") }
+        if validateEvery < 0 { throw ValidationError("--validate-every must be ≥ 0") }
+        if let k = windowStride, k < 1 { throw ValidationError("--window-stride must be at least 1") }
+        if windowStride != nil && !segment { throw ValidationError("--window-stride goes with --segment") }
+        if let k = noiseChannels, !(1...256).contains(k) { throw ValidationError("--noise-channels must be 1 ... 256") }
+        if noiseChannels != nil && decoder != .stationary { throw ValidationError("--noise-channels goes with --decoder stationary") }
+        if resume && (decoder != nil || noiseChannels != nil) {
+            throw ValidationError("--decoder and --noise-channels choose a new model; a resumed run keeps its own")
+        }
     }
 
+    /// Reads a --data or --validation file: windows (with --segment), symmetry images (with --augment-symmetries).
     func loadNormalized(_ path: String, length: Int) throws -> [Float] {
         var set = try TrajectorySet.read(path)
-        if segment && set.length != length { set = try set.segmented(window: length, subsample: subsample) }
+        if segment && set.length != length {
+            if let windowStride {
+                set = try set.windows(length, stride: windowStride)
+            } else {
+                set = try set.segmented(window: length, subsample: subsample)
+            }
+        }
         if set.length != length {
             throw UserError("\(path): trajectories have \(set.length) frames but the model expects \(length) (add --segment to cut longer ones)")
         }
         if let limit, limit < set.count {
             set = TrajectorySet(trajectories: Array(set.trajectories[0..<(limit * length * 2)]), count: limit, length: length)
+        }
+        if augmentSymmetries { set = set.symmetryAugmented() }
+        return set.normalized()
+    }
+
+    /// A --mix file, used as it is.
+    func loadMix(_ path: String, length: Int) throws -> [Float] {
+        let set = try TrajectorySet.read(path)
+        guard set.length == length else {
+            throw UserError("\(path): --mix trajectories have \(set.length) frames but the model expects \(length)")
         }
         return set.normalized()
     }
@@ -61,20 +94,38 @@ struct TrainLeonardo: ParsableCommand {
     func run() throws {
         var cfg = model.config
         cfg.chainDecoderBlocks = chainDecoderBlocks
+        if decoder == .stationary {
+            cfg.decoderVariant = .stationary
+            cfg.noiseChannels = noiseChannels
+        }
         var initial: Leonardo?
         if let initFrom {
             let m = try Leonardo.load(initFrom)
-            m.doseCalibration = nil
-            m.latentPrior = nil
-            cfg = m.config
-            initial = m
+            if let decoder, (m.config.decoderVariant ?? .authors) != decoder || noiseChannels != nil {
+                // Another decoder variant: a fresh model of that variant takes every parameter the two share.
+                var c = m.config
+                c.decoderVariant = decoder == .authors ? nil : decoder
+                c.noiseChannels = noiseChannels
+                let fresh = try Leonardo(config: c, seed: seed)
+                let copied = fresh.parameters.copyMatching(from: m.parameters)
+                print("--init-from \(initFrom): \(copied.copied) tensors copied, \(copied.fresh.count) new (\(copied.fresh.joined(separator: ", ")))")
+                initial = fresh
+            } else {
+                m.doseCalibration = nil
+                m.latentPrior = nil
+                initial = m
+            }
+            cfg = initial!.config
         }
         if resume {
             let f = try HDF5File.open(out)
             cfg = try LeonardoCheckpoint.config(of: f)
             f.close()
         }
-        let train = try loadNormalized(data, length: cfg.length)
+        var train = try loadNormalized(data, length: cfg.length)
+        let ownCount = train.count / (cfg.length * 2)
+        for path in mix { train += try loadMix(path, length: cfg.length) }
+        if !mix.isEmpty { print("training data: \(ownCount) trajectories from \(data), \(train.count / (cfg.length * 2) - ownCount) from --mix") }
         let val = try validation.map { try loadNormalized($0, length: cfg.length) }
         let n = train.count / (cfg.length * 2)
         guard n >= batch else { throw UserError("\(data): \(n) trajectories, fewer than one batch of \(batch)") }
@@ -103,6 +154,7 @@ struct TrainLeonardo: ParsableCommand {
             print("resumed from \(out) at epoch \(trainer.state.epoch + 1), step \(trainer.state.optimizerStep)")
         }
         print("LEONARDO \(cfg.embedSize)-wide, \(leo.parameterCount) parameters; \(n) trajectories, \(trainer.stepsPerEpoch) steps/epoch")
+        var curve = try ValidationCurve(checkpoint: out, resuming: resume)
         installInterruptHandler()
         let totalSteps = epochs * trainer.stepsPerEpoch
         let bar = ProgressBar(total: totalSteps, label: "train", alreadyDone: trainer.state.optimizerStep)
@@ -125,10 +177,18 @@ struct TrainLeonardo: ParsableCommand {
             if st.optimizerStep % checkpointEvery == 0 || epochEnded || interruptRequested || trainer.isFinished {
                 try trainer.saveCheckpoint(out)
             }
-            if epochEnded, let val {
+            if let val, epochEnded || (validateEvery > 0 && st.optimizerStep % validateEvery == 0) {
                 let v = trainer.evaluate(val)
+                let trainLoss = epochEnded
+                    ? zip(st.options.weights.asArray, st.lastEpochLosses).reduce(0) { $0 + $1.0 * $1.1 } : terms.total
                 bar.finish()
-                print("epoch \(st.epoch): train loss \(String(format: "%.4g", zip(st.options.weights.asArray, st.lastEpochLosses).reduce(0) { $0 + $1.0 * $1.1 })), validation loss \(String(format: "%.4g", v.total))")
+                let improved = v.total < curve.best
+                print(String(format: "step %d (epoch %.2f): train loss %.4g, validation loss %.4g%@", st.optimizerStep,
+                             Double(st.optimizerStep) / Double(trainer.stepsPerEpoch), trainLoss, v.total,
+                             improved ? " (best so far: \(curve.bestPath))" : ""))
+                try curve.append(step: st.optimizerStep, epoch: Double(st.optimizerStep) / Double(trainer.stepsPerEpoch),
+                                 train: trainLoss, validation: v)
+                if improved { try trainer.saveCheckpoint(curve.bestPath) }
             }
             if interruptRequested {
                 bar.finish()
@@ -141,5 +201,36 @@ struct TrainLeonardo: ParsableCommand {
         print("done: \(trainer.state.optimizerStep) steps; last epoch mean loss terms:")
         for (name, v) in zip(LossTerms.names, losses) { print("  \(name.padding(toLength: 20, withPad: " ", startingAt: 0)) \(String(format: "%.6g", v))") }
         print("checkpoint: \(out)")
+    }
+}
+
+/// The validation curve of a LEONARDO run: OUT-curve.csv (one row per evaluation: step, epoch, the training
+/// batch's or epoch's loss, the validation loss and its terms) and the best validation loss so far, whose checkpoint
+/// is OUT-best.h5. A resumed run continues the file and its best value.
+struct ValidationCurve {
+    let path: String, bestPath: String
+    private(set) var best = Double.infinity
+
+    init(checkpoint: String, resuming: Bool) throws {
+        let stem = (checkpoint as NSString).deletingPathExtension
+        path = stem + "-curve.csv"
+        bestPath = stem + "-best.h5"
+        if resuming, let text = try? String(contentsOfFile: path, encoding: .utf8) {
+            for line in text.split(separator: "\n").dropFirst() {
+                let fields = line.split(separator: ",")
+                if fields.count > 3, let v = Double(fields[3]) { best = min(best, v) }
+            }
+        } else {
+            let header = "step,epoch,train_loss,validation_loss," + LossTerms.names.map { "validation_" + $0 }.joined(separator: ",") + "\n"
+            try writeDataAtomically(path, Data(header.utf8))
+        }
+    }
+
+    mutating func append(step: Int, epoch: Double, train: Double, validation: LossTerms) throws {
+        let row = "\(step),\(String(format: "%.4f", epoch)),\(train),\(validation.total),"
+            + validation.values.map { "\($0)" }.joined(separator: ",") + "\n"
+        let old = (try? Data(contentsOf: URL(fileURLWithPath: path))) ?? Data()
+        try writeDataAtomically(path, old + Data(row.utf8))
+        best = min(best, validation.total)
     }
 }

@@ -267,3 +267,16 @@ public func writeHDF5Atomically(_ path: String, _ body: (HDF5File) throws -> Voi
         throw error
     }
 }
+
+/// Writes bytes atomically: a temporary file beside `path`, renamed over it once complete.
+public func writeDataAtomically(_ path: String, _ data: Data) throws {
+    let url = URL(fileURLWithPath: path)
+    let tmp = url.deletingLastPathComponent().path + "/." + url.lastPathComponent + ".tmp-\(getpid())"
+    guard FileManager.default.createFile(atPath: tmp, contents: data) else {
+        throw LeonardoError.invalidArgument("\(path): cannot write (folder missing or read-only?)")
+    }
+    if rename(tmp, path) != 0 {
+        unlink(tmp)
+        throw LeonardoError.invalidArgument("\(path): cannot replace the file: \(String(cString: strerror(errno)))")
+    }
+}

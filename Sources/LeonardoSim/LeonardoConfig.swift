@@ -37,8 +37,18 @@ public struct LeonardoConfig: Codable, Equatable, Sendable {
     /// false (default) reproduces the released forward loop, which feeds the bottleneck output e to every
     /// decoder block so that only the last one reaches the output; true chains the blocks.
     public var chainDecoderBlocks: Bool = false
+    /// Which decoder front end turns the latent into the per-frame sequence; nil (the default, and every checkpoint
+    /// written before the field existed) is the authors' `.authors`. Stored in the checkpoint's config.
+    public var decoderVariant: DecoderVariant?
+    /// Per-frame noise channels of the stationary decoder (nil: `DecoderVariant.defaultNoiseChannels`).
+    public var noiseChannels: Int?
 
     public init() {}
+
+    /// True when the decoder is the stationary variant (it then needs per-frame noise to decode).
+    public var isStationary: Bool { decoderVariant == .stationary }
+    /// Per-frame noise channels the decoder reads (0 for the authors' decoder).
+    public var frameNoiseChannels: Int { isStationary ? (noiseChannels ?? DecoderVariant.defaultNoiseChannels) : 0 }
 
     /// The paper-size model.
     public static let paper = LeonardoConfig()
@@ -67,9 +77,25 @@ public struct LeonardoConfig: Codable, Equatable, Sendable {
                           (convTransposeKernel, "convTransposeKernel"), (outputKernel, "outputKernel")] {
             try need(k >= 1 && k % 2 == 1, name, "must be an odd kernel size, got \(k)")
         }
+        try need(frameNoiseChannels >= 0 && (!isStationary || frameNoiseChannels >= 1), "noiseChannels",
+                 "must be >= 1 for the stationary decoder")
         try need(bottleneckChannels >= 1 && encoderHidden >= 1 && decoderHidden >= 1 && decoderChannels >= 1,
                  "bottleneckChannels", "hidden sizes must be >= 1")
     }
+}
+
+/// The decoder's front end: how the latent becomes the sequence of per-frame features that the transformer reads.
+public enum DecoderVariant: String, Codable, Sendable, CaseIterable {
+    /// The released model: `decoder.bottleneck_decoding.linear1` maps the latent to decoderChannels × T values,
+    /// with its own weights and bias for every frame index, and the decoder outputs positions.
+    case authors
+    /// Stationary in time: the latent's projection is shared by every frame, each frame adds its own projected
+    /// Gaussian noise (`noiseChannels` per frame), the decoder outputs steps, and positions are their running sum,
+    /// normalised as the data are (paper eq. 6). No parameter belongs to one frame index.
+    case stationary
+
+    /// Per-frame noise channels when the config does not say.
+    public static let defaultNoiseChannels = 8
 }
 
 /// Typed errors of LeonardoSim; each message says what is wrong and what to fix.

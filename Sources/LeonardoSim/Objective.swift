@@ -10,9 +10,10 @@ final class ObjectiveBuffers {
 extension Leonardo {
     /// The VAE objective of one batch and its gradient: encode r → (μ, log σ²), z = μ + exp(½ log σ²)·ε,
     /// decode z → r̂, evaluate the physics-informed loss, back-propagate. Parameter gradients are zeroed
-    /// first and hold ∂L/∂θ afterwards. `eps` holds batch × latentDim standard normals.
-    public func lossAndGradients(input xb: UnsafePointer<Float>, eps ep: UnsafePointer<Float>, batch B: Int,
-                                 loss: PhysicsLoss) -> LossTerms {
+    /// first and hold ∂L/∂θ afterwards. `eps` holds batch × latentDim standard normals; `noise` the stationary
+    /// decoder's per-frame normals (`noiseCount(batch:)`; ignored by the authors' decoder).
+    public func lossAndGradients(input xb: UnsafePointer<Float>, eps ep: UnsafePointer<Float>,
+                                 noise: UnsafePointer<Float>? = nil, batch B: Int, loss: PhysicsLoss) -> LossTerms {
         let cfg = config, L = cfg.latentDim, per = cfg.length * cfg.inputChannels
         let b = objectiveBuffers
         let mp = b.mu.reserve(B * L), lp = b.logvar.reserve(B * L), zp = b.z.reserve(B * L)
@@ -21,7 +22,7 @@ extension Leonardo {
         parameters.zeroGrads()
         encoder.forward(xb, mu: mp, logvar: lp, batch: B, training: true)
         for i in 0..<(B * L) { zp[i] = mp[i] + expf(0.5 * lp[i]) * ep[i] }
-        decoder.forward(zp, out: rp, batch: B, training: true)
+        decoder.forward(zp, noise: noise, out: rp, batch: B, training: true)
         let terms = loss.evaluate(input: xb, reconstruction: rp, mu: mp, logvar: lp, batch: B, latent: L,
                                   dReconstruction: drp, dMu: dmp, dLogvar: dlp)
         decoder.backward(dOut: drp, dZ: dzp, batch: B)
@@ -34,13 +35,14 @@ extension Leonardo {
     }
 
     /// The objective's value only (same computation as `lossAndGradients`, no backward pass).
-    public func lossValue(input xb: UnsafePointer<Float>, eps ep: UnsafePointer<Float>, batch B: Int, loss: PhysicsLoss) -> LossTerms {
+    public func lossValue(input xb: UnsafePointer<Float>, eps ep: UnsafePointer<Float>, noise: UnsafePointer<Float>? = nil,
+                          batch B: Int, loss: PhysicsLoss) -> LossTerms {
         let cfg = config, L = cfg.latentDim, per = cfg.length * cfg.inputChannels
         let b = objectiveBuffers
         let mp = b.mu.reserve(B * L), lp = b.logvar.reserve(B * L), zp = b.z.reserve(B * L), rp = b.recon.reserve(B * per)
         encoder.forward(xb, mu: mp, logvar: lp, batch: B, training: true)
         for i in 0..<(B * L) { zp[i] = mp[i] + expf(0.5 * lp[i]) * ep[i] }
-        decoder.forward(zp, out: rp, batch: B, training: true)
+        decoder.forward(zp, noise: noise, out: rp, batch: B, training: true)
         return loss.evaluate(input: xb, reconstruction: rp, mu: mp, logvar: lp, batch: B, latent: L)
     }
 }

@@ -90,3 +90,21 @@ public final class ParameterStore {
         return s.squareRoot()
     }
 }
+
+extension ParameterStore {
+    /// Copies every tensor of `other` whose name and shape this store also has (fine-tuning across model variants);
+    /// returns how many were copied and the names of this store's tensors that kept their fresh values.
+    @discardableResult
+    public func copyMatching(from other: ParameterStore) -> (copied: Int, fresh: [String]) {
+        var copied = 0, fresh: [String] = []
+        for ref in refs {
+            if let src = other.refs.first(where: { $0.name == ref.name && $0.shape == ref.shape }) {
+                (values + ref.offset).update(from: other.values + src.offset, count: ref.count)
+                copied += 1
+            } else {
+                fresh.append(ref.name)
+            }
+        }
+        return (copied, fresh)
+    }
+}

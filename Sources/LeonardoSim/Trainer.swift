@@ -43,7 +43,7 @@ public final class LeonardoTrainer {
     var rng: Xoshiro256StarStar
     var order: [Int] = []
     // batch buffers
-    let batch = FloatBuffer(), eps = FloatBuffer()
+    let batch = FloatBuffer(), eps = FloatBuffer(), frameNoise = FloatBuffer()
 
     /// `data` holds N×T×2 normalised trajectories (row-major).
     public init(model: Leonardo, data: [Float], options: TrainingOptions) throws {
@@ -113,7 +113,11 @@ public final class LeonardoTrainer {
         }
         let ep = eps.reserve(B * L)
         rng.fillNormal(ep, count: B * L)
-        let terms = model.lossAndGradients(input: xb, eps: ep, batch: B, loss: loss)
+        // The stationary decoder's per-frame noise comes after ε from the same generator (none for the authors').
+        let noiseCount = model.noiseCount(batch: B)
+        let np = frameNoise.reserve(max(noiseCount, 1))
+        rng.fillNormal(np, count: noiseCount)
+        let terms = model.lossAndGradients(input: xb, eps: ep, noise: noiseCount > 0 ? np : nil, batch: B, loss: loss)
         optimizer.clipGradients(maxNorm: state.options.gradClip)
         optimizer.update()
         state.optimizerStep = optimizer.step
@@ -130,12 +134,14 @@ public final class LeonardoTrainer {
         return terms
     }
 
-    /// Loss terms of the model on `data` (normalised N×T×2) with posterior means as latents (no noise).
+    /// Loss terms of the model on `data` (normalised N×T×2) with posterior means as latents (no latent noise; the
+    /// stationary decoder's per-frame noise comes from a fixed seed, so every evaluation sees the same draws).
     public func evaluate(_ evalData: [Float]) -> LossTerms {
         let cfg = model.config, per = cfg.length * cfg.inputChannels, L = cfg.latentDim
         let n = evalData.count / per
         let (mu, lv) = model.encode(evalData)
-        let rec = model.decode(z: mu)
+        var noiseRng = Xoshiro256StarStar(seed: 0xE7A1)
+        let rec = model.decode(z: mu, rng: &noiseRng)
         return evalData.withUnsafeBufferPointer { x in
             rec.withUnsafeBufferPointer { r in mu.withUnsafeBufferPointer { m in lv.withUnsafeBufferPointer { l in
                 loss.evaluate(input: x.baseAddress!, reconstruction: r.baseAddress!, mu: m.baseAddress!, logvar: l.baseAddress!,

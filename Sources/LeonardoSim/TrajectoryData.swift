@@ -89,7 +89,7 @@ public struct TrajectorySet: Equatable {
             names = try? JSONDecoder().decode([String].self, from: Data(json.utf8))
         }
         var attrs: [String: String] = [:]
-        for key in ["generator", "parameters", "source"] { if let v = try f.stringAttribute(key) { attrs[key] = v } }
+        for key in ["generator", "parameters", "source", "particles"] { if let v = try f.stringAttribute(key) { attrs[key] = v } }
         return TrajectorySet(trajectories: data, count: n, length: shape[1], dose: try optionalVector("dose"), labels: labels,
                              labelNames: names, alpha: try optionalVector("alpha"), attributes: attrs)
     }

@@ -199,7 +199,8 @@ public struct LiquidCell: Environment {
             latents += advanceLatent(doseRate: d)
             ranges.append(segmentRange())
         }
-        let decoded = model.decode(z: latents)
+        // The stationary decoder draws its per-frame noise here (the authors' decoder draws nothing: v0/v1 unchanged).
+        let decoded = model.decode(z: latents, rng: &rng)
         return finish(doseRate: d, frameRate: f, decoded: decoded, ranges: ranges)
     }
 

@@ -69,7 +69,7 @@ public struct LiquidCellVector {
 
     public mutating func step(_ actions: [Int]) throws -> VectorStep<[String: [Float]]> {
         precondition(actions.count == count, "one action per environment")
-        var latents: [Float] = [], ranges: [[Double]] = [], settings: [(Double, Double)] = []
+        var latents: [Float] = [], noise: [Float] = [], ranges: [[Double]] = [], settings: [(Double, Double)] = []
         for i in 0..<count {
             guard environments[i].actionSpace.contains(actions[i]) else {
                 throw EnvironmentError.actionOutsideSpace("environment \(i): \(actions[i]) is not in \(environments[i].actionSpace)")
@@ -85,8 +85,11 @@ public struct LiquidCellVector {
                 r.append(environments[i].segmentRange())
             }
             ranges.append(r)
+            // The stationary decoder's per-frame noise, from each environment's own generator in the single
+            // environment's order (the authors' decoder needs none).
+            for _ in 0..<environments[i].model.noiseCount(batch: r.count) { noise.append(Float(environments[i].rng.normal())) }
         }
-        let decoded = environments[0].model.decode(z: latents)
+        let decoded = environments[0].model.decode(z: latents, noise: noise.isEmpty ? nil : noise)
         let per = environments[0].spec.segmentFrames * 2
         var offset = 0
         var steps: [Step<[String: [Float]]>] = []
