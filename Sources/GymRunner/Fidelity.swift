@@ -27,9 +27,38 @@ struct TrainClassifier: ParsableCommand {
     @Option(help: "Batch size.") var batch: Int = 64
     @Option(help: "Adam learning rate.") var lr: Float = 1e-3
     @Option(help: "Seed (initialisation and data order).") var seed: UInt64 = 0
+    @Option(help: "Real trajectories to stand for the LPTEM class of --data (e.g. runs/real/train.h5 from split-real): its windows and their rotations/reflections replace --data's LPTEM-labelled trajectories, as many as those were.") var lptemFrom: String?
+    @Option(help: "Real trajectories to stand for the LPTEM class of --test (e.g. runs/real/validation.h5; never the test particles).") var testLptemFrom: String?
+    @Option(help: "Frames between the starts of the real trajectories' windows.") var windowStride: Int = 20
+
+    func validate() throws {
+        if windowStride < 1 { throw ValidationError("--window-stride must be at least 1") }
+    }
+
+    /// `set` with its LPTEM-labelled trajectories replaced by windows (and their 8 symmetry images) of the real file,
+    /// drawn at random without replacement, as many as there were (or all the windows, if fewer).
+    func replacingLPTEM(in set: TrajectorySet, with path: String, seed: UInt64) throws -> TrajectorySet {
+        guard let labels = set.labels, let names = set.labelNames, let lptem = names.firstIndex(of: "LPTEM") else {
+            throw UserError("--lptem-from needs a labelled set with an LPTEM class (dataset --kind mixed)")
+        }
+        let real = try TrajectorySet.read(path).windows(set.length, stride: windowStride).symmetryAugmented()
+        let kept = (0..<set.count).filter { labels[$0] != Int64(lptem) }
+        var order = Array(0..<real.count)
+        var rng = Xoshiro256StarStar(seed: seed)
+        rng.shuffle(&order)
+        var picked = real.subset(Array(order.prefix(min(set.count - kept.count, real.count))))
+        picked.labels = [Int64](repeating: Int64(lptem), count: picked.count)
+        picked.labelNames = names
+        picked.dose = nil; picked.alpha = nil
+        var rest = set.subset(kept)
+        rest.dose = nil; rest.alpha = nil
+        return try rest.concatenated(with: picked)
+    }
 
     func run() throws {
-        let train = try TrajectorySet.read(data), held = try TrajectorySet.read(test)
+        var train = try TrajectorySet.read(data), held = try TrajectorySet.read(test)
+        if let lptemFrom { train = try replacingLPTEM(in: train, with: lptemFrom, seed: seed &+ 1) }
+        if let testLptemFrom { held = try replacingLPTEM(in: held, with: testLptemFrom, seed: seed &+ 2) }
         guard train.labels != nil, let truth = held.labels else { throw UserError("both --data and --test need a 'labels' dataset") }
         var config = MotionClassifier.Config()
         config.length = train.length
@@ -62,7 +91,10 @@ struct Fidelity: ParsableCommand {
         Embeds both sets with the classifier's second-to-last layer and prints FMD = ‖μ₁−μ₂‖² + \
         Tr(Σ₁ + Σ₂ − 2(Σ₁^½Σ₂Σ₁^½)^½) (reported like FID, without a square root) and the share of candidate \
         trajectories classified as LPTEM; the last column says what the classifier calls the others (share of all \
-        candidate trajectories, classes above 0.5 %). Longer trajectories are cut into windows of the classifier's length. \
+        candidate trajectories, classes above 0.5 %). Then the motion statistics of all candidate trajectories: the step \
+        profile CV over frames (stationarity in time; about 1/√n for n stationary walks), the exponent of the ensemble \
+        time-averaged MSD (lags 1–10) and the mean VACF at lag 1; the reference's are printed first. Longer trajectories \
+        are cut into windows of the classifier's length. \
         --seeds K draws K random subsets of --count trajectories from each set and reports mean ± std.
         """)
     @Option(help: "Reference trajectories (HDF5).") var reference: String
@@ -79,7 +111,12 @@ struct Fidelity: ParsableCommand {
         guard let lptem = cls.config.classes.firstIndex(of: "LPTEM") else { throw UserError("\(path): the classifier has no LPTEM class") }
         let ref = try readWindows(reference, length: T)
         let (_, refEmb) = cls.predict(ref.trajectories)
-        print("| candidate | FMD | % LPTEM | n | other classes (all candidates) |\n|---|---:|---:|---:|---|")
+        let refMotion = MotionSummary(ref)
+        print(String(format: "reference %@: %d trajectories, step profile CV %.2f, MSD exponent %.3f, VACF(1) %.3f",
+                     (reference as NSString).lastPathComponent, ref.count, refMotion.stepProfileVariation,
+                     refMotion.msdExponent, refMotion.vacf[0]))
+        print("| candidate | FMD | % LPTEM | n | profile CV | MSD exponent | VACF(1) | other classes (all candidates) |")
+        print("|---|---:|---:|---:|---:|---:|---:|---|")
         for file in candidate {
             let cand = try readWindows(file, length: T)
             let (probs, candEmb) = cls.predict(cand.trajectories)
@@ -102,8 +139,10 @@ struct Fidelity: ParsableCommand {
             let others = (0..<K).filter { $0 != lptem && 200 * predicted[$0] > cand.count }
                 .sorted { predicted[$0] > predicted[$1] }
                 .map { String(format: "%@ %.1f %%", cls.config.classes[$0], 100 * Double(predicted[$0]) / Double(cand.count)) }
-            print(String(format: "| %@ | %.3f ± %.3f | %.1f ± %.1f | %d | %@ |", (file as NSString).lastPathComponent, fm.mean, fm.std,
-                         sh.mean, sh.std, n, others.isEmpty ? "—" : others.joined(separator: ", ")))
+            let motion = MotionSummary(cand)
+            print(String(format: "| %@ | %.3f ± %.3f | %.1f ± %.1f | %d | %.2f | %.3f | %.3f | %@ |", (file as NSString).lastPathComponent,
+                         fm.mean, fm.std, sh.mean, sh.std, n, motion.stepProfileVariation, motion.msdExponent, motion.vacf[0],
+                         others.isEmpty ? "—" : others.joined(separator: ", ")))
         }
     }
 }

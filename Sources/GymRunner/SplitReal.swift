@@ -22,6 +22,13 @@ struct SplitReal: ParsableCommand {
     @Option(help: "Draw a new split with VAL:TEST particles (the rest train) and write it to --split.") var makeSplit: String?
     @Option(help: "Seed of a new split.") var seed: UInt64 = 13
     @Option(help: "Folder for train.h5, validation.h5 and test.h5.") var outDir: String = "runs/real"
+    @Option(help: "Also write PART-windows.h5: every window of --window-length frames starting every this many frames, with its 8 rotations/reflections (the sets the realism report compares against).") var windowStride: Int?
+    @Option(help: "Frames per window for --window-stride.") var windowLength: Int = 200
+
+    func validate() throws {
+        if let k = windowStride, k < 1 { throw ValidationError("--window-stride must be at least 1") }
+        if windowLength < 3 { throw ValidationError("--window-length must be at least 3") }
+    }
 
     func run() throws {
         let set = try TrajectorySet.read(data)
@@ -51,6 +58,12 @@ struct SplitReal: ParsableCommand {
             let path = (outDir as NSString).appendingPathComponent(name + ".h5")
             try subset.write(path)
             print("\(name): \(part.count) particles → \(path)")
+            if let windowStride {
+                let windows = try subset.windows(windowLength, stride: windowStride).symmetryAugmented()
+                let wpath = (outDir as NSString).appendingPathComponent(name + "-windows.h5")
+                try windows.write(wpath)
+                print("\(name): \(windows.count) windows with their symmetry images → \(wpath)")
+            }
         }
     }
 }
