@@ -2,6 +2,15 @@ import Foundation
 import XCTest
 @testable import LeonardoSim
 
+/// The package root: the first folder above this file that holds Package.swift.
+func repositoryRoot(file: String = #filePath) -> URL {
+    var folder = URL(fileURLWithPath: file).deletingLastPathComponent()
+    while folder.path != "/" && !FileManager.default.fileExists(atPath: folder.appendingPathComponent("Package.swift").path) {
+        folder = folder.deletingLastPathComponent()
+    }
+    return folder
+}
+
 enum Fixtures {
     static func path(_ name: String) -> String {
         Bundle.module.url(forResource: "Fixtures/" + name, withExtension: nil)!.path

@@ -1,0 +1,37 @@
+import Foundation
+import LeonardoSim
+import MicroscopeGym
+
+/// One environment transition as agents see it (vector observations, discrete actions).
+public struct Transition {
+    public var observation: [Float]
+    public var action: Int
+    public var reward: Double
+    public var nextObservation: [Float]
+    /// True when the episode terminated (no bootstrapping); truncation is not termination.
+    public var terminated: Bool
+    public var done: Bool
+    public init(observation: [Float], action: Int, reward: Double, nextObservation: [Float], terminated: Bool, done: Bool) {
+        self.observation = observation; self.action = action; self.reward = reward
+        self.nextObservation = nextObservation; self.terminated = terminated; self.done = done
+    }
+}
+
+/// A policy that acts on vector observations with a `Discrete(actionCount)` action space — any environment whose
+/// spaces fit (e.g. a `FlattenObservation` of the liquid cell). Learning agents learn from `observe`.
+public protocol Agent {
+    var name: String { get }
+    /// The action for `observation`; `explore` enables the agent's exploration (ε-greedy, sampling, …).
+    mutating func act(_ observation: [Float], explore: Bool) -> Int
+    /// Takes one transition (storing it and learning when due); returns training metrics (e.g. loss), if any.
+    mutating func observe(_ transition: Transition) -> [String: Double]
+    /// Called at the end of each training episode with its return (episodic learners update here).
+    mutating func endEpisode(return: Double)
+    /// Writes the agent (weights, hyper-parameters, training step) atomically to an HDF5 file.
+    func save(to path: String) throws
+}
+
+public extension Agent {
+    mutating func observe(_ transition: Transition) -> [String: Double] { [:] }
+    mutating func endEpisode(return: Double) {}
+}

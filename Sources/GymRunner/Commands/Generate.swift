@@ -1,0 +1,114 @@
+import ArgumentParser
+import Foundation
+import LeonardoSim
+import MicroscopeGym
+
+enum PriorKind: String, ExpressibleByArgument, CaseIterable { case standard, fitted }
+
+struct Generate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Decode latents into trajectories with a LEONARDO checkpoint.",
+        discussion: """
+        Samples z ~ N(0, I) (or reads them with --latents) and writes an HDF5 file with datasets \
+        'trajectories' (N×T×2 float32, normalised decoder output) and 'latents' (N×latent float32).
+        """)
+
+    @Option(help: "LEONARDO checkpoint (HDF5; default: the shipped model of LiquidCell-v0).") var checkpoint: String = defaultLeonardoPath()
+    @Option(help: "Number of trajectories to sample.") var count: Int = 16
+    @Option(help: "Seed of the latent sampling.") var seed: UInt64 = 0
+    @Option(help: "Fix the dose-axis latent z4 (index 3) to this value.") var z4: Float?
+    @Option(help: "Decode the latents in dataset 'latents' (N×latent) of this HDF5 file instead of sampling.") var latents: String?
+    @Option(help: "Output HDF5 file.") var out: String = "generated.h5"
+    @Option(help: "Fix the calibrated dose axis to the latent value of this dose rate (e⁻/Å²/s); with --prior fitted the other latents are drawn conditioned on it.") var doseRate: Double?
+    @Flag(help: "With --dose-rate: draw the dose coordinate around the calibrated value with the calibration's residual standard deviation, the law of the environment's latents at a steady dose rate (LiquidCell-v0 with --prior standard, -v1 with fitted).") var doseResidual = false
+    @Option(help: "Latent prior to sample from: standard (N(0, I), as the authors' notebook) or fitted (the checkpoint's aggregate-posterior Gaussian, see 'fit-prior').") var prior: PriorKind = .standard
+
+    func validate() throws {
+        if count < 1 { throw ValidationError("--count must be at least 1") }
+        if doseResidual && doseRate == nil { throw ValidationError("--dose-residual needs --dose-rate") }
+    }
+
+    func run() throws {
+        let model = try Leonardo.load(checkpoint)
+        let L = model.config.latentDim
+        var z: [Float]
+        if let latents {
+            let f = try HDF5File.open(latents)
+            let shape = try f.shape("latents")
+            guard shape.count == 2, shape[1] == L else {
+                throw UserError("\(latents): dataset 'latents' has shape \(shape), expected N×\(L)")
+            }
+            z = try f.readFloat("latents").data
+            if z.contains(where: { !$0.isFinite }) { throw UserError("\(latents): 'latents' contains NaN or infinite values") }
+        } else {
+            var rng = Xoshiro256StarStar(seed: seed)
+            switch prior {
+            case .standard: z = (0..<(count * L)).map { _ in Float(rng.normal()) }
+            case .fitted:
+                guard let p = model.latentPrior else {
+                    throw UserError("\(checkpoint): no fitted latent prior (run 'gym-runner fit-prior' first, or use --prior standard)")
+                }
+                z = p.sample(count: count, using: &rng)
+            }
+        }
+        if let doseRate {
+            guard doseRate > 0, let (index, value) = model.latent(forDoseRate: doseRate), let cal = model.doseCalibration else {
+                throw UserError("--dose-rate needs a positive value and a checkpoint with a dose calibration")
+            }
+            // Residual draws come from their own stream so the other latents stay those of the same seed.
+            var residualRNG = Xoshiro256StarStar(seed: seed &+ 0x9E37_79B9_7F4A_7C15)
+            func doseValue() -> Double { doseResidual ? value + cal.residualStd * residualRNG.normal() : value }
+            if latents == nil, prior == .fitted, let p = model.latentPrior {
+                // The other coordinates from the fitted prior conditioned on the dose coordinate (as LiquidCell-v1).
+                let conditional = try p.conditioned(on: index)
+                var rng = Xoshiro256StarStar(seed: seed)
+                z = []
+                z.reserveCapacity(count * L)
+                for _ in 0..<count {
+                    var u = (0..<L).map { _ in rng.normal() }
+                    u[index] = doseValue()
+                    z += conditional.latent(fromWhitened: u)
+                }
+            } else {
+                for i in 0..<(z.count / L) { z[i * L + index] = Float(doseValue()) }
+            }
+        }
+        if let z4 {
+            guard L >= 4 else { throw UserError("--z4 needs a model with at least 4 latent dimensions (this one has \(L))") }
+            for i in 0..<(z.count / L) { z[i * L + 3] = z4 }
+        }
+        let n = z.count / L
+        let T = model.config.length, C = model.config.inputChannels
+        var out = [Float](repeating: 0, count: n * T * C)
+        let bar = ProgressBar(total: n, label: "generate")
+        let chunk = 256
+        // The stationary decoder's per-frame noise: its own stream, so the latents stay those of the same seed.
+        var noiseRNG = Xoshiro256StarStar(seed: seed &+ 0x5DEE_CE66_D1CE_F00D)
+        var noise = [Float](repeating: 0, count: model.noiseCount(batch: chunk))
+        z.withUnsafeBufferPointer { zp in
+            out.withUnsafeMutableBufferPointer { op in
+                var s = 0
+                while s < n {
+                    let m = min(chunk, n - s)
+                    let noiseCount = model.noiseCount(batch: m)
+                    for i in 0..<noiseCount { noise[i] = Float(noiseRNG.normal()) }
+                    noise.withUnsafeBufferPointer { np in
+                        model.decode(z: zp.baseAddress! + s * L, noise: noiseCount > 0 ? np.baseAddress : nil,
+                                     out: op.baseAddress! + s * T * C, batch: m)
+                    }
+                    s += m
+                    bar.update(s)
+                }
+            }
+        }
+        bar.finish()
+        try writeHDF5Atomically(self.out) { f in
+            try f.write("trajectories", out, shape: [n, T, C])
+            try f.write("latents", z, shape: [n, L])
+            try f.setAttribute("generator", "LEONARDO decoder")
+            try f.setAttribute("checkpoint", checkpoint)
+            if latents == nil { try f.setAttribute("seed", Int(seed)); try f.setAttribute("prior", prior.rawValue) }
+        }
+        print("wrote \(n) trajectories of \(T) frames to \(self.out)")
+    }
+}

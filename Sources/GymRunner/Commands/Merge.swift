@@ -1,0 +1,21 @@
+import ArgumentParser
+import Foundation
+import LeonardoSim
+import MicroscopeGym
+
+struct Merge: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Join the shards of a sweep into one table.")
+    @Argument(help: "Sweep part files (HDF5).") var parts: [String]
+    @Option(help: "Output HDF5 file (.csv and .svg are written next to it).") var out: String
+    func validate() throws { if parts.isEmpty { throw ValidationError("give the sweep part files to merge") } }
+    func run() throws {
+        let merged: SweepTable
+        do { merged = try SweepTable.merge(try parts.map { try SweepTable.read($0) }) } catch let e as EnvironmentError { throw UserError(e.description) }
+        if !merged.isComplete {
+            print("warning: \(merged.results.count) of \(merged.doseRates.count * merged.frameRates.count) settings present (missing shards?)")
+        }
+        try writeSweep(merged, to: out)
+        printSweep(merged)
+        print("wrote \(out) (+ .csv, .svg)")
+    }
+}

@@ -1,0 +1,55 @@
+import ArgumentParser
+import Foundation
+import LeonardoSim
+import MicroscopeGym
+
+struct Sweep: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "In-silico experiment design: evaluate every fixed (dose rate, frame rate) setting of a grid.",
+        discussion: """
+        For every setting, runs --episodes episodes (seeds S, S+1, …, the same for every setting) and reports mean \
+        return, signal, damage and episode length with 95% confidence intervals. Writes --out (HDF5) plus .csv and \
+        an .svg heat map next to it. --shard k/K evaluates every K-th setting starting at k (for a Slurm array: \
+        --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT); 'gym-runner merge' joins the parts.
+        """)
+
+    @OptionGroup var environment: EnvironmentOptions
+    @Option(help: "Dose rates LOW:HIGH:COUNT, log-spaced (default: the environment's grid).") var dose: String?
+    @Option(help: "Frame rates LOW:HIGH:COUNT, log-spaced (default: the environment's grid).") var frameRate: String?
+    @Option(help: "Episodes per setting.") var episodes: Int = 8
+    @Option(help: "Seed of the first episode.") var seed: UInt64 = 1000
+    @Option(help: "Evaluate part k of K (k counts from 0), e.g. 0/4.") var shard: String = "0/1"
+    @Option(help: "Output HDF5 file (.csv and .svg are written next to it).") var out: String = "sweep.h5"
+
+    func parseShard() throws -> (Int, Int) {
+        let p = shard.split(separator: "/").map { Int($0) }
+        guard p.count == 2, let k = p[0], let n = p[1], n >= 1, k >= 0, k < n else {
+            throw ValidationError("--shard must be k/K with 0 ≤ k < K, got '\(shard)'")
+        }
+        return (k, n)
+    }
+
+    func validate() throws {
+        if episodes < 1 { throw ValidationError("--episodes must be at least 1") }
+        _ = try parseShard()
+        if let dose { _ = try parseGrid(dose, flag: "--dose") }
+        if let frameRate { _ = try parseGrid(frameRate, flag: "--frame-rate") }
+    }
+
+    func run() throws {
+        let cell = try environment.make()
+        let doses = try dose.map { try parseGrid($0, flag: "--dose") } ?? cell.spec.doseRates
+        let frames = try frameRate.map { try parseGrid($0, flag: "--frame-rate") } ?? cell.spec.frameRates
+        let (k, n) = try parseShard()
+        let count = (0..<(doses.count * frames.count)).filter { $0 % n == k }.count
+        let bar = ProgressBar(total: count, label: "sweep \(k)/\(n)")
+        let table: SweepTable
+        do {
+            table = try SweepTable.run(cell, doseRates: doses, frameRates: frames, episodes: episodes, seed: seed, shard: k, of: n) { done, _ in bar.update(done) }
+        } catch let e as EnvironmentError { throw UserError(e.description) }
+        bar.finish()
+        try writeSweep(table, to: out)
+        printSweep(table)
+        print("wrote \(out) (+ .csv, .svg)")
+    }
+}

@@ -1,0 +1,205 @@
+import ArgumentParser
+import Foundation
+import LeonardoSim
+
+extension DecoderVariant: ExpressibleByArgument {}
+
+struct TrainLeonardo: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train-leonardo",
+        abstract: "Train LEONARDO with the physics-informed loss on a trajectory file.",
+        discussion: """
+        DATA.h5 holds 'trajectories' (N×T×2); each trajectory is normalised as in the paper (appendix A). \
+        Checkpoints (weights, Adam state, data position and generator) are written atomically to --out every \
+        --checkpoint-every steps, at each epoch's end and on Ctrl-C; --resume continues bit-for-bit.
+        """)
+
+    @Option(help: "Training trajectories (HDF5, dataset 'trajectories' N×T×2).") var data: String
+    @Option(help: "Checkpoint to write (HDF5).") var out: String
+    @Option(help: "Model size: paper (8.95 M parameters), small or tiny.") var model: ModelSize = .paper
+    @Flag(help: "Chain the decoder blocks instead of the released loop that feeds e to every block.") var chainDecoderBlocks = false
+    @Option(help: "Epochs to train (in total, counting those of a resumed run).") var epochs: Int = 10
+    @Option(help: "Mini-batch size.") var batch: Int = 64
+    @Option(help: "Adam learning rate.") var lr: Float = 3e-4
+    @Option(help: "Global gradient-norm clip (0 disables).") var gradClip: Double = 1.0
+    @Option(help: "Seed of data order, initialisation and reparameterisation noise.") var seed: UInt64 = 0
+    @Option(help: "Checkpoint every this many optimizer steps.") var checkpointEvery: Int = 200
+    @Option(help: "Use only the first N trajectories.") var limit: Int?
+    @Option(help: "Validation trajectories (HDF5) evaluated at each epoch's end.") var validation: String?
+    @Flag(help: "Continue from the checkpoint at --out.") var resume = false
+    @Option(help: "Start from the weights of this checkpoint (fine-tuning; fresh optimizer, its dose calibration and latent prior are dropped since they no longer fit).") var initFrom: String?
+    @Option(help: "Weight of the block-heterogeneity term L12 (not in the paper; 0 = the paper's 11-term loss): penalises reconstructions whose step size switches over time more, or less, than their input's.") var blockHeterogeneity: Double?
+    @Option(help: "Number of consecutive blocks of steps in L12.") var heterogeneityBlocks: Int?
+    @Option(help: "Weight of the long-lag term L13 (not in the paper; 0 = off): matches each reconstruction's log time-averaged MSD at lags 1, 10, 50, 100 and 150 frames to its input's.") var longLagMsd: Double?
+    @Option(help: "Weight of the step-profile term L14 (not in the paper; 0 = off): matches the batch's mean squared step at every frame index to the data's, so large steps do not gather at fixed frames.") var stepProfile: Double?
+    @Flag(help: "Cut longer trajectories into consecutive windows of the model's length (paper appendix A).") var segment = false
+    @Option(help: "With --segment: keep every k-th frame first.") var subsample: Int = 1
+    @Option(help: "With --segment: start a window every this many frames (overlapping windows; default: the model's length, i.e. consecutive).") var windowStride: Int?
+    @Flag(help: "Add the 8 images of every --data (and --validation) trajectory under rotations by 90° and reflections (in-plane diffusion has no preferred direction).") var augmentSymmetries = false
+    @Option(help: "More training trajectories of the model's length, used as they are (repeat for several files), e.g. dose-labelled LPTEM-like data mixed with real ones.") var mix: [String] = []
+    @Option(help: "Decoder variant of a new model: authors (the released one) or stationary (time-shared front end with per-frame noise; outputs steps).") var decoder: DecoderVariant?
+    @Option(help: "Per-frame noise channels of the stationary decoder.") var noiseChannels: Int?
+    @Option(help: "With --validation: evaluate every this many steps as well as at each epoch's end (0: epoch ends only). Each evaluation is a row of OUT-curve.csv; the best one is saved as OUT-best.h5 (early stopping).") var validateEvery: Int = 0
+
+    func validate() throws {
+        if epochs < 1 { throw ValidationError("--epochs must be at least 1") }
+        if batch < 2 { throw ValidationError("--batch must be at least 2") }
+        if !(lr > 0) { throw ValidationError("--lr must be positive") }
+        if checkpointEvery < 1 { throw ValidationError("--checkpoint-every must be at least 1") }
+        if let limit, limit < 2 { throw ValidationError("--limit must be at least 2") }
+        if resume && initFrom != nil { throw ValidationError("--init-from starts a new run; --resume continues one at --out (use one of them)") }
+        if let w = blockHeterogeneity, !(w >= 0 && w.isFinite) { throw ValidationError("--block-heterogeneity must be a finite number ≥ 0") }
+        if let k = heterogeneityBlocks, k < 2 { throw ValidationError("--heterogeneity-blocks must be at least 2") }
+        if let w = longLagMsd, !(w >= 0 && w.isFinite) { throw ValidationError("--long-lag-msd must be a finite number ≥ 0") }
+        if let w = stepProfile, !(w >= 0 && w.isFinite) { throw ValidationError("--step-profile must be a finite number ≥ 0") }
+        if validateEvery < 0 { throw ValidationError("--validate-every must be ≥ 0") }
+        if let k = windowStride, k < 1 { throw ValidationError("--window-stride must be at least 1") }
+        if windowStride != nil && !segment { throw ValidationError("--window-stride goes with --segment") }
+        if let k = noiseChannels, !(1...256).contains(k) { throw ValidationError("--noise-channels must be 1 ... 256") }
+        if noiseChannels != nil && decoder != .stationary { throw ValidationError("--noise-channels goes with --decoder stationary") }
+        if resume && (decoder != nil || noiseChannels != nil) {
+            throw ValidationError("--decoder and --noise-channels choose a new model; a resumed run keeps its own")
+        }
+    }
+
+    /// Reads a --data or --validation file: windows (with --segment), symmetry images (with --augment-symmetries).
+    func loadNormalized(_ path: String, length: Int) throws -> [Float] {
+        var set = try TrajectorySet.read(path)
+        if segment && set.length != length {
+            if let windowStride {
+                set = try set.windows(length, stride: windowStride)
+            } else {
+                set = try set.segmented(window: length, subsample: subsample)
+            }
+        }
+        if set.length != length {
+            throw UserError("\(path): trajectories have \(set.length) frames but the model expects \(length) (add --segment to cut longer ones)")
+        }
+        if let limit, limit < set.count {
+            set = TrajectorySet(trajectories: Array(set.trajectories[0..<(limit * length * 2)]), count: limit, length: length)
+        }
+        if augmentSymmetries { set = set.symmetryAugmented() }
+        return set.normalized()
+    }
+
+    /// A --mix file, used as it is.
+    func loadMix(_ path: String, length: Int) throws -> [Float] {
+        let set = try TrajectorySet.read(path)
+        guard set.length == length else {
+            throw UserError("\(path): --mix trajectories have \(set.length) frames but the model expects \(length)")
+        }
+        return set.normalized()
+    }
+
+    func run() throws {
+        var cfg = model.config
+        cfg.chainDecoderBlocks = chainDecoderBlocks
+        if decoder == .stationary {
+            cfg.decoderVariant = .stationary
+            cfg.noiseChannels = noiseChannels
+        }
+        var initial: Leonardo?
+        if let initFrom {
+            let m = try Leonardo.load(initFrom)
+            if let decoder, (m.config.decoderVariant ?? .authors) != decoder || noiseChannels != nil {
+                // Another decoder variant: a fresh model of that variant takes every parameter the two share.
+                var c = m.config
+                c.decoderVariant = decoder == .authors ? nil : decoder
+                c.noiseChannels = noiseChannels
+                let fresh = try Leonardo(config: c, seed: seed)
+                let copied = fresh.parameters.copyMatching(from: m.parameters)
+                print("--init-from \(initFrom): \(copied.copied) tensors copied, \(copied.fresh.count) new (\(copied.fresh.joined(separator: ", ")))")
+                initial = fresh
+            } else {
+                m.doseCalibration = nil
+                m.latentPrior = nil
+                initial = m
+            }
+            cfg = initial!.config
+        }
+        if resume {
+            let f = try HDF5File.open(out)
+            cfg = try LeonardoCheckpoint.config(of: f)
+            f.close()
+        }
+        var train = try loadNormalized(data, length: cfg.length)
+        let ownCount = train.count / (cfg.length * 2)
+        for path in mix { train += try loadMix(path, length: cfg.length) }
+        if !mix.isEmpty { print("training data: \(ownCount) trajectories from \(data), \(train.count / (cfg.length * 2) - ownCount) from --mix") }
+        let val = try validation.map { try loadNormalized($0, length: cfg.length) }
+        let n = train.count / (cfg.length * 2)
+        guard n >= batch else { throw UserError("\(data): \(n) trajectories, fewer than one batch of \(batch)") }
+        var opts = TrainingOptions()
+        opts.epochs = epochs; opts.batchSize = batch; opts.learningRate = lr; opts.gradClip = gradClip
+        opts.seed = seed; opts.checkpointEvery = checkpointEvery
+        if let w = blockHeterogeneity { opts.weights.blockHeterogeneity = w }
+        if let k = heterogeneityBlocks { opts.weights.heterogeneityBlocks = k }
+        if let w = longLagMsd { opts.weights.longLagMSD = w }
+        if let w = stepProfile { opts.weights.stepProfile = w }
+        let leo = try initial ?? Leonardo(config: cfg, seed: seed)
+        let trainer = try LeonardoTrainer(model: leo, data: train, options: opts)
+        if resume {
+            try trainer.resume(from: out)
+            // A run keeps its loss: a loss flag given with --resume must agree with the saved run.
+            let saved = trainer.state.options.weights
+            func keep<V: Equatable>(_ flag: String, _ given: V?, _ stored: V) throws {
+                if let given, given != stored {
+                    throw UserError("\(flag) \(given) differs from the resumed run's \(stored) (a run keeps its loss; leave the flag out to continue)")
+                }
+            }
+            try keep("--block-heterogeneity", blockHeterogeneity, saved.blockHeterogeneity)
+            try keep("--heterogeneity-blocks", heterogeneityBlocks, saved.heterogeneityBlocks)
+            try keep("--long-lag-msd", longLagMsd, saved.longLagMSD)
+            try keep("--step-profile", stepProfile, saved.stepProfile)
+            print("resumed from \(out) at epoch \(trainer.state.epoch + 1), step \(trainer.state.optimizerStep)")
+        }
+        print("LEONARDO \(cfg.embedSize)-wide, \(leo.parameterCount) parameters; \(n) trajectories, \(trainer.stepsPerEpoch) steps/epoch")
+        var curve = try ValidationCurve(checkpoint: out, resuming: resume)
+        installInterruptHandler()
+        let totalSteps = epochs * trainer.stepsPerEpoch
+        let bar = ProgressBar(total: totalSteps, label: "train", alreadyDone: trainer.state.optimizerStep)
+        var last = Date(), lastStep = trainer.state.optimizerStep
+        var rate = 0.0
+        while !trainer.isFinished {
+            let terms = trainer.step()
+            let st = trainer.state
+            let now = Date()
+            if now.timeIntervalSince(last) > 1 {
+                rate = Double((st.optimizerStep - lastStep) * batch) / now.timeIntervalSince(last)
+                last = now; lastStep = st.optimizerStep
+            }
+            let shortNames = ["mse", "kl", "mean", "var", "skew", "kurt", "med", "vacf", "vacfB", "xy", "pacf", "het", "lmsd", "prof"]
+            let msg = "epoch \(st.epoch + (st.stepInEpoch == 0 ? 0 : 1))/\(epochs) loss \(String(format: "%.4g", terms.total)) ["
+                + zip(shortNames, terms.values).map { "\($0) \(String(format: "%.3g", $1))" }.joined(separator: " ")
+                + "] \(String(format: "%.0f", rate)) traj/s"
+            bar.update(st.optimizerStep, msg)
+            let epochEnded = st.stepInEpoch == 0
+            if st.optimizerStep % checkpointEvery == 0 || epochEnded || interruptRequested || trainer.isFinished {
+                try trainer.saveCheckpoint(out)
+            }
+            if let val, epochEnded || (validateEvery > 0 && st.optimizerStep % validateEvery == 0) {
+                let v = trainer.evaluate(val)
+                let trainLoss = epochEnded
+                    ? zip(st.options.weights.asArray, st.lastEpochLosses).reduce(0) { $0 + $1.0 * $1.1 } : terms.total
+                bar.finish()
+                let improved = v.total < curve.best
+                print(String(format: "step %d (epoch %.2f): train loss %.4g, validation loss %.4g%@", st.optimizerStep,
+                             Double(st.optimizerStep) / Double(trainer.stepsPerEpoch), trainLoss, v.total,
+                             improved ? " (best so far: \(curve.bestPath))" : ""))
+                try curve.append(step: st.optimizerStep, epoch: Double(st.optimizerStep) / Double(trainer.stepsPerEpoch),
+                                 train: trainLoss, validation: v)
+                if improved { try trainer.saveCheckpoint(curve.bestPath) }
+            }
+            if interruptRequested {
+                bar.finish()
+                print("interrupted: checkpoint saved to \(out) at step \(st.optimizerStep); continue with --resume")
+                throw ExitCode(130)
+            }
+        }
+        bar.finish()
+        let losses = trainer.state.lastEpochLosses
+        print("done: \(trainer.state.optimizerStep) steps; last epoch mean loss terms:")
+        for (name, v) in zip(LossTerms.names, losses) { print("  \(name.padding(toLength: 20, withPad: " ", startingAt: 0)) \(String(format: "%.6g", v))") }
+        print("checkpoint: \(out)")
+    }
+}

@@ -1,0 +1,27 @@
+import ArgumentParser
+import Foundation
+import LeonardoSim
+import MicroscopeGym
+
+/// The default classifier shipped next to the environments' model.
+func defaultClassifierPath() -> String {
+    (EnvironmentRegistry.directory as NSString).appendingPathComponent("models/classifier-v0.h5")
+}
+
+/// Reads a trajectory file and cuts it into windows of `length` frames when it is longer.
+func readWindows(_ path: String, length: Int) throws -> TrajectorySet {
+    let set = try TrajectorySet.read(path)
+    if set.length == length { return set }
+    guard set.length > length else { throw UserError("\(path): trajectories have \(set.length) frames, need at least \(length)") }
+    return try set.segmented(window: length)
+}
+
+/// The shipped LEONARDO checkpoint (the one `Environments/LiquidCell-v0.json` names).
+func defaultLeonardoPath() -> String {
+    (EnvironmentRegistry.directory as NSString).appendingPathComponent("models/leonardo-lptem-v0.h5")
+}
+
+/// The shipped experimental trajectories and their particle split.
+func defaultRealDataPath() -> String { "data/aunr_lptem_300.h5" }
+
+func defaultRealSplitPath() -> String { "data/aunr_lptem_300-split.json" }

@@ -1,0 +1,30 @@
+import ArgumentParser
+import Foundation
+import LeonardoSim
+import MicroscopeGym
+
+/// Writes a sweep table and its CSV and SVG next to it.
+func writeSweep(_ table: SweepTable, to out: String) throws {
+    try table.write(out)
+    let base = (out as NSString).deletingPathExtension
+    try writeAtomically(base + ".csv", Data(table.csv().utf8))
+    try writeAtomically(base + ".svg", Data(table.heatmapSVG().utf8))
+}
+
+func printSweep(_ table: SweepTable) {
+    print("| dose rate | frame rate | return (mean ± 95% CI) | signal | damage | length | destroyed |")
+    print("|---:|---:|---|---:|---:|---:|---:|")
+    for i in table.results.keys.sorted() {
+        let r = table.results[i]!
+        print(String(format: "| %g | %g | %.2f ± %.2f | %.1f | %.3f | %.1f | %.2f |", r.doseRate, r.frameRate, r.episodeReturn.mean,
+                     r.episodeReturn.ci95, r.signal.mean, r.damage.mean, r.length.mean, r.destroyedFraction))
+    }
+    if table.isComplete, let b = table.best {
+        print(String(format: "best fixed setting: %g e⁻/Å²/s at %g frames/s, return %.2f ± %.2f", b.doseRate, b.frameRate, b.episodeReturn.mean, b.episodeReturn.ci95))
+    }
+    if let o = table.hindsightOracle {
+        print(String(format: "hindsight per-particle best setting: return %.2f ± %.2f, paired gain over the best fixed %.2f ± %.2f "
+                     + "(the most that choosing one setting per particle could gain)",
+                     o.perEpisodeBest.mean, o.perEpisodeBest.ci95, o.gainOverBestFixed.mean, o.gainOverBestFixed.ci95))
+    }
+}

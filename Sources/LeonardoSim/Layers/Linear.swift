@@ -1,0 +1,49 @@
+import Foundation
+
+// Activations are row-major with channels last: a sequence batch of N trajectories, T time steps and
+// C channels is an (N·T)×C matrix, so every Linear layer is one GEMM over all N·T rows.
+// Conventions for every layer: `forward` overwrites its output; `backward` ADDS into the input gradient
+// (so branches and residuals just accumulate) and adds into the parameter gradients of the store.
+
+/// Fully connected layer y = x·Wᵀ + b, weight [out, in] (PyTorch `nn.Linear`).
+public final class Linear {
+    public let inFeatures: Int, outFeatures: Int
+    public let weight: ParameterRef
+    public let bias: ParameterRef?
+    unowned let store: ParameterStore
+
+    public init(_ store: ParameterStore, _ name: String, _ inFeatures: Int, _ outFeatures: Int, bias: Bool = true) {
+        self.store = store
+        self.inFeatures = inFeatures
+        self.outFeatures = outFeatures
+        weight = store.declare(name + ".weight", [outFeatures, inFeatures], .uniformFanIn(inFeatures))
+        self.bias = bias ? store.declare(name + ".bias", [outFeatures], .uniformFanIn(inFeatures)) : nil
+    }
+
+    public var flopsPerRow: Int { 2 * inFeatures * outFeatures }
+
+    public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int) {
+        if let b = bias {
+            let bp = store.value(b)
+            for r in 0..<rows { (y + r * outFeatures).update(from: bp, count: outFeatures) }
+            sgemm(transB: true, m: rows, n: outFeatures, k: inFeatures, a: x, b: store.value(weight), beta: 1, c: y)
+        } else {
+            sgemm(transB: true, m: rows, n: outFeatures, k: inFeatures, a: x, b: store.value(weight), beta: 0, c: y)
+        }
+    }
+
+    /// Accumulates dW, db and (if `dx` is given) dx from dy.
+    public func backward(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>?, rows: Int) {
+        sgemm(transA: true, m: outFeatures, n: inFeatures, k: rows, a: dy, b: x, beta: 1, c: store.grad(weight))
+        if let b = bias {
+            let db = store.grad(b)
+            for r in 0..<rows {
+                let row = dy + r * outFeatures
+                for o in 0..<outFeatures { db[o] += row[o] }
+            }
+        }
+        if let dx {
+            sgemm(m: rows, n: inFeatures, k: outFeatures, a: dy, b: store.value(weight), beta: 1, c: dx)
+        }
+    }
+}

@@ -1,0 +1,104 @@
+import Foundation
+
+/// Multi-head self-attention exactly as in the released LEONARDO code (`SelfAttention`):
+/// `values`, `keys`, `queries` are bias-free Linear C→C, heads of width C/H, scores Q·Kᵀ/√C
+/// (scaled by the model width C, not the head width — a quirk of the released code, kept),
+/// softmax over keys, weighted sum of V, heads concatenated, `fc_out` Linear C→C with bias. No mask.
+public final class SelfAttention {
+    public let embed: Int, heads: Int, headDim: Int
+    public let values: Linear, keys: Linear, queries: Linear, fcOut: Linear
+    let scale: Float
+    // Cached activations (rows = N·T).
+    let v = FloatBuffer(), k = FloatBuffer(), q = FloatBuffer(), ctx = FloatBuffer()
+    let probs = FloatBuffer()          // training: N·H·T·T; inference: one T·T block per worker
+    let dv = FloatBuffer(), dk = FloatBuffer(), dq = FloatBuffer(), dctx = FloatBuffer()
+    let dscores = FloatBuffer()        // one T·T block per worker
+    let rowSums = FloatBuffer()        // inference: one row of T softmax sums per worker
+    var cachedProbs = false
+
+    public init(_ store: ParameterStore, _ name: String, embed: Int, heads: Int) {
+        precondition(embed % heads == 0, "embed size \(embed) must be divisible by heads \(heads)")
+        self.embed = embed; self.heads = heads; headDim = embed / heads
+        values = Linear(store, name + ".values", embed, embed, bias: false)
+        keys = Linear(store, name + ".keys", embed, embed, bias: false)
+        queries = Linear(store, name + ".queries", embed, embed, bias: false)
+        fcOut = Linear(store, name + ".fc_out", embed, embed)
+        scale = 1 / Float(embed).squareRoot()
+    }
+
+    public func flops(length T: Int) -> Int {
+        4 * T * embed * embed * 2 + 2 * 2 * heads * T * T * headDim
+    }
+
+    /// out = A(valuesIn, keysIn, queriesIn); each input is (N·T)×C. With `training`, the softmax
+    /// probabilities of every head are kept for the backward pass.
+    public func forward(values vin: UnsafePointer<Float>, keys kin: UnsafePointer<Float>, queries qin: UnsafePointer<Float>,
+                        out: UnsafeMutablePointer<Float>, batch N: Int, length T: Int, training: Bool) {
+        let C = embed, rows = N * T
+        let vp = v.reserve(rows * C), kp = k.reserve(rows * C), qp = q.reserve(rows * C), cp = ctx.reserve(rows * C)
+        values.forward(vin, vp, rows: rows)
+        keys.forward(kin, kp, rows: rows)
+        queries.forward(qin, qp, rows: rows)
+        let workers = Workers.count
+        let pp = probs.reserve(training ? N * heads * T * T : workers * T * T)
+        let sp = rowSums.reserve(workers * T)
+        cachedProbs = training
+        let H = heads, D = headDim, sc = scale
+        do {
+            parallelFor(N * H, workers: workers) { item, worker in
+                let n = item / H, h = item % H
+                let P = training ? pp + item * T * T : pp + worker * T * T
+                let qh = UnsafePointer(qp + n * T * C + h * D), kh = UnsafePointer(kp + n * T * C + h * D)
+                let vh = UnsafePointer(vp + n * T * C + h * D)
+                sgemm(transB: true, m: T, n: T, k: D, alpha: sc, a: qh, lda: C, b: kh, ldb: C, beta: 0, c: P)
+                let ch = cp + n * T * C + h * D
+                if training {
+                    softmaxRows(P, rows: T, cols: T)    // the backward pass needs the normalised probabilities
+                    sgemm(m: T, n: D, k: T, a: P, b: vh, ldb: C, beta: 0, c: ch, ldc: C)
+                } else {
+                    // ctx = diag(1/s)·(exp-scores·V): divide the T×D product instead of the T×T scores.
+                    let sums = sp + worker * T
+                    for i in 0..<T { sums[i] = 1 / expShiftedRow(P + i * T, cols: T) }
+                    sgemm(m: T, n: D, k: T, a: P, b: vh, ldb: C, beta: 0, c: ch, ldc: C)
+                    for i in 0..<T { let row = ch + i * C, f = sums[i]; for d in 0..<D { row[d] *= f } }
+                }
+            }
+        }
+        fcOut.forward(cp, out, rows: rows)
+    }
+
+    /// Accumulates into dValuesIn/dKeysIn/dQueriesIn (which may alias one another) and the parameter grads.
+    public func backward(values vin: UnsafePointer<Float>, keys kin: UnsafePointer<Float>, queries qin: UnsafePointer<Float>,
+                         dOut: UnsafePointer<Float>, dValues: UnsafeMutablePointer<Float>, dKeys: UnsafeMutablePointer<Float>,
+                         dQueries: UnsafeMutablePointer<Float>, batch N: Int, length T: Int) {
+        precondition(cachedProbs, "SelfAttention.backward needs a training forward pass")
+        let C = embed, rows = N * T, H = heads, D = headDim, sc = scale
+        let dcp = dctx.reserve(rows * C)
+        dcp.update(repeating: 0, count: rows * C)
+        fcOut.backward(ctx.pointer, dOut, dcp, rows: rows)
+        let dvp = dv.reserve(rows * C), dkp = dk.reserve(rows * C), dqp = dq.reserve(rows * C)
+        let workers = Workers.count
+        let dsp = dscores.reserve(workers * T * T)
+        let vp = v.pointer, kp = k.pointer, qp = q.pointer, pp = probs.pointer
+        do {
+            parallelFor(N * H, workers: workers) { item, worker in
+                let n = item / H, h = item % H
+                let P = UnsafePointer(pp + item * T * T)
+                let dS = dsp + worker * T * T
+                let off = n * T * C + h * D
+                let dctxh = UnsafePointer(dcp + off)
+                // dP = dctx_h · V_hᵀ ; dV_h = Pᵀ · dctx_h
+                sgemm(transB: true, m: T, n: T, k: D, a: dctxh, lda: C, b: vp + off, ldb: C, beta: 0, c: dS)
+                sgemm(transA: true, m: T, n: D, k: T, a: P, b: dctxh, ldb: C, beta: 0, c: dvp + off, ldc: C)
+                // softmax backward: dS = P ⊙ (dP − Σ_j dP·P), times the score scale
+                for i in 0..<T { softmaxBackwardRow(P + i * T, dS + i * T, cols: T, scale: sc) }
+                // dQ_h = dS · K_h ; dK_h = dSᵀ · Q_h
+                sgemm(m: T, n: D, k: T, a: dS, b: kp + off, ldb: C, beta: 0, c: dqp + off, ldc: C)
+                sgemm(transA: true, m: T, n: D, k: T, a: dS, b: qp + off, ldb: C, beta: 0, c: dkp + off, ldc: C)
+            }
+        }
+        values.backward(vin, dvp, dValues, rows: rows)
+        keys.backward(kin, dkp, dKeys, rows: rows)
+        queries.backward(qin, dqp, dQueries, rows: rows)
+    }
+}

@@ -1,0 +1,59 @@
+import Foundation
+
+/// The released `TransformerBlock(values, keys, queries)`:
+/// x = LN1(A(values, keys, queries) + queries); out = LN2(FFN(x) + x), FFN = Linear C→E·C, ReLU, Linear E·C→C.
+public final class TransformerBlock {
+    public let attention: SelfAttention
+    public let norm1: LayerNorm, norm2: LayerNorm
+    public let ff0: Linear, ff2: Linear
+    let embed: Int, hidden: Int
+    let a = FloatBuffer(), x = FloatBuffer(), h = FloatBuffer(), f = FloatBuffer()
+    let da = FloatBuffer(), dx = FloatBuffer(), dh = FloatBuffer(), df = FloatBuffer()
+
+    public init(_ store: ParameterStore, _ name: String, embed: Int, heads: Int, forwardExpansion: Int) {
+        self.embed = embed
+        hidden = forwardExpansion * embed
+        attention = SelfAttention(store, name + ".attention", embed: embed, heads: heads)
+        norm1 = LayerNorm(store, name + ".norm1", embed)
+        norm2 = LayerNorm(store, name + ".norm2", embed)
+        ff0 = Linear(store, name + ".feed_forward.0", embed, hidden)
+        ff2 = Linear(store, name + ".feed_forward.2", hidden, embed)
+    }
+
+    public func flops(length T: Int) -> Int { attention.flops(length: T) + T * (ff0.flopsPerRow + ff2.flopsPerRow) }
+
+    public func forward(values: UnsafePointer<Float>, keys: UnsafePointer<Float>, queries: UnsafePointer<Float>,
+                        out: UnsafeMutablePointer<Float>, batch N: Int, length T: Int, training: Bool) {
+        let rows = N * T, C = embed
+        let ap = a.reserve(rows * C), xp = x.reserve(rows * C), hp = h.reserve(rows * hidden), fp = f.reserve(rows * C)
+        attention.forward(values: values, keys: keys, queries: queries, out: ap, batch: N, length: T, training: training)
+        for i in 0..<rows * C { ap[i] += queries[i] }
+        norm1.forward(ap, xp, rows: rows)
+        ff0.forward(xp, hp, rows: rows)
+        reluForward(hp, count: rows * hidden)
+        ff2.forward(hp, fp, rows: rows)
+        for i in 0..<rows * C { fp[i] += xp[i] }
+        norm2.forward(fp, out, rows: rows)
+    }
+
+    public func backward(values: UnsafePointer<Float>, keys: UnsafePointer<Float>, queries: UnsafePointer<Float>,
+                         dOut: UnsafePointer<Float>, dValues: UnsafeMutablePointer<Float>, dKeys: UnsafeMutablePointer<Float>,
+                         dQueries: UnsafeMutablePointer<Float>, batch N: Int, length T: Int) {
+        let rows = N * T, C = embed
+        let dfp = df.reserve(rows * C), dhp = dh.reserve(rows * hidden), dxp = dx.reserve(rows * C), dap = da.reserve(rows * C)
+        dfp.update(repeating: 0, count: rows * C)
+        norm2.backward(f.pointer, dOut, dfp, rows: rows)
+        // f = FFN(x) + x
+        dxp.update(from: dfp, count: rows * C)
+        dhp.update(repeating: 0, count: rows * hidden)
+        ff2.backward(h.pointer, dfp, dhp, rows: rows)
+        reluBackward(h.pointer, dhp, count: rows * hidden)
+        ff0.backward(x.pointer, dhp, dxp, rows: rows)
+        // x = LN1(a + queries)
+        dap.update(repeating: 0, count: rows * C)
+        norm1.backward(a.pointer, dxp, dap, rows: rows)
+        for i in 0..<rows * C { dQueries[i] += dap[i] }
+        attention.backward(values: values, keys: keys, queries: queries, dOut: dap, dValues: dValues, dKeys: dKeys,
+                           dQueries: dQueries, batch: N, length: T)
+    }
+}

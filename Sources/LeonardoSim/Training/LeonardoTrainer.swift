@@ -1,0 +1,122 @@
+import Foundation
+
+/// Trains a LEONARDO model on normalised trajectories with the physics-informed loss and Adam.
+/// The data order of epoch e is a shuffle drawn from a generator seeded by (seed, e), so a run resumed
+/// from a checkpoint continues with exactly the batches, noise and updates of an uninterrupted run.
+public final class LeonardoTrainer {
+    public let model: Leonardo
+    public let optimizer: Adam
+    public let loss: PhysicsLoss
+    public private(set) var state: TrainingState
+    let data: [Float]
+    public let trajectoryCount: Int
+    var rng: Xoshiro256StarStar
+    var order: [Int] = []
+    // batch buffers
+    let batch = FloatBuffer(), eps = FloatBuffer(), frameNoise = FloatBuffer()
+
+    /// `data` holds N×T×2 normalised trajectories (row-major).
+    public init(model: Leonardo, data: [Float], options: TrainingOptions) throws {
+        let step = model.config.length * model.config.inputChannels
+        guard data.count % step == 0, data.count / step >= 1 else {
+            throw LeonardoError.invalidData("training data must be N×\(model.config.length)×\(model.config.inputChannels)")
+        }
+        guard options.batchSize >= 2 else { throw LeonardoError.invalidArgument("--batch must be at least 2") }
+        guard options.learningRate > 0 else { throw LeonardoError.invalidArgument("--lr must be positive") }
+        self.model = model
+        self.data = data
+        trajectoryCount = data.count / step
+        optimizer = Adam(model.parameters, learningRate: options.learningRate)
+        loss = PhysicsLoss(weights: options.weights, length: model.config.length)
+        rng = Xoshiro256StarStar(seed: options.seed ^ 0x5EED_1EAF)
+        state = TrainingState(options: options, epoch: 0, stepInEpoch: 0, optimizerStep: 0,
+                              rngState: rng.stateWords, rngSpareNormal: nil, lastEpochLosses: [])
+        makeOrder()
+    }
+
+    public var stepsPerEpoch: Int { max(1, trajectoryCount / state.options.batchSize) }
+    public var isFinished: Bool { state.epoch >= state.options.epochs }
+
+    private func makeOrder() {
+        var g = Xoshiro256StarStar(seed: state.options.seed &+ 0x9E37_79B9 &* UInt64(state.epoch + 1))
+        order = Array(0..<trajectoryCount)
+        g.shuffle(&order)
+    }
+
+    /// Resumes from a checkpoint written by `saveCheckpoint` (weights, Adam moments, position, generator).
+    public func resume(from path: String) throws {
+        let f = try HDF5File.open(path)
+        try LeonardoCheckpoint.loadParameters(into: model.parameters, from: f)
+        f.close()
+        guard let s = try LeonardoCheckpoint.loadTrainingState(path, into: optimizer) else {
+            throw LeonardoError.invalidData("\(path) has no training state to resume from (it holds weights only)")
+        }
+        var st = s
+        st.options.epochs = state.options.epochs   // allow extending a run with more epochs
+        // states written before L12–L14 existed hold fewer sums
+        st.epochLossSums += [Double](repeating: 0, count: max(0, LossTerms.count - st.epochLossSums.count))
+        state = st
+        rng = Xoshiro256StarStar(state: s.rngState, spareNormal: s.rngSpareNormal)
+        optimizer.learningRate = s.options.learningRate
+        loss.weights = s.options.weights
+        makeOrder()
+    }
+
+    public func saveCheckpoint(_ path: String) throws {
+        state.rngState = rng.stateWords
+        state.rngSpareNormal = rng.spareNormal
+        state.optimizerStep = optimizer.step
+        try LeonardoCheckpoint.save(model, to: path, optimizer: optimizer, state: state)
+    }
+
+    /// One optimizer step on the next batch; returns the loss terms of that batch.
+    @discardableResult
+    public func step() -> LossTerms {
+        let cfg = model.config, B = state.options.batchSize, L = cfg.latentDim
+        let per = cfg.length * cfg.inputChannels
+        let xb = batch.reserve(B * per)
+        data.withUnsafeBufferPointer { d in
+            for j in 0..<B {
+                let idx = order[(state.stepInEpoch * B + j) % trajectoryCount]
+                (xb + j * per).update(from: d.baseAddress! + idx * per, count: per)
+            }
+        }
+        let ep = eps.reserve(B * L)
+        rng.fillNormal(ep, count: B * L)
+        // The stationary decoder's per-frame noise comes after ε from the same generator (none for the authors').
+        let noiseCount = model.noiseCount(batch: B)
+        let np = frameNoise.reserve(max(noiseCount, 1))
+        rng.fillNormal(np, count: noiseCount)
+        let terms = model.lossAndGradients(input: xb, eps: ep, noise: noiseCount > 0 ? np : nil, batch: B, loss: loss)
+        optimizer.clipGradients(maxNorm: state.options.gradClip)
+        optimizer.update()
+        state.optimizerStep = optimizer.step
+        for k in 0..<LossTerms.count { state.epochLossSums[k] += terms.values[k] }
+        state.epochBatches += 1
+        state.stepInEpoch += 1
+        if state.stepInEpoch >= stepsPerEpoch {
+            state.lastEpochLosses = state.epochLossSums.map { $0 / Double(max(state.epochBatches, 1)) }
+            state.epochLossSums = [Double](repeating: 0, count: LossTerms.count); state.epochBatches = 0
+            state.epoch += 1
+            state.stepInEpoch = 0
+            makeOrder()
+        }
+        return terms
+    }
+
+    /// Loss terms of the model on `data` (normalised N×T×2) with posterior means as latents (no latent noise; the
+    /// stationary decoder's per-frame noise comes from a fixed seed, so every evaluation sees the same draws).
+    public func evaluate(_ evalData: [Float]) -> LossTerms {
+        let cfg = model.config, per = cfg.length * cfg.inputChannels, L = cfg.latentDim
+        let n = evalData.count / per
+        let (mu, lv) = model.encode(evalData)
+        var noiseRng = Xoshiro256StarStar(seed: 0xE7A1)
+        let rec = model.decode(z: mu, rng: &noiseRng)
+        return evalData.withUnsafeBufferPointer { x in
+            rec.withUnsafeBufferPointer { r in mu.withUnsafeBufferPointer { m in lv.withUnsafeBufferPointer { l in
+                loss.evaluate(input: x.baseAddress!, reconstruction: r.baseAddress!, mu: m.baseAddress!, logvar: l.baseAddress!,
+                              batch: n, latent: L)
+            }}}
+        }
+    }
+}

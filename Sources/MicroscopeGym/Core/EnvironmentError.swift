@@ -1,0 +1,27 @@
+import Foundation
+import LeonardoSim
+
+/// Errors of the environment API; the message says what to fix.
+public enum EnvironmentError: Error, CustomStringConvertible, Equatable {
+    case actionOutsideSpace(String)
+    case stepAfterEpisodeEnd
+    case stepBeforeReset
+    case invalidSpec(file: String, field: String, problem: String)
+    case unknownEnvironment(String, known: [String])
+    case incompatibleSpaces(String)
+    case checkFailed(String)
+
+    public var description: String {
+        switch self {
+        case .actionOutsideSpace(let what): return "action outside the action space: \(what)"
+        case .stepAfterEpisodeEnd: return "step() called after the episode ended: call reset() first"
+        case .stepBeforeReset: return "step() called before reset(): call reset(seed:) first"
+        case .invalidSpec(let file, let field, let problem):
+            return field == "-" ? "\(file): \(problem)" : "\(file): field '\(field)' \(problem)"
+        case .unknownEnvironment(let id, let known):
+            return "unknown environment '\(id)' (registered: \(known.joined(separator: ", ")); add a spec file with --env-file)"
+        case .incompatibleSpaces(let what): return "incompatible spaces: \(what)"
+        case .checkFailed(let what): return "environment check failed: \(what)"
+        }
+    }
+}

@@ -1,0 +1,52 @@
+import Foundation
+import LeonardoSim
+
+/// The registry of environment specs by versioned ID (Gymnasium's `gym.make`).
+///
+/// Spec files are the `*.json` files of the environments folder: `$MICROSCOPEGYM_ENVIRONMENTS` when set,
+/// otherwise the package's `Environments/` folder. Users add scenarios with a spec file of their own
+/// (`makeEnvironment(specFile:)`, `gym-runner --env-file PATH`).
+public enum EnvironmentRegistry {
+    /// The folder that holds the shipped spec files.
+    public static var directory: String {
+        if let d = ProcessInfo.processInfo.environment["MICROSCOPEGYM_ENVIRONMENTS"], !d.isEmpty { return d }
+        // The package root: the first folder above this source file that holds Package.swift.
+        var folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        while folder.path != "/" && !FileManager.default.fileExists(atPath: folder.appendingPathComponent("Package.swift").path) {
+            folder = folder.deletingLastPathComponent()
+        }
+        return folder.appendingPathComponent("Environments").path
+    }
+
+    /// IDs of the registered specs, sorted.
+    public static func ids() -> [String] {
+        specFiles().map { ($0 as NSString).lastPathComponent.replacingOccurrences(of: ".json", with: "") }.sorted()
+    }
+
+    static func specFiles() -> [String] {
+        let dir = directory
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+        return names.filter { $0.hasSuffix(".json") }.map { (dir as NSString).appendingPathComponent($0) }
+    }
+
+    /// The spec registered under `id` (file `<id>.json`; its `id` field must agree).
+    public static func spec(id: String) throws -> LiquidCellSpec {
+        let path = (directory as NSString).appendingPathComponent(id + ".json")
+        guard FileManager.default.fileExists(atPath: path) else { throw EnvironmentError.unknownEnvironment(id, known: ids()) }
+        let spec = try LiquidCellSpec.load(path)
+        guard spec.id == id else {
+            throw EnvironmentError.invalidSpec(file: path, field: "id", problem: "is '\(spec.id)' but the file is registered as '\(id)'")
+        }
+        return spec
+    }
+}
+
+/// Makes the registered environment `id` (e.g. "LiquidCell-v0") with its shipped checkpoint.
+public func makeEnvironment(id: String) throws -> LiquidCell {
+    try LiquidCell(spec: EnvironmentRegistry.spec(id: id))
+}
+
+/// Makes an environment from a spec file of the user's own.
+public func makeEnvironment(specFile: String) throws -> LiquidCell {
+    try LiquidCell(spec: LiquidCellSpec.load(specFile))
+}

@@ -1,0 +1,58 @@
+import Foundation
+import LeonardoSim
+
+/// N liquid cells whose decoder calls are batched: every step decodes the latents of all N environments in
+/// one `Leonardo.decode` call (one set of large GEMMs instead of N small ones). Same results as stepping the
+/// copies one by one (the decoder is deterministic per trajectory up to float rounding of the batch size).
+public struct LiquidCellVector {
+    public private(set) var environments: [LiquidCell]
+    public var count: Int { environments.count }
+    public init(_ environment: LiquidCell, count: Int) {
+        precondition(count >= 1)
+        environments = [LiquidCell](repeating: environment, count: count)
+    }
+    public var actionSpace: Discrete { environments[0].actionSpace }
+    public var observationSpace: DictSpace { environments[0].observationSpace }
+
+    public mutating func reset(seed: UInt64?) throws -> [[String: [Float]]] {
+        try (0..<count).map { i in try environments[i].reset(seed: seed.map { $0 &+ UInt64(i) }, options: [:]).0 }
+    }
+
+    public mutating func step(_ actions: [Int]) throws -> VectorStep<[String: [Float]]> {
+        precondition(actions.count == count, "one action per environment")
+        var latents: [Float] = [], noise: [Float] = [], ranges: [[Double]] = [], settings: [(Double, Double)] = []
+        for i in 0..<count {
+            guard environments[i].actionSpace.contains(actions[i]) else {
+                throw EnvironmentError.actionOutsideSpace("environment \(i): \(actions[i]) is not in \(environments[i].actionSpace)")
+            }
+            guard environments[i].phase == .running else {
+                throw environments[i].phase == .needsReset ? EnvironmentError.stepBeforeReset : EnvironmentError.stepAfterEpisodeEnd
+            }
+            let (d, f) = environments[i].setting(for: actions[i])
+            settings.append((d, f))
+            var r: [Double] = []
+            for _ in 0..<environments[i].segmentsNeeded(frameRate: f) {
+                latents += environments[i].advanceLatent(doseRate: d)
+                r.append(environments[i].segmentRange())
+            }
+            ranges.append(r)
+            // The stationary decoder's per-frame noise, from each environment's own generator in the single
+            // environment's order (the authors' decoder needs none).
+            for _ in 0..<environments[i].model.noiseCount(batch: r.count) { noise.append(Float(environments[i].rng.normal())) }
+        }
+        let decoded = environments[0].model.decode(z: latents, noise: noise.isEmpty ? nil : noise)
+        let per = environments[0].spec.segmentFrames * 2
+        var offset = 0
+        var steps: [Step<[String: [Float]]>] = []
+        for i in 0..<count {
+            let k = ranges[i].count
+            let slice = Array(decoded[(offset * per)..<((offset + k) * per)])
+            offset += k
+            var s = environments[i].finish(doseRate: settings[i].0, frameRate: settings[i].1, decoded: slice, ranges: ranges[i])
+            if s.done { environments[i].phase = .ended }
+            s.info["env_index"] = Double(i)
+            steps.append(s)
+        }
+        return try VectorEnvironment<LiquidCell>.autoReset(steps, reset: { i in try environments[i].reset(seed: nil, options: [:]).0 })
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import LeonardoSim
+
+/// Running mean and variance of vector observations (Welford's algorithm; non-finite entries are skipped), and
+/// standardisation by them. One implementation for the `NormalizeObservation` wrapper and the agents' inputs
+/// (DQN, CEM), whose policy files store it as JSON (`count`, `mean`, `m2`).
+public struct ObservationNormalizer: Codable, Equatable, Sendable {
+    public var count = 0.0
+    public var mean: [Double]
+    public var m2: [Double]
+    public init(dimension: Int) { mean = [Double](repeating: 0, count: dimension); m2 = mean }
+
+    public mutating func update(_ x: [Float]) {
+        count += 1
+        for i in 0..<x.count where x[i].isFinite {
+            let d = Double(x[i]) - mean[i]
+            mean[i] += d / count
+            m2[i] += d * (Double(x[i]) - mean[i])
+        }
+    }
+
+    /// Unbiased variance of entry i (1 before two observations).
+    @inline(__always)
+    public func variance(_ i: Int) -> Double { count > 1 ? m2[i] / (count - 1) : 1 }
+
+    /// Standardises with the agents' convention: (x − mean)/max(sd, 1e-6), clipped to ±10, non-finite → 0.
+    public func apply(_ x: [Float], into out: UnsafeMutablePointer<Float>) {
+        x.withUnsafeBufferPointer { apply($0.baseAddress!, into: out) }
+    }
+
+    /// As `apply(_:into:)` for `mean.count` values read from `x` (no allocation: used inside minibatch loops).
+    public func apply(_ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+        for i in 0..<mean.count {
+            let v = x[i].isFinite ? (Double(x[i]) - mean[i]) / max(variance(i).squareRoot(), 1e-6) : 0
+            out[i] = Float(max(-10, min(10, v)))
+        }
+    }
+}
+
+/// Normalises vector observations by running mean and variance (Welford; Gymnasium's `NormalizeObservation`),
+/// then clips to ±`clip`. NaN entries become 0. Freeze the statistics with `updating = false` for evaluation.
+public struct NormalizeObservation<Base: Environment>: Environment where Base.ObservationSpace == Box {
+    public var base: Base
+    public var updating = true
+    public let clip: Float
+    public private(set) var statistics: ObservationNormalizer
+    public var count: Double { statistics.count }
+    public var mean: [Double] { statistics.mean }
+    public var m2: [Double] { statistics.m2 }
+    public init(_ base: Base, clip: Float = 10) {
+        self.base = base; self.clip = clip
+        statistics = ObservationNormalizer(dimension: base.observationSpace.count)
+    }
+    public var observationSpace: Box { Box(shape: base.observationSpace.shape, low: -clip, high: clip) }
+    public var actionSpace: Base.ActionSpace { base.actionSpace }
+    mutating func normalize(_ x: [Float]) -> [Float] {
+        if updating { statistics.update(x) }
+        return (0..<x.count).map { i in
+            guard x[i].isFinite else { return 0 }
+            return max(-clip, min(clip, Float((Double(x[i]) - statistics.mean[i]) / (statistics.variance(i) + 1e-8).squareRoot())))
+        }
+    }
+    public mutating func reset(seed: UInt64?, options: [String: Double]) throws -> ([Float], Info) {
+        let (o, info) = try base.reset(seed: seed, options: options)
+        return (normalize(o), info)
+    }
+    public mutating func step(_ action: Base.Action) throws -> Step<[Float]> {
+        try base.step(action).mapObservation { normalize($0) }
+    }
+}
