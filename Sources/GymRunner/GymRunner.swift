@@ -7,7 +7,7 @@ struct GymRunner: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gym-runner",
         abstract: "MicroscopeGym: the LEONARDO liquid-cell TEM simulator, agents that operate it, training and benchmarks.",
-        subcommands: [Train.self, Evaluate.self, List.self, Check.self, Dataset.self, Stats.self, Generate.self, Encode.self, TrainLeonardo.self, CalibrateDose.self, MatchDose.self, FitPrior.self, TrainClassifier.self, Fidelity.self, SplitReal.self, Sweep.self, Merge.self, Bench.self],
+        subcommands: [Train.self, Evaluate.self, List.self, Check.self, Dataset.self, Stats.self, Generate.self, Encode.self, TrainLeonardo.self, PlotCurve.self, CalibrateDose.self, MatchDose.self, FitPrior.self, TrainClassifier.self, Fidelity.self, SplitReal.self, Sweep.self, Merge.self, Bench.self],
         defaultSubcommand: Train.self)
 }
 

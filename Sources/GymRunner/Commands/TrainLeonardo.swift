@@ -39,6 +39,8 @@ struct TrainLeonardo: ParsableCommand {
     @Option(help: "More training trajectories of the model's length, used as they are (repeat for several files), e.g. dose-labelled LPTEM-like data mixed with real ones.") var mix: [String] = []
     @Option(help: "Decoder variant of a new model: authors (the released one) or stationary (time-shared front end with per-frame noise; outputs steps).") var decoder: DecoderVariant?
     @Option(help: "Per-frame noise channels of the stationary decoder.") var noiseChannels: Int?
+    @Option(help: "Weight of the semi-supervised dose term (not in the paper; 0 = off): the dose-labelled trajectories (--mix files with 'dose') hold the dose coordinate of their posterior mean at the calibration of --dose-anchor-axis.") var doseAnchor: Double?
+    @Option(help: "Calibrated checkpoint whose dose axis (index, intercept, slope) the dose term holds (default: the shipped model).") var doseAnchorAxis: String?
     @Option(help: "With --validation: evaluate every this many steps as well as at each epoch's end (0: epoch ends only). Each evaluation is a row of OUT-curve.csv; the best one is saved as OUT-best.h5 (early stopping).") var validateEvery: Int = 0
 
     func validate() throws {
@@ -52,6 +54,9 @@ struct TrainLeonardo: ParsableCommand {
         if let k = heterogeneityBlocks, k < 2 { throw ValidationError("--heterogeneity-blocks must be at least 2") }
         if let w = longLagMsd, !(w >= 0 && w.isFinite) { throw ValidationError("--long-lag-msd must be a finite number ≥ 0") }
         if let w = stepProfile, !(w >= 0 && w.isFinite) { throw ValidationError("--step-profile must be a finite number ≥ 0") }
+        if let w = doseAnchor, !(w >= 0 && w.isFinite) { throw ValidationError("--dose-anchor must be a finite number ≥ 0") }
+        if doseAnchorAxis != nil && doseAnchor == nil { throw ValidationError("--dose-anchor-axis goes with --dose-anchor") }
+        if resume && doseAnchor != nil { throw ValidationError("--dose-anchor chooses a new run's loss; a resumed run keeps its own") }
         if validateEvery < 0 { throw ValidationError("--validate-every must be ≥ 0") }
         if let k = windowStride, k < 1 { throw ValidationError("--window-stride must be at least 1") }
         if windowStride != nil && !segment { throw ValidationError("--window-stride goes with --segment") }
@@ -82,13 +87,13 @@ struct TrainLeonardo: ParsableCommand {
         return set.normalized()
     }
 
-    /// A --mix file, used as it is.
-    func loadMix(_ path: String, length: Int) throws -> [Float] {
+    /// A --mix file, used as it is, with its dose labels (NaN where the file has none).
+    func loadMix(_ path: String, length: Int) throws -> (trajectories: [Float], dose: [Float]) {
         let set = try TrajectorySet.read(path)
         guard set.length == length else {
             throw UserError("\(path): --mix trajectories have \(set.length) frames but the model expects \(length)")
         }
-        return set.normalized()
+        return (set.normalized(), set.dose ?? [Float](repeating: .nan, count: set.count))
     }
 
     func run() throws {
@@ -124,7 +129,12 @@ struct TrainLeonardo: ParsableCommand {
         }
         var train = try loadNormalized(data, length: cfg.length)
         let ownCount = train.count / (cfg.length * 2)
-        for path in mix { train += try loadMix(path, length: cfg.length) }
+        var doseLabels = [Float](repeating: .nan, count: ownCount)
+        for path in mix {
+            let (trajectories, dose) = try loadMix(path, length: cfg.length)
+            train += trajectories
+            doseLabels += dose
+        }
         if !mix.isEmpty { print("training data: \(ownCount) trajectories from \(data), \(train.count / (cfg.length * 2) - ownCount) from --mix") }
         let val = try validation.map { try loadNormalized($0, length: cfg.length) }
         let n = train.count / (cfg.length * 2)
@@ -137,7 +147,19 @@ struct TrainLeonardo: ParsableCommand {
         if let w = longLagMsd { opts.weights.longLagMSD = w }
         if let w = stepProfile { opts.weights.stepProfile = w }
         let leo = try initial ?? Leonardo(config: cfg, seed: seed)
-        let trainer = try LeonardoTrainer(model: leo, data: train, options: opts)
+        if let w = doseAnchor {
+            let axisPath = doseAnchorAxis ?? defaultLeonardoPath()
+            guard let calibration = try Leonardo.load(axisPath).doseCalibration else {
+                throw UserError("\(axisPath): no dose calibration to anchor to (run calibrate-dose first)")
+            }
+            guard doseLabels.contains(where: { $0.isFinite && $0 > 0 }) else {
+                throw UserError("--dose-anchor needs dose-labelled trajectories: give a --mix file with a 'dose' dataset")
+            }
+            opts.doseAnchor = DoseAnchor(weight: w, calibration: calibration)
+            print(String(format: "dose term: z%d held at %.4f %+.4f·log10(dose) (from %@), weight %g", calibration.index + 1,
+                         calibration.intercept, calibration.slope, axisPath, w))
+        }
+        let trainer = try LeonardoTrainer(model: leo, data: train, options: opts, doseLabels: doseLabels)
         if resume {
             try trainer.resume(from: out)
             // A run keeps its loss: a loss flag given with --resume must agree with the saved run.
@@ -171,6 +193,7 @@ struct TrainLeonardo: ParsableCommand {
             let shortNames = ["mse", "kl", "mean", "var", "skew", "kurt", "med", "vacf", "vacfB", "xy", "pacf", "het", "lmsd", "prof"]
             let msg = "epoch \(st.epoch + (st.stepInEpoch == 0 ? 0 : 1))/\(epochs) loss \(String(format: "%.4g", terms.total)) ["
                 + zip(shortNames, terms.values).map { "\($0) \(String(format: "%.3g", $1))" }.joined(separator: " ")
+                + (st.options.doseAnchor == nil ? "" : " dose \(String(format: "%.3g", terms.doseAnchor))")
                 + "] \(String(format: "%.0f", rate)) traj/s"
             bar.update(st.optimizerStep, msg)
             let epochEnded = st.stepInEpoch == 0

@@ -4,15 +4,17 @@ import LeonardoSim
 
 /// The validation curve of a LEONARDO run: OUT-curve.csv (one row per evaluation: step, epoch, the training
 /// batch's or epoch's loss, the validation loss and its terms) and the best validation loss so far, whose checkpoint
-/// is OUT-best.h5. A resumed run continues the file and its best value.
+/// is OUT-best.h5, and OUT-curve.svg, the plot of both losses against the step. A resumed run continues the file and
+/// its best value.
 struct ValidationCurve {
-    let path: String, bestPath: String
+    let path: String, bestPath: String, plotPath: String
     private(set) var best = Double.infinity
 
     init(checkpoint: String, resuming: Bool) throws {
         let stem = (checkpoint as NSString).deletingPathExtension
         path = stem + "-curve.csv"
         bestPath = stem + "-best.h5"
+        plotPath = stem + "-curve.svg"
         if resuming, let text = try? String(contentsOfFile: path, encoding: .utf8) {
             for line in text.split(separator: "\n").dropFirst() {
                 let fields = line.split(separator: ",")
@@ -30,5 +32,21 @@ struct ValidationCurve {
         let old = (try? Data(contentsOf: URL(fileURLWithPath: path))) ?? Data()
         try writeDataAtomically(path, old + Data(row.utf8))
         best = min(best, validation.total)
+        try writeDataAtomically(plotPath, Data(Self.plot(csv: String(decoding: old + Data(row.utf8), as: UTF8.self),
+                                                          title: (path as NSString).lastPathComponent).utf8))
+    }
+
+    /// The training and validation losses of a curve file against the optimizer step.
+    static func plot(csv: String, title: String) -> String {
+        var train: [(x: Double, y: Double)] = [], validation: [(x: Double, y: Double)] = []
+        for line in csv.split(separator: "\n").dropFirst() {
+            let f = line.split(separator: ",").map { Double($0) }
+            guard f.count > 3, let step = f[0], let t = f[2], let v = f[3] else { continue }
+            train.append((step, t)); validation.append((step, v))
+        }
+        var plot = LinePlot(title: "LEONARDO training: \(title)", xLabel: "optimizer step", yLabel: "loss", logY: true)
+        plot.series = [LinePlot.Series(label: "training (batch or epoch mean)", color: "#6baed6", points: train),
+                       LinePlot.Series(label: "validation particles", color: "#d94801", points: validation, markers: true)]
+        return plot.svg()
     }
 }

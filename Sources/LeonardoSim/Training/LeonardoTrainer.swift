@@ -15,14 +15,28 @@ public final class LeonardoTrainer {
     // batch buffers
     let batch = FloatBuffer(), eps = FloatBuffer(), frameNoise = FloatBuffer()
 
-    /// `data` holds N×T×2 normalised trajectories (row-major).
-    public init(model: Leonardo, data: [Float], options: TrainingOptions) throws {
+    /// Dose rate of each training trajectory, NaN where unknown (for `TrainingOptions.doseAnchor`).
+    let doseLabels: [Float]?
+    let batchDose = FloatBuffer()
+
+    /// `data` holds N×T×2 normalised trajectories (row-major); `doseLabels` one dose rate per trajectory (NaN where
+    /// unlabelled), needed when the options have a dose anchor.
+    public init(model: Leonardo, data: [Float], options: TrainingOptions, doseLabels: [Float]? = nil) throws {
         let step = model.config.length * model.config.inputChannels
         guard data.count % step == 0, data.count / step >= 1 else {
             throw LeonardoError.invalidData("training data must be N×\(model.config.length)×\(model.config.inputChannels)")
         }
         guard options.batchSize >= 2 else { throw LeonardoError.invalidArgument("--batch must be at least 2") }
         guard options.learningRate > 0 else { throw LeonardoError.invalidArgument("--lr must be positive") }
+        if options.doseAnchor != nil {
+            guard let doseLabels, doseLabels.count == data.count / step else {
+                throw LeonardoError.invalidArgument("a dose anchor needs one dose label (or NaN) per training trajectory")
+            }
+            guard options.doseAnchor!.index < model.config.latentDim else {
+                throw LeonardoError.invalidArgument("the dose anchor's axis is outside the model's \(model.config.latentDim) latents")
+            }
+        }
+        self.doseLabels = doseLabels
         self.model = model
         self.data = data
         trajectoryCount = data.count / step
@@ -87,7 +101,14 @@ public final class LeonardoTrainer {
         let noiseCount = model.noiseCount(batch: B)
         let np = frameNoise.reserve(max(noiseCount, 1))
         rng.fillNormal(np, count: noiseCount)
-        let terms = model.lossAndGradients(input: xb, eps: ep, noise: noiseCount > 0 ? np : nil, batch: B, loss: loss)
+        var anchor: (anchor: DoseAnchor, dose: UnsafePointer<Float>)?
+        if let doseAnchor = state.options.doseAnchor, let doseLabels {
+            let dp = batchDose.reserve(B)
+            for j in 0..<B { dp[j] = doseLabels[order[(state.stepInEpoch * B + j) % trajectoryCount]] }
+            anchor = (doseAnchor, UnsafePointer(dp))
+        }
+        let terms = model.lossAndGradients(input: xb, eps: ep, noise: noiseCount > 0 ? np : nil, batch: B, loss: loss,
+                                           doseAnchor: anchor)
         optimizer.clipGradients(maxNorm: state.options.gradClip)
         optimizer.update()
         state.optimizerStep = optimizer.step

@@ -9,5 +9,7 @@ public struct LossTerms: Equatable, Sendable {
     public static let count = names.count
     public var values = [Double](repeating: 0, count: LossTerms.count)
     public var total = 0.0
+    /// The semi-supervised dose term (`DoseAnchor`), before its weight; 0 without one. Its weighted value is in `total`.
+    public var doseAnchor = 0.0
     public init() {}
 }

@@ -13,7 +13,8 @@ extension Leonardo {
     /// first and hold ∂L/∂θ afterwards. `eps` holds batch × latentDim standard normals; `noise` the stationary
     /// decoder's per-frame normals (`noiseCount(batch:)`; ignored by the authors' decoder).
     public func lossAndGradients(input xb: UnsafePointer<Float>, eps ep: UnsafePointer<Float>,
-                                 noise: UnsafePointer<Float>? = nil, batch B: Int, loss: PhysicsLoss) -> LossTerms {
+                                 noise: UnsafePointer<Float>? = nil, batch B: Int, loss: PhysicsLoss,
+                                 doseAnchor: (anchor: DoseAnchor, dose: UnsafePointer<Float>)? = nil) -> LossTerms {
         let cfg = config, L = cfg.latentDim, per = cfg.length * cfg.inputChannels
         let b = objectiveBuffers
         let mp = b.mu.reserve(B * L), lp = b.logvar.reserve(B * L), zp = b.z.reserve(B * L)
@@ -23,8 +24,12 @@ extension Leonardo {
         encoder.forward(xb, mu: mp, logvar: lp, batch: B, training: true)
         for i in 0..<(B * L) { zp[i] = mp[i] + expf(0.5 * lp[i]) * ep[i] }
         decoder.forward(zp, noise: noise, out: rp, batch: B, training: true)
-        let terms = loss.evaluate(input: xb, reconstruction: rp, mu: mp, logvar: lp, batch: B, latent: L,
+        var terms = loss.evaluate(input: xb, reconstruction: rp, mu: mp, logvar: lp, batch: B, latent: L,
                                   dReconstruction: drp, dMu: dmp, dLogvar: dlp)
+        if let (anchor, dose) = doseAnchor {
+            terms.doseAnchor = anchor.apply(mu: mp, dose: dose, dMu: dmp, batch: B, latent: L)
+            terms.total += anchor.weight * terms.doseAnchor
+        }
         decoder.backward(dOut: drp, dZ: dzp, batch: B)
         for i in 0..<(B * L) {
             dmp[i] += dzp[i]

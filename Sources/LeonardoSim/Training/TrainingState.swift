@@ -12,7 +12,40 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     /// Write a checkpoint every this many optimizer steps (0: only at the end of each epoch).
     public var checkpointEvery = 200
     public var weights = LossWeights()
+    /// The semi-supervised dose term (nil: none, as in the paper).
+    public var doseAnchor: DoseAnchor?
     public init() {}
+}
+
+/// A semi-supervised dose term for training on a mixture of dose-labelled and unlabelled trajectories (this
+/// project's, not the paper's): for every labelled trajectory of a batch, weight·(μ_k − (intercept + slope·log10 d))²,
+/// averaged over the batch, where k is the dose axis. It holds the latent's dose coordinate where a calibration put it
+/// while unlabelled data (the real recordings) reshape the rest. Its value is `LossTerms.doseAnchor`.
+public struct DoseAnchor: Codable, Equatable, Sendable {
+    public var weight: Double
+    public var index: Int
+    public var intercept: Double
+    public var slope: Double
+
+    public init(weight: Double, calibration: DoseCalibration) {
+        self.weight = weight
+        index = calibration.index
+        intercept = calibration.intercept
+        slope = calibration.slope
+    }
+
+    /// Adds the term's gradient for a batch into dMu (B×L) and returns its value (before the weight). `dose` holds one
+    /// dose rate per trajectory, NaN where unlabelled.
+    public func apply(mu: UnsafePointer<Float>, dose: UnsafePointer<Float>, dMu: UnsafeMutablePointer<Float>, batch B: Int,
+                      latent L: Int) -> Double {
+        var value = 0.0
+        for i in 0..<B where dose[i].isFinite && dose[i] > 0 {
+            let e = Double(mu[i * L + index]) - (intercept + slope * log10(Double(dose[i])))
+            value += e * e
+            dMu[i * L + index] += Float(2 * weight * e / Double(B))
+        }
+        return value / Double(B)
+    }
 }
 
 /// Everything needed to continue training bit-for-bit: saved with the checkpoint.
