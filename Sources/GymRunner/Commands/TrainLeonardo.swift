@@ -28,6 +28,7 @@ struct TrainLeonardo: ParsableCommand {
     @Option(help: "Validation trajectories (HDF5) evaluated at each epoch's end.") var validation: String?
     @Flag(help: "Continue from the checkpoint at --out.") var resume = false
     @Option(help: "Start from the weights of this checkpoint (fine-tuning; fresh optimizer, its dose calibration and latent prior are dropped since they no longer fit).") var initFrom: String?
+    @Option(help: "Set one of the paper's eleven loss weights, NAME=VALUE (repeatable); names: \(LossWeights.paperTermNames.joined(separator: ", ")).") var lossWeight: [String] = []
     @Option(help: "Weight of the block-heterogeneity term L12 (not in the paper; 0 = the paper's 11-term loss): penalises reconstructions whose step size switches over time more, or less, than their input's.") var blockHeterogeneity: Double?
     @Option(help: "Number of consecutive blocks of steps in L12.") var heterogeneityBlocks: Int?
     @Option(help: "Weight of the long-lag term L13 (not in the paper; 0 = off): matches each reconstruction's log time-averaged MSD at lags 1, 10, 50, 100 and 150 frames to its input's.") var longLagMsd: Double?
@@ -50,6 +51,8 @@ struct TrainLeonardo: ParsableCommand {
         if checkpointEvery < 1 { throw ValidationError("--checkpoint-every must be at least 1") }
         if let limit, limit < 2 { throw ValidationError("--limit must be at least 2") }
         if resume && initFrom != nil { throw ValidationError("--init-from starts a new run; --resume continues one at --out (use one of them)") }
+        _ = try parsedLossWeights()
+        if resume && !lossWeight.isEmpty { throw ValidationError("--loss-weight chooses a new run's loss; a resumed run keeps its own") }
         if let w = blockHeterogeneity, !(w >= 0 && w.isFinite) { throw ValidationError("--block-heterogeneity must be a finite number ≥ 0") }
         if let k = heterogeneityBlocks, k < 2 { throw ValidationError("--heterogeneity-blocks must be at least 2") }
         if let w = longLagMsd, !(w >= 0 && w.isFinite) { throw ValidationError("--long-lag-msd must be a finite number ≥ 0") }
@@ -64,6 +67,17 @@ struct TrainLeonardo: ParsableCommand {
         if noiseChannels != nil && decoder != .stationary { throw ValidationError("--noise-channels goes with --decoder stationary") }
         if resume && (decoder != nil || noiseChannels != nil) {
             throw ValidationError("--decoder and --noise-channels choose a new model; a resumed run keeps its own")
+        }
+    }
+
+    /// --loss-weight NAME=VALUE pairs, checked.
+    func parsedLossWeights() throws -> [(String, Double)] {
+        try lossWeight.map { item in
+            let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, LossWeights.paperTermNames.contains(parts[0]), let v = Double(parts[1]), v >= 0, v.isFinite else {
+                throw ValidationError("--loss-weight must be NAME=VALUE with a finite VALUE ≥ 0 and NAME one of \(LossWeights.paperTermNames.joined(separator: ", ")); got '\(item)'")
+            }
+            return (parts[0], v)
         }
     }
 
@@ -142,6 +156,7 @@ struct TrainLeonardo: ParsableCommand {
         var opts = TrainingOptions()
         opts.epochs = epochs; opts.batchSize = batch; opts.learningRate = lr; opts.gradClip = gradClip
         opts.seed = seed; opts.checkpointEvery = checkpointEvery
+        for (name, value) in try parsedLossWeights() { try opts.weights.setPaperWeight(name, value) }
         if let w = blockHeterogeneity { opts.weights.blockHeterogeneity = w }
         if let k = heterogeneityBlocks { opts.weights.heterogeneityBlocks = k }
         if let w = longLagMsd { opts.weights.longLagMSD = w }

@@ -48,3 +48,27 @@ public struct LossWeights: Codable, Equatable, Sendable {
         stepProfile = try c.decodeIfPresent(Double.self, forKey: .stepProfile) ?? 0
     }
 }
+
+extension LossWeights {
+    /// Names of the paper's eleven terms L1–L11, as in `LossTerms.names`.
+    public static let paperTermNames = Array(LossTerms.names.prefix(11))
+
+    /// Sets the weight of the paper's term `name` (one of `paperTermNames`).
+    public mutating func setPaperWeight(_ name: String, _ value: Double) throws {
+        switch name {
+        case "mse": mse = value
+        case "kl": kl = value
+        case "mean": mean = value
+        case "variance": variance = value
+        case "skewness": skewness = value
+        case "kurtosis": kurtosis = value
+        case "median": median = value
+        case "vacf": vacf = value
+        case "vacf_batch": vacfBatch = value
+        case "xy_correlation": xyCorrelation = value
+        case "position_acf": positionACF = value
+        default:
+            throw LeonardoError.invalidArgument("loss weight '\(name)' is not one of \(Self.paperTermNames.joined(separator: ", "))")
+        }
+    }
+}

@@ -2,7 +2,7 @@ import Foundation
 import LeonardoSim
 
 /// The liquid cell with the continuous action (log₁₀ dose rate, log₁₀ frame rate) inside the spec's ranges.
-public struct ContinuousLiquidCell: Environment {
+public struct ContinuousLiquidCell: Wrapper {
     public var base: LiquidCell
     public let actionSpace: Box
     public init(_ base: LiquidCell) {
@@ -10,10 +10,6 @@ public struct ContinuousLiquidCell: Environment {
         let s = base.spec
         actionSpace = Box(shape: [2], low: [Float(log10(s.doseRateRange[0])), Float(log10(s.frameRateRange[0]))],
                           high: [Float(log10(s.doseRateRange[1])), Float(log10(s.frameRateRange[1]))])
-    }
-    public var observationSpace: DictSpace { base.observationSpace }
-    public mutating func reset(seed: UInt64?, options: [String: Double]) throws -> ([String: [Float]], Info) {
-        try base.reset(seed: seed, options: options)
     }
     public mutating func step(_ action: [Float]) throws -> Step<[String: [Float]]> {
         guard actionSpace.contains(action) else { throw EnvironmentError.actionOutsideSpace("\(action) is not in \(actionSpace)") }

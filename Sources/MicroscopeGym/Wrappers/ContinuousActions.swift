@@ -4,7 +4,7 @@ import LeonardoSim
 /// Presents a discrete-action environment with a continuous action: a `Box` in [0, 1]^d, each coordinate
 /// picking one axis of a grid (e.g. dose × frame rate) by rounding to the nearest of `gridShape[i]` levels.
 /// Actions outside [0, 1]^d throw (no clamping).
-public struct ContinuousActions<Base: Environment>: Environment where Base.ActionSpace == Discrete {
+public struct ContinuousActions<Base: Environment>: ActionWrapper where Base.ActionSpace == Discrete {
     public var base: Base
     public let gridShape: [Int]
     public let actionSpace: Box
@@ -15,18 +15,14 @@ public struct ContinuousActions<Base: Environment>: Environment where Base.Actio
         self.base = base; self.gridShape = gridShape
         actionSpace = Box(shape: [gridShape.count], low: 0, high: 1)
     }
-    public var observationSpace: Base.ObservationSpace { base.observationSpace }
     /// The discrete action nearest to `a`.
     public func discrete(_ a: [Float]) -> Int {
         var index = 0
         for (i, n) in gridShape.enumerated() { index = index * n + Int((a[i] * Float(n - 1)).rounded()) }
         return index
     }
-    public mutating func reset(seed: UInt64?, options: [String: Double]) throws -> (Base.Observation, Info) {
-        try base.reset(seed: seed, options: options)
-    }
-    public mutating func step(_ action: [Float]) throws -> Step<Base.Observation> {
+    public func action(_ action: [Float]) throws -> Int {
         guard actionSpace.contains(action) else { throw EnvironmentError.actionOutsideSpace("\(action) is not in \(actionSpace)") }
-        return try base.step(discrete(action))
+        return discrete(action)
     }
 }

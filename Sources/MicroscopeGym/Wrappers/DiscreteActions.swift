@@ -2,7 +2,7 @@ import Foundation
 import LeonardoSim
 
 /// Presents a continuous-action environment (`Box`) with a `Discrete` action over a fixed list of its actions.
-public struct DiscreteActions<Base: Environment>: Environment where Base.ActionSpace == Box {
+public struct DiscreteActions<Base: Environment>: ActionWrapper where Base.ActionSpace == Box {
     public var base: Base
     public let table: [[Float]]
     public let actionSpace: Discrete
@@ -13,12 +13,8 @@ public struct DiscreteActions<Base: Environment>: Environment where Base.ActionS
         }
         self.base = base; self.table = table; actionSpace = Discrete(table.count)
     }
-    public var observationSpace: Base.ObservationSpace { base.observationSpace }
-    public mutating func reset(seed: UInt64?, options: [String: Double]) throws -> (Base.Observation, Info) {
-        try base.reset(seed: seed, options: options)
-    }
-    public mutating func step(_ action: Int) throws -> Step<Base.Observation> {
+    public func action(_ action: Int) throws -> [Float] {
         guard actionSpace.contains(action) else { throw EnvironmentError.actionOutsideSpace("\(action) is not in \(actionSpace)") }
-        return try base.step(table[action])
+        return table[action]
     }
 }

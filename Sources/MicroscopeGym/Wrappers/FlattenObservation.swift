@@ -3,7 +3,7 @@ import LeonardoSim
 
 /// Flattens a `DictSpace` observation into one vector, keys in sorted order, optionally only some keys
 /// (e.g. `["features", "instrument"]` for agents that ignore the raw segment). NaN stays NaN.
-public struct FlattenObservation<Base: Environment>: Environment where Base.ObservationSpace == DictSpace {
+public struct FlattenObservation<Base: Environment>: ObservationWrapper where Base.ObservationSpace == DictSpace {
     public var base: Base
     public let keys: [String]
     public let observationSpace: Box
@@ -18,13 +18,5 @@ public struct FlattenObservation<Base: Environment>: Environment where Base.Obse
         for k in chosen { low += base.observationSpace.spaces[k]!.low; high += base.observationSpace.spaces[k]!.high }
         observationSpace = Box(shape: [low.count], low: low, high: high)
     }
-    public var actionSpace: Base.ActionSpace { base.actionSpace }
-    func flatten(_ o: [String: [Float]]) -> [Float] { keys.flatMap { o[$0]! } }
-    public mutating func reset(seed: UInt64?, options: [String: Double]) throws -> ([Float], Info) {
-        let (o, info) = try base.reset(seed: seed, options: options)
-        return (flatten(o), info)
-    }
-    public mutating func step(_ action: Base.Action) throws -> Step<[Float]> {
-        try base.step(action).mapObservation(flatten)
-    }
+    public func observation(_ o: [String: [Float]]) -> [Float] { keys.flatMap { o[$0]! } }
 }

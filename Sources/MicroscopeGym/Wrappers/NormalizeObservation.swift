@@ -23,23 +23,24 @@ public struct ObservationNormalizer: Codable, Equatable, Sendable {
     @inline(__always)
     public func variance(_ i: Int) -> Double { count > 1 ? m2[i] / (count - 1) : 1 }
 
-    /// Standardises with the agents' convention: (x − mean)/max(sd, 1e-6), clipped to ±10, non-finite → 0.
-    public func apply(_ x: [Float], into out: UnsafeMutablePointer<Float>) {
-        x.withUnsafeBufferPointer { apply($0.baseAddress!, into: out) }
+    /// Standardises: (x − mean)/max(sd, 1e-6), clipped to ±`clip`, non-finite → 0 (the wrapper's and the agents' one rule).
+    public func apply(_ x: [Float], into out: UnsafeMutablePointer<Float>, clip: Float = 10) {
+        x.withUnsafeBufferPointer { apply($0.baseAddress!, into: out, clip: clip) }
     }
 
-    /// As `apply(_:into:)` for `mean.count` values read from `x` (no allocation: used inside minibatch loops).
-    public func apply(_ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+    /// As `apply(_:into:clip:)` for `mean.count` values read from `x` (no allocation: used inside minibatch loops).
+    public func apply(_ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, clip: Float = 10) {
+        let c = Double(clip)
         for i in 0..<mean.count {
             let v = x[i].isFinite ? (Double(x[i]) - mean[i]) / max(variance(i).squareRoot(), 1e-6) : 0
-            out[i] = Float(max(-10, min(10, v)))
+            out[i] = Float(max(-c, min(c, v)))
         }
     }
 }
 
 /// Normalises vector observations by running mean and variance (Welford; Gymnasium's `NormalizeObservation`),
 /// then clips to ±`clip`. NaN entries become 0. Freeze the statistics with `updating = false` for evaluation.
-public struct NormalizeObservation<Base: Environment>: Environment where Base.ObservationSpace == Box {
+public struct NormalizeObservation<Base: Environment>: ObservationWrapper where Base.ObservationSpace == Box {
     public var base: Base
     public var updating = true
     public let clip: Float
@@ -52,19 +53,10 @@ public struct NormalizeObservation<Base: Environment>: Environment where Base.Ob
         statistics = ObservationNormalizer(dimension: base.observationSpace.count)
     }
     public var observationSpace: Box { Box(shape: base.observationSpace.shape, low: -clip, high: clip) }
-    public var actionSpace: Base.ActionSpace { base.actionSpace }
-    mutating func normalize(_ x: [Float]) -> [Float] {
+    public mutating func observation(_ x: [Float]) -> [Float] {
         if updating { statistics.update(x) }
-        return (0..<x.count).map { i in
-            guard x[i].isFinite else { return 0 }
-            return max(-clip, min(clip, Float((Double(x[i]) - statistics.mean[i]) / (statistics.variance(i) + 1e-8).squareRoot())))
-        }
-    }
-    public mutating func reset(seed: UInt64?, options: [String: Double]) throws -> ([Float], Info) {
-        let (o, info) = try base.reset(seed: seed, options: options)
-        return (normalize(o), info)
-    }
-    public mutating func step(_ action: Base.Action) throws -> Step<[Float]> {
-        try base.step(action).mapObservation { normalize($0) }
+        var out = [Float](repeating: 0, count: x.count)
+        out.withUnsafeMutableBufferPointer { statistics.apply(x, into: $0.baseAddress!, clip: clip) }
+        return out
     }
 }
