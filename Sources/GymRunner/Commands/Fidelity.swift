@@ -10,7 +10,8 @@ struct Fidelity: ParsableCommand {
         Embeds both sets with the classifier's second-to-last layer and prints FMD = ‖μ₁−μ₂‖² + \
         Tr(Σ₁ + Σ₂ − 2(Σ₁^½Σ₂Σ₁^½)^½) (reported like FID, without a square root) and the share of candidate \
         trajectories classified as LPTEM; the last column says what the classifier calls the others (share of all \
-        candidate trajectories, classes above 0.5 %). Then the motion statistics of all candidate trajectories: the step \
+        candidate trajectories, classes above 0.5 %). Then the motion statistics of all candidate trajectories, each \
+        normalised as in the paper (so files in nm and LEONARDO's normalised output are weighted alike): the step \
         profile CV over frames (stationarity in time; about 1/√n for n stationary walks), the exponent of the ensemble \
         time-averaged MSD (lags 1–10) and the mean VACF at lag 1; the reference's are printed first. Longer trajectories \
         are cut into windows of the classifier's length. \
@@ -30,7 +31,15 @@ struct Fidelity: ParsableCommand {
         guard let lptem = cls.config.classes.firstIndex(of: "LPTEM") else { throw UserError("\(path): the classifier has no LPTEM class") }
         let ref = try readWindows(reference, length: T)
         let (_, refEmb) = cls.predict(ref.trajectories)
-        let refMotion = MotionSummary(ref)
+        // Motion statistics of paper-normalised trajectories on both sides: LEONARDO's output is normalised, and an
+        // ensemble MSD of trajectories in nm weights the fast particles more (the exponent of the real test particles is
+        // 0.82 in nm and 0.48 normalised), so only the same normalisation compares like with like.
+        func normalizedMotion(_ set: TrajectorySet) -> MotionSummary {
+            var s = set
+            s.trajectories = set.normalized()
+            return MotionSummary(s)
+        }
+        let refMotion = normalizedMotion(ref)
         print(String(format: "reference %@: %d trajectories, step profile CV %.2f, MSD exponent %.3f, VACF(1) %.3f",
                      (reference as NSString).lastPathComponent, ref.count, refMotion.stepProfileVariation,
                      refMotion.msdExponent, refMotion.vacf[0]))
@@ -58,7 +67,7 @@ struct Fidelity: ParsableCommand {
             let others = (0..<K).filter { $0 != lptem && 200 * predicted[$0] > cand.count }
                 .sorted { predicted[$0] > predicted[$1] }
                 .map { String(format: "%@ %.1f %%", cls.config.classes[$0], 100 * Double(predicted[$0]) / Double(cand.count)) }
-            let motion = MotionSummary(cand)
+            let motion = normalizedMotion(cand)
             print(String(format: "| %@ | %.3f ± %.3f | %.1f ± %.1f | %d | %.2f | %.3f | %.3f | %@ |", (file as NSString).lastPathComponent,
                          fm.mean, fm.std, sh.mean, sh.std, n, motion.stepProfileVariation, motion.msdExponent, motion.vacf[0],
                          others.isEmpty ? "—" : others.joined(separator: ", ")))

@@ -15,6 +15,7 @@ struct Stats: ParsableCommand {
     @Argument(help: "Trajectory files (HDF5).") var files: [String]
     @Option(help: "Keep trajectories with dose in LOW:HIGH (e⁻/Å²/s).") var dose: String?
     @Option(help: "Cut trajectories into windows of this many frames first.") var window: Int?
+    @Flag(help: "Normalise every trajectory as the paper does (per-axis minimum, largest range) before the statistics, so files in nm and LEONARDO's normalised output are weighted alike.") var normalize = false
 
     func validate() throws {
         if files.isEmpty { throw ValidationError("give at least one trajectory file") }
@@ -35,6 +36,7 @@ struct Stats: ParsableCommand {
             }
             if let window { set = try set.segmented(window: window) }
             guard set.length >= 12 else { throw UserError("\(path): trajectories need at least 12 frames for these statistics") }
+            if normalize { set.trajectories = set.normalized() }
             summaries.append(MotionSummary(set))
         }
         print("| statistic | " + files.map { ($0 as NSString).lastPathComponent }.joined(separator: " | ") + " |")
