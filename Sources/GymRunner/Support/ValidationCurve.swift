@@ -33,7 +33,7 @@ struct ValidationCurve {
         try writeDataAtomically(path, old + Data(row.utf8))
         best = min(best, validation.total)
         try writeDataAtomically(plotPath, Data(Self.plot(csv: String(decoding: old + Data(row.utf8), as: UTF8.self),
-                                                          title: (path as NSString).lastPathComponent).utf8))
+                                                          title: "LEONARDO training: " + (path as NSString).lastPathComponent).utf8))
     }
 
     /// The training and validation losses of a curve file against the optimizer step.
@@ -44,7 +44,7 @@ struct ValidationCurve {
             guard f.count > 3, let step = f[0], let t = f[2], let v = f[3] else { continue }
             train.append((step, t)); validation.append((step, v))
         }
-        var plot = LinePlot(title: "LEONARDO training: \(title)", xLabel: "optimizer step", yLabel: "loss", logY: true)
+        var plot = LinePlot(title: title, xLabel: "optimizer step", yLabel: "loss", logY: true)
         plot.series = [LinePlot.Series(label: "training (batch or epoch mean)", color: "#6baed6", points: train),
                        LinePlot.Series(label: "validation particles", color: "#d94801", points: validation, markers: true)]
         return plot.svg()
