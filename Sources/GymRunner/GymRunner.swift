@@ -6,8 +6,13 @@ import LeonardoSim
 struct GymRunner: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gym-runner",
-        abstract: "MicroscopeGym: the LEONARDO liquid-cell TEM simulator, agents that operate it, training and benchmarks.",
-        subcommands: [Train.self, Evaluate.self, List.self, Check.self, Dataset.self, Stats.self, Generate.self, Encode.self, TrainLeonardo.self, PlotCurve.self, CalibrateDose.self, MatchDose.self, FitPrior.self, TrainClassifier.self, Fidelity.self, SplitReal.self, Sweep.self, Merge.self, Bench.self],
+        abstract:
+            "MicroscopeGym: the LEONARDO liquid-cell TEM simulator, agents that operate it, training and benchmarks.",
+        subcommands: [
+            Train.self, Evaluate.self, List.self, Check.self, Dataset.self, Stats.self, Generate.self, Encode.self,
+            TrainLeonardo.self, PlotCurve.self, CalibrateDose.self, MatchDose.self, FitPrior.self, TrainClassifier.self,
+            Fidelity.self, SplitReal.self, Sweep.self, Merge.self, Bench.self
+        ],
         defaultSubcommand: Train.self)
 }
 
@@ -25,7 +30,11 @@ enum ModelSize: String, ExpressibleByArgument, CaseIterable {
         case .tiny: return .tiny
         case .small:
             var c = LeonardoConfig.paper
-            c.embedSize = 32; c.heads = 4; c.bottleneckChannels = 8; c.encoderHidden = 128; c.decoderHidden = 256
+            c.embedSize = 32
+            c.heads = 4
+            c.bottleneckChannels = 8
+            c.encoderHidden = 128
+            c.decoderHidden = 256
             c.decoderChannels = 8
             return c
         }

@@ -1,6 +1,6 @@
 import XCTest
 import LeonardoSim
-import MicroscopeGym   // public API only: no @testable
+import MicroscopeGym  // public API only: no @testable
 
 /// A toy environment written outside the module: a corridor of `length` cells; action 1 moves right, 0 left;
 /// reaching the right end pays 1 and terminates.
@@ -11,7 +11,8 @@ struct Corridor: Environment {
     var observationSpace: Box { Box(shape: [1], low: 0, high: Float(length - 1)) }
     var actionSpace: Discrete { Discrete(2) }
     mutating func reset(seed: UInt64?, options: [String: Double]) throws -> ([Float], Info) {
-        position = 0; ended = false
+        position = 0
+        ended = false
         return ([0], [:])
     }
     mutating func step(_ action: Int) throws -> Step<[Float]> {
@@ -48,7 +49,8 @@ final class ExternalAgentTests: XCTestCase {
         for episode in 0..<60 {
             var (o, _) = try env.reset(seed: UInt64(episode))
             while true {
-                let s = Int(o[0]), a = agent.act(s, epsilon: 0.2)
+                let s = Int(o[0])
+                let a = agent.act(s, epsilon: 0.2)
                 let step = try env.step(a)
                 agent.learn(s, a, step.reward, Int(step.observation[0]), step.terminated)
                 o = step.observation
@@ -59,8 +61,13 @@ final class ExternalAgentTests: XCTestCase {
         var (o, _) = try env.reset(seed: 99)
         var steps = 0
         while true {
-            let step = try env.step(agent.act(Int(o[0]), epsilon: 0)); steps += 1; o = step.observation
-            if step.done { XCTAssertTrue(step.terminated); break }
+            let step = try env.step(agent.act(Int(o[0]), epsilon: 0))
+            steps += 1
+            o = step.observation
+            if step.done {
+                XCTAssertTrue(step.terminated)
+                break
+            }
         }
         XCTAssertEqual(steps, 5)
     }
@@ -68,22 +75,27 @@ final class ExternalAgentTests: XCTestCase {
     func testCustomAgentRunsAnEpisodeOfTheMicroscope() throws {
         // The microscope through the public API: a random LEONARDO with a dose calibration, the shipped spec.
         var config = LeonardoConfig.tiny
-        config.length = 32; config.latentDim = 12
+        config.length = 32
+        config.latentDim = 12
         let model = try Leonardo(config: config, seed: 1)
-        model.doseCalibration = DoseCalibration(index: 3, slope: -0.5, intercept: 0.5, pearsonR: -0.5, residualStd: 0.5,
-                                                correlations: Array(repeating: 0, count: 12), count: 10, doseRange: [1, 100])
+        model.doseCalibration = DoseCalibration(
+            index: 3, slope: -0.5, intercept: 0.5, pearsonR: -0.5, residualStd: 0.5,
+            correlations: Array(repeating: 0, count: 12), count: 10, doseRange: [1, 100])
         var spec = try EnvironmentRegistry.spec(id: "LiquidCell-v0")
         spec.segmentFrames = 32
         var env = try FlattenObservation(try LiquidCell(spec: spec, model: model), keys: ["instrument", "features"])
         // A rule-based agent: low dose while the damage feature is high, otherwise the middle of the grid.
         var (o, _) = try env.reset(seed: 3)
-        var n = 0, total = 0.0
+        var n = 0
+        var total = 0.0
         while true {
             let damage = o[LiquidCell.featureNames.count + 3]
             let action = damage > 0.5 ? 0 : 13
             let s = try env.step(action)
             XCTAssertTrue(env.observationSpace.contains(s.observation))
-            total += s.reward; n += 1; o = s.observation
+            total += s.reward
+            n += 1
+            o = s.observation
             if s.done { break }
         }
         XCTAssertGreaterThan(n, 1)

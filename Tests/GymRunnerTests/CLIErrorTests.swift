@@ -15,25 +15,33 @@ final class CLIErrorTests: XCTestCase {
         let p = Process()
         p.executableURL = binary
         p.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out; p.standardError = err
+        let out = Pipe()
+        let err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
         try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
     }
 
     /// The command fails with a non-zero status and a short error that mentions every given fragment.
-    func assertFails(_ arguments: [String], mentions fragments: [String], file: StaticString = #filePath, line: UInt = #line) throws {
+    func assertFails(
+        _ arguments: [String], mentions fragments: [String], file: StaticString = #filePath, line: UInt = #line
+    ) throws {
         let r = try run(arguments)
         XCTAssertNotEqual(r.status, 0, "\(arguments) should fail", file: file, line: line)
         let message = r.err.trimmingCharacters(in: .whitespacesAndNewlines)
         let firstLine = message.split(separator: "\n").first.map(String.init) ?? ""
         for f in fragments {
-            XCTAssertTrue(firstLine.localizedCaseInsensitiveContains(f), "\(arguments): '\(firstLine)' does not mention '\(f)'", file: file, line: line)
+            XCTAssertTrue(
+                firstLine.localizedCaseInsensitiveContains(f), "\(arguments): '\(firstLine)' does not mention '\(f)'",
+                file: file, line: line)
         }
-        XCTAssertFalse(message.contains("Fatal error") || message.contains("Stack dump") || message.contains("Backtrace"),
-                       "\(arguments) crashed: \(message)", file: file, line: line)
+        XCTAssertFalse(
+            message.contains("Fatal error") || message.contains("Stack dump") || message.contains("Backtrace"),
+            "\(arguments) crashed: \(message)", file: file, line: line)
     }
 
     func testBinaryIsBuilt() {
@@ -60,18 +68,31 @@ final class CLIErrorTests: XCTestCase {
         let junk = dir + "/junk.h5"
         try Data("not hdf5".utf8).write(to: URL(fileURLWithPath: junk))
         try assertFails(["evaluate", "--policy", junk], mentions: ["junk.h5"])
-        try assertFails(["generate", "--checkpoint", junk, "--count", "2", "--out", dir + "/g.h5"], mentions: ["junk.h5"])
+        try assertFails(
+            ["generate", "--checkpoint", junk, "--count", "2", "--out", dir + "/g.h5"], mentions: ["junk.h5"])
         let spec = dir + "/Bad-v0.json"
         try Data(#"{"id": "Bad-v0"}"#.utf8).write(to: URL(fileURLWithPath: spec))
         try assertFails(["check", "--env-file", spec], mentions: ["Bad-v0.json"])
         try assertFails(["merge", dir + "/none.h5", "--out", dir + "/m.h5"], mentions: ["none.h5"])
         try assertFails(["encode", "--data", dir + "/absent.h5", "--out", dir + "/e.h5"], mentions: ["absent.h5"])
-        try assertFails(["train-leonardo", "--data", junk, "--out", dir + "/t.h5", "--init-from", dir + "/nowhere.h5"], mentions: ["nowhere.h5"])
-        try assertFails(["train-leonardo", "--data", junk, "--out", dir + "/t.h5", "--init-from", junk, "--resume"], mentions: ["--init-from", "--resume"])
-        try assertFails(["train-leonardo", "--data", junk, "--out", dir + "/t.h5", "--block-heterogeneity", "-1"], mentions: ["--block-heterogeneity"])
-        try assertFails(["train-leonardo", "--data", junk, "--out", dir + "/t.h5", "--heterogeneity-blocks", "1"], mentions: ["--heterogeneity-blocks"])
-        try assertFails(["train-leonardo", "--data", junk, "--out", dir + "/t.h5", "--long-lag-msd", "nan"], mentions: ["--long-lag-msd"])
-        try assertFails(["train-leonardo", "--data", junk, "--out", dir + "/t.h5", "--step-profile", "-2"], mentions: ["--step-profile"])
+        try assertFails(
+            ["train-leonardo", "--data", junk, "--out", dir + "/t.h5", "--init-from", dir + "/nowhere.h5"],
+            mentions: ["nowhere.h5"])
+        try assertFails(
+            ["train-leonardo", "--data", junk, "--out", dir + "/t.h5", "--init-from", junk, "--resume"],
+            mentions: ["--init-from", "--resume"])
+        try assertFails(
+            ["train-leonardo", "--data", junk, "--out", dir + "/t.h5", "--block-heterogeneity", "-1"],
+            mentions: ["--block-heterogeneity"])
+        try assertFails(
+            ["train-leonardo", "--data", junk, "--out", dir + "/t.h5", "--heterogeneity-blocks", "1"],
+            mentions: ["--heterogeneity-blocks"])
+        try assertFails(
+            ["train-leonardo", "--data", junk, "--out", dir + "/t.h5", "--long-lag-msd", "nan"],
+            mentions: ["--long-lag-msd"])
+        try assertFails(
+            ["train-leonardo", "--data", junk, "--out", dir + "/t.h5", "--step-profile", "-2"],
+            mentions: ["--step-profile"])
     }
 
     /// A resumed run keeps its loss: asking for another L12 weight is an error, not silently ignored.
@@ -79,16 +100,31 @@ final class CLIErrorTests: XCTestCase {
         let dir = NSTemporaryDirectory() + "cli-resume-\(getpid())"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let data = dir + "/bm.h5", ck = dir + "/t.h5"
+        let data = dir + "/bm.h5"
+        let ck = dir + "/t.h5"
         XCTAssertEqual(try run(["dataset", "--kind", "bm", "--count", "4", "--seed", "1", "--out", data]).status, 0)
-        let first = try run(["train-leonardo", "--data", data, "--out", ck, "--model", "tiny", "--segment", "--limit", "6", "--epochs", "1", "--batch", "2",
-                             "--block-heterogeneity", "3"])
+        let first = try run([
+            "train-leonardo", "--data", data, "--out", ck, "--model", "tiny", "--segment", "--limit", "6", "--epochs",
+            "1", "--batch", "2",
+            "--block-heterogeneity", "3"
+        ])
         XCTAssertEqual(first.status, 0, first.err)
-        try assertFails(["train-leonardo", "--data", data, "--out", ck, "--model", "tiny", "--segment", "--limit", "6", "--epochs", "2", "--batch", "2",
-                         "--resume", "--block-heterogeneity", "5"], mentions: ["--block-heterogeneity", "3.0"])
-        try assertFails(["train-leonardo", "--data", data, "--out", ck, "--model", "tiny", "--segment", "--limit", "6", "--epochs", "2", "--batch", "2",
-                         "--resume", "--long-lag-msd", "1"], mentions: ["--long-lag-msd", "0.0"])
-        let resumed = try run(["train-leonardo", "--data", data, "--out", ck, "--model", "tiny", "--segment", "--limit", "6", "--epochs", "2", "--batch", "2", "--resume"])
+        try assertFails(
+            [
+                "train-leonardo", "--data", data, "--out", ck, "--model", "tiny", "--segment", "--limit", "6",
+                "--epochs", "2", "--batch", "2",
+                "--resume", "--block-heterogeneity", "5"
+            ], mentions: ["--block-heterogeneity", "3.0"])
+        try assertFails(
+            [
+                "train-leonardo", "--data", data, "--out", ck, "--model", "tiny", "--segment", "--limit", "6",
+                "--epochs", "2", "--batch", "2",
+                "--resume", "--long-lag-msd", "1"
+            ], mentions: ["--long-lag-msd", "0.0"])
+        let resumed = try run([
+            "train-leonardo", "--data", data, "--out", ck, "--model", "tiny", "--segment", "--limit", "6", "--epochs",
+            "2", "--batch", "2", "--resume"
+        ])
         XCTAssertEqual(resumed.status, 0, resumed.err)
         XCTAssertTrue(resumed.out.contains("block_heterogeneity"), resumed.out)
     }

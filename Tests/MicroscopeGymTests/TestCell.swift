@@ -6,11 +6,13 @@ import XCTest
 /// A small random LEONARDO (T = 32, 12 latents) with a synthetic dose calibration on the z4 axis, and the
 /// shipped LiquidCell-v0 spec adapted to it: fast enough for debug-build tests.
 enum TestCell {
-    static let calibration = DoseCalibration(index: 3, slope: -0.8, intercept: 0.8, pearsonR: -0.6, residualStd: 0.3,
-                                             correlations: [Double](repeating: 0, count: 12), count: 100, doseRange: [1, 100])
+    static let calibration = DoseCalibration(
+        index: 3, slope: -0.8, intercept: 0.8, pearsonR: -0.6, residualStd: 0.3,
+        correlations: [Double](repeating: 0, count: 12), count: 100, doseRange: [1, 100])
     static let model: Leonardo = {
         var c = LeonardoConfig.tiny
-        c.length = 32; c.latentDim = 12
+        c.length = 32
+        c.latentDim = 12
         let m = try! Leonardo(config: c, seed: 3)
         m.doseCalibration = calibration
         return m
@@ -19,18 +21,25 @@ enum TestCell {
     /// correlated with coordinates 0 and 5 (for `latent.prior = fitted`).
     static let fittedModel: Leonardo = {
         var c = LeonardoConfig.tiny
-        c.length = 32; c.latentDim = 12
+        c.length = 32
+        c.latentDim = 12
         let m = try! Leonardo(config: c, seed: 3)
         m.doseCalibration = calibration
         var sigma = [Double](repeating: 0, count: 144)
         for j in 0..<12 { sigma[j * 12 + j] = j == 3 ? 1.5 : 0.5 }
-        sigma[3 * 12 + 0] = 0.6; sigma[0 * 12 + 3] = 0.6
-        sigma[3 * 12 + 5] = -0.45; sigma[5 * 12 + 3] = -0.45
-        sigma[0 * 12 + 5] = 0.1; sigma[5 * 12 + 0] = 0.1
-        m.latentPrior = LatentPrior(mean: (0..<12).map { 0.1 * Double($0) - 0.4 }, cholesky: try! choleskyLower(sigma, 12), count: 1000)
+        sigma[3 * 12 + 0] = 0.6
+        sigma[0 * 12 + 3] = 0.6
+        sigma[3 * 12 + 5] = -0.45
+        sigma[5 * 12 + 3] = -0.45
+        sigma[0 * 12 + 5] = 0.1
+        sigma[5 * 12 + 0] = 0.1
+        m.latentPrior = LatentPrior(
+            mean: (0..<12).map { 0.1 * Double($0) - 0.4 }, cholesky: try! choleskyLower(sigma, 12), count: 1000)
         return m
     }()
-    static func spec(_ id: String = "LiquidCell-v0", _ edit: (inout LiquidCellSpec) -> Void = { _ in }) -> LiquidCellSpec {
+    static func spec(_ id: String = "LiquidCell-v0", _ edit: (inout LiquidCellSpec) -> Void = { _ in })
+        -> LiquidCellSpec
+    {
         var s = try! EnvironmentRegistry.spec(id: id)
         s.segmentFrames = 32
         edit(&s)

@@ -15,9 +15,15 @@ public struct CEMHyperparameters: Codable, Equatable, Sendable {
     public init() {}
     public func validate() throws {
         guard population >= 2 else { throw AgentError.incompatible("CEM: population must be at least 2") }
-        guard eliteFraction > 0 && eliteFraction <= 1 else { throw AgentError.incompatible("CEM: elite-fraction must lie in (0, 1]") }
-        guard initialStd > 0, extraNoise >= 0 else { throw AgentError.incompatible("CEM: initial-std must be positive, extra-noise ≥ 0") }
-        guard episodesPerCandidate >= 1 else { throw AgentError.incompatible("CEM: episodes-per-candidate must be at least 1") }
+        guard eliteFraction > 0 && eliteFraction <= 1 else {
+            throw AgentError.incompatible("CEM: elite-fraction must lie in (0, 1]")
+        }
+        guard initialStd > 0, extraNoise >= 0 else {
+            throw AgentError.incompatible("CEM: initial-std must be positive, extra-noise ≥ 0")
+        }
+        guard episodesPerCandidate >= 1 else {
+            throw AgentError.incompatible("CEM: episodes-per-candidate must be at least 1")
+        }
     }
 }
 
@@ -34,11 +40,16 @@ public final class CEMAgent: Agent {
     var current = 0, episodesOfCurrent = 0, scoreOfCurrent = 0.0
     let scratch: FloatBuffer
 
-    public init(observationSize: Int, actionCount: Int, hyper: CEMHyperparameters = CEMHyperparameters(), seed: UInt64) throws {
+    public init(observationSize: Int, actionCount: Int, hyper: CEMHyperparameters = CEMHyperparameters(), seed: UInt64)
+        throws
+    {
         try hyper.validate()
-        self.hyper = hyper; self.observationSize = observationSize; self.actionCount = actionCount
+        self.hyper = hyper
+        self.observationSize = observationSize
+        self.actionCount = actionCount
         let n = (observationSize + 1) * actionCount
-        mean = [Double](repeating: 0, count: n); std = [Double](repeating: hyper.initialStd, count: n)
+        mean = [Double](repeating: 0, count: n)
+        std = [Double](repeating: hyper.initialStd, count: n)
         normalizer = ObservationNormalizer(dimension: observationSize)
         rng = Xoshiro256StarStar(seed: seed)
         scratch = FloatBuffer(count: observationSize)
@@ -47,16 +58,23 @@ public final class CEMAgent: Agent {
 
     func sampleGeneration() {
         candidates = (0..<hyper.population).map { _ in (0..<mean.count).map { mean[$0] + std[$0] * rng.normal() } }
-        scores = []; current = 0; episodesOfCurrent = 0; scoreOfCurrent = 0
+        scores = []
+        current = 0
+        episodesOfCurrent = 0
+        scoreOfCurrent = 0
     }
 
     func action(_ o: [Float], params: [Double]) -> Int {
         normalizer.apply(o, into: scratch.pointer)
-        var best = 0, bestValue = -Double.infinity
+        var best = 0
+        var bestValue = -Double.infinity
         for a in 0..<actionCount {
             var v = params[observationSize * actionCount + a]
             for i in 0..<observationSize { v += params[a * observationSize + i] * Double(scratch.pointer[i]) }
-            if v > bestValue { bestValue = v; best = a }
+            if v > bestValue {
+                bestValue = v
+                best = a
+            }
         }
         return best
     }
@@ -72,17 +90,21 @@ public final class CEMAgent: Agent {
     }
 
     public func endEpisode(return r: Double) {
-        scoreOfCurrent += r; episodesOfCurrent += 1
+        scoreOfCurrent += r
+        episodesOfCurrent += 1
         guard episodesOfCurrent >= hyper.episodesPerCandidate else { return }
         scores.append(scoreOfCurrent / Double(episodesOfCurrent))
-        current += 1; episodesOfCurrent = 0; scoreOfCurrent = 0
+        current += 1
+        episodesOfCurrent = 0
+        scoreOfCurrent = 0
         guard current == hyper.population else { return }
         let eliteCount = max(1, Int((Double(hyper.population) * hyper.eliteFraction).rounded()))
         let elite = scores.indices.sorted { scores[$0] > scores[$1] }.prefix(eliteCount)
         for j in 0..<mean.count {
             let m = elite.map { candidates[$0][j] }.reduce(0, +) / Double(eliteCount)
             let v = elite.map { (candidates[$0][j] - m) * (candidates[$0][j] - m) }.reduce(0, +) / Double(eliteCount)
-            mean[j] = m; std[j] = (v + hyper.extraNoise * hyper.extraNoise).squareRoot()
+            mean[j] = m
+            std[j] = (v + hyper.extraNoise * hyper.extraNoise).squareRoot()
         }
         generation += 1
         sampleGeneration()
@@ -92,9 +114,11 @@ public final class CEMAgent: Agent {
         try PolicyFile.write(path, agent: name) { f in
             try f.setAttribute("hyperparameters", String(decoding: try JSONEncoder().encode(hyper), as: UTF8.self))
             try f.setAttribute("normalizer", String(decoding: try JSONEncoder().encode(normalizer), as: UTF8.self))
-            try f.setAttribute("observation_size", observationSize); try f.setAttribute("action_count", actionCount)
+            try f.setAttribute("observation_size", observationSize)
+            try f.setAttribute("action_count", actionCount)
             try f.setAttribute("generation", generation)
-            try f.write("mean", mean, shape: [mean.count]); try f.write("std", std, shape: [std.count])
+            try f.write("mean", mean, shape: [mean.count])
+            try f.write("std", std, shape: [std.count])
         }
     }
 
@@ -102,13 +126,16 @@ public final class CEMAgent: Agent {
         let f = try HDF5File.open(path)
         defer { f.close() }
         guard try f.stringAttribute("agent") == "cem", let hj = try f.stringAttribute("hyperparameters"),
-              let hyper = try? JSONDecoder().decode(CEMHyperparameters.self, from: Data(hj.utf8)),
-              let nj = try f.stringAttribute("normalizer"), let norm = try? JSONDecoder().decode(ObservationNormalizer.self, from: Data(nj.utf8)),
-              let d = try f.doubleAttribute("observation_size"), let a = try f.doubleAttribute("action_count") else {
+            let hyper = try? JSONDecoder().decode(CEMHyperparameters.self, from: Data(hj.utf8)),
+            let nj = try f.stringAttribute("normalizer"),
+            let norm = try? JSONDecoder().decode(ObservationNormalizer.self, from: Data(nj.utf8)),
+            let d = try f.doubleAttribute("observation_size"), let a = try f.doubleAttribute("action_count")
+        else {
             throw AgentError.badPolicyFile("\(path): not a CEM policy file")
         }
         let agent = try CEMAgent(observationSize: Int(d), actionCount: Int(a), hyper: hyper, seed: 0)
-        agent.mean = try f.readDouble("mean").data; agent.std = try f.readDouble("std").data
+        agent.mean = try f.readDouble("mean").data
+        agent.std = try f.readDouble("std").data
         guard agent.mean.count == agent.std.count, agent.mean.count == (Int(d) + 1) * Int(a) else {
             throw AgentError.badPolicyFile("\(path): CEM parameters have the wrong size")
         }

@@ -45,36 +45,46 @@ public struct DQNHyperparameters: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case learningRate, bufferSize, gamma, tau, targetUpdateFrequency, batchSize, startEpsilon, endEpsilon,
-             explorationFraction, learningStarts, trainFrequency, hiddenSizes, maxGradNorm, explorationDurationExponent,
-             multiStep, totalSteps
+            explorationFraction, learningStarts, trainFrequency, hiddenSizes, maxGradNorm, explorationDurationExponent,
+            multiStep, totalSteps
     }
 
     /// Decodes hyper-parameters; fields missing from older files keep their defaults.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         func get<T: Decodable>(_ k: CodingKeys, _ d: T) throws -> T { try c.decodeIfPresent(T.self, forKey: k) ?? d }
-        learningRate = try get(.learningRate, learningRate); bufferSize = try get(.bufferSize, bufferSize)
-        gamma = try get(.gamma, gamma); tau = try get(.tau, tau)
-        targetUpdateFrequency = try get(.targetUpdateFrequency, targetUpdateFrequency); batchSize = try get(.batchSize, batchSize)
-        startEpsilon = try get(.startEpsilon, startEpsilon); endEpsilon = try get(.endEpsilon, endEpsilon)
-        explorationFraction = try get(.explorationFraction, explorationFraction); learningStarts = try get(.learningStarts, learningStarts)
-        trainFrequency = try get(.trainFrequency, trainFrequency); hiddenSizes = try get(.hiddenSizes, hiddenSizes)
+        learningRate = try get(.learningRate, learningRate)
+        bufferSize = try get(.bufferSize, bufferSize)
+        gamma = try get(.gamma, gamma)
+        tau = try get(.tau, tau)
+        targetUpdateFrequency = try get(.targetUpdateFrequency, targetUpdateFrequency)
+        batchSize = try get(.batchSize, batchSize)
+        startEpsilon = try get(.startEpsilon, startEpsilon)
+        endEpsilon = try get(.endEpsilon, endEpsilon)
+        explorationFraction = try get(.explorationFraction, explorationFraction)
+        learningStarts = try get(.learningStarts, learningStarts)
+        trainFrequency = try get(.trainFrequency, trainFrequency)
+        hiddenSizes = try get(.hiddenSizes, hiddenSizes)
         maxGradNorm = try get(.maxGradNorm, maxGradNorm)
         explorationDurationExponent = try get(.explorationDurationExponent, explorationDurationExponent)
-        multiStep = try get(.multiStep, 1)   // files written before n-step returns used one-step targets
+        multiStep = try get(.multiStep, 1)  // files written before n-step returns used one-step targets
         totalSteps = try get(.totalSteps, totalSteps)
     }
 
     /// Checks every value; the error names the field.
     public func validate() throws {
-        func need(_ ok: Bool, _ field: String, _ what: String) throws { if !ok { throw AgentError.incompatible("DQN: \(field) \(what)") } }
+        func need(_ ok: Bool, _ field: String, _ what: String) throws {
+            if !ok { throw AgentError.incompatible("DQN: \(field) \(what)") }
+        }
         try need(learningRate > 0, "learning-rate", "must be positive")
         try need(bufferSize >= batchSize, "buffer-size", "must be at least the batch size")
         try need(gamma >= 0 && gamma <= 1, "gamma", "must lie in [0, 1]")
         try need(tau > 0 && tau <= 1, "tau", "must lie in (0, 1]")
         try need(targetUpdateFrequency >= 1, "target-update-frequency", "must be at least 1")
         try need(batchSize >= 1, "batch-size", "must be at least 1")
-        try need(startEpsilon >= 0 && startEpsilon <= 1 && endEpsilon >= 0 && endEpsilon <= 1, "epsilon", "values must lie in [0, 1]")
+        try need(
+            startEpsilon >= 0 && startEpsilon <= 1 && endEpsilon >= 0 && endEpsilon <= 1, "epsilon",
+            "values must lie in [0, 1]")
         try need(explorationFraction > 0 && explorationFraction <= 1, "exploration-fraction", "must lie in (0, 1]")
         try need(learningStarts >= batchSize, "learning-starts", "must be at least the batch size")
         try need(trainFrequency >= 1, "train-frequency", "must be at least 1")
@@ -82,7 +92,9 @@ public struct DQNHyperparameters: Codable, Equatable, Sendable {
         try need(maxGradNorm >= 0, "max-grad-norm", "must be ≥ 0")
         try need(totalSteps >= 1, "total-steps", "must be positive")
         try need(multiStep >= 1, "multi-step", "must be at least 1")
-        try need(explorationDurationExponent == 0 || explorationDurationExponent > 1, "exploration-duration-exponent", "must be 0 (off) or > 1")
+        try need(
+            explorationDurationExponent == 0 || explorationDurationExponent > 1, "exploration-duration-exponent",
+            "must be 0 (off) or > 1")
     }
 }
 
@@ -109,9 +121,13 @@ public final class DQNAgent: Agent {
     var actScratch: FloatBuffer
     var heldAction = 0, heldSteps = 0
 
-    public init(observationSize: Int, actionCount: Int, hyper: DQNHyperparameters = DQNHyperparameters(), seed: UInt64) throws {
+    public init(observationSize: Int, actionCount: Int, hyper: DQNHyperparameters = DQNHyperparameters(), seed: UInt64)
+        throws
+    {
         try hyper.validate()
-        self.hyper = hyper; self.observationSize = observationSize; self.actionCount = actionCount
+        self.hyper = hyper
+        self.observationSize = observationSize
+        self.actionCount = actionCount
         let sizes = [observationSize] + hyper.hiddenSizes + [actionCount]
         q = MLP(sizes: sizes, seed: seed)
         target = MLP(sizes: sizes, seed: seed)
@@ -119,9 +135,11 @@ public final class DQNAgent: Agent {
         optimizer = Adam(q.parameters, learningRate: hyper.learningRate)
         normalizer = ObservationNormalizer(dimension: observationSize)
         rng = Xoshiro256StarStar(seed: seed ^ 0xD0D0)
-        bufObs = [Float](repeating: 0, count: hyper.bufferSize * observationSize); bufNext = bufObs
+        bufObs = [Float](repeating: 0, count: hyper.bufferSize * observationSize)
+        bufNext = bufObs
         bufAction = [Int32](repeating: 0, count: hyper.bufferSize)
-        bufReward = [Float](repeating: 0, count: hyper.bufferSize); bufTerminal = bufReward
+        bufReward = [Float](repeating: 0, count: hyper.bufferSize)
+        bufTerminal = bufReward
         bufSteps = [Int32](repeating: 1, count: hyper.bufferSize)
         discounts = (0...hyper.multiStep).map { $0 == 1 ? Float(hyper.gamma) : Float(pow(hyper.gamma, Double($0))) }
         batchObs = FloatBuffer(count: hyper.batchSize * observationSize)
@@ -145,12 +163,18 @@ public final class DQNAgent: Agent {
     }
 
     public func act(_ observation: [Float], explore: Bool) -> Int {
-        precondition(observation.count == observationSize, "observation has \(observation.count) values, the network expects \(observationSize)")
-        if explore && heldSteps > 0 { heldSteps -= 1; return heldAction }
+        precondition(
+            observation.count == observationSize,
+            "observation has \(observation.count) values, the network expects \(observationSize)")
+        if explore && heldSteps > 0 {
+            heldSteps -= 1
+            return heldAction
+        }
         if explore && rng.uniform() < epsilon {
             heldAction = rng.uniformInt(actionCount)
             if hyper.explorationDurationExponent > 1 {
-                let n = min(100.0, (pow(rng.uniformPositive(), -1 / (hyper.explorationDurationExponent - 1))).rounded(.down))
+                let n = min(
+                    100.0, (pow(rng.uniformPositive(), -1 / (hyper.explorationDurationExponent - 1))).rounded(.down))
                 heldSteps = Int(n) - 1
             }
             return heldAction
@@ -163,13 +187,17 @@ public final class DQNAgent: Agent {
     /// run restarts its episode) are dropped, so n-step sums never cross episodes.
     public func endEpisode(return: Double) {
         heldSteps = 0
-        pendingObs.removeAll(); pendingAction.removeAll(); pendingReward.removeAll()
+        pendingObs.removeAll()
+        pendingAction.removeAll()
+        pendingReward.removeAll()
     }
 
     public func observe(_ t: Transition) -> [String: Double] {
         step += 1
         if step <= hyper.learningStarts { normalizer.update(t.observation) }
-        pendingObs += t.observation; pendingAction.append(Int32(t.action)); pendingReward.append(Float(t.reward))
+        pendingObs += t.observation
+        pendingAction.append(Int32(t.action))
+        pendingReward.append(Float(t.reward))
         if t.terminated || t.done {
             // The episode ended: store every pending start with the rewards to the end.
             while !pendingAction.isEmpty { storeOldestPending(next: t.nextObservation, terminal: t.terminated) }
@@ -188,20 +216,34 @@ public final class DQNAgent: Agent {
 
     /// Stores (o_t, a_t, Σ_k γ^k r_{t+k}, o_next, terminal, steps) for the oldest pending transition and drops it.
     func storeOldestPending(next: [Float], terminal: Bool) {
-        let D = observationSize, i = bufHead
-        var sum = 0.0, g = 1.0
-        for r in pendingReward { sum += g * Double(r); g *= hyper.gamma }
-        for j in 0..<D { bufObs[i * D + j] = pendingObs[j]; bufNext[i * D + j] = next[j] }
-        bufAction[i] = pendingAction[0]; bufReward[i] = Float(sum); bufTerminal[i] = terminal ? 1 : 0
+        let D = observationSize
+        let i = bufHead
+        var sum = 0.0
+        var g = 1.0
+        for r in pendingReward {
+            sum += g * Double(r)
+            g *= hyper.gamma
+        }
+        for j in 0..<D {
+            bufObs[i * D + j] = pendingObs[j]
+            bufNext[i * D + j] = next[j]
+        }
+        bufAction[i] = pendingAction[0]
+        bufReward[i] = Float(sum)
+        bufTerminal[i] = terminal ? 1 : 0
         bufSteps[i] = Int32(pendingReward.count)
         bufHead = (bufHead + 1) % hyper.bufferSize
         bufCount = min(bufCount + 1, hyper.bufferSize)
-        pendingObs.removeFirst(D); pendingAction.removeFirst(); pendingReward.removeFirst()
+        pendingObs.removeFirst(D)
+        pendingAction.removeFirst()
+        pendingReward.removeFirst()
     }
 
     /// One gradient step on a replay minibatch; returns the mean Huber loss.
     func learn() -> Double {
-        let B = hyper.batchSize, D = observationSize, A = actionCount
+        let B = hyper.batchSize
+        let D = observationSize
+        let A = actionCount
         var idx = [Int](repeating: 0, count: B)
         bufNext.withUnsafeBufferPointer { next in
             bufObs.withUnsafeBufferPointer { obs in
@@ -251,7 +293,8 @@ public final class DQNAgent: Agent {
     public func save(to path: String, full: Bool) throws {
         try PolicyFile.write(path, agent: name) { f in
             try f.setAttribute("hyperparameters", String(decoding: try JSONEncoder().encode(hyper), as: UTF8.self))
-            try f.setAttribute("observation_size", observationSize); try f.setAttribute("action_count", actionCount)
+            try f.setAttribute("observation_size", observationSize)
+            try f.setAttribute("action_count", actionCount)
             try f.setAttribute("step", step)
             try f.setAttribute("normalizer", String(decoding: try JSONEncoder().encode(normalizer), as: UTF8.self))
             try q.write(to: f, prefix: "q")
@@ -272,9 +315,11 @@ public final class DQNAgent: Agent {
                 try f.write("replay/pending_action", pendingAction.map { Int64($0) }, shape: [p])
                 try f.write("replay/pending_reward", pendingReward, shape: [p])
             }
-            try f.setAttribute("replay_count", bufCount); try f.setAttribute("replay_head", bufHead)
+            try f.setAttribute("replay_count", bufCount)
+            try f.setAttribute("replay_head", bufHead)
             try f.write("rng", rng.stateWords, shape: [4])
-            try f.setAttribute("held_action", heldAction); try f.setAttribute("held_steps", heldSteps)
+            try f.setAttribute("held_action", heldAction)
+            try f.setAttribute("held_steps", heldSteps)
         }
     }
 
@@ -284,12 +329,15 @@ public final class DQNAgent: Agent {
     public static func load(_ path: String, hyperOverride: DQNHyperparameters? = nil) throws -> DQNAgent {
         let f = try HDF5File.open(path)
         defer { f.close() }
-        guard try f.stringAttribute("agent") == "dqn" else { throw AgentError.badPolicyFile("\(path): not a DQN policy file") }
+        guard try f.stringAttribute("agent") == "dqn" else {
+            throw AgentError.badPolicyFile("\(path): not a DQN policy file")
+        }
         guard let hj = try f.stringAttribute("hyperparameters"),
-              var hyper = try? JSONDecoder().decode(DQNHyperparameters.self, from: Data(hj.utf8)),
-              let d = try f.doubleAttribute("observation_size"), let a = try f.doubleAttribute("action_count"),
-              let nj = try f.stringAttribute("normalizer"),
-              let norm = try? JSONDecoder().decode(ObservationNormalizer.self, from: Data(nj.utf8)) else {
+            var hyper = try? JSONDecoder().decode(DQNHyperparameters.self, from: Data(hj.utf8)),
+            let d = try f.doubleAttribute("observation_size"), let a = try f.doubleAttribute("action_count"),
+            let nj = try f.stringAttribute("normalizer"),
+            let norm = try? JSONDecoder().decode(ObservationNormalizer.self, from: Data(nj.utf8))
+        else {
             throw AgentError.badPolicyFile("\(path): DQN policy attributes are missing or damaged")
         }
         if let hyperOverride { hyper.totalSteps = hyperOverride.totalSteps }
@@ -299,7 +347,8 @@ public final class DQNAgent: Agent {
         agent.step = Int(try f.doubleAttribute("step") ?? 0)
         if f.exists("target/layers.0.weight") {
             try agent.target.read(from: f, prefix: "target")
-            let m = try f.readFloat("optimizer/m").data, v = try f.readFloat("optimizer/v").data
+            let m = try f.readFloat("optimizer/m").data
+            let v = try f.readFloat("optimizer/v").data
             agent.optimizer.restore(m: m, v: v, step: Int(try f.doubleAttribute("optimizer_step") ?? 0))
             agent.bufObs = try f.readFloat("replay/observation").data
             agent.bufNext = try f.readFloat("replay/next_observation").data

@@ -18,7 +18,10 @@ public struct HeuristicAgent: Agent {
     /// log₁₀ mean step (nm) above which the particle counts as escaping (faster frames).
     public var fastStep: Float = 0.9
 
-    public init(doseRates: [Double], frameRates: [Double]) { self.doseRates = doseRates; self.frameRates = frameRates }
+    public init(doseRates: [Double], frameRates: [Double]) {
+        self.doseRates = doseRates
+        self.frameRates = frameRates
+    }
 
     func nearest(_ v: Double, in grid: [Double]) -> Int {
         grid.indices.min { abs(log(grid[$0] / v)) < abs(log(grid[$1] / v)) }!
@@ -26,13 +29,22 @@ public struct HeuristicAgent: Agent {
 
     public mutating func act(_ o: [Float], explore: Bool) -> Int {
         let nf = LiquidCell.featureNames.count
-        let damage = o[nf + 3], tracked = o[11], logStep = o[0], currentFrame = o[nf + 1]
+        let damage = o[nf + 3]
+        let tracked = o[11]
+        let logStep = o[0]
+        let currentFrame = o[nf + 1]
         var dose = lateDose
-        for (i, t) in damageSteps.enumerated() where damage < t { dose = doseSchedule[i]; break }
+        for (i, t) in damageSteps.enumerated() where damage < t {
+            dose = doseSchedule[i]
+            break
+        }
         // Frame rate: the middle of the grid by default; slower if the particle is lost, faster if it escapes.
         var f = frameRates.count / 2
-        if tracked < minTracked { f = max(0, Int((currentFrame * Float(frameRates.count - 1)).rounded()) - 1) }
-        else if logStep > fastStep { f = frameRates.count - 1 }
+        if tracked < minTracked {
+            f = max(0, Int((currentFrame * Float(frameRates.count - 1)).rounded()) - 1)
+        } else if logStep > fastStep {
+            f = frameRates.count - 1
+        }
         return nearest(dose, in: doseRates) * frameRates.count + f
     }
     public func save(to path: String) throws {

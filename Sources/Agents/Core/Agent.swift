@@ -11,9 +11,15 @@ public struct Transition {
     /// True when the episode terminated (no bootstrapping); truncation is not termination.
     public var terminated: Bool
     public var done: Bool
-    public init(observation: [Float], action: Int, reward: Double, nextObservation: [Float], terminated: Bool, done: Bool) {
-        self.observation = observation; self.action = action; self.reward = reward
-        self.nextObservation = nextObservation; self.terminated = terminated; self.done = done
+    public init(
+        observation: [Float], action: Int, reward: Double, nextObservation: [Float], terminated: Bool, done: Bool
+    ) {
+        self.observation = observation
+        self.action = action
+        self.reward = reward
+        self.nextObservation = nextObservation
+        self.terminated = terminated
+        self.done = done
     }
 }
 

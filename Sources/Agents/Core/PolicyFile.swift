@@ -10,7 +10,8 @@ public enum PolicyFile {
     /// the agent's own contents.
     public static func write(_ path: String, agent: String, _ body: (HDF5File) throws -> Void) throws {
         try writeHDF5Atomically(path) { f in
-            try f.setAttribute("format", format); try f.setAttribute("agent", agent)
+            try f.setAttribute("format", format)
+            try f.setAttribute("agent", agent)
             try body(f)
         }
     }

@@ -8,7 +8,8 @@ public final class MLP {
     public let sizes: [Int]
     public let parameters = ParameterStore()
     public let layers: [Linear]
-    var activations: [FloatBuffer] = []   // activations[0] = input copy, activations[i] = output of layer i (post-ReLU except last)
+    // activations[0] = input copy, activations[i] = output of layer i (post-ReLU except last)
+    var activations: [FloatBuffer] = []
     var gradients: [FloatBuffer] = []
     var capacity = 0
 
@@ -58,7 +59,7 @@ public final class MLP {
         gradients[n].pointer.update(from: dOut, count: rows * sizes[n])
         for i in stride(from: n - 1, through: 0, by: -1) {
             let dy = gradients[i + 1].pointer
-            if i < n - 1 {   // through the ReLU after layer i
+            if i < n - 1 {  // through the ReLU after layer i
                 let y = activations[i + 1].pointer
                 for j in 0..<(rows * sizes[i + 1]) where y[j] <= 0 { dy[j] = 0 }
             }
@@ -76,14 +77,16 @@ public final class MLP {
 
     /// θ ← τ·θ_other + (1 − τ)·θ (Polyak averaging).
     public func blendWeights(from other: MLP, tau: Float) {
-        let p = parameters.values, q = other.parameters.values
+        let p = parameters.values
+        let q = other.parameters.values
         for i in 0..<parameters.count { p[i] = tau * q[i] + (1 - tau) * p[i] }
     }
 
     /// Writes the weights into an open HDF5 file under `prefix/`.
     public func write(to f: HDF5File, prefix: String) throws {
         for r in parameters.refs {
-            try f.write(prefix + "/" + r.name, UnsafeBufferPointer(start: parameters.value(r), count: r.count), shape: r.shape)
+            try f.write(
+                prefix + "/" + r.name, UnsafeBufferPointer(start: parameters.value(r), count: r.count), shape: r.shape)
         }
     }
 
@@ -92,7 +95,9 @@ public final class MLP {
         for r in parameters.refs {
             let name = prefix + "/" + r.name
             let shape = try f.shape(name)
-            guard shape == r.shape else { throw LeonardoError.shapeMismatch(file: f.path, name: name, expected: r.shape, found: shape) }
+            guard shape == r.shape else {
+                throw LeonardoError.shapeMismatch(file: f.path, name: name, expected: r.shape, found: shape)
+            }
             let data = try f.readFloat(name).data
             guard data.allSatisfy({ $0.isFinite }) else { throw LeonardoError.nonFinite(file: f.path, name: name) }
             parameters.value(r).update(from: data, count: r.count)

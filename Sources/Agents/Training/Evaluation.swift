@@ -18,24 +18,39 @@ public enum Evaluation {
     public static let observationKeys = ["features", "instrument"]
 
     /// Runs one episode per seed with the greedy policy (`explore: false`).
-    public static func run<A: Agent>(_ agent: inout A, environment: LiquidCell, seeds: [UInt64]) throws -> EvaluationResult {
+    public static func run<A: Agent>(_ agent: inout A, environment: LiquidCell, seeds: [UInt64]) throws
+        -> EvaluationResult
+    {
         var env = try FlattenObservation(environment, keys: observationKeys)
-        var returns: [Double] = [], signals: [Double] = [], damages: [Double] = [], lengths: [Double] = []
+        var returns: [Double] = []
+        var signals: [Double] = []
+        var damages: [Double] = []
+        var lengths: [Double] = []
         var counts = [Int](repeating: 0, count: environment.actionSpace.n)
         for seed in seeds {
             var (o, _) = try env.reset(seed: seed)
-            var total = 0.0, signal = 0.0, n = 0
+            var total = 0.0
+            var signal = 0.0
+            var n = 0
             while true {
                 let a = agent.act(o, explore: false)
                 let s = try env.step(a)
                 counts[a] += 1
-                total += s.reward; signal += s.info["signal_bits_per_frame"] ?? 0; n += 1
+                total += s.reward
+                signal += s.info["signal_bits_per_frame"] ?? 0
+                n += 1
                 o = s.observation
-                if s.done { damages.append(s.info["damage"] ?? 0); break }
+                if s.done {
+                    damages.append(s.info["damage"] ?? 0)
+                    break
+                }
             }
-            returns.append(total); signals.append(signal); lengths.append(Double(n))
+            returns.append(total)
+            signals.append(signal)
+            lengths.append(Double(n))
         }
-        return EvaluationResult(episodeReturn: Estimate(returns), signal: Estimate(signals), damage: Estimate(damages),
-                                length: Estimate(lengths), returns: returns, actionCounts: counts)
+        return EvaluationResult(
+            episodeReturn: Estimate(returns), signal: Estimate(signals), damage: Estimate(damages),
+            length: Estimate(lengths), returns: returns, actionCounts: counts)
     }
 }

@@ -11,13 +11,16 @@ struct Bench: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "Decoder batch sizes.") var batches: [Int] = [1, 16, 256]
     @Option(help: "Training batch size.") var trainBatch: Int = 16
     @Option(help: "Minimum seconds per measurement.") var seconds: Double = 2
-    @Option(help: "Benchmark this registered environment (steps/s, one and a vector of 16) instead of the model.") var env: String?
+    @Option(help: "Benchmark this registered environment (steps/s, one and a vector of 16) instead of the model.")
+    var env: String?
     @Option(help: "Vector size for the environment benchmark.") var vector: Int = 16
     @Flag(help: "Skip the training-step measurement (decoder figures only).") var skipTraining = false
     @Flag(help: "Print the decoder's time per layer (batch = the first --batches value).") var layers = false
 
     func validate() throws {
-        if batches.isEmpty || batches.contains(where: { $0 < 1 }) { throw ValidationError("--batches must be positive") }
+        if batches.isEmpty || batches.contains(where: { $0 < 1 }) {
+            throw ValidationError("--batches must be positive")
+        }
         if trainBatch < 2 { throw ValidationError("--train-batch must be at least 2") }
     }
 
@@ -26,7 +29,10 @@ struct Bench: ParsableCommand {
         body()
         var calls = 0
         let start = Date()
-        repeat { body(); calls += 1 } while Date().timeIntervalSince(start) < seconds
+        repeat {
+            body()
+            calls += 1
+        } while Date().timeIntervalSince(start) < seconds
         return Double(calls) / Date().timeIntervalSince(start)
     }
 
@@ -54,8 +60,11 @@ struct Bench: ParsableCommand {
         for k in decodedPerStep { _ = cell.model.decode(z: (0..<(k * L)).map { _ in Float(rng.normal()) }, rng: &rng) }
         let decoderSeconds = Date().timeIntervalSince(decStart)
         let share = decoderSeconds / (Double(steps) / single)
-        print(String(format: "%@ single environment: %.1f steps/s (%.2f decoded segments per step on average), decoder %.0f%% of the time",
-                     id, single, Double(decodedPerStep.reduce(0, +)) / Double(steps), 100 * share))
+        print(
+            String(
+                format:
+                    "%@ single environment: %.1f steps/s (%.2f decoded segments per step on average), decoder %.0f%% of the time",
+                id, single, Double(decodedPerStep.reduce(0, +)) / Double(steps), 100 * share))
         // A vector of environments with one batched decoder call per step.
         var vec = LiquidCellVector(cell, count: vector)
         _ = try vec.reset(seed: 1)
@@ -66,13 +75,18 @@ struct Bench: ParsableCommand {
             vsteps += 1
         } while Date().timeIntervalSince(vstart) < seconds
         let vrate = Double(vsteps * vector) / Date().timeIntervalSince(vstart)
-        print(String(format: "%@ vector of %d (batched decoding): %.1f environment steps/s (%.1f× one environment)",
-                     id, vector, vrate, vrate / single))
+        print(
+            String(
+                format: "%@ vector of %d (batched decoding): %.1f environment steps/s (%.1f× one environment)",
+                id, vector, vrate, vrate / single))
     }
 
     /// Seconds per call of each stage of the decoder's forward pass (live blocks only), at one batch size.
     func profileLayers(_ leo: Leonardo, batch N: Int) {
-        let d = leo.decoder, c = leo.config, T = c.length, C = c.embedSize
+        let d = leo.decoder
+        let c = leo.config
+        let T = c.length
+        let C = c.embedSize
         guard let bottleneckLinear = d.bottleneckLinear else {
             print("--layers profiles the authors' decoder; this checkpoint has the stationary variant")
             return
@@ -80,34 +94,71 @@ struct Bench: ParsableCommand {
         var rng = Xoshiro256StarStar(seed: 3)
         let z = FloatBuffer(count: N * c.latentDim)
         for i in 0..<(N * c.latentDim) { z.pointer[i] = Float(rng.normal()) }
-        let h1 = FloatBuffer(count: N * c.decoderHidden), h2 = FloatBuffer(count: N * c.decoderChannels * T)
-        let h2t = FloatBuffer(count: N * T * c.decoderChannels), e = FloatBuffer(count: N * T * C)
-        let a = FloatBuffer(count: N * T * C), q = FloatBuffer(count: N * T * C), x = FloatBuffer(count: N * T * C)
-        let hid = FloatBuffer(count: N * T * c.forwardExpansion * C), out = FloatBuffer(count: N * T * 2)
+        let h1 = FloatBuffer(count: N * c.decoderHidden)
+        let h2 = FloatBuffer(count: N * c.decoderChannels * T)
+        let h2t = FloatBuffer(count: N * T * c.decoderChannels)
+        let e = FloatBuffer(count: N * T * C)
+        let a = FloatBuffer(count: N * T * C)
+        let q = FloatBuffer(count: N * T * C)
+        let x = FloatBuffer(count: N * T * C)
+        let hid = FloatBuffer(count: N * T * c.forwardExpansion * C)
+        let out = FloatBuffer(count: N * T * 2)
         let blk = d.layers[d.layers.count - 1]
         let stages: [(String, Int, () -> Void)] = [
-            ("linear1 + bottleneck linear", (d.linear1.flopsPerRow + bottleneckLinear.flopsPerRow) * N, {
-                d.linear1.forward(z.pointer, h1.pointer, rows: N); bottleneckLinear.forward(h1.pointer, h2.pointer, rows: N) }),
-            ("transpose + convtranspose", d.convTranspose.flops(length: T) * N, {
-                transposeBatch(h2.pointer, h2t.pointer, batch: N, rows: c.decoderChannels, cols: T)
-                d.convTranspose.forward(h2t.pointer, e.pointer, batch: N, length: T) }),
-            ("attention (block input)", blk.attention.flops(length: T) * N, {
-                blk.attention.forward(values: e.pointer, keys: e.pointer, queries: e.pointer, out: a.pointer, batch: N, length: T, training: false) }),
+            (
+                "linear1 + bottleneck linear", (d.linear1.flopsPerRow + bottleneckLinear.flopsPerRow) * N,
+                {
+                    d.linear1.forward(z.pointer, h1.pointer, rows: N)
+                    bottleneckLinear.forward(h1.pointer, h2.pointer, rows: N)
+                }
+            ),
+            (
+                "transpose + convtranspose", d.convTranspose.flops(length: T) * N,
+                {
+                    transposeBatch(h2.pointer, h2t.pointer, batch: N, rows: c.decoderChannels, cols: T)
+                    d.convTranspose.forward(h2t.pointer, e.pointer, batch: N, length: T)
+                }
+            ),
+            (
+                "attention (block input)", blk.attention.flops(length: T) * N,
+                {
+                    blk.attention.forward(
+                        values: e.pointer, keys: e.pointer, queries: e.pointer, out: a.pointer, batch: N, length: T,
+                        training: false)
+                }
+            ),
             ("layer norm", 0, { blk.norm.forward(a.pointer, q.pointer, rows: N * T) }),
-            ("attention (transformer block)", blk.block.attention.flops(length: T) * N, {
-                blk.block.attention.forward(values: e.pointer, keys: e.pointer, queries: q.pointer, out: a.pointer, batch: N, length: T, training: false) }),
-            ("feed-forward", T * N * (blk.block.ff0.flopsPerRow + blk.block.ff2.flopsPerRow), {
-                blk.block.ff0.forward(a.pointer, hid.pointer, rows: N * T); reluForward(hid.pointer, count: N * T * c.forwardExpansion * C)
-                blk.block.ff2.forward(hid.pointer, x.pointer, rows: N * T) }),
-            ("conv_out", d.convOut.flops(length: T) * N, { d.convOut.forward(x.pointer, out.pointer, batch: N, length: T) }),
+            (
+                "attention (transformer block)", blk.block.attention.flops(length: T) * N,
+                {
+                    blk.block.attention.forward(
+                        values: e.pointer, keys: e.pointer, queries: q.pointer, out: a.pointer, batch: N, length: T,
+                        training: false)
+                }
+            ),
+            (
+                "feed-forward", T * N * (blk.block.ff0.flopsPerRow + blk.block.ff2.flopsPerRow),
+                {
+                    blk.block.ff0.forward(a.pointer, hid.pointer, rows: N * T)
+                    reluForward(hid.pointer, count: N * T * c.forwardExpansion * C)
+                    blk.block.ff2.forward(hid.pointer, x.pointer, rows: N * T)
+                }
+            ),
+            (
+                "conv_out", d.convOut.flops(length: T) * N,
+                { d.convOut.forward(x.pointer, out.pointer, batch: N, length: T) }
+            )
         ]
         var times: [Double] = []
         for (_, _, body) in stages { times.append(1 / measure(body)) }
         let total = times.reduce(0, +)
         print("decoder stages at batch \(N) (the residual adds and second layer norm are not timed):")
         for ((name, flops, _), t) in zip(stages, times) {
-            print(String(format: "  %@ %7.2f ms  %5.1f%%  %6.1f GFLOP/s", name.padding(toLength: 30, withPad: " ", startingAt: 0) as NSString, 1000 * t, 100 * t / total,
-                         flops > 0 ? Double(flops) / t / 1e9 : 0))
+            print(
+                String(
+                    format: "  %@ %7.2f ms  %5.1f%%  %6.1f GFLOP/s",
+                    name.padding(toLength: 30, withPad: " ", startingAt: 0) as NSString, 1000 * t, 100 * t / total,
+                    flops > 0 ? Double(flops) / t / 1e9 : 0))
         }
     }
 
@@ -121,8 +172,10 @@ struct Bench: ParsableCommand {
         let start = Date()
         z.withUnsafeBufferPointer { zp in
             out.withUnsafeMutableBufferPointer { op in
-                repeat { leo.decode(z: zp.baseAddress!, out: op.baseAddress!, batch: batch); calls += 1 }
-                while Date().timeIntervalSince(start) < seconds
+                repeat {
+                    leo.decode(z: zp.baseAddress!, out: op.baseAddress!, batch: batch)
+                    calls += 1
+                } while Date().timeIntervalSince(start) < seconds
             }
         }
         let wall = Date().timeIntervalSince(start)
@@ -130,65 +183,91 @@ struct Bench: ParsableCommand {
         let (gemmSeconds, gemmFlops, gemmCalls) = SgemmProfile.totals
         let workers = Double(Workers.count)
         let boundRate = Double(calls * batch) / (gemmSeconds / workers)
-        return String(format: "  batch %4d: %4.0f%% of worker time in sgemm (%d calls per batch, %.1f GFLOP/s inside them); bound %7.1f trajectories/s = %5.1f GFLOP/s (%.0f%% of sgemm)",
-                      batch, 100 * gemmSeconds / (wall * workers), gemmCalls / max(calls, 1), gemmFlops / gemmSeconds * workers / 1e9,
-                      boundRate, boundRate * flopsPerTrajectory / 1e9, 100 * boundRate * flopsPerTrajectory / 1e9 / reference)
+        return String(
+            format:
+                "  batch %4d: %4.0f%% of worker time in sgemm (%d calls per batch, %.1f GFLOP/s inside them); bound %7.1f trajectories/s = %5.1f GFLOP/s (%.0f%% of sgemm)",
+            batch, 100 * gemmSeconds / (wall * workers), gemmCalls / max(calls, 1),
+            gemmFlops / gemmSeconds * workers / 1e9,
+            boundRate, boundRate * flopsPerTrajectory / 1e9, 100 * boundRate * flopsPerTrajectory / 1e9 / reference)
     }
 
     func run() throws {
         if let env { return try benchEnvironment(env) }
         #if DEBUG
-        print("warning: debug build; build with -c release for meaningful figures")
+            print("warning: debug build; build with -c release for meaningful figures")
         #endif
         print("workers: \(Workers.count) (OpenBLAS runs one thread per worker)")
         // Machine reference: a large square sgemm, through OpenBLAS's own threading and through the project's split.
         let n = 1024
-        let a = FloatBuffer(count: n * n), b = FloatBuffer(count: n * n), c = FloatBuffer(count: n * n)
-        for i in 0..<(n * n) { a.pointer[i] = Float(i % 7) * 0.1; b.pointer[i] = Float(i % 5) * 0.1 }
-        let native = BLASThreads.nativeSgemmGFLOPS(n: n, threads: Workers.count, seconds: seconds, a: a.pointer, b: b.pointer, c: c.pointer)
+        let a = FloatBuffer(count: n * n)
+        let b = FloatBuffer(count: n * n)
+        let c = FloatBuffer(count: n * n)
+        for i in 0..<(n * n) {
+            a.pointer[i] = Float(i % 7) * 0.1
+            b.pointer[i] = Float(i % 5) * 0.1
+        }
+        let native = BLASThreads.nativeSgemmGFLOPS(
+            n: n, threads: Workers.count, seconds: seconds, a: a.pointer, b: b.pointer, c: c.pointer)
         let gemmRate = measure { sgemm(m: n, n: n, k: n, a: a.pointer, b: b.pointer, c: c.pointer) }
         let split = gemmRate * 2 * Double(n * n * n) / 1e9
         let peak = max(native, split)
-        print(String(format: "cblas_sgemm %dx%dx%d: %.1f GFLOP/s with OpenBLAS threads, %.1f GFLOP/s row-split; reference %.1f",
-                     n, n, n, native, split, peak))
+        print(
+            String(
+                format:
+                    "cblas_sgemm %dx%dx%d: %.1f GFLOP/s with OpenBLAS threads, %.1f GFLOP/s row-split; reference %.1f",
+                n, n, n, native, split, peak))
 
         let leo = try Leonardo(config: model.config, seed: 1)
-        let L = leo.config.latentDim, T = leo.config.length
+        let L = leo.config.latentDim
+        let T = leo.config.length
         let flops = Double(leo.decoder.flopsPerTrajectory)
-        print(String(format: "decoder: %.3f GFLOP per trajectory (live layers; chainDecoderBlocks=%@)",
-                     flops / 1e9, leo.config.chainDecoderBlocks ? "true" : "false"))
+        print(
+            String(
+                format: "decoder: %.3f GFLOP per trajectory (live layers; chainDecoderBlocks=%@)",
+                flops / 1e9, leo.config.chainDecoderBlocks ? "true" : "false"))
         var rows: [(Int, Double, Double)] = []
         var bounds: [String] = []
         for bs in batches {
             var rng = Xoshiro256StarStar(seed: 2)
             let z = (0..<(bs * L)).map { _ in Float(rng.normal()) }
             var out = [Float](repeating: 0, count: bs * T * 2)
-            let rate = z.withUnsafeBufferPointer { zp in
-                out.withUnsafeMutableBufferPointer { op in
-                    measure { leo.decode(z: zp.baseAddress!, out: op.baseAddress!, batch: bs) }
-                }
-            } * Double(bs)
+            let rate =
+                z.withUnsafeBufferPointer { zp in
+                    out.withUnsafeMutableBufferPointer { op in
+                        measure { leo.decode(z: zp.baseAddress!, out: op.baseAddress!, batch: bs) }
+                    }
+                } * Double(bs)
             rows.append((bs, rate, rate * flops / 1e9))
-            print(String(format: "decoder batch %4d: %8.1f trajectories/s  %6.1f GFLOP/s  (%.0f%% of sgemm)",
-                         bs, rate, rate * flops / 1e9, 100 * rate * flops / 1e9 / peak))
+            print(
+                String(
+                    format: "decoder batch %4d: %8.1f trajectories/s  %6.1f GFLOP/s  (%.0f%% of sgemm)",
+                    bs, rate, rate * flops / 1e9, 100 * rate * flops / 1e9 / peak))
             bounds.append(sgemmBound(leo, z: z, batch: bs, flopsPerTrajectory: flops, reference: peak))
         }
-        print("""
+        print(
+            """
             the decoder's own cblas_sgemm calls, timed inside (all other work taken as free; this is the most the \
             decoder can reach with OpenBLAS at its shapes):
             """)
         for line in bounds { print(line) }
         if layers {
             // The shapes of the last bound measurement (the last --batches value), slowest share first.
-            let shapes = SgemmProfile.shapes, total = shapes.reduce(0) { $0 + $1.seconds }
+            let shapes = SgemmProfile.shapes
+            let total = shapes.reduce(0) { $0 + $1.seconds }
             print("  its sgemm calls by shape (m×n×k per call; GFLOP/s per thread):")
             for s in shapes.prefix(8) {
-                print(String(format: "    %@ %6d calls  %5.1f%% of sgemm time  %6.1f GFLOP/s", s.shape.description.padding(toLength: 16, withPad: " ", startingAt: 0) as NSString,
-                             s.calls, 100 * s.seconds / total, Double(s.calls) * s.shape.flops / s.seconds / 1e9))
+                print(
+                    String(
+                        format: "    %@ %6d calls  %5.1f%% of sgemm time  %6.1f GFLOP/s",
+                        s.shape.description.padding(toLength: 16, withPad: " ", startingAt: 0) as NSString,
+                        s.calls, 100 * s.seconds / total, Double(s.calls) * s.shape.flops / s.seconds / 1e9))
             }
         }
         if let best = rows.max(by: { $0.1 < $1.1 }), let last = rows.last, rows.count > 1 {
-            print(String(format: "batch %d throughput is %.0f%% of the best batch size (%d)", last.0, 100 * last.1 / best.1, best.0))
+            print(
+                String(
+                    format: "batch %d throughput is %.0f%% of the best batch size (%d)", last.0, 100 * last.1 / best.1,
+                    best.0))
         }
         if layers { profileLayers(leo, batch: batches[0]) }
         if skipTraining { return }
@@ -199,7 +278,10 @@ struct Bench: ParsableCommand {
         let trainer = try LeonardoTrainer(model: leo, data: data, options: opts)
         let stepRate = measure { trainer.step() }
         let fwd = Double(leo.encoder.flopsPerTrajectory) + flops
-        print(String(format: "training step batch %d: %.2f steps/s, %.1f trajectories/s, ≈%.1f GFLOP/s (counting 3× forward)",
-                     trainBatch, stepRate, stepRate * Double(trainBatch), stepRate * Double(trainBatch) * 3 * fwd / 1e9))
+        print(
+            String(
+                format:
+                    "training step batch %d: %.2f steps/s, %.1f trajectories/s, ≈%.1f GFLOP/s (counting 3× forward)",
+                trainBatch, stepRate, stepRate * Double(trainBatch), stepRate * Double(trainBatch) * 3 * fwd / 1e9))
     }
 }

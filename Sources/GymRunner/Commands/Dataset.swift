@@ -8,20 +8,22 @@ struct Dataset: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Generate a labelled trajectory data set (classical processes or the LPTEM-like dose model).",
         discussion: """
-        Writes the project's HDF5 layout: 'trajectories' (N×T×2 float32), 'labels' (N, int64; names in the \
-        attribute 'label_names'), 'alpha' (N; NaN for LPTEM-like), 'dose' (N, e⁻/Å²/s; LPTEM-like and mixed \
-        sets, NaN for classical), attributes 'generator' and 'parameters' (JSON). Positions are raw: nm for \
-        LPTEM-like trajectories, unit steps for classical ones; training normalises per trajectory.
-        With --split TRAIN:VAL:TEST, --out is a folder that receives train.h5, validation.h5 and test.h5 \
-        made from disjoint generator streams (seeds S, S+1, S+2).
-        """)
+            Writes the project's HDF5 layout: 'trajectories' (N×T×2 float32), 'labels' (N, int64; names in the \
+            attribute 'label_names'), 'alpha' (N; NaN for LPTEM-like), 'dose' (N, e⁻/Å²/s; LPTEM-like and mixed \
+            sets, NaN for classical), attributes 'generator' and 'parameters' (JSON). Positions are raw: nm for \
+            LPTEM-like trajectories, unit steps for classical ones; training normalises per trajectory.
+            With --split TRAIN:VAL:TEST, --out is a folder that receives train.h5, validation.h5 and test.h5 \
+            made from disjoint generator streams (seeds S, S+1, S+2).
+            """)
 
-    @Option(help: "What to generate: lptem, bm, fbm, ctrw, attm, sbm, lw or mixed (all seven classes, balanced at random).")
+    @Option(
+        help: "What to generate: lptem, bm, fbm, ctrw, attm, sbm, lw or mixed (all seven classes, balanced at random).")
     var kind: DatasetKind
     @Option(help: "Number of trajectories (ignored with --split).") var count: Int = 1000
     @Option(help: "Frames per trajectory.") var length: Int = 200
     @Option(help: "Seed; the same seed gives a bit-identical file.") var seed: UInt64 = 0
-    @Option(help: "Dose-rate range LOW:HIGH in e⁻/Å²/s for LPTEM-like trajectories (log-uniform).") var doseRange: String = "1:100"
+    @Option(help: "Dose-rate range LOW:HIGH in e⁻/Å²/s for LPTEM-like trajectories (log-uniform).") var doseRange:
+        String = "1:100"
     @Option(help: "JSON file overriding LPTEM-like model parameters (fields of LPTEMModel).") var modelFile: String?
     @Option(help: "Write a train/validation/test split TRAIN:VAL:TEST into the folder --out.") var split: String?
     @Option(help: "Output HDF5 file (or folder with --split).") var out: String
@@ -45,7 +47,9 @@ struct Dataset: ParsableCommand {
         let doses = try parseRange(doseRange, flag: "--dose-range")
         var model = LPTEMModel()
         if let modelFile {
-            guard let data = FileManager.default.contents(atPath: modelFile) else { throw UserError("\(modelFile): cannot read the file") }
+            guard let data = FileManager.default.contents(atPath: modelFile) else {
+                throw UserError("\(modelFile): cannot read the file")
+            }
             do { model = try JSONDecoder().decode(LPTEMModel.self, from: data) } catch let error as LeonardoError {
                 throw UserError("\(modelFile): \(error)")
             } catch {
@@ -66,12 +70,16 @@ struct Dataset: ParsableCommand {
         for job in jobs {
             let bar = ProgressBar(total: job.count, label: job.name)
             let start = Date()
-            let set = try TrajectoryDataset.generate(kind: kind, count: job.count, length: length, seed: job.seed,
-                                                     doseRange: doses, model: model) { bar.update($0) }
+            let set = try TrajectoryDataset.generate(
+                kind: kind, count: job.count, length: length, seed: job.seed,
+                doseRange: doses, model: model
+            ) { bar.update($0) }
             bar.finish()
             try set.write(job.path)
             let seconds = Date().timeIntervalSince(start)
-            print("wrote \(job.count) \(kind.rawValue) trajectories of \(length) frames to \(job.path) (seed \(job.seed), \(String(format: "%.1f", seconds)) s)")
+            print(
+                "wrote \(job.count) \(kind.rawValue) trajectories of \(length) frames to \(job.path) (seed \(job.seed), \(String(format: "%.1f", seconds)) s)"
+            )
         }
     }
 }

@@ -13,33 +13,50 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Episodes.") var episodes: Int = 20
     @Option(help: "Seed of the first episode.") var seed: UInt64 = 1_000_000
     @Option(help: "The fixed agent's action.") var fixedAction: Int?
-    @Option(help: "Also run this fixed action on the same seeds and print the paired difference (e.g. the sweep's best setting).") var versusFixedAction: Int?
+    @Option(
+        help:
+            "Also run this fixed action on the same seeds and print the paired difference (e.g. the sweep's best setting)."
+    ) var versusFixedAction: Int?
 
     func validate() throws {
         if (policy == nil) == (agent == nil) { throw ValidationError("give exactly one of --policy and --agent") }
-        if let agent, ![.random, .fixed, .heuristic].contains(agent) { throw ValidationError("--agent must be random, fixed or heuristic (learning agents need --policy)") }
+        if let agent, ![.random, .fixed, .heuristic].contains(agent) {
+            throw ValidationError("--agent must be random, fixed or heuristic (learning agents need --policy)")
+        }
         if episodes < 1 { throw ValidationError("--episodes must be at least 1") }
     }
 
     func run() throws {
         let cell = try environment.make()
         let a: any Agent
-        if let policy { a = try loadPolicy(policy, cell: cell) } else {
+        if let policy {
+            a = try loadPolicy(policy, cell: cell)
+        } else {
             let fixed = fixedAction ?? defaultFixedAction(cell)
-            guard cell.actionSpace.contains(fixed) else { throw UserError("--fixed-action \(fixed) is not in \(cell.actionSpace)") }
+            guard cell.actionSpace.contains(fixed) else {
+                throw UserError("--fixed-action \(fixed) is not in \(cell.actionSpace)")
+            }
             a = makeBaseline(agent!, cell: cell, seed: seed, fixedAction: fixed)
         }
         let r = try evaluate(a, cell: cell, seeds: (0..<episodes).map { seed &+ UInt64($0) })
-        print(String(format: "%@ on %@, %d episodes: return %.2f ± %.2f (95%% CI), signal %.1f, damage %.2f, length %.1f",
-                     a.name, cell.spec.id, episodes, r.episodeReturn.mean, r.episodeReturn.ci95, r.signal.mean, r.damage.mean, r.length.mean))
+        print(
+            String(
+                format: "%@ on %@, %d episodes: return %.2f ± %.2f (95%% CI), signal %.1f, damage %.2f, length %.1f",
+                a.name, cell.spec.id, episodes, r.episodeReturn.mean, r.episodeReturn.ci95, r.signal.mean,
+                r.damage.mean, r.length.mean))
         print(actionUsage(r.actionCounts, cell: cell))
         if let v = versusFixedAction {
-            guard cell.actionSpace.contains(v) else { throw UserError("--versus-fixed-action \(v) is not in \(cell.actionSpace)") }
+            guard cell.actionSpace.contains(v) else {
+                throw UserError("--versus-fixed-action \(v) is not in \(cell.actionSpace)")
+            }
             let f = try evaluate(FixedAgent(action: v), cell: cell, seeds: (0..<episodes).map { seed &+ UInt64($0) })
             let d = Estimate(zip(r.returns, f.returns).map { $0 - $1 })
             let (dose, frame) = cell.setting(for: v)
-            print(String(format: "fixed %g e⁻/Å²/s @ %g fps: return %.2f ± %.2f; %@ minus it, paired: %+.2f ± %.2f (95%% CI)",
-                         dose, frame, f.episodeReturn.mean, f.episodeReturn.ci95, a.name, d.mean, d.ci95))
+            print(
+                String(
+                    format:
+                        "fixed %g e⁻/Å²/s @ %g fps: return %.2f ± %.2f; %@ minus it, paired: %+.2f ± %.2f (95%% CI)",
+                    dose, frame, f.episodeReturn.mean, f.episodeReturn.ci95, a.name, d.mean, d.ci95))
         }
     }
 }

@@ -9,19 +9,30 @@ struct Generate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Decode latents into trajectories with a LEONARDO checkpoint.",
         discussion: """
-        Samples z ~ N(0, I) (or reads them with --latents) and writes an HDF5 file with datasets \
-        'trajectories' (N×T×2 float32, normalised decoder output) and 'latents' (N×latent float32).
-        """)
+            Samples z ~ N(0, I) (or reads them with --latents) and writes an HDF5 file with datasets \
+            'trajectories' (N×T×2 float32, normalised decoder output) and 'latents' (N×latent float32).
+            """)
 
-    @Option(help: "LEONARDO checkpoint (HDF5; default: the shipped model of LiquidCell-v0).") var checkpoint: String = defaultLeonardoPath()
+    @Option(help: "LEONARDO checkpoint (HDF5; default: the shipped model of LiquidCell-v0).") var checkpoint: String =
+        defaultLeonardoPath()
     @Option(help: "Number of trajectories to sample.") var count: Int = 16
     @Option(help: "Seed of the latent sampling.") var seed: UInt64 = 0
     @Option(help: "Fix the dose-axis latent z4 (index 3) to this value.") var z4: Float?
-    @Option(help: "Decode the latents in dataset 'latents' (N×latent) of this HDF5 file instead of sampling.") var latents: String?
+    @Option(help: "Decode the latents in dataset 'latents' (N×latent) of this HDF5 file instead of sampling.")
+    var latents: String?
     @Option(help: "Output HDF5 file.") var out: String = "generated.h5"
-    @Option(help: "Fix the calibrated dose axis to the latent value of this dose rate (e⁻/Å²/s); with --prior fitted the other latents are drawn conditioned on it.") var doseRate: Double?
-    @Flag(help: "With --dose-rate: draw the dose coordinate around the calibrated value with the calibration's residual standard deviation, the law of the environment's latents at a steady dose rate (LiquidCell-v0 with --prior standard, -v1 with fitted).") var doseResidual = false
-    @Option(help: "Latent prior to sample from: standard (N(0, I), as the authors' notebook) or fitted (the checkpoint's aggregate-posterior Gaussian, see 'fit-prior').") var prior: PriorKind = .standard
+    @Option(
+        help:
+            "Fix the calibrated dose axis to the latent value of this dose rate (e⁻/Å²/s); with --prior fitted the other latents are drawn conditioned on it."
+    ) var doseRate: Double?
+    @Flag(
+        help:
+            "With --dose-rate: draw the dose coordinate around the calibrated value with the calibration's residual standard deviation, the law of the environment's latents at a steady dose rate (LiquidCell-v0 with --prior standard, -v1 with fitted)."
+    ) var doseResidual = false
+    @Option(
+        help:
+            "Latent prior to sample from: standard (N(0, I), as the authors' notebook) or fitted (the checkpoint's aggregate-posterior Gaussian, see 'fit-prior')."
+    ) var prior: PriorKind = .standard
 
     func validate() throws {
         if count < 1 { throw ValidationError("--count must be at least 1") }
@@ -39,20 +50,26 @@ struct Generate: ParsableCommand {
                 throw UserError("\(latents): dataset 'latents' has shape \(shape), expected N×\(L)")
             }
             z = try f.readFloat("latents").data
-            if z.contains(where: { !$0.isFinite }) { throw UserError("\(latents): 'latents' contains NaN or infinite values") }
+            if z.contains(where: { !$0.isFinite }) {
+                throw UserError("\(latents): 'latents' contains NaN or infinite values")
+            }
         } else {
             var rng = Xoshiro256StarStar(seed: seed)
             switch prior {
             case .standard: z = (0..<(count * L)).map { _ in Float(rng.normal()) }
             case .fitted:
                 guard let p = model.latentPrior else {
-                    throw UserError("\(checkpoint): no fitted latent prior (run 'gym-runner fit-prior' first, or use --prior standard)")
+                    throw UserError(
+                        "\(checkpoint): no fitted latent prior (run 'gym-runner fit-prior' first, or use --prior standard)"
+                    )
                 }
                 z = p.sample(count: count, using: &rng)
             }
         }
         if let doseRate {
-            guard doseRate > 0, let (index, value) = model.latent(forDoseRate: doseRate), let cal = model.doseCalibration else {
+            guard doseRate > 0, let (index, value) = model.latent(forDoseRate: doseRate),
+                let cal = model.doseCalibration
+            else {
                 throw UserError("--dose-rate needs a positive value and a checkpoint with a dose calibration")
             }
             // Residual draws come from their own stream so the other latents stay those of the same seed.
@@ -74,11 +91,14 @@ struct Generate: ParsableCommand {
             }
         }
         if let z4 {
-            guard L >= 4 else { throw UserError("--z4 needs a model with at least 4 latent dimensions (this one has \(L))") }
+            guard L >= 4 else {
+                throw UserError("--z4 needs a model with at least 4 latent dimensions (this one has \(L))")
+            }
             for i in 0..<(z.count / L) { z[i * L + 3] = z4 }
         }
         let n = z.count / L
-        let T = model.config.length, C = model.config.inputChannels
+        let T = model.config.length
+        let C = model.config.inputChannels
         var out = [Float](repeating: 0, count: n * T * C)
         let bar = ProgressBar(total: n, label: "generate")
         let chunk = 256
@@ -93,8 +113,9 @@ struct Generate: ParsableCommand {
                     let noiseCount = model.noiseCount(batch: m)
                     for i in 0..<noiseCount { noise[i] = Float(noiseRNG.normal()) }
                     noise.withUnsafeBufferPointer { np in
-                        model.decode(z: zp.baseAddress! + s * L, noise: noiseCount > 0 ? np.baseAddress : nil,
-                                     out: op.baseAddress! + s * T * C, batch: m)
+                        model.decode(
+                            z: zp.baseAddress! + s * L, noise: noiseCount > 0 ? np.baseAddress : nil,
+                            out: op.baseAddress! + s * T * C, batch: m)
                     }
                     s += m
                     bar.update(s)
@@ -107,7 +128,10 @@ struct Generate: ParsableCommand {
             try f.write("latents", z, shape: [n, L])
             try f.setAttribute("generator", "LEONARDO decoder")
             try f.setAttribute("checkpoint", checkpoint)
-            if latents == nil { try f.setAttribute("seed", Int(seed)); try f.setAttribute("prior", prior.rawValue) }
+            if latents == nil {
+                try f.setAttribute("seed", Int(seed))
+                try f.setAttribute("prior", prior.rawValue)
+            }
         }
         print("wrote \(n) trajectories of \(T) frames to \(self.out)")
     }

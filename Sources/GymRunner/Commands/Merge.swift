@@ -10,9 +10,12 @@ struct Merge: ParsableCommand {
     func validate() throws { if parts.isEmpty { throw ValidationError("give the sweep part files to merge") } }
     func run() throws {
         let merged: SweepTable
-        do { merged = try SweepTable.merge(try parts.map { try SweepTable.read($0) }) } catch let e as EnvironmentError { throw UserError(e.description) }
+        do { merged = try SweepTable.merge(try parts.map { try SweepTable.read($0) }) } catch let e as EnvironmentError
+        { throw UserError(e.description) }
         if !merged.isComplete {
-            print("warning: \(merged.results.count) of \(merged.doseRates.count * merged.frameRates.count) settings present (missing shards?)")
+            print(
+                "warning: \(merged.results.count) of \(merged.doseRates.count * merged.frameRates.count) settings present (missing shards?)"
+            )
         }
         try writeSweep(merged, to: out)
         printSweep(merged)

@@ -12,12 +12,17 @@ struct PlotCurve: ParsableCommand {
     @Option(help: "Plot title (default: the file name).") var title: String?
 
     func run() throws {
-        guard let text = try? String(contentsOfFile: csv, encoding: .utf8) else { throw UserError("\(csv): cannot read the file") }
+        guard let text = try? String(contentsOfFile: csv, encoding: .utf8) else {
+            throw UserError("\(csv): cannot read the file")
+        }
         guard text.hasPrefix("step,epoch,train_loss,validation_loss") else {
-            throw UserError("\(csv): not a train-leonardo curve file (its header must start with step,epoch,train_loss,validation_loss)")
+            throw UserError(
+                "\(csv): not a train-leonardo curve file (its header must start with step,epoch,train_loss,validation_loss)"
+            )
         }
         let path = out ?? (csv as NSString).deletingPathExtension + ".svg"
-        try writeAtomically(path, Data(ValidationCurve.plot(csv: text, title: title ?? (csv as NSString).lastPathComponent).utf8))
+        try writeAtomically(
+            path, Data(ValidationCurve.plot(csv: text, title: title ?? (csv as NSString).lastPathComponent).utf8))
         print("wrote \(path)")
     }
 }

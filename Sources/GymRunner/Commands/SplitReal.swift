@@ -7,18 +7,22 @@ struct SplitReal: ParsableCommand {
         commandName: "split-real",
         abstract: "Split the experimental trajectories by particle into train, validation and test files.",
         discussion: """
-        Reads the split (particle indices of each part) from --split and writes OUT-DIR/train.h5, validation.h5 and \
-        test.h5 with the full-length trajectories of each part (attribute 'particles': their indices). With \
-        --make-split VAL:TEST a new seeded split is drawn and written to --split first (refused if the file exists). \
-        The test particles must stay out of every fit: train on train.h5, early-stop on validation.h5, judge on test.h5.
-        """)
+            Reads the split (particle indices of each part) from --split and writes OUT-DIR/train.h5, validation.h5 and \
+            test.h5 with the full-length trajectories of each part (attribute 'particles': their indices). With \
+            --make-split VAL:TEST a new seeded split is drawn and written to --split first (refused if the file exists). \
+            The test particles must stay out of every fit: train on train.h5, early-stop on validation.h5, judge on test.h5.
+            """)
 
     @Option(help: "Experimental trajectories (HDF5, 'trajectories' N×T×2).") var data: String = defaultRealDataPath()
     @Option(help: "Particle split (JSON).") var split: String = defaultRealSplitPath()
-    @Option(help: "Draw a new split with VAL:TEST particles (the rest train) and write it to --split.") var makeSplit: String?
+    @Option(help: "Draw a new split with VAL:TEST particles (the rest train) and write it to --split.") var makeSplit:
+        String?
     @Option(help: "Seed of a new split.") var seed: UInt64 = 13
     @Option(help: "Folder for train.h5, validation.h5 and test.h5.") var outDir: String = "runs/real"
-    @Option(help: "Also write PART-windows.h5: every window of --window-length frames starting every this many frames, with its 8 rotations/reflections (the sets the realism report compares against).") var windowStride: Int?
+    @Option(
+        help:
+            "Also write PART-windows.h5: every window of --window-length frames starting every this many frames, with its 8 rotations/reflections (the sets the realism report compares against)."
+    ) var windowStride: Int?
     @Option(help: "Frames per window for --window-stride.") var windowLength: Int = 200
 
     func validate() throws {
@@ -47,7 +51,9 @@ struct SplitReal: ParsableCommand {
             throw UserError("\(split) splits \(particleSplit.particles) particles but \(data) holds \(set.count)")
         }
         try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
-        for (name, part) in [("train", particleSplit.train), ("validation", particleSplit.validation), ("test", particleSplit.test)] {
+        for (name, part) in [
+            ("train", particleSplit.train), ("validation", particleSplit.validation), ("test", particleSplit.test)
+        ] {
             var subset = set.subset(part)
             subset.attributes["particles"] = "[" + part.map(String.init).joined(separator: ",") + "]"
             subset.attributes["source"] = data

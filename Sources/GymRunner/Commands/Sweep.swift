@@ -7,11 +7,11 @@ struct Sweep: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "In-silico experiment design: evaluate every fixed (dose rate, frame rate) setting of a grid.",
         discussion: """
-        For every setting, runs --episodes episodes (seeds S, S+1, …, the same for every setting) and reports mean \
-        return, signal, damage and episode length with 95% confidence intervals. Writes --out (HDF5) plus .csv and \
-        an .svg heat map next to it. --shard k/K evaluates every K-th setting starting at k (for a Slurm array: \
-        --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT); 'gym-runner merge' joins the parts.
-        """)
+            For every setting, runs --episodes episodes (seeds S, S+1, …, the same for every setting) and reports mean \
+            return, signal, damage and episode length with 95% confidence intervals. Writes --out (HDF5) plus .csv and \
+            an .svg heat map next to it. --shard k/K evaluates every K-th setting starting at k (for a Slurm array: \
+            --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT); 'gym-runner merge' joins the parts.
+            """)
 
     @OptionGroup var environment: EnvironmentOptions
     @Option(help: "Dose rates LOW:HIGH:COUNT, log-spaced (default: the environment's grid).") var dose: String?
@@ -45,7 +45,9 @@ struct Sweep: ParsableCommand {
         let bar = ProgressBar(total: count, label: "sweep \(k)/\(n)")
         let table: SweepTable
         do {
-            table = try SweepTable.run(cell, doseRates: doses, frameRates: frames, episodes: episodes, seed: seed, shard: k, of: n) { done, _ in bar.update(done) }
+            table = try SweepTable.run(
+                cell, doseRates: doses, frameRates: frames, episodes: episodes, seed: seed, shard: k, of: n
+            ) { done, _ in bar.update(done) }
         } catch let e as EnvironmentError { throw UserError(e.description) }
         bar.finish()
         try writeSweep(table, to: out)

@@ -8,12 +8,12 @@ struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train an agent against a microscope environment (the default command).",
         discussion: """
-        Writes to --out: config.json (everything to reproduce), progress.csv (one row per episode and per \
-        validation evaluation), checkpoint.h5 (full training state, every --checkpoint-every steps and on Ctrl-C), \
-        policy.h5 (the best policy on the validation seeds; policy-final.h5 is the last one), summary.json (the test \
-        evaluation, on seeds never used in training or selection, against random, fixed, heuristic and the best fixed \
-        setting) and learning_curve.svg. --resume continues a killed run from checkpoint.h5.
-        """)
+            Writes to --out: config.json (everything to reproduce), progress.csv (one row per episode and per \
+            validation evaluation), checkpoint.h5 (full training state, every --checkpoint-every steps and on Ctrl-C), \
+            policy.h5 (the best policy on the validation seeds; policy-final.h5 is the last one), summary.json (the test \
+            evaluation, on seeds never used in training or selection, against random, fixed, heuristic and the best fixed \
+            setting) and learning_curve.svg. --resume continues a killed run from checkpoint.h5.
+            """)
 
     @Option(help: "Agent: dqn, cem, random, fixed, heuristic or bandit.") var agent: AgentKind = .dqn
     @OptionGroup var environment: EnvironmentOptions
@@ -21,23 +21,35 @@ struct Train: ParsableCommand {
     @Option(help: "Seed of the agent and of the training episodes.") var seed: UInt64 = 1
     @Option(help: "Run folder.") var out: String = "runs/dqn"
     @Option(help: "Evaluate on the validation seeds every this many steps.") var evalEvery: Int = 2_000
-    @Option(help: "Evaluation episodes: periodic ones on validation seeds 3,000,000 + i, the final test on seeds 1,000,000 + i.") var evalEpisodes: Int = 10
-    @Option(help: "Episodes of the final test evaluation (seeds 1,000,000 + i), for every agent compared.") var testEpisodes: Int = 30
-    @Flag(inversion: .prefixedNo, help: "Keep the policy with the best periodic validation return as policy.h5 (the last one is policy-final.h5); the test seeds are never used for the choice.") var selectOnValidation = true
+    @Option(
+        help:
+            "Evaluation episodes: periodic ones on validation seeds 3,000,000 + i, the final test on seeds 1,000,000 + i."
+    ) var evalEpisodes: Int = 10
+    @Option(help: "Episodes of the final test evaluation (seeds 1,000,000 + i), for every agent compared.")
+    var testEpisodes: Int = 30
+    @Flag(
+        inversion: .prefixedNo,
+        help:
+            "Keep the policy with the best periodic validation return as policy.h5 (the last one is policy-final.h5); the test seeds are never used for the choice."
+    ) var selectOnValidation = true
     @Option(help: "Checkpoint every this many steps.") var checkpointEvery: Int = 2_000
-    @Option(help: "Episodes per setting of the built-in sweep that finds the best fixed setting (0 skips it).") var sweepEpisodes: Int = 3
-    @Option(help: "The fixed agent's action (default: middle dose rate at the highest frame rate).") var fixedAction: Int?
+    @Option(help: "Episodes per setting of the built-in sweep that finds the best fixed setting (0 skips it).")
+    var sweepEpisodes: Int = 3
+    @Option(help: "The fixed agent's action (default: middle dose rate at the highest frame rate).") var fixedAction:
+        Int?
     @Flag(help: "Continue the run in --out from its checkpoint.") var resume = false
-    @Flag(help: """
-        Bootstrap from the last state of truncated episodes. Off by default: the liquid cell's budgets are part of         the task and observed (elapsed time, cumulative dose), so a budget's end is terminal for learning         (Pardo et al., ICML 2018, "Time limits in reinforcement learning").
-        """) var bootstrapTruncation = false
+    @Flag(
+        help: """
+            Bootstrap from the last state of truncated episodes. Off by default: the liquid cell's budgets are part of         the task and observed (elapsed time, cumulative dose), so a budget's end is terminal for learning         (Pardo et al., ICML 2018, "Time limits in reinforcement learning").
+            """) var bootstrapTruncation = false
     @OptionGroup var dqn: DQNOptions
     @OptionGroup var cem: CEMOptions
 
     func validate() throws {
         if steps < 1 { throw ValidationError("--steps must be positive") }
         if evalEvery < 1 || evalEpisodes < 1 || testEpisodes < 1 || checkpointEvery < 1 {
-            throw ValidationError("--eval-every, --eval-episodes, --test-episodes and --checkpoint-every must be positive")
+            throw ValidationError(
+                "--eval-every, --eval-episodes, --test-episodes and --checkpoint-every must be positive")
         }
         if sweepEpisodes < 0 { throw ValidationError("--sweep-episodes must be ≥ 0") }
     }
@@ -46,7 +58,9 @@ struct Train: ParsableCommand {
         installInterruptHandler()
         let cell = try environment.make()
         let fixed = fixedAction ?? defaultFixedAction(cell)
-        guard cell.actionSpace.contains(fixed) else { throw UserError("--fixed-action \(fixed) is not in \(cell.actionSpace)") }
+        guard cell.actionSpace.contains(fixed) else {
+            throw UserError("--fixed-action \(fixed) is not in \(cell.actionSpace)")
+        }
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         let path = { (name: String) in (out as NSString).appendingPathComponent(name) }
         let testSeeds = (0..<testEpisodes).map { UInt64(1_000_000 + $0) }
@@ -55,16 +69,22 @@ struct Train: ParsableCommand {
         let obsSize = LiquidCell.featureNames.count + LiquidCell.instrumentNames.count
 
         // config.json: everything needed to reproduce the run.
-        var config: [String: Any] = ["agent": agent.rawValue, "environment": cell.spec.id, "steps": steps, "seed": seed,
-                                     "eval_every": evalEvery, "eval_episodes": evalEpisodes, "fixed_action": fixed,
-                                     "test_episodes": testEpisodes, "select_on_validation": selectOnValidation,
-                                     "observation_keys": Evaluation.observationKeys, "sweep_episodes": sweepEpisodes,
-                                     "bootstrap_truncation": bootstrapTruncation,
-                                     "checkpoint": cell.spec.resolvedCheckpoint]
+        var config: [String: Any] = [
+            "agent": agent.rawValue, "environment": cell.spec.id, "steps": steps, "seed": seed,
+            "eval_every": evalEvery, "eval_episodes": evalEpisodes, "fixed_action": fixed,
+            "test_episodes": testEpisodes, "select_on_validation": selectOnValidation,
+            "observation_keys": Evaluation.observationKeys, "sweep_episodes": sweepEpisodes,
+            "bootstrap_truncation": bootstrapTruncation,
+            "checkpoint": cell.spec.resolvedCheckpoint
+        ]
         if let envFile = environment.envFile { config["env_file"] = envFile }
         if agent == .dqn { config["dqn"] = try JSONSerialization.jsonObject(with: JSONEncoder().encode(hyper)) }
-        if agent == .cem { config["cem"] = try JSONSerialization.jsonObject(with: JSONEncoder().encode(try cem.hyper())) }
-        try writeAtomically(path("config.json"), try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys]))
+        if agent == .cem {
+            config["cem"] = try JSONSerialization.jsonObject(with: JSONEncoder().encode(try cem.hyper()))
+        }
+        try writeAtomically(
+            path("config.json"),
+            try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys]))
 
         var learner: any Agent
         var dqnAgent: DQNAgent? = nil
@@ -73,16 +93,18 @@ struct Train: ParsableCommand {
         if agent == .dqn {
             if resume, FileManager.default.fileExists(atPath: path("checkpoint.h5")) {
                 dqnAgent = try DQNAgent.load(path("checkpoint.h5"))
-                dqnAgent!.endEpisode(return: 0)     // the interrupted episode restarts
+                dqnAgent!.endEpisode(return: 0)  // the interrupted episode restarts
                 startStep = dqnAgent!.step
                 progress = (try? String(contentsOfFile: path("progress.csv"), encoding: .utf8)) ?? progress
                 print("resuming from step \(startStep)")
             } else {
-                dqnAgent = try DQNAgent(observationSize: obsSize, actionCount: cell.actionSpace.n, hyper: hyper, seed: seed)
+                dqnAgent = try DQNAgent(
+                    observationSize: obsSize, actionCount: cell.actionSpace.n, hyper: hyper, seed: seed)
             }
             learner = dqnAgent!
         } else if agent == .cem {
-            learner = try CEMAgent(observationSize: obsSize, actionCount: cell.actionSpace.n, hyper: try cem.hyper(), seed: seed)
+            learner = try CEMAgent(
+                observationSize: obsSize, actionCount: cell.actionSpace.n, hyper: try cem.hyper(), seed: seed)
         } else {
             learner = makeBaseline(agent, cell: cell, seed: seed, fixedAction: fixed)
         }
@@ -92,13 +114,15 @@ struct Train: ParsableCommand {
         var env = try FlattenObservation(cell, keys: Evaluation.observationKeys)
         var episode = progress.split(separator: "\n").filter { $0.hasPrefix("episode,") }.count
         var (o, _) = try env.reset(seed: seed &* 1_000_003 &+ UInt64(episode))
-        var episodeReturn = 0.0, episodeLength = 0
+        var episodeReturn = 0.0
+        var episodeLength = 0
         var recent: [Double] = []
         var lastLoss = Double.nan
         let bar = ProgressBar(total: steps, label: agent.rawValue, alreadyDone: startStep)
         let start = Date()
         var step = startStep
-        var curve: [(Int, Double)] = [], evalCurve: [(Int, Double, Double)] = []
+        var curve: [(Int, Double)] = []
+        var evalCurve: [(Int, Double, Double)] = []
         for line in progress.split(separator: "\n").dropFirst() {
             let c = line.split(separator: ",", omittingEmptySubsequences: false)
             if c.count >= 10, let s = Int(c[1]) {
@@ -114,18 +138,25 @@ struct Train: ParsableCommand {
             let a = learner.act(o, explore: true)
             let s = try env.step(a)
             let endsTask = s.terminated || (s.truncated && !bootstrapTruncation)
-            let metrics = learner.observe(Transition(observation: o, action: a, reward: s.reward, nextObservation: s.observation,
-                                                     terminated: endsTask, done: s.done))
+            let metrics = learner.observe(
+                Transition(
+                    observation: o, action: a, reward: s.reward, nextObservation: s.observation,
+                    terminated: endsTask, done: s.done))
             if let l = metrics["loss"] { lastLoss = l }
-            step += 1; episodeReturn += s.reward; episodeLength += 1
+            step += 1
+            episodeReturn += s.reward
+            episodeLength += 1
             o = s.observation
             if s.done {
                 learner.endEpisode(return: episodeReturn)
                 episode += 1
-                recent.append(episodeReturn); if recent.count > 20 { recent.removeFirst() }
+                recent.append(episodeReturn)
+                if recent.count > 20 { recent.removeFirst() }
                 curve.append((step, episodeReturn))
-                progress += "episode,\(step),\(episode),\(episodeReturn),\(episodeLength),\(s.info["damage"] ?? 0),\(dqnAgent?.epsilon ?? 0),\(lastLoss),,\n"
-                episodeReturn = 0; episodeLength = 0
+                progress +=
+                    "episode,\(step),\(episode),\(episodeReturn),\(episodeLength),\(s.info["damage"] ?? 0),\(dqnAgent?.epsilon ?? 0),\(lastLoss),,\n"
+                episodeReturn = 0
+                episodeLength = 0
                 (o, _) = try env.reset(seed: seed &* 1_000_003 &+ UInt64(episode))
             }
             if step % evalEvery == 0 || step == steps {
@@ -136,16 +167,24 @@ struct Train: ParsableCommand {
                     progress += "best,\(step),\(episode),,,,,,\(r.episodeReturn.mean),\(r.episodeReturn.ci95)\n"
                 }
                 evalCurve.append((step, r.episodeReturn.mean, r.episodeReturn.ci95))
-                progress += "eval,\(step),\(episode),,,\(r.damage.mean),,,\(r.episodeReturn.mean),\(r.episodeReturn.ci95)\n"
+                progress +=
+                    "eval,\(step),\(episode),,,\(r.damage.mean),,,\(r.episodeReturn.mean),\(r.episodeReturn.ci95)\n"
             }
             if step % checkpointEvery == 0 { try checkpoint() }
             let rate = Double(step - startStep) / max(Date().timeIntervalSince(start), 1e-9)
             let mean = recent.isEmpty ? Double.nan : recent.reduce(0, +) / Double(recent.count)
-            bar.update(step, String(format: "ep %d | return(20) %.2f | ε %.2f | loss %.4f | %.0f steps/s", episode, mean, dqnAgent?.epsilon ?? 0, lastLoss, rate))
+            bar.update(
+                step,
+                String(
+                    format: "ep %d | return(20) %.2f | ε %.2f | loss %.4f | %.0f steps/s", episode, mean,
+                    dqnAgent?.epsilon ?? 0, lastLoss, rate))
         }
         bar.finish()
         try checkpoint()
-        if interruptRequested { print("interrupted at step \(step): checkpoint saved, continue with --resume"); return }
+        if interruptRequested {
+            print("interrupted at step \(step): checkpoint saved, continue with --resume")
+            return
+        }
         // policy.h5: the best validated policy (when selecting), else the last one; policy-final.h5: the last one.
         var rows: [String: EvaluationResult] = [:]
         var selectedStep = step
@@ -156,26 +195,36 @@ struct Train: ParsableCommand {
             let bestLine = progress.split(separator: "\n").last { $0.hasPrefix("best,") }
             selectedStep = bestLine.flatMap { Int($0.split(separator: ",")[1]) } ?? step
             learner = try loadPolicy(path("policy-best.h5"), cell: cell)
-            if rename(path("policy-best.h5"), path("policy.h5")) != 0 { throw UserError("\(path("policy.h5")): cannot replace the file") }
+            if rename(path("policy-best.h5"), path("policy.h5")) != 0 {
+                throw UserError("\(path("policy.h5")): cannot replace the file")
+            }
         } else {
             try learner.save(to: path("policy.h5"))
         }
         rows[agent.rawValue] = try evaluate(learner, cell: cell, seeds: testSeeds)
         for kind in [AgentKind.random, .fixed, .heuristic] where kind != agent {
-            rows[kind.rawValue] = try evaluate(makeBaseline(kind, cell: cell, seed: seed, fixedAction: fixed), cell: cell, seeds: testSeeds)
+            rows[kind.rawValue] = try evaluate(
+                makeBaseline(kind, cell: cell, seed: seed, fixedAction: fixed), cell: cell, seeds: testSeeds)
         }
         var bestFixed: (action: Int, result: SettingResult)? = nil
         if sweepEpisodes > 0 {
             for a in 0..<cell.actionSpace.n {
                 let (d, f) = cell.setting(for: a)
-                let r = try ExperimentDesign.evaluate(cell, doseRate: d, frameRate: f, episodes: sweepEpisodes, seed: 2_000_000)
-                if bestFixed == nil || r.episodeReturn.mean > bestFixed!.result.episodeReturn.mean { bestFixed = (a, r) }
+                let r = try ExperimentDesign.evaluate(
+                    cell, doseRate: d, frameRate: f, episodes: sweepEpisodes, seed: 2_000_000)
+                if bestFixed == nil || r.episodeReturn.mean > bestFixed!.result.episodeReturn.mean {
+                    bestFixed = (a, r)
+                }
             }
-            if let b = bestFixed { rows["best_fixed"] = try evaluate(FixedAgent(action: b.action), cell: cell, seeds: testSeeds) }
+            if let b = bestFixed {
+                rows["best_fixed"] = try evaluate(FixedAgent(action: b.action), cell: cell, seeds: testSeeds)
+            }
         }
-        var summary: [String: Any] = ["environment": cell.spec.id, "agent": agent.rawValue, "steps": step, "seed": seed,
-                                      "test_seeds": testSeeds.map { Int($0) }, "validation_seeds": validationSeeds.map { Int($0) },
-                                      "selected_step": selectedStep, "wall_seconds": Date().timeIntervalSince(start)]
+        var summary: [String: Any] = [
+            "environment": cell.spec.id, "agent": agent.rawValue, "steps": step, "seed": seed,
+            "test_seeds": testSeeds.map { Int($0) }, "validation_seeds": validationSeeds.map { Int($0) },
+            "selected_step": selectedStep, "wall_seconds": Date().timeIntervalSince(start)
+        ]
         for (k, v) in rows { summary[k] = try JSONSerialization.jsonObject(with: JSONEncoder().encode(v)) }
         // Paired on the same test seeds: the learner's return minus the best fixed setting's, episode by episode.
         var paired: [String: Estimate] = [:]
@@ -189,21 +238,42 @@ struct Train: ParsableCommand {
             let (d, f) = cell.setting(for: b.action)
             summary["best_fixed_setting"] = ["action": b.action, "dose_rate": d, "frame_rate": f]
         }
-        try writeAtomically(path("summary.json"), try JSONSerialization.data(withJSONObject: summary, options: [.prettyPrinted, .sortedKeys]))
-        try writeAtomically(path("learning_curve.svg"), Data(learningCurveSVG(curve: curve, eval: evalCurve,
-            baselines: rows.filter { !$0.key.hasPrefix(agent.rawValue) }.mapValues { $0.episodeReturn.mean }, title: "\(agent.rawValue) on \(cell.spec.id)").utf8))
+        try writeAtomically(
+            path("summary.json"),
+            try JSONSerialization.data(withJSONObject: summary, options: [.prettyPrinted, .sortedKeys]))
+        try writeAtomically(
+            path("learning_curve.svg"),
+            Data(
+                learningCurveSVG(
+                    curve: curve, eval: evalCurve,
+                    baselines: rows.filter { !$0.key.hasPrefix(agent.rawValue) }.mapValues { $0.episodeReturn.mean },
+                    title: "\(agent.rawValue) on \(cell.spec.id)"
+                ).utf8))
         print("| agent | return (mean ± 95% CI) | signal | damage | length |")
         print("|---|---|---|---|---|")
         for k in rows.keys.sorted() {
             let r = rows[k]!
-            print(String(format: "| %@ | %.2f ± %.2f | %.1f | %.2f | %.1f |", k, r.episodeReturn.mean, r.episodeReturn.ci95, r.signal.mean, r.damage.mean, r.length.mean))
+            print(
+                String(
+                    format: "| %@ | %.2f ± %.2f | %.1f | %.2f | %.1f |", k, r.episodeReturn.mean, r.episodeReturn.ci95,
+                    r.signal.mean, r.damage.mean, r.length.mean))
         }
-        if let b = bestFixed { let (d, f) = cell.setting(for: b.action); print(String(format: "best fixed setting (sweep): %g e⁻/Å²/s at %g frames/s", d, f)) }
+        if let b = bestFixed {
+            let (d, f) = cell.setting(for: b.action)
+            print(String(format: "best fixed setting (sweep): %g e⁻/Å²/s at %g frames/s", d, f))
+        }
         for k in paired.keys.sorted() {
-            print(String(format: "%@ − best fixed, paired over the test seeds: %+.2f ± %.2f", k, paired[k]!.mean, paired[k]!.ci95))
+            print(
+                String(
+                    format: "%@ − best fixed, paired over the test seeds: %+.2f ± %.2f", k, paired[k]!.mean,
+                    paired[k]!.ci95))
         }
         if let r = rows[agent.rawValue] { print(actionUsage(r.actionCounts, cell: cell)) }
-        if selectedStep != step { print("policy.h5 is the policy of step \(selectedStep) (best validation return); policy-final.h5 the last one") }
+        if selectedStep != step {
+            print(
+                "policy.h5 is the policy of step \(selectedStep) (best validation return); policy-final.h5 the last one"
+            )
+        }
         print("wrote \(out)/{config.json, progress.csv, checkpoint.h5, policy.h5, summary.json, learning_curve.svg}")
     }
 }

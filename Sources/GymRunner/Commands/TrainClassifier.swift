@@ -14,8 +14,14 @@ struct TrainClassifier: ParsableCommand {
     @Option(help: "Batch size.") var batch: Int = 64
     @Option(help: "Adam learning rate.") var lr: Float = 1e-3
     @Option(help: "Seed (initialisation and data order).") var seed: UInt64 = 0
-    @Option(help: "Real trajectories to stand for the LPTEM class of --data (e.g. runs/real/train.h5 from split-real): its windows and their rotations/reflections replace --data's LPTEM-labelled trajectories, as many as those were.") var lptemFrom: String?
-    @Option(help: "Real trajectories to stand for the LPTEM class of --test (e.g. runs/real/validation.h5; never the test particles).") var testLptemFrom: String?
+    @Option(
+        help:
+            "Real trajectories to stand for the LPTEM class of --data (e.g. runs/real/train.h5 from split-real): its windows and their rotations/reflections replace --data's LPTEM-labelled trajectories, as many as those were."
+    ) var lptemFrom: String?
+    @Option(
+        help:
+            "Real trajectories to stand for the LPTEM class of --test (e.g. runs/real/validation.h5; never the test particles)."
+    ) var testLptemFrom: String?
     @Option(help: "Frames between the starts of the real trajectories' windows.") var windowStride: Int = 20
 
     func validate() throws {
@@ -36,17 +42,22 @@ struct TrainClassifier: ParsableCommand {
         var picked = real.subset(Array(order.prefix(min(set.count - kept.count, real.count))))
         picked.labels = [Int64](repeating: Int64(lptem), count: picked.count)
         picked.labelNames = names
-        picked.dose = nil; picked.alpha = nil
+        picked.dose = nil
+        picked.alpha = nil
         var rest = set.subset(kept)
-        rest.dose = nil; rest.alpha = nil
+        rest.dose = nil
+        rest.alpha = nil
         return try rest.concatenated(with: picked)
     }
 
     func run() throws {
-        var train = try TrajectorySet.read(data), held = try TrajectorySet.read(test)
+        var train = try TrajectorySet.read(data)
+        var held = try TrajectorySet.read(test)
         if let lptemFrom { train = try replacingLPTEM(in: train, with: lptemFrom, seed: seed &+ 1) }
         if let testLptemFrom { held = try replacingLPTEM(in: held, with: testLptemFrom, seed: seed &+ 2) }
-        guard train.labels != nil, let truth = held.labels else { throw UserError("both --data and --test need a 'labels' dataset") }
+        guard train.labels != nil, let truth = held.labels else {
+            throw UserError("both --data and --test need a 'labels' dataset")
+        }
         var config = MotionClassifier.Config()
         config.length = train.length
         if let names = train.labelNames { config.classes = names }
@@ -65,8 +76,15 @@ struct TrainClassifier: ParsableCommand {
         let predicted = (0..<held.count).map { i in (0..<K).max { probs[i * K + $0] < probs[i * K + $1] }! }
         let report = ClassificationReport(truth: truth, predicted: predicted, classes: config.classes)
         print("| class | precision | recall | F1 |\n|---|---:|---:|---:|")
-        for k in 0..<K { print(String(format: "| %@ | %.3f | %.3f | %.3f |", config.classes[k], report.precision[k], report.recall[k], report.f1[k])) }
-        print(String(format: "accuracy %.3f, macro F1 %.3f on %d held-out trajectories; wrote %@", report.accuracy,
-                     report.f1.reduce(0, +) / Double(K), held.count, out))
+        for k in 0..<K {
+            print(
+                String(
+                    format: "| %@ | %.3f | %.3f | %.3f |", config.classes[k], report.precision[k], report.recall[k],
+                    report.f1[k]))
+        }
+        print(
+            String(
+                format: "accuracy %.3f, macro F1 %.3f on %d held-out trajectories; wrote %@", report.accuracy,
+                report.f1.reduce(0, +) / Double(K), held.count, out))
     }
 }

@@ -9,15 +9,16 @@ struct TrainLeonardo: ParsableCommand {
         commandName: "train-leonardo",
         abstract: "Train LEONARDO with the physics-informed loss on a trajectory file.",
         discussion: """
-        DATA.h5 holds 'trajectories' (N×T×2); each trajectory is normalised as in the paper (appendix A). \
-        Checkpoints (weights, Adam state, data position and generator) are written atomically to --out every \
-        --checkpoint-every steps, at each epoch's end and on Ctrl-C; --resume continues bit-for-bit.
-        """)
+            DATA.h5 holds 'trajectories' (N×T×2); each trajectory is normalised as in the paper (appendix A). \
+            Checkpoints (weights, Adam state, data position and generator) are written atomically to --out every \
+            --checkpoint-every steps, at each epoch's end and on Ctrl-C; --resume continues bit-for-bit.
+            """)
 
     @Option(help: "Training trajectories (HDF5, dataset 'trajectories' N×T×2).") var data: String
     @Option(help: "Checkpoint to write (HDF5).") var out: String
     @Option(help: "Model size: paper (8.95 M parameters), small or tiny.") var model: ModelSize = .paper
-    @Flag(help: "Chain the decoder blocks instead of the released loop that feeds e to every block.") var chainDecoderBlocks = false
+    @Flag(help: "Chain the decoder blocks instead of the released loop that feeds e to every block.")
+    var chainDecoderBlocks = false
     @Option(help: "Epochs to train (in total, counting those of a resumed run).") var epochs: Int = 10
     @Option(help: "Mini-batch size.") var batch: Int = 64
     @Option(help: "Adam learning rate.") var lr: Float = 3e-4
@@ -27,22 +28,59 @@ struct TrainLeonardo: ParsableCommand {
     @Option(help: "Use only the first N trajectories.") var limit: Int?
     @Option(help: "Validation trajectories (HDF5) evaluated at each epoch's end.") var validation: String?
     @Flag(help: "Continue from the checkpoint at --out.") var resume = false
-    @Option(help: "Start from the weights of this checkpoint (fine-tuning; fresh optimizer, its dose calibration and latent prior are dropped since they no longer fit).") var initFrom: String?
-    @Option(help: "Set one of the paper's eleven loss weights, NAME=VALUE (repeatable); names: \(LossWeights.paperTermNames.joined(separator: ", ")).") var lossWeight: [String] = []
-    @Option(help: "Weight of the block-heterogeneity term L12 (not in the paper; 0 = the paper's 11-term loss): penalises reconstructions whose step size switches over time more, or less, than their input's.") var blockHeterogeneity: Double?
+    @Option(
+        help:
+            "Start from the weights of this checkpoint (fine-tuning; fresh optimizer, its dose calibration and latent prior are dropped since they no longer fit)."
+    ) var initFrom: String?
+    @Option(
+        help:
+            "Set one of the paper's eleven loss weights, NAME=VALUE (repeatable); names: \(LossWeights.paperTermNames.joined(separator: ", "))."
+    ) var lossWeight: [String] = []
+    @Option(
+        help:
+            "Weight of the block-heterogeneity term L12 (not in the paper; 0 = the paper's 11-term loss): penalises reconstructions whose step size switches over time more, or less, than their input's."
+    ) var blockHeterogeneity: Double?
     @Option(help: "Number of consecutive blocks of steps in L12.") var heterogeneityBlocks: Int?
-    @Option(help: "Weight of the long-lag term L13 (not in the paper; 0 = off): matches each reconstruction's log time-averaged MSD at lags 1, 10, 50, 100 and 150 frames to its input's.") var longLagMsd: Double?
-    @Option(help: "Weight of the step-profile term L14 (not in the paper; 0 = off): matches the batch's mean squared step at every frame index to the data's, so large steps do not gather at fixed frames.") var stepProfile: Double?
-    @Flag(help: "Cut longer trajectories into consecutive windows of the model's length (paper appendix A).") var segment = false
+    @Option(
+        help:
+            "Weight of the long-lag term L13 (not in the paper; 0 = off): matches each reconstruction's log time-averaged MSD at lags 1, 10, 50, 100 and 150 frames to its input's."
+    ) var longLagMsd: Double?
+    @Option(
+        help:
+            "Weight of the step-profile term L14 (not in the paper; 0 = off): matches the batch's mean squared step at every frame index to the data's, so large steps do not gather at fixed frames."
+    ) var stepProfile: Double?
+    @Flag(help: "Cut longer trajectories into consecutive windows of the model's length (paper appendix A).")
+    var segment = false
     @Option(help: "With --segment: keep every k-th frame first.") var subsample: Int = 1
-    @Option(help: "With --segment: start a window every this many frames (overlapping windows; default: the model's length, i.e. consecutive).") var windowStride: Int?
-    @Flag(help: "Add the 8 images of every --data (and --validation) trajectory under rotations by 90° and reflections (in-plane diffusion has no preferred direction).") var augmentSymmetries = false
-    @Option(help: "More training trajectories of the model's length, used as they are (repeat for several files), e.g. dose-labelled LPTEM-like data mixed with real ones.") var mix: [String] = []
-    @Option(help: "Decoder variant of a new model: authors (the released one) or stationary (time-shared front end with per-frame noise; outputs steps).") var decoder: DecoderVariant?
+    @Option(
+        help:
+            "With --segment: start a window every this many frames (overlapping windows; default: the model's length, i.e. consecutive)."
+    ) var windowStride: Int?
+    @Flag(
+        help:
+            "Add the 8 images of every --data (and --validation) trajectory under rotations by 90° and reflections (in-plane diffusion has no preferred direction)."
+    ) var augmentSymmetries = false
+    @Option(
+        help:
+            "More training trajectories of the model's length, used as they are (repeat for several files), e.g. dose-labelled LPTEM-like data mixed with real ones."
+    ) var mix: [String] = []
+    @Option(
+        help:
+            "Decoder variant of a new model: authors (the released one) or stationary (time-shared front end with per-frame noise; outputs steps)."
+    ) var decoder: DecoderVariant?
     @Option(help: "Per-frame noise channels of the stationary decoder.") var noiseChannels: Int?
-    @Option(help: "Weight of the semi-supervised dose term (not in the paper; 0 = off): the dose-labelled trajectories (--mix files with 'dose') hold the dose coordinate of their posterior mean at the calibration of --dose-anchor-axis.") var doseAnchor: Double?
-    @Option(help: "Calibrated checkpoint whose dose axis (index, intercept, slope) the dose term holds (default: the shipped model).") var doseAnchorAxis: String?
-    @Option(help: "With --validation: evaluate every this many steps as well as at each epoch's end (0: epoch ends only). Each evaluation is a row of OUT-curve.csv; the best one is saved as OUT-best.h5 (early stopping).") var validateEvery: Int = 0
+    @Option(
+        help:
+            "Weight of the semi-supervised dose term (not in the paper; 0 = off): the dose-labelled trajectories (--mix files with 'dose') hold the dose coordinate of their posterior mean at the calibration of --dose-anchor-axis."
+    ) var doseAnchor: Double?
+    @Option(
+        help:
+            "Calibrated checkpoint whose dose axis (index, intercept, slope) the dose term holds (default: the shipped model)."
+    ) var doseAnchorAxis: String?
+    @Option(
+        help:
+            "With --validation: evaluate every this many steps as well as at each epoch's end (0: epoch ends only). Each evaluation is a row of OUT-curve.csv; the best one is saved as OUT-best.h5 (early stopping)."
+    ) var validateEvery: Int = 0
 
     func validate() throws {
         if epochs < 1 { throw ValidationError("--epochs must be at least 1") }
@@ -50,21 +88,39 @@ struct TrainLeonardo: ParsableCommand {
         if !(lr > 0) { throw ValidationError("--lr must be positive") }
         if checkpointEvery < 1 { throw ValidationError("--checkpoint-every must be at least 1") }
         if let limit, limit < 2 { throw ValidationError("--limit must be at least 2") }
-        if resume && initFrom != nil { throw ValidationError("--init-from starts a new run; --resume continues one at --out (use one of them)") }
+        if resume && initFrom != nil {
+            throw ValidationError("--init-from starts a new run; --resume continues one at --out (use one of them)")
+        }
         _ = try parsedLossWeights()
-        if resume && !lossWeight.isEmpty { throw ValidationError("--loss-weight chooses a new run's loss; a resumed run keeps its own") }
-        if let w = blockHeterogeneity, !(w >= 0 && w.isFinite) { throw ValidationError("--block-heterogeneity must be a finite number ≥ 0") }
+        if resume && !lossWeight.isEmpty {
+            throw ValidationError("--loss-weight chooses a new run's loss; a resumed run keeps its own")
+        }
+        if let w = blockHeterogeneity, !(w >= 0 && w.isFinite) {
+            throw ValidationError("--block-heterogeneity must be a finite number ≥ 0")
+        }
         if let k = heterogeneityBlocks, k < 2 { throw ValidationError("--heterogeneity-blocks must be at least 2") }
-        if let w = longLagMsd, !(w >= 0 && w.isFinite) { throw ValidationError("--long-lag-msd must be a finite number ≥ 0") }
-        if let w = stepProfile, !(w >= 0 && w.isFinite) { throw ValidationError("--step-profile must be a finite number ≥ 0") }
-        if let w = doseAnchor, !(w >= 0 && w.isFinite) { throw ValidationError("--dose-anchor must be a finite number ≥ 0") }
-        if doseAnchorAxis != nil && doseAnchor == nil { throw ValidationError("--dose-anchor-axis goes with --dose-anchor") }
-        if resume && doseAnchor != nil { throw ValidationError("--dose-anchor chooses a new run's loss; a resumed run keeps its own") }
+        if let w = longLagMsd, !(w >= 0 && w.isFinite) {
+            throw ValidationError("--long-lag-msd must be a finite number ≥ 0")
+        }
+        if let w = stepProfile, !(w >= 0 && w.isFinite) {
+            throw ValidationError("--step-profile must be a finite number ≥ 0")
+        }
+        if let w = doseAnchor, !(w >= 0 && w.isFinite) {
+            throw ValidationError("--dose-anchor must be a finite number ≥ 0")
+        }
+        if doseAnchorAxis != nil && doseAnchor == nil {
+            throw ValidationError("--dose-anchor-axis goes with --dose-anchor")
+        }
+        if resume && doseAnchor != nil {
+            throw ValidationError("--dose-anchor chooses a new run's loss; a resumed run keeps its own")
+        }
         if validateEvery < 0 { throw ValidationError("--validate-every must be ≥ 0") }
         if let k = windowStride, k < 1 { throw ValidationError("--window-stride must be at least 1") }
         if windowStride != nil && !segment { throw ValidationError("--window-stride goes with --segment") }
         if let k = noiseChannels, !(1...256).contains(k) { throw ValidationError("--noise-channels must be 1 ... 256") }
-        if noiseChannels != nil && decoder != .stationary { throw ValidationError("--noise-channels goes with --decoder stationary") }
+        if noiseChannels != nil && decoder != .stationary {
+            throw ValidationError("--noise-channels goes with --decoder stationary")
+        }
         if resume && (decoder != nil || noiseChannels != nil) {
             throw ValidationError("--decoder and --noise-channels choose a new model; a resumed run keeps its own")
         }
@@ -74,8 +130,12 @@ struct TrainLeonardo: ParsableCommand {
     func parsedLossWeights() throws -> [(String, Double)] {
         try lossWeight.map { item in
             let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
-            guard parts.count == 2, LossWeights.paperTermNames.contains(parts[0]), let v = Double(parts[1]), v >= 0, v.isFinite else {
-                throw ValidationError("--loss-weight must be NAME=VALUE with a finite VALUE ≥ 0 and NAME one of \(LossWeights.paperTermNames.joined(separator: ", ")); got '\(item)'")
+            guard parts.count == 2, LossWeights.paperTermNames.contains(parts[0]), let v = Double(parts[1]), v >= 0,
+                v.isFinite
+            else {
+                throw ValidationError(
+                    "--loss-weight must be NAME=VALUE with a finite VALUE ≥ 0 and NAME one of \(LossWeights.paperTermNames.joined(separator: ", ")); got '\(item)'"
+                )
             }
             return (parts[0], v)
         }
@@ -92,10 +152,13 @@ struct TrainLeonardo: ParsableCommand {
             }
         }
         if set.length != length {
-            throw UserError("\(path): trajectories have \(set.length) frames but the model expects \(length) (add --segment to cut longer ones)")
+            throw UserError(
+                "\(path): trajectories have \(set.length) frames but the model expects \(length) (add --segment to cut longer ones)"
+            )
         }
         if let limit, limit < set.count {
-            set = TrajectorySet(trajectories: Array(set.trajectories[0..<(limit * length * 2)]), count: limit, length: length)
+            set = TrajectorySet(
+                trajectories: Array(set.trajectories[0..<(limit * length * 2)]), count: limit, length: length)
         }
         if augmentSymmetries { set = set.symmetryAugmented() }
         return set.normalized()
@@ -127,7 +190,9 @@ struct TrainLeonardo: ParsableCommand {
                 c.noiseChannels = noiseChannels
                 let fresh = try Leonardo(config: c, seed: seed)
                 let copied = fresh.parameters.copyMatching(from: m.parameters)
-                print("--init-from \(initFrom): \(copied.copied) tensors copied, \(copied.fresh.count) new (\(copied.fresh.joined(separator: ", ")))")
+                print(
+                    "--init-from \(initFrom): \(copied.copied) tensors copied, \(copied.fresh.count) new (\(copied.fresh.joined(separator: ", ")))"
+                )
                 initial = fresh
             } else {
                 m.doseCalibration = nil
@@ -149,13 +214,21 @@ struct TrainLeonardo: ParsableCommand {
             train += trajectories
             doseLabels += dose
         }
-        if !mix.isEmpty { print("training data: \(ownCount) trajectories from \(data), \(train.count / (cfg.length * 2) - ownCount) from --mix") }
+        if !mix.isEmpty {
+            print(
+                "training data: \(ownCount) trajectories from \(data), \(train.count / (cfg.length * 2) - ownCount) from --mix"
+            )
+        }
         let val = try validation.map { try loadNormalized($0, length: cfg.length) }
         let n = train.count / (cfg.length * 2)
         guard n >= batch else { throw UserError("\(data): \(n) trajectories, fewer than one batch of \(batch)") }
         var opts = TrainingOptions()
-        opts.epochs = epochs; opts.batchSize = batch; opts.learningRate = lr; opts.gradClip = gradClip
-        opts.seed = seed; opts.checkpointEvery = checkpointEvery
+        opts.epochs = epochs
+        opts.batchSize = batch
+        opts.learningRate = lr
+        opts.gradClip = gradClip
+        opts.seed = seed
+        opts.checkpointEvery = checkpointEvery
         for (name, value) in try parsedLossWeights() { try opts.weights.setPaperWeight(name, value) }
         if let w = blockHeterogeneity { opts.weights.blockHeterogeneity = w }
         if let k = heterogeneityBlocks { opts.weights.heterogeneityBlocks = k }
@@ -168,11 +241,14 @@ struct TrainLeonardo: ParsableCommand {
                 throw UserError("\(axisPath): no dose calibration to anchor to (run calibrate-dose first)")
             }
             guard doseLabels.contains(where: { $0.isFinite && $0 > 0 }) else {
-                throw UserError("--dose-anchor needs dose-labelled trajectories: give a --mix file with a 'dose' dataset")
+                throw UserError(
+                    "--dose-anchor needs dose-labelled trajectories: give a --mix file with a 'dose' dataset")
             }
             opts.doseAnchor = DoseAnchor(weight: w, calibration: calibration)
-            print(String(format: "dose term: z%d held at %.4f %+.4f·log10(dose) (from %@), weight %g", calibration.index + 1,
-                         calibration.intercept, calibration.slope, axisPath, w))
+            print(
+                String(
+                    format: "dose term: z%d held at %.4f %+.4f·log10(dose) (from %@), weight %g", calibration.index + 1,
+                    calibration.intercept, calibration.slope, axisPath, w))
         }
         let trainer = try LeonardoTrainer(model: leo, data: train, options: opts, doseLabels: doseLabels)
         if resume {
@@ -181,7 +257,9 @@ struct TrainLeonardo: ParsableCommand {
             let saved = trainer.state.options.weights
             func keep<V: Equatable>(_ flag: String, _ given: V?, _ stored: V) throws {
                 if let given, given != stored {
-                    throw UserError("\(flag) \(given) differs from the resumed run's \(stored) (a run keeps its loss; leave the flag out to continue)")
+                    throw UserError(
+                        "\(flag) \(given) differs from the resumed run's \(stored) (a run keeps its loss; leave the flag out to continue)"
+                    )
                 }
             }
             try keep("--block-heterogeneity", blockHeterogeneity, saved.blockHeterogeneity)
@@ -190,12 +268,15 @@ struct TrainLeonardo: ParsableCommand {
             try keep("--step-profile", stepProfile, saved.stepProfile)
             print("resumed from \(out) at epoch \(trainer.state.epoch + 1), step \(trainer.state.optimizerStep)")
         }
-        print("LEONARDO \(cfg.embedSize)-wide, \(leo.parameterCount) parameters; \(n) trajectories, \(trainer.stepsPerEpoch) steps/epoch")
+        print(
+            "LEONARDO \(cfg.embedSize)-wide, \(leo.parameterCount) parameters; \(n) trajectories, \(trainer.stepsPerEpoch) steps/epoch"
+        )
         var curve = try ValidationCurve(checkpoint: out, resuming: resume)
         installInterruptHandler()
         let totalSteps = epochs * trainer.stepsPerEpoch
         let bar = ProgressBar(total: totalSteps, label: "train", alreadyDone: trainer.state.optimizerStep)
-        var last = Date(), lastStep = trainer.state.optimizerStep
+        var last = Date()
+        var lastStep = trainer.state.optimizerStep
         var rate = 0.0
         while !trainer.isFinished {
             let terms = trainer.step()
@@ -203,10 +284,14 @@ struct TrainLeonardo: ParsableCommand {
             let now = Date()
             if now.timeIntervalSince(last) > 1 {
                 rate = Double((st.optimizerStep - lastStep) * batch) / now.timeIntervalSince(last)
-                last = now; lastStep = st.optimizerStep
+                last = now
+                lastStep = st.optimizerStep
             }
-            let shortNames = ["mse", "kl", "mean", "var", "skew", "kurt", "med", "vacf", "vacfB", "xy", "pacf", "het", "lmsd", "prof"]
-            let msg = "epoch \(st.epoch + (st.stepInEpoch == 0 ? 0 : 1))/\(epochs) loss \(String(format: "%.4g", terms.total)) ["
+            let shortNames = [
+                "mse", "kl", "mean", "var", "skew", "kurt", "med", "vacf", "vacfB", "xy", "pacf", "het", "lmsd", "prof"
+            ]
+            let msg =
+                "epoch \(st.epoch + (st.stepInEpoch == 0 ? 0 : 1))/\(epochs) loss \(String(format: "%.4g", terms.total)) ["
                 + zip(shortNames, terms.values).map { "\($0) \(String(format: "%.3g", $1))" }.joined(separator: " ")
                 + (st.options.doseAnchor == nil ? "" : " dose \(String(format: "%.3g", terms.doseAnchor))")
                 + "] \(String(format: "%.0f", rate)) traj/s"
@@ -217,15 +302,19 @@ struct TrainLeonardo: ParsableCommand {
             }
             if let val, epochEnded || (validateEvery > 0 && st.optimizerStep % validateEvery == 0) {
                 let v = trainer.evaluate(val)
-                let trainLoss = epochEnded
+                let trainLoss =
+                    epochEnded
                     ? zip(st.options.weights.asArray, st.lastEpochLosses).reduce(0) { $0 + $1.0 * $1.1 } : terms.total
                 bar.finish()
                 let improved = v.total < curve.best
-                print(String(format: "step %d (epoch %.2f): train loss %.4g, validation loss %.4g%@", st.optimizerStep,
-                             Double(st.optimizerStep) / Double(trainer.stepsPerEpoch), trainLoss, v.total,
-                             improved ? " (best so far: \(curve.bestPath))" : ""))
-                try curve.append(step: st.optimizerStep, epoch: Double(st.optimizerStep) / Double(trainer.stepsPerEpoch),
-                                 train: trainLoss, validation: v)
+                print(
+                    String(
+                        format: "step %d (epoch %.2f): train loss %.4g, validation loss %.4g%@", st.optimizerStep,
+                        Double(st.optimizerStep) / Double(trainer.stepsPerEpoch), trainLoss, v.total,
+                        improved ? " (best so far: \(curve.bestPath))" : ""))
+                try curve.append(
+                    step: st.optimizerStep, epoch: Double(st.optimizerStep) / Double(trainer.stepsPerEpoch),
+                    train: trainLoss, validation: v)
                 if improved { try trainer.saveCheckpoint(curve.bestPath) }
             }
             if interruptRequested {
@@ -237,7 +326,9 @@ struct TrainLeonardo: ParsableCommand {
         bar.finish()
         let losses = trainer.state.lastEpochLosses
         print("done: \(trainer.state.optimizerStep) steps; last epoch mean loss terms:")
-        for (name, v) in zip(LossTerms.names, losses) { print("  \(name.padding(toLength: 20, withPad: " ", startingAt: 0)) \(String(format: "%.6g", v))") }
+        for (name, v) in zip(LossTerms.names, losses) {
+            print("  \(name.padding(toLength: 20, withPad: " ", startingAt: 0)) \(String(format: "%.6g", v))")
+        }
         print("checkpoint: \(out)")
     }
 }

@@ -14,28 +14,44 @@ struct DQNOptions: ParsableArguments {
     @Option(help: "DQN: replay buffer size.") var bufferSize: Int = DQNHyperparameters().bufferSize
     @Option(help: "DQN: discount factor.") var gamma: Double = DQNHyperparameters().gamma
     @Option(help: "DQN: target update rate (1 = hard copy).") var tau: Float = DQNHyperparameters().tau
-    @Option(help: "DQN: steps between target updates.") var targetUpdateFrequency: Int = DQNHyperparameters().targetUpdateFrequency
+    @Option(help: "DQN: steps between target updates.") var targetUpdateFrequency: Int = DQNHyperparameters()
+        .targetUpdateFrequency
     @Option(help: "DQN: minibatch size.") var batchSize: Int = DQNHyperparameters().batchSize
     @Option(help: "DQN: initial ε.") var startEpsilon: Double = DQNHyperparameters().startEpsilon
     @Option(help: "DQN: final ε.") var endEpsilon: Double = DQNHyperparameters().endEpsilon
-    @Option(help: "DQN: fraction of the steps over which ε decays.") var explorationFraction: Double = DQNHyperparameters().explorationFraction
+    @Option(help: "DQN: fraction of the steps over which ε decays.") var explorationFraction: Double =
+        DQNHyperparameters().explorationFraction
     @Option(help: "DQN: random steps before learning.") var learningStarts: Int = DQNHyperparameters().learningStarts
-    @Option(help: "DQN: environment steps per gradient step.") var trainFrequency: Int = DQNHyperparameters().trainFrequency
-    @Option(help: "DQN: hidden layer widths, comma-separated.") var hiddenSizes: String = DQNHyperparameters().hiddenSizes.map(String.init).joined(separator: ",")
+    @Option(help: "DQN: environment steps per gradient step.") var trainFrequency: Int = DQNHyperparameters()
+        .trainFrequency
+    @Option(help: "DQN: hidden layer widths, comma-separated.") var hiddenSizes: String = DQNHyperparameters()
+        .hiddenSizes.map(String.init).joined(separator: ",")
     @Option(help: "DQN: gradient-norm clip (0 disables).") var maxGradNorm: Double = DQNHyperparameters().maxGradNorm
     @Option(help: "DQN: n of n-step returns (1: one-step targets).") var multiStep: Int = DQNHyperparameters().multiStep
-    @Option(help: "DQN: hold exploratory actions for n ~ zeta(μ) steps (0: plain ε-greedy).") var explorationDurationExponent: Double = DQNHyperparameters().explorationDurationExponent
+    @Option(help: "DQN: hold exploratory actions for n ~ zeta(μ) steps (0: plain ε-greedy).")
+    var explorationDurationExponent: Double = DQNHyperparameters().explorationDurationExponent
 
     func hyper(totalSteps: Int) throws -> DQNHyperparameters {
         var h = DQNHyperparameters()
-        h.learningRate = learningRate; h.bufferSize = bufferSize; h.gamma = gamma; h.tau = tau
-        h.targetUpdateFrequency = targetUpdateFrequency; h.batchSize = batchSize; h.startEpsilon = startEpsilon
-        h.endEpsilon = endEpsilon; h.explorationFraction = explorationFraction; h.learningStarts = learningStarts
-        h.trainFrequency = trainFrequency; h.maxGradNorm = maxGradNorm; h.totalSteps = totalSteps
+        h.learningRate = learningRate
+        h.bufferSize = bufferSize
+        h.gamma = gamma
+        h.tau = tau
+        h.targetUpdateFrequency = targetUpdateFrequency
+        h.batchSize = batchSize
+        h.startEpsilon = startEpsilon
+        h.endEpsilon = endEpsilon
+        h.explorationFraction = explorationFraction
+        h.learningStarts = learningStarts
+        h.trainFrequency = trainFrequency
+        h.maxGradNorm = maxGradNorm
+        h.totalSteps = totalSteps
         h.explorationDurationExponent = explorationDurationExponent
         h.multiStep = multiStep
         let sizes = hiddenSizes.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard !sizes.isEmpty, sizes.allSatisfy({ ($0 ?? 0) >= 1 }) else { throw UserError("--hidden-sizes must be positive integers like 64,64, got '\(hiddenSizes)'") }
+        guard !sizes.isEmpty, sizes.allSatisfy({ ($0 ?? 0) >= 1 }) else {
+            throw UserError("--hidden-sizes must be positive integers like 64,64, got '\(hiddenSizes)'")
+        }
         h.hiddenSizes = sizes.map { $0! }
         do { try h.validate() } catch { throw UserError("\(error)") }
         return h
@@ -45,13 +61,20 @@ struct DQNOptions: ParsableArguments {
 /// CEM hyper-parameters as flags (defaults from `CEMHyperparameters`).
 struct CEMOptions: ParsableArguments {
     @Option(help: "CEM: candidates per generation.") var population: Int = CEMHyperparameters().population
-    @Option(help: "CEM: fraction of candidates kept as the elite.") var eliteFraction: Double = CEMHyperparameters().eliteFraction
-    @Option(help: "CEM: initial standard deviation of the parameters.") var initialStd: Double = CEMHyperparameters().initialStd
-    @Option(help: "CEM: noise added to the refitted standard deviation.") var extraNoise: Double = CEMHyperparameters().extraNoise
-    @Option(help: "CEM: episodes that score one candidate.") var episodesPerCandidate: Int = CEMHyperparameters().episodesPerCandidate
+    @Option(help: "CEM: fraction of candidates kept as the elite.") var eliteFraction: Double = CEMHyperparameters()
+        .eliteFraction
+    @Option(help: "CEM: initial standard deviation of the parameters.") var initialStd: Double = CEMHyperparameters()
+        .initialStd
+    @Option(help: "CEM: noise added to the refitted standard deviation.") var extraNoise: Double = CEMHyperparameters()
+        .extraNoise
+    @Option(help: "CEM: episodes that score one candidate.") var episodesPerCandidate: Int = CEMHyperparameters()
+        .episodesPerCandidate
     func hyper() throws -> CEMHyperparameters {
         var h = CEMHyperparameters()
-        h.population = population; h.eliteFraction = eliteFraction; h.initialStd = initialStd; h.extraNoise = extraNoise
+        h.population = population
+        h.eliteFraction = eliteFraction
+        h.initialStd = initialStd
+        h.extraNoise = extraNoise
         h.episodesPerCandidate = episodesPerCandidate
         do { try h.validate() } catch { throw UserError("\(error)") }
         return h

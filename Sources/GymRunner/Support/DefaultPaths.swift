@@ -12,7 +12,9 @@ func defaultClassifierPath() -> String {
 func readWindows(_ path: String, length: Int) throws -> TrajectorySet {
     let set = try TrajectorySet.read(path)
     if set.length == length { return set }
-    guard set.length > length else { throw UserError("\(path): trajectories have \(set.length) frames, need at least \(length)") }
+    guard set.length > length else {
+        throw UserError("\(path): trajectories have \(set.length) frames, need at least \(length)")
+    }
     return try set.segmented(window: length)
 }
 

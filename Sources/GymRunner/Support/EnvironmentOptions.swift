@@ -6,7 +6,8 @@ import MicroscopeGym
 /// Loads the environment named by --env or --env-file (shared by the commands that take one).
 struct EnvironmentOptions: ParsableArguments {
     @Option(help: "Registered environment ID (see 'gym-runner list').") var env: String = "LiquidCell-v0"
-    @Option(help: "Spec file of your own (JSON, the fields of Environments/LiquidCell-v0.json); overrides --env.") var envFile: String?
+    @Option(help: "Spec file of your own (JSON, the fields of Environments/LiquidCell-v0.json); overrides --env.")
+    var envFile: String?
 
     func make() throws -> LiquidCell {
         do {

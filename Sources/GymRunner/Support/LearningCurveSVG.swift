@@ -6,41 +6,71 @@ import Agents
 
 /// An SVG learning curve: episode returns (light), their moving average, evaluation means with 95 % CIs, and
 /// dashed baselines.
-func learningCurveSVG(curve: [(Int, Double)], eval: [(Int, Double, Double)], baselines: [String: Double], title: String) -> String {
-    let w = 760.0, h = 420.0, left = 70.0, right = 150.0, top = 40.0, bottom = 50.0
+func learningCurveSVG(curve: [(Int, Double)], eval: [(Int, Double, Double)], baselines: [String: Double], title: String)
+    -> String
+{
+    let w = 760.0
+    let h = 420.0
+    let left = 70.0
+    let right = 150.0
+    let top = 40.0
+    let bottom = 50.0
     let xs = curve.map { Double($0.0) } + eval.map { Double($0.0) }
     let ys = curve.map { $0.1 } + eval.flatMap { [$0.1 - $0.2, $0.1 + $0.2] } + Array(baselines.values)
     let finite = ys.filter { $0.isFinite }
-    let x0 = 0.0, x1 = max(xs.max() ?? 1, 1)
-    var y0 = finite.min() ?? 0, y1 = finite.max() ?? 1
-    if y1 - y0 < 1e-9 { y0 -= 1; y1 += 1 }
+    let x0 = 0.0
+    let x1 = max(xs.max() ?? 1, 1)
+    var y0 = finite.min() ?? 0
+    var y1 = finite.max() ?? 1
+    if y1 - y0 < 1e-9 {
+        y0 -= 1
+        y1 += 1
+    }
     func px(_ x: Double) -> Double { left + (x - x0) / (x1 - x0) * (w - left - right) }
     func py(_ y: Double) -> Double { top + (y1 - y) / (y1 - y0) * (h - top - bottom) }
-    var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(w))\" height=\"\(Int(h))\" font-family=\"sans-serif\" font-size=\"12\">\n"
-    s += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n<text x=\"\(left)\" y=\"22\" font-size=\"15\">\(title)</text>\n"
+    var s =
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(w))\" height=\"\(Int(h))\" font-family=\"sans-serif\" font-size=\"12\">\n"
+    s +=
+        "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n<text x=\"\(left)\" y=\"22\" font-size=\"15\">\(title)</text>\n"
     s += "<line x1=\"\(left)\" y1=\"\(h - bottom)\" x2=\"\(w - right)\" y2=\"\(h - bottom)\" stroke=\"black\"/>\n"
     s += "<line x1=\"\(left)\" y1=\"\(top)\" x2=\"\(left)\" y2=\"\(h - bottom)\" stroke=\"black\"/>\n"
     for i in 0...4 {
-        let yv = y0 + Double(i) / 4 * (y1 - y0), xv = x0 + Double(i) / 4 * (x1 - x0)
+        let yv = y0 + Double(i) / 4 * (y1 - y0)
+        let xv = x0 + Double(i) / 4 * (x1 - x0)
         s += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.1f</text>\n", left - 6, py(yv) + 4, yv)
-        s += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%.0f</text>\n", px(xv), h - bottom + 18, xv)
+        s += String(
+            format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%.0f</text>\n", px(xv), h - bottom + 18, xv)
     }
     s += "<text x=\"\((left + w - right) / 2)\" y=\"\(h - 10)\" text-anchor=\"middle\">environment steps</text>\n"
-    s += "<text x=\"16\" y=\"\((top + h - bottom) / 2)\" transform=\"rotate(-90 16 \((top + h - bottom) / 2))\" text-anchor=\"middle\">episode return</text>\n"
+    s +=
+        "<text x=\"16\" y=\"\((top + h - bottom) / 2)\" transform=\"rotate(-90 16 \((top + h - bottom) / 2))\" text-anchor=\"middle\">episode return</text>\n"
     if !curve.isEmpty {
-        s += "<polyline fill=\"none\" stroke=\"#9ecae1\" stroke-width=\"1\" points=\"" + curve.map { String(format: "%.1f,%.1f", px(Double($0.0)), py($0.1)) }.joined(separator: " ") + "\"/>\n"
+        s +=
+            "<polyline fill=\"none\" stroke=\"#9ecae1\" stroke-width=\"1\" points=\""
+            + curve.map { String(format: "%.1f,%.1f", px(Double($0.0)), py($0.1)) }.joined(separator: " ") + "\"/>\n"
         var avg: [(Int, Double)] = []
-        for i in curve.indices { let lo = max(0, i - 19); avg.append((curve[i].0, curve[lo...i].map { $0.1 }.reduce(0, +) / Double(i - lo + 1))) }
-        s += "<polyline fill=\"none\" stroke=\"#08519c\" stroke-width=\"2\" points=\"" + avg.map { String(format: "%.1f,%.1f", px(Double($0.0)), py($0.1)) }.joined(separator: " ") + "\"/>\n"
+        for i in curve.indices {
+            let lo = max(0, i - 19)
+            avg.append((curve[i].0, curve[lo...i].map { $0.1 }.reduce(0, +) / Double(i - lo + 1)))
+        }
+        s +=
+            "<polyline fill=\"none\" stroke=\"#08519c\" stroke-width=\"2\" points=\""
+            + avg.map { String(format: "%.1f,%.1f", px(Double($0.0)), py($0.1)) }.joined(separator: " ") + "\"/>\n"
     }
     for e in eval {
-        s += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#d94801\"/>\n", px(Double(e.0)), py(e.1 - (e.2.isFinite ? e.2 : 0)), px(Double(e.0)), py(e.1 + (e.2.isFinite ? e.2 : 0)))
+        s += String(
+            format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#d94801\"/>\n", px(Double(e.0)),
+            py(e.1 - (e.2.isFinite ? e.2 : 0)), px(Double(e.0)), py(e.1 + (e.2.isFinite ? e.2 : 0)))
         s += String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"#d94801\"/>\n", px(Double(e.0)), py(e.1))
     }
     let colors = ["#636363", "#31a354", "#756bb1", "#e6550d"]
     for (i, (name, v)) in baselines.sorted(by: { $0.key < $1.key }).enumerated() where v.isFinite {
-        s += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%@\" stroke-dasharray=\"6 4\"/>\n", left, py(v), w - right, py(v), colors[i % colors.count])
-        s += String(format: "<text x=\"%.1f\" y=\"%.1f\" fill=\"%@\">%@ %.1f</text>\n", w - right + 6, py(v) + 4, colors[i % colors.count], name, v)
+        s += String(
+            format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%@\" stroke-dasharray=\"6 4\"/>\n",
+            left, py(v), w - right, py(v), colors[i % colors.count])
+        s += String(
+            format: "<text x=\"%.1f\" y=\"%.1f\" fill=\"%@\">%@ %.1f</text>\n", w - right + 6, py(v) + 4,
+            colors[i % colors.count], name, v)
     }
     s += "<text x=\"\(w - right + 6)\" y=\"\(top)\" fill=\"#08519c\">training (avg of 20)</text>\n"
     s += "<text x=\"\(w - right + 6)\" y=\"\(top + 16)\" fill=\"#d94801\">validation ± 95% CI (lines: test)</text>\n"

@@ -16,7 +16,9 @@ func loadPolicy(_ path: String, cell: LiquidCell) throws -> any Agent {
         case "dqn": return try DQNAgent.load(path)
         case "cem": return try CEMAgent.load(path)
         case "fixed":
-            guard let a = action, cell.actionSpace.contains(Int(a)) else { throw UserError("\(path): fixed policy without a valid action") }
+            guard let a = action, cell.actionSpace.contains(Int(a)) else {
+                throw UserError("\(path): fixed policy without a valid action")
+            }
             return FixedAgent(action: Int(a))
         case "heuristic": return HeuristicAgent(doseRates: cell.spec.doseRates, frameRates: cell.spec.frameRates)
         case "random": return RandomAgent(actionCount: cell.actionSpace.n, seed: 0)

@@ -12,7 +12,11 @@ final class ProgressBar {
     /// Work already done before this process started (a resumed run): excluded from the rate behind the ETA.
     let baseline: Int
 
-    init(total: Int, label: String, alreadyDone: Int = 0) { self.total = max(total, 1); self.label = label; baseline = alreadyDone }
+    init(total: Int, label: String, alreadyDone: Int = 0) {
+        self.total = max(total, 1)
+        self.label = label
+        baseline = alreadyDone
+    }
 
     func update(_ done: Int, _ message: @autoclosure () -> String = "", force: Bool = false) {
         let now = Date()
@@ -22,10 +26,13 @@ final class ProgressBar {
         let frac = min(1, Double(done) / Double(total))
         let elapsed = now.timeIntervalSince(start)
         let eta = done > baseline ? elapsed * Double(total - done) / Double(done - baseline) : 0
-        let width = 24, filled = Int(frac * Double(width))
+        let width = 24
+        let filled = Int(frac * Double(width))
         let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
-        let line = "\(label) [\(bar)] \(done)/\(total) \(message()) | \(formatDuration(elapsed)) elapsed, ETA \(formatDuration(eta))"
-        FileHandle.standardError.write(Data(((interactive ? "\r\u{1B}[K" : "") + line + (interactive ? "" : "\n")).utf8))
+        let line =
+            "\(label) [\(bar)] \(done)/\(total) \(message()) | \(formatDuration(elapsed)) elapsed, ETA \(formatDuration(eta))"
+        FileHandle.standardError.write(
+            Data(((interactive ? "\r\u{1B}[K" : "") + line + (interactive ? "" : "\n")).utf8))
     }
 
     func finish() {
@@ -43,7 +50,7 @@ nonisolated(unsafe) var interruptRequested = false
 
 func installInterruptHandler() {
     signal(SIGINT) { _ in
-        if interruptRequested { _exit(130) }   // a second Ctrl-C exits at once
+        if interruptRequested { _exit(130) }  // a second Ctrl-C exits at once
         interruptRequested = true
     }
 }

@@ -22,54 +22,93 @@ struct LinePlot {
     static func textWidth(_ s: String, size: Double = 12) -> Double { Double(s.count) * size * 0.6 }
 
     func svg() -> String {
-        let left = 72.0, right = 20.0, top = 44.0, bottom = 52.0
+        let left = 72.0
+        let right = 20.0
+        let top = 44.0
+        let bottom = 52.0
         let all = series.flatMap { $0.points }.filter { $0.x.isFinite && $0.y.isFinite && (!logY || $0.y > 0) }
         func ty(_ y: Double) -> Double { logY ? log10(y) : y }
-        var x0 = all.map { $0.x }.min() ?? 0, x1 = all.map { $0.x }.max() ?? 1
-        var y0 = all.map { ty($0.y) }.min() ?? 0, y1 = all.map { ty($0.y) }.max() ?? 1
-        if x1 - x0 < 1e-12 { x0 -= 1; x1 += 1 }
-        if y1 - y0 < 1e-12 { y0 -= 1; y1 += 1 }
+        var x0 = all.map { $0.x }.min() ?? 0
+        var x1 = all.map { $0.x }.max() ?? 1
+        var y0 = all.map { ty($0.y) }.min() ?? 0
+        var y1 = all.map { ty($0.y) }.max() ?? 1
+        if x1 - x0 < 1e-12 {
+            x0 -= 1
+            x1 += 1
+        }
+        if y1 - y0 < 1e-12 {
+            y0 -= 1
+            y1 += 1
+        }
         let pad = 0.05 * (y1 - y0)
-        y0 -= pad; y1 += pad
-        let plotW = width - left - right, plotH = height - top - bottom
+        y0 -= pad
+        y1 += pad
+        let plotW = width - left - right
+        let plotH = height - top - bottom
         func px(_ x: Double) -> Double { left + (x - x0) / (x1 - x0) * plotW }
         func py(_ y: Double) -> Double { top + (y1 - ty(y)) / (y1 - y0) * plotH }
-        var s = String(format: "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\" font-size=\"12\">\n", width, height, width, height)
+        var s = String(
+            format:
+                "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\" font-size=\"12\">\n",
+            width, height, width, height)
         s += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
         // Title: shrink the font until it fits the width.
         var titleSize = 15.0
         while Self.textWidth(title, size: titleSize) > width - 20 && titleSize > 8 { titleSize -= 1 }
-        s += String(format: "<text x=\"%.1f\" y=\"24\" font-size=\"%.0f\" text-anchor=\"middle\">%@</text>\n", width / 2, titleSize, escape(title))
-        s += String(format: "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"black\"/>\n", left, top, plotW, plotH)
+        s += String(
+            format: "<text x=\"%.1f\" y=\"24\" font-size=\"%.0f\" text-anchor=\"middle\">%@</text>\n", width / 2,
+            titleSize, escape(title))
+        s += String(
+            format: "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"black\"/>\n",
+            left, top, plotW, plotH)
         for i in 0...4 {
-            let xv = x0 + Double(i) / 4 * (x1 - x0), yt = y0 + Double(i) / 4 * (y1 - y0)
+            let xv = x0 + Double(i) / 4 * (x1 - x0)
+            let yt = y0 + Double(i) / 4 * (y1 - y0)
             let yv = logY ? pow(10, yt) : yt
-            s += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%@</text>\n", left - 6, py(yv) + 4, format(yv))
-            s += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%@</text>\n", px(xv), height - bottom + 18, format(xv))
+            s += String(
+                format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%@</text>\n", left - 6, py(yv) + 4, format(yv))
+            s += String(
+                format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%@</text>\n", px(xv), height - bottom + 18,
+                format(xv))
         }
-        s += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%@</text>\n", left + plotW / 2, height - 12, escape(xLabel))
-        s += String(format: "<text x=\"16\" y=\"%.1f\" transform=\"rotate(-90 16 %.1f)\" text-anchor=\"middle\">%@</text>\n",
-                    top + plotH / 2, top + plotH / 2, escape(yLabel + (logY ? " (log scale)" : "")))
+        s += String(
+            format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%@</text>\n", left + plotW / 2, height - 12,
+            escape(xLabel))
+        s += String(
+            format: "<text x=\"16\" y=\"%.1f\" transform=\"rotate(-90 16 %.1f)\" text-anchor=\"middle\">%@</text>\n",
+            top + plotH / 2, top + plotH / 2, escape(yLabel + (logY ? " (log scale)" : "")))
         for item in series {
             let pts = item.points.filter { $0.x.isFinite && $0.y.isFinite && (!logY || $0.y > 0) }
             guard !pts.isEmpty else { continue }
             let dash = item.dashed ? " stroke-dasharray=\"6 4\"" : ""
-            s += "<polyline fill=\"none\" stroke=\"\(item.color)\" stroke-width=\"2\"\(dash) points=\""
+            s +=
+                "<polyline fill=\"none\" stroke=\"\(item.color)\" stroke-width=\"2\"\(dash) points=\""
                 + pts.map { String(format: "%.1f,%.1f", px($0.x), py($0.y)) }.joined(separator: " ") + "\"/>\n"
             if item.markers {
-                for p in pts { s += String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%@\"/>\n", px(p.x), py(p.y), item.color) }
+                for p in pts {
+                    s += String(
+                        format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%@\"/>\n", px(p.x), py(p.y), item.color)
+                }
             }
         }
         // Legend in the upper corner whose quarter of the plot holds fewer points.
-        let legendW = (series.map { Self.textWidth($0.label) }.max() ?? 0) + 36, legendH = Double(series.count) * 16 + 8
-        let rightSide = all.filter { px($0.x) > left + plotW / 2 && py($0.y) < top + plotH / 2 }.count
+        let legendW = (series.map { Self.textWidth($0.label) }.max() ?? 0) + 36
+        let legendH = Double(series.count) * 16 + 8
+        let rightSide =
+            all.filter { px($0.x) > left + plotW / 2 && py($0.y) < top + plotH / 2 }.count
             <= all.filter { px($0.x) <= left + plotW / 2 && py($0.y) < top + plotH / 2 }.count
-        let lx = rightSide ? left + plotW - legendW - 8 : left + 8, ly = top + 8
-        s += String(format: "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"white\" fill-opacity=\"0.85\" stroke=\"#bbb\"/>\n", lx, ly, legendW, legendH)
+        let lx = rightSide ? left + plotW - legendW - 8 : left + 8
+        let ly = top + 8
+        s += String(
+            format:
+                "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"white\" fill-opacity=\"0.85\" stroke=\"#bbb\"/>\n",
+            lx, ly, legendW, legendH)
         for (i, item) in series.enumerated() {
             let y = ly + 16 + Double(i) * 16
             let dash = item.dashed ? " stroke-dasharray=\"6 4\"" : ""
-            s += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%@\" stroke-width=\"2\"%@/>\n", lx + 6, y - 4, lx + 26, y - 4, item.color, dash)
+            s += String(
+                format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%@\" stroke-width=\"2\"%@/>\n",
+                lx + 6, y - 4, lx + 26, y - 4, item.color, dash)
             s += String(format: "<text x=\"%.1f\" y=\"%.1f\">%@</text>\n", lx + 30, y, escape(item.label))
         }
         return s + "</svg>\n"
@@ -83,6 +122,7 @@ struct LinePlot {
     }
 
     private func escape(_ s: String) -> String {
-        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(
+            of: ">", with: "&gt;")
     }
 }

@@ -16,15 +16,24 @@ func printSweep(_ table: SweepTable) {
     print("|---:|---:|---|---:|---:|---:|---:|")
     for i in table.results.keys.sorted() {
         let r = table.results[i]!
-        print(String(format: "| %g | %g | %.2f ± %.2f | %.1f | %.3f | %.1f | %.2f |", r.doseRate, r.frameRate, r.episodeReturn.mean,
-                     r.episodeReturn.ci95, r.signal.mean, r.damage.mean, r.length.mean, r.destroyedFraction))
+        print(
+            String(
+                format: "| %g | %g | %.2f ± %.2f | %.1f | %.3f | %.1f | %.2f |", r.doseRate, r.frameRate,
+                r.episodeReturn.mean,
+                r.episodeReturn.ci95, r.signal.mean, r.damage.mean, r.length.mean, r.destroyedFraction))
     }
     if table.isComplete, let b = table.best {
-        print(String(format: "best fixed setting: %g e⁻/Å²/s at %g frames/s, return %.2f ± %.2f", b.doseRate, b.frameRate, b.episodeReturn.mean, b.episodeReturn.ci95))
+        print(
+            String(
+                format: "best fixed setting: %g e⁻/Å²/s at %g frames/s, return %.2f ± %.2f", b.doseRate, b.frameRate,
+                b.episodeReturn.mean, b.episodeReturn.ci95))
     }
     if let o = table.hindsightOracle {
-        print(String(format: "hindsight per-particle best setting: return %.2f ± %.2f, paired gain over the best fixed %.2f ± %.2f "
-                     + "(the most that choosing one setting per particle could gain)",
-                     o.perEpisodeBest.mean, o.perEpisodeBest.ci95, o.gainOverBestFixed.mean, o.gainOverBestFixed.ci95))
+        print(
+            String(
+                format:
+                    "hindsight per-particle best setting: return %.2f ± %.2f, paired gain over the best fixed %.2f ± %.2f "
+                    + "(the most that choosing one setting per particle could gain)",
+                o.perEpisodeBest.mean, o.perEpisodeBest.ci95, o.gainOverBestFixed.mean, o.gainOverBestFixed.ci95))
     }
 }

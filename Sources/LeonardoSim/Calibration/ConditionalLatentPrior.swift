@@ -15,10 +15,14 @@ public struct ConditionalLatentPrior: Equatable, Sendable {
 
     /// The latent for dose coordinate `state[index]` and whitened others `state[j]`, j ≠ index.
     public func latent(fromWhitened state: [Double]) -> [Float] {
-        let L = mean.count, zi = state[index]
+        let L = mean.count
+        let zi = state[index]
         var out = [Float](repeating: 0, count: L)
         for j in 0..<L {
-            if j == index { out[j] = Float(zi); continue }
+            if j == index {
+                out[j] = Float(zi)
+                continue
+            }
             var v = mean[j] + slope[j] * (zi - mean[index])
             for k in 0...j where k != index { v += cholesky[j * L + k] * state[k] }
             out[j] = Float(v)

@@ -31,7 +31,10 @@ public struct LatentPrior: Codable, Equatable, Sendable {
             }
         }
         for a in 0..<L {
-            for b in 0...a { cov[a * L + b] /= Double(n - 1); cov[b * L + a] = cov[a * L + b] }
+            for b in 0...a {
+                cov[a * L + b] /= Double(n - 1)
+                cov[b * L + a] = cov[a * L + b]
+            }
             var v = 0.0
             for i in 0..<n { v += Foundation.exp(Double(logvar[i * L + a])) }
             cov[a * L + a] += v / Double(n)
@@ -42,7 +45,8 @@ public struct LatentPrior: Codable, Equatable, Sendable {
     /// Encodes `data` with `model` and fits the prior to its posteriors.
     public static func fit(model: Leonardo, data: TrajectorySet) throws -> LatentPrior {
         guard data.length == model.config.length else {
-            throw LeonardoError.invalidData("latent prior: trajectories have \(data.length) frames, the model expects \(model.config.length)")
+            throw LeonardoError.invalidData(
+                "latent prior: trajectories have \(data.length) frames, the model expects \(model.config.length)")
         }
         let (mu, logvar) = model.encode(data.normalized())
         return try fit(mu: mu, logvar: logvar, latentDim: model.config.latentDim)
@@ -72,18 +76,23 @@ public struct LatentPrior: Codable, Equatable, Sendable {
         guard index >= 0 && index < L else {
             throw LeonardoError.invalidArgument("latent prior: coordinate \(index) outside 0..<\(L)")
         }
-        let cov = covariance, s = cov[index * L + index]
+        let cov = covariance
+        let s = cov[index * L + index]
         var slope = [Double](repeating: 0, count: L)
         for j in 0..<L where j != index { slope[j] = cov[j * L + index] / s }
         // Schur complement S = Σ₋ᵢ₋ᵢ − Σ₋ᵢᵢ Σᵢ₋ᵢ / Σᵢᵢ over the other coordinates, and its Cholesky factor.
         let others = (0..<L).filter { $0 != index }
         var schur = [Double](repeating: 0, count: others.count * others.count)
         for (a, j) in others.enumerated() {
-            for (b, k) in others.enumerated() { schur[a * others.count + b] = cov[j * L + k] - cov[j * L + index] * cov[index * L + k] / s }
+            for (b, k) in others.enumerated() {
+                schur[a * others.count + b] = cov[j * L + k] - cov[j * L + index] * cov[index * L + k] / s
+            }
         }
         let small = try choleskyLower(schur, others.count)
         var factor = [Double](repeating: 0, count: L * L)
-        for (a, j) in others.enumerated() { for (b, k) in others.enumerated() { factor[j * L + k] = small[a * others.count + b] } }
+        for (a, j) in others.enumerated() {
+            for (b, k) in others.enumerated() { factor[j * L + k] = small[a * others.count + b] }
+        }
         return ConditionalLatentPrior(index: index, mean: mean, slope: slope, cholesky: factor)
     }
 
@@ -91,7 +100,9 @@ public struct LatentPrior: Codable, Equatable, Sendable {
     public var covariance: [Double] {
         let L = dimension
         var s = [Double](repeating: 0, count: L * L)
-        for a in 0..<L { for b in 0..<L { for k in 0...min(a, b) { s[a * L + b] += cholesky[a * L + k] * cholesky[b * L + k] } } }
+        for a in 0..<L {
+            for b in 0..<L { for k in 0...min(a, b) { s[a * L + b] += cholesky[a * L + k] * cholesky[b * L + k] } }
+        }
         return s
     }
 }

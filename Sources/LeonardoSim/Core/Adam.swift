@@ -11,10 +11,14 @@ public final class Adam {
     public private(set) var v: [Float]
     unowned let store: ParameterStore
 
-    public init(_ store: ParameterStore, learningRate: Float = 3e-4, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8) {
+    public init(
+        _ store: ParameterStore, learningRate: Float = 3e-4, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8
+    ) {
         self.store = store
         self.learningRate = learningRate
-        self.beta1 = beta1; self.beta2 = beta2; self.eps = eps
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.eps = eps
         m = [Float](repeating: 0, count: store.count)
         v = [Float](repeating: 0, count: store.count)
     }
@@ -34,9 +38,14 @@ public final class Adam {
     /// One update θ ← θ − lr·m̂/(√v̂ + ε).
     public func update() {
         step += 1
-        let b1 = beta1, b2 = beta2, lr = learningRate, e = eps
-        let c1 = 1 - Float(pow(Double(b1), Double(step))), c2 = 1 - Float(pow(Double(b2), Double(step)))
-        let p = store.values, g = store.grads
+        let b1 = beta1
+        let b2 = beta2
+        let lr = learningRate
+        let e = eps
+        let c1 = 1 - Float(pow(Double(b1), Double(step)))
+        let c2 = 1 - Float(pow(Double(b2), Double(step)))
+        let p = store.values
+        let g = store.grads
         m.withUnsafeMutableBufferPointer { mp in
             v.withUnsafeMutableBufferPointer { vp in
                 for i in 0..<store.count {
@@ -52,6 +61,8 @@ public final class Adam {
     /// Restores moments and step count (from a checkpoint).
     public func restore(m: [Float], v: [Float], step: Int) {
         precondition(m.count == store.count && v.count == store.count)
-        self.m = m; self.v = v; self.step = step
+        self.m = m
+        self.v = v
+        self.step = step
     }
 }

@@ -9,10 +9,12 @@ import Synchronization
 /// the project's own workers); a large product is split by rows of C into one contiguous block per worker.
 /// The split depends only on the sizes and the worker count, so results are deterministic.
 @inline(__always)
-public func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
-                  alpha: Float = 1, a: UnsafePointer<Float>, lda: Int? = nil,
-                  b: UnsafePointer<Float>, ldb: Int? = nil,
-                  beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int? = nil) {
+public func sgemm(
+    transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
+    alpha: Float = 1, a: UnsafePointer<Float>, lda: Int? = nil,
+    b: UnsafePointer<Float>, ldb: Int? = nil,
+    beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int? = nil
+) {
     BLASThreads.ensureSingleThreaded
     let la = lda ?? (transA ? m : k)
     let lb = ldb ?? (transB ? k : n)
@@ -23,38 +25,46 @@ public func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k:
     let splitColumns = n > m && n >= 64 * workers
     if workers > 1 && !ParallelRegion.active && !splitColumns && m >= 2 * workers && m * n * k >= 1 << 21 {
         ParallelRegion.run(workers) { w in
-            let lo = m * w / workers, hi = m * (w + 1) / workers
+            let lo = m * w / workers
+            let hi = m * (w + 1) / workers
             if hi > lo {
-                sgemmSerial(transA: transA, transB: transB, m: hi - lo, n: n, k: k, alpha: alpha,
-                            a: transA ? a + lo : a + lo * la, lda: la, b: b, ldb: lb, beta: beta, c: c + lo * lc, ldc: lc)
+                sgemmSerial(
+                    transA: transA, transB: transB, m: hi - lo, n: n, k: k, alpha: alpha,
+                    a: transA ? a + lo : a + lo * la, lda: la, b: b, ldb: lb, beta: beta, c: c + lo * lc, ldc: lc)
             }
         }
     } else if workers > 1 && !ParallelRegion.active && n >= 64 * workers && m * n * k >= 1 << 21 {
         ParallelRegion.run(workers) { w in
-            let lo = n * w / workers, hi = n * (w + 1) / workers
+            let lo = n * w / workers
+            let hi = n * (w + 1) / workers
             if hi > lo {
-                sgemmSerial(transA: transA, transB: transB, m: m, n: hi - lo, k: k, alpha: alpha, a: a, lda: la,
-                            b: transB ? b + lo * lb : b + lo, ldb: lb, beta: beta, c: c + lo, ldc: lc)
+                sgemmSerial(
+                    transA: transA, transB: transB, m: m, n: hi - lo, k: k, alpha: alpha, a: a, lda: la,
+                    b: transB ? b + lo * lb : b + lo, ldb: lb, beta: beta, c: c + lo, ldc: lc)
             }
         }
     } else {
-        sgemmSerial(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: la, b: b, ldb: lb,
-                    beta: beta, c: c, ldc: lc)
+        sgemmSerial(
+            transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: la, b: b, ldb: lb,
+            beta: beta, c: c, ldc: lc)
     }
 }
 
 @inline(__always)
-func sgemmSerial(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
-                  alpha: Float = 1, a: UnsafePointer<Float>, lda: Int? = nil,
-                  b: UnsafePointer<Float>, ldb: Int? = nil,
-                  beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int? = nil) {
+func sgemmSerial(
+    transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
+    alpha: Float = 1, a: UnsafePointer<Float>, lda: Int? = nil,
+    b: UnsafePointer<Float>, ldb: Int? = nil,
+    beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int? = nil
+) {
     let la = lda ?? (transA ? m : k)
     let lb = ldb ?? (transB ? k : n)
     let lc = ldc ?? n
     let profiled = SgemmProfile.enabled
     let start = profiled ? SgemmProfile.now() : 0
-    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                Int32(m), Int32(n), Int32(k), alpha, a, Int32(la), b, Int32(lb), beta, c, Int32(lc))
+    cblas_sgemm(
+        CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+        Int32(m), Int32(n), Int32(k), alpha, a, Int32(la), b, Int32(lb), beta, c, Int32(lc))
     if profiled { SgemmProfile.record(nanoseconds: SgemmProfile.now() - start, m: m, n: n, k: k) }
 }
 
@@ -104,8 +114,10 @@ public enum SgemmProfile {
 
     /// Seconds inside cblas_sgemm summed over threads, FLOPs of those calls, number of calls.
     public static var totals: (seconds: Double, flops: Double, calls: Int) {
-        (Double(nanosecondsTotal.load(ordering: .relaxed)) / 1e9, Double(flopsTotal.load(ordering: .relaxed)),
-         callsTotal.load(ordering: .relaxed))
+        (
+            Double(nanosecondsTotal.load(ordering: .relaxed)) / 1e9, Double(flopsTotal.load(ordering: .relaxed)),
+            callsTotal.load(ordering: .relaxed)
+        )
     }
 }
 
@@ -126,15 +138,20 @@ public enum BLASThreads {
 
 extension BLASThreads {
     /// GFLOP/s of an n×n×n cblas_sgemm using OpenBLAS's own thread pool (the machine's reference figure).
-    public static func nativeSgemmGFLOPS(n: Int, threads: Int, seconds: Double, a: UnsafePointer<Float>,
-                                         b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>) -> Double {
+    public static func nativeSgemmGFLOPS(
+        n: Int, threads: Int, seconds: Double, a: UnsafePointer<Float>,
+        b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>
+    ) -> Double {
         set(threads)
         defer { set(1) }
         func call() { sgemmSerial(m: n, n: n, k: n, a: a, lda: n, b: b, ldb: n, c: c, ldc: n) }
         call()
         var calls = 0
         let start = Date()
-        repeat { call(); calls += 1 } while Date().timeIntervalSince(start) < seconds
+        repeat {
+            call()
+            calls += 1
+        } while Date().timeIntervalSince(start) < seconds
         return Double(calls) * 2 * Double(n * n * n) / Date().timeIntervalSince(start) / 1e9
     }
 }

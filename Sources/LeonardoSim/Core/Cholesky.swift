@@ -8,7 +8,9 @@ func choleskyLower(_ a: [Double], _ L: Int) throws -> [Double] {
             var s = a[i * L + j]
             for k in 0..<j { s -= c[i * L + k] * c[j * L + k] }
             if i == j {
-                guard s > 0 else { throw LeonardoError.invalidData("latent prior: covariance is not positive definite (pivot \(i))") }
+                guard s > 0 else {
+                    throw LeonardoError.invalidData("latent prior: covariance is not positive definite (pivot \(i))")
+                }
                 c[i * L + i] = s.squareRoot()
             } else {
                 c[i * L + j] = s / c[j * L + j]

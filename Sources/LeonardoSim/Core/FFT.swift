@@ -12,22 +12,33 @@ public enum FFT {
         var j = 0
         for i in 1..<max(n, 2) where i < n {
             var bit = n >> 1
-            while j & bit != 0 { j ^= bit; bit >>= 1 }
+            while j & bit != 0 {
+                j ^= bit
+                bit >>= 1
+            }
             j |= bit
-            if i < j { re.swapAt(i, j); im.swapAt(i, j) }
+            if i < j {
+                re.swapAt(i, j)
+                im.swapAt(i, j)
+            }
         }
         var len = 2
         while len <= n {
             let angle = -2.0 * Double.pi / Double(len)
             let half = len / 2
             for k in 0..<half {
-                let wr = cos(angle * Double(k)), wi = sin(angle * Double(k))
+                let wr = cos(angle * Double(k))
+                let wi = sin(angle * Double(k))
                 var start = 0
                 while start < n {
-                    let a = start + k, b = a + half
-                    let tr = re[b] * wr - im[b] * wi, ti = re[b] * wi + im[b] * wr
-                    re[b] = re[a] - tr; im[b] = im[a] - ti
-                    re[a] += tr; im[a] += ti
+                    let a = start + k
+                    let b = a + half
+                    let tr = re[b] * wr - im[b] * wi
+                    let ti = re[b] * wi + im[b] * wr
+                    re[b] = re[a] - tr
+                    im[b] = im[a] - ti
+                    re[a] += tr
+                    im[a] += ti
                     start += len
                 }
             }

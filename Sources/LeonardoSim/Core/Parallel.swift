@@ -33,7 +33,8 @@ public func parallelFor(_ count: Int, workers: Int = Workers.count, _ body: (Int
         return
     }
     ParallelRegion.run(w) { worker in
-        let lo = count * worker / w, hi = count * (worker + 1) / w
+        let lo = count * worker / w
+        let hi = count * (worker + 1) / w
         for i in lo..<hi { body(i, worker) }
     }
 }

@@ -86,7 +86,10 @@ public final class ParameterStore {
     /// Global L2 norm of the gradient.
     public func gradNorm() -> Double {
         var s = 0.0
-        for i in 0..<count { let g = Double(grads[i]); s += g * g }
+        for i in 0..<count {
+            let g = Double(grads[i])
+            s += g * g
+        }
         return s.squareRoot()
     }
 }
@@ -96,7 +99,8 @@ extension ParameterStore {
     /// returns how many were copied and the names of this store's tensors that kept their fresh values.
     @discardableResult
     public func copyMatching(from other: ParameterStore) -> (copied: Int, fresh: [String]) {
-        var copied = 0, fresh: [String] = []
+        var copied = 0
+        var fresh: [String] = []
         for ref in refs {
             if let src = other.refs.first(where: { $0.name == ref.name && $0.shape == ref.shape }) {
                 (values + ref.offset).update(from: other.values + src.offset, count: ref.count)

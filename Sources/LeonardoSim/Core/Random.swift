@@ -84,7 +84,10 @@ public struct Xoshiro256StarStar: RandomNumberGenerator, Equatable, Sendable {
 
     /// Standard normal variate by the Box–Muller transform; the second value of each pair is kept as a spare.
     public mutating func normal() -> Double {
-        if let s = spareNormal { spareNormal = nil; return s }
+        if let s = spareNormal {
+            spareNormal = nil
+            return s
+        }
         let u1 = uniformPositive()
         let u2 = uniform()
         let r = (-2.0 * Foundation.log(u1)).squareRoot()

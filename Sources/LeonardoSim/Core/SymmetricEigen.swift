@@ -8,11 +8,17 @@ public enum SymmetricEigen {
         precondition(a.count == n * n)
         // LAPACK is column-major; a symmetric matrix is its own transpose, and the eigenvectors come back as
         // columns of the column-major array, i.e. rows of the row-major view: transpose on the way out.
-        var m = a, w = [Double](repeating: 0, count: n)
-        var nn = Int32(n), lda = Int32(n), info: Int32 = 0, lwork: Int32 = -1
+        var m = a
+        var w = [Double](repeating: 0, count: n)
+        var nn = Int32(n)
+        var lda = Int32(n)
+        var info: Int32 = 0
+        var lwork: Int32 = -1
         var query = 0.0
-        let jobz = Int8(UInt8(ascii: "V")), uplo = Int8(UInt8(ascii: "U"))
-        var jz = jobz, ul = uplo
+        let jobz = Int8(UInt8(ascii: "V"))
+        let uplo = Int8(UInt8(ascii: "U"))
+        var jz = jobz
+        var ul = uplo
         dsyev_(&jz, &ul, &nn, &m, &lda, &w, &query, &lwork, &info)
         lwork = Int32(query)
         var work = [Double](repeating: 0, count: max(Int(lwork), 1))
@@ -30,7 +36,10 @@ public enum SymmetricEigen {
         for k in 0..<n {
             let s = max(w[k], 0).squareRoot()
             if s == 0 { continue }
-            for i in 0..<n { let vik = v[i * n + k] * s; for j in 0..<n { out[i * n + j] += vik * v[j * n + k] } }
+            for i in 0..<n {
+                let vik = v[i * n + k] * s
+                for j in 0..<n { out[i * n + j] += vik * v[j * n + k] }
+            }
         }
         return out
     }

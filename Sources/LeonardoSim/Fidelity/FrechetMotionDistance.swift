@@ -17,24 +17,45 @@ public enum FrechetMotionDistance {
         var row = [Double](repeating: 0, count: d)
         for i in 0..<n {
             for j in 0..<d { row[j] = Double(x[i * d + j]) - mean[j] }
-            for a in 0..<d { let ra = row[a]; for b in a..<d { cov[a * d + b] += ra * row[b] } }
+            for a in 0..<d {
+                let ra = row[a]
+                for b in a..<d { cov[a * d + b] += ra * row[b] }
+            }
         }
         let denom = Double(max(n - 1, 1))
-        for a in 0..<d { for b in a..<d { cov[a * d + b] /= denom; cov[b * d + a] = cov[a * d + b] } }
+        for a in 0..<d {
+            for b in a..<d {
+                cov[a * d + b] /= denom
+                cov[b * d + a] = cov[a * d + b]
+            }
+        }
         return (mean, cov)
     }
 
     /// FMD² from the Gaussian statistics of two sets.
-    public static func squaredDistance(mean1: [Double], cov1: [Double], mean2: [Double], cov2: [Double]) throws -> Double {
+    public static func squaredDistance(mean1: [Double], cov1: [Double], mean2: [Double], cov2: [Double]) throws
+        -> Double
+    {
         let d = mean1.count
         var meanTerm = 0.0
         for j in 0..<d { meanTerm += (mean1[j] - mean2[j]) * (mean1[j] - mean2[j]) }
         let s1 = try SymmetricEigen.sqrtPSD(cov1, n: d)
         // M = S1 · Σ2 · S1 (symmetric PSD).
-        var tmp = [Double](repeating: 0, count: d * d), m = [Double](repeating: 0, count: d * d)
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(d), Int32(d), Int32(d), 1, s1, Int32(d), cov2, Int32(d), 0, &tmp, Int32(d))
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(d), Int32(d), Int32(d), 1, tmp, Int32(d), s1, Int32(d), 0, &m, Int32(d))
-        for a in 0..<d { for b in (a + 1)..<max(d, a + 1) where b < d { let v = 0.5 * (m[a * d + b] + m[b * d + a]); m[a * d + b] = v; m[b * d + a] = v } }
+        var tmp = [Double](repeating: 0, count: d * d)
+        var m = [Double](repeating: 0, count: d * d)
+        cblas_dgemm(
+            CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(d), Int32(d), Int32(d), 1, s1, Int32(d), cov2, Int32(d), 0,
+            &tmp, Int32(d))
+        cblas_dgemm(
+            CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(d), Int32(d), Int32(d), 1, tmp, Int32(d), s1, Int32(d), 0,
+            &m, Int32(d))
+        for a in 0..<d {
+            for b in (a + 1)..<max(d, a + 1) where b < d {
+                let v = 0.5 * (m[a * d + b] + m[b * d + a])
+                m[a * d + b] = v
+                m[b * d + a] = v
+            }
+        }
         let (w, _) = try SymmetricEigen.decompose(m, n: d)
         let traceSqrt = w.reduce(0) { $0 + max($1, 0).squareRoot() }
         var trace = 0.0
@@ -44,7 +65,8 @@ public enum FrechetMotionDistance {
 
     /// FMD² between two sets of embeddings (n₁×d and n₂×d, row-major).
     public static func squaredDistance(_ a: [Float], _ b: [Float], dimension d: Int) throws -> Double {
-        let (m1, c1) = meanAndCovariance(a, dimension: d), (m2, c2) = meanAndCovariance(b, dimension: d)
+        let (m1, c1) = meanAndCovariance(a, dimension: d)
+        let (m2, c2) = meanAndCovariance(b, dimension: d)
         return try squaredDistance(mean1: m1, cov1: c1, mean2: m2, cov2: c2)
     }
 }

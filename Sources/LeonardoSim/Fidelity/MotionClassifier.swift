@@ -27,7 +27,8 @@ public final class MotionClassifier {
     var capacity = 0
     var x0 = FloatBuffer(), a1 = FloatBuffer(), a2 = FloatBuffer(), a3 = FloatBuffer(), pooled = FloatBuffer()
     var emb = FloatBuffer(), logits = FloatBuffer()
-    var g1 = FloatBuffer(), g2 = FloatBuffer(), g3 = FloatBuffer(), gPooled = FloatBuffer(), gEmb = FloatBuffer(), gLogits = FloatBuffer()
+    var g1 = FloatBuffer(), g2 = FloatBuffer(), g3 = FloatBuffer(), gPooled = FloatBuffer(), gEmb = FloatBuffer(),
+        gLogits = FloatBuffer()
 
     public init(config: Config = Config(), seed: UInt64 = 0) {
         self.config = config
@@ -37,7 +38,10 @@ public final class MotionClassifier {
         conv3 = Conv1d(parameters, "conv3", C, 2 * C, kernel: 5, stride: 2, padding: 2)
         fc1 = Linear(parameters, "fc1", 2 * C, config.embedding)
         fc2 = Linear(parameters, "fc2", config.embedding, config.classes.count)
-        L0 = config.length - 1; L1 = conv1.outLength(L0); L2 = conv2.outLength(L1); L3 = conv3.outLength(L2)
+        L0 = config.length - 1
+        L1 = conv1.outLength(L0)
+        L2 = conv2.outLength(L1)
+        L3 = conv3.outLength(L2)
         var rng = Xoshiro256StarStar(seed: seed)
         parameters.finalize(rng: &rng)
     }
@@ -46,11 +50,18 @@ public final class MotionClassifier {
         guard n > capacity else { return }
         capacity = n
         let C = config.channels
-        x0 = FloatBuffer(count: n * L0 * 4); a1 = FloatBuffer(count: n * L1 * C); a2 = FloatBuffer(count: n * L2 * C)
-        a3 = FloatBuffer(count: n * L3 * 2 * C); pooled = FloatBuffer(count: n * 2 * C)
-        emb = FloatBuffer(count: n * config.embedding); logits = FloatBuffer(count: n * config.classes.count)
-        g1 = FloatBuffer(count: n * L1 * C); g2 = FloatBuffer(count: n * L2 * C); g3 = FloatBuffer(count: n * L3 * 2 * C)
-        gPooled = FloatBuffer(count: n * 2 * C); gEmb = FloatBuffer(count: n * config.embedding)
+        x0 = FloatBuffer(count: n * L0 * 4)
+        a1 = FloatBuffer(count: n * L1 * C)
+        a2 = FloatBuffer(count: n * L2 * C)
+        a3 = FloatBuffer(count: n * L3 * 2 * C)
+        pooled = FloatBuffer(count: n * 2 * C)
+        emb = FloatBuffer(count: n * config.embedding)
+        logits = FloatBuffer(count: n * config.classes.count)
+        g1 = FloatBuffer(count: n * L1 * C)
+        g2 = FloatBuffer(count: n * L2 * C)
+        g3 = FloatBuffer(count: n * L3 * 2 * C)
+        gPooled = FloatBuffer(count: n * 2 * C)
+        gEmb = FloatBuffer(count: n * config.embedding)
         gLogits = FloatBuffer(count: n * config.classes.count)
     }
 
@@ -59,42 +70,65 @@ public final class MotionClassifier {
         let T = config.length
         for i in 0..<n {
             let p = r + i * T * 2
-            var minX = Float.infinity, minY = Float.infinity, maxX = -Float.infinity, maxY = -Float.infinity
-            for t in 0..<T { minX = min(minX, p[2 * t]); maxX = max(maxX, p[2 * t]); minY = min(minY, p[2 * t + 1]); maxY = max(maxY, p[2 * t + 1]) }
-            var range = Double(max(maxX - minX, maxY - minY)); if !(range > 0) { range = 1 }
+            var minX = Float.infinity
+            var minY = Float.infinity
+            var maxX = -Float.infinity
+            var maxY = -Float.infinity
+            for t in 0..<T {
+                minX = min(minX, p[2 * t])
+                maxX = max(maxX, p[2 * t])
+                minY = min(minY, p[2 * t + 1])
+                maxY = max(maxY, p[2 * t + 1])
+            }
+            var range = Double(max(maxX - minX, maxY - minY))
+            if !(range > 0) { range = 1 }
             var ss = 0.0
             for t in 0..<L0 {
-                let dx = Double(p[2 * t + 2] - p[2 * t]) / range, dy = Double(p[2 * t + 3] - p[2 * t + 1]) / range
+                let dx = Double(p[2 * t + 2] - p[2 * t]) / range
+                let dy = Double(p[2 * t + 3] - p[2 * t + 1]) / range
                 ss += dx * dx + dy * dy
             }
             let s = max((ss / Double(L0)).squareRoot(), 1e-12)
             let logS = Float(log10(s))
             let out = x0.pointer + i * L0 * 4
             for t in 0..<L0 {
-                let dx = Double(p[2 * t + 2] - p[2 * t]) / range / s, dy = Double(p[2 * t + 3] - p[2 * t + 1]) / range / s
-                out[4 * t] = Float(dx); out[4 * t + 1] = Float(dy); out[4 * t + 2] = Float((dx * dx + dy * dy).squareRoot()); out[4 * t + 3] = logS
+                let dx = Double(p[2 * t + 2] - p[2 * t]) / range / s
+                let dy = Double(p[2 * t + 3] - p[2 * t + 1]) / range / s
+                out[4 * t] = Float(dx)
+                out[4 * t + 1] = Float(dy)
+                out[4 * t + 2] = Float((dx * dx + dy * dy).squareRoot())
+                out[4 * t + 3] = logS
             }
         }
     }
 
-    @inline(__always) func relu(_ p: UnsafeMutablePointer<Float>, _ n: Int) { for i in 0..<n where p[i] < 0 { p[i] = 0 } }
+    @inline(__always) func relu(_ p: UnsafeMutablePointer<Float>, _ n: Int) {
+        for i in 0..<n where p[i] < 0 { p[i] = 0 }
+    }
 
     /// Forward pass for n trajectories; fills `emb` and `logits`.
     func forward(_ r: UnsafePointer<Float>, n: Int) {
         reserve(n)
         prepare(r, n: n)
         let C = config.channels
-        conv1.forward(x0.pointer, a1.pointer, batch: n, length: L0); relu(a1.pointer, n * L1 * C)
-        conv2.forward(a1.pointer, a2.pointer, batch: n, length: L1); relu(a2.pointer, n * L2 * C)
-        conv3.forward(a2.pointer, a3.pointer, batch: n, length: L2); relu(a3.pointer, n * L3 * 2 * C)
+        conv1.forward(x0.pointer, a1.pointer, batch: n, length: L0)
+        relu(a1.pointer, n * L1 * C)
+        conv2.forward(a1.pointer, a2.pointer, batch: n, length: L1)
+        relu(a2.pointer, n * L2 * C)
+        conv3.forward(a2.pointer, a3.pointer, batch: n, length: L2)
+        relu(a3.pointer, n * L3 * 2 * C)
         let C2 = 2 * C
         for i in 0..<n {
             let dst = pooled.pointer + i * C2
             dst.update(repeating: 0, count: C2)
-            for t in 0..<L3 { let src = a3.pointer + (i * L3 + t) * C2; for c in 0..<C2 { dst[c] += src[c] } }
+            for t in 0..<L3 {
+                let src = a3.pointer + (i * L3 + t) * C2
+                for c in 0..<C2 { dst[c] += src[c] }
+            }
             for c in 0..<C2 { dst[c] /= Float(L3) }
         }
-        fc1.forward(pooled.pointer, emb.pointer, rows: n); relu(emb.pointer, n * config.embedding)
+        fc1.forward(pooled.pointer, emb.pointer, rows: n)
+        relu(emb.pointer, n * config.embedding)
         fc2.forward(emb.pointer, logits.pointer, rows: n)
     }
 
@@ -104,8 +138,10 @@ public final class MotionClassifier {
         var total = 0.0
         for i in 0..<n {
             let z = logits.pointer + i * K
-            var m = z[0]; for k in 1..<K { m = max(m, z[k]) }
-            var sum = 0.0; for k in 0..<K { sum += exp(Double(z[k] - m)) }
+            var m = z[0]
+            for k in 1..<K { m = max(m, z[k]) }
+            var sum = 0.0
+            for k in 0..<K { sum += exp(Double(z[k] - m)) }
             let y = Int(labels[i])
             total += -(Double(z[y] - m) - log(sum))
             if backward {
@@ -117,7 +153,9 @@ public final class MotionClassifier {
     }
 
     func backward(n: Int) {
-        let C = config.channels, C2 = 2 * C, E = config.embedding
+        let C = config.channels
+        let C2 = 2 * C
+        let E = config.embedding
         gEmb.pointer.update(repeating: 0, count: n * E)
         fc2.backward(emb.pointer, gLogits.pointer, gEmb.pointer, rows: n)
         for i in 0..<(n * E) where emb.pointer[i] <= 0 { gEmb.pointer[i] = 0 }
@@ -126,7 +164,8 @@ public final class MotionClassifier {
         for i in 0..<n {
             let src = gPooled.pointer + i * C2
             for t in 0..<L3 {
-                let dst = g3.pointer + (i * L3 + t) * C2, act = a3.pointer + (i * L3 + t) * C2
+                let dst = g3.pointer + (i * L3 + t) * C2
+                let act = a3.pointer + (i * L3 + t) * C2
                 for c in 0..<C2 { dst[c] = act[c] > 0 ? src[c] / Float(L3) : 0 }
             }
         }
@@ -141,9 +180,12 @@ public final class MotionClassifier {
 
     /// Class probabilities and embeddings of n trajectories (n×T×2), in chunks.
     public func predict(_ trajectories: [Float]) -> (probabilities: [Float], embeddings: [Float]) {
-        let T = config.length, K = config.classes.count, E = config.embedding
+        let T = config.length
+        let K = config.classes.count
+        let E = config.embedding
         let n = trajectories.count / (T * 2)
-        var probs = [Float](repeating: 0, count: n * K), embs = [Float](repeating: 0, count: n * E)
+        var probs = [Float](repeating: 0, count: n * K)
+        var embs = [Float](repeating: 0, count: n * E)
         trajectories.withUnsafeBufferPointer { tp in
             var s = 0
             while s < n {
@@ -151,8 +193,10 @@ public final class MotionClassifier {
                 forward(tp.baseAddress! + s * T * 2, n: m)
                 for i in 0..<m {
                     let z = logits.pointer + i * K
-                    var mx = z[0]; for k in 1..<K { mx = max(mx, z[k]) }
-                    var sum: Float = 0; for k in 0..<K { sum += exp(z[k] - mx) }
+                    var mx = z[0]
+                    for k in 1..<K { mx = max(mx, z[k]) }
+                    var sum: Float = 0
+                    for k in 0..<K { sum += exp(z[k] - mx) }
                     for k in 0..<K { probs[(s + i) * K + k] = exp(z[k] - mx) / sum }
                     for e in 0..<E { embs[(s + i) * E + e] = emb.pointer[i * E + e] }
                 }
@@ -163,16 +207,23 @@ public final class MotionClassifier {
     }
 
     /// Trains on a labelled set with Adam; calls `progress(epoch, step, loss)` now and then. Deterministic for a seed.
-    public func train(_ set: TrajectorySet, epochs: Int, batchSize: Int = 64, learningRate: Float = 1e-3, seed: UInt64,
-                      progress: ((Int, Int, Double) -> Void)? = nil) throws {
-        guard set.length == config.length else { throw LeonardoError.invalidData("classifier expects \(config.length)-frame trajectories, got \(set.length)") }
+    public func train(
+        _ set: TrajectorySet, epochs: Int, batchSize: Int = 64, learningRate: Float = 1e-3, seed: UInt64,
+        progress: ((Int, Int, Double) -> Void)? = nil
+    ) throws {
+        guard set.length == config.length else {
+            throw LeonardoError.invalidData("classifier expects \(config.length)-frame trajectories, got \(set.length)")
+        }
         guard let labels = set.labels else { throw LeonardoError.invalidData("classifier training needs 'labels'") }
-        guard labels.allSatisfy({ $0 >= 0 && Int($0) < config.classes.count }) else { throw LeonardoError.invalidData("labels outside 0..<\(config.classes.count)") }
+        guard labels.allSatisfy({ $0 >= 0 && Int($0) < config.classes.count }) else {
+            throw LeonardoError.invalidData("labels outside 0..<\(config.classes.count)")
+        }
         let adam = Adam(parameters, learningRate: learningRate)
         var rng = Xoshiro256StarStar(seed: seed)
         var order = Array(0..<set.count)
         let T = config.length
-        var batch = [Float](repeating: 0, count: batchSize * T * 2), batchLabels = [Int64](repeating: 0, count: batchSize)
+        var batch = [Float](repeating: 0, count: batchSize * T * 2)
+        var batchLabels = [Int64](repeating: 0, count: batchSize)
         var step = 0
         for epoch in 0..<epochs {
             rng.shuffle(&order)
@@ -203,7 +254,9 @@ public final class MotionClassifier {
         try writeHDF5Atomically(path) { f in
             try f.setAttribute("format", MotionClassifier.formatTag)
             try f.setAttribute("config", String(decoding: try JSONEncoder.sorted.encode(config), as: UTF8.self))
-            for r in parameters.refs { try f.write(r.name, UnsafeBufferPointer(start: parameters.value(r), count: r.count), shape: r.shape) }
+            for r in parameters.refs {
+                try f.write(r.name, UnsafeBufferPointer(start: parameters.value(r), count: r.count), shape: r.shape)
+            }
         }
     }
 
@@ -211,7 +264,8 @@ public final class MotionClassifier {
         let f = try HDF5File.open(path)
         defer { f.close() }
         guard try f.stringAttribute("format") == formatTag, let json = try f.stringAttribute("config"),
-              let cfg = try? JSONDecoder().decode(Config.self, from: Data(json.utf8)) else {
+            let cfg = try? JSONDecoder().decode(Config.self, from: Data(json.utf8))
+        else {
             throw LeonardoError.invalidData("\(path): not a MicroscopeGym motion classifier (format \(formatTag))")
         }
         let c = MotionClassifier(config: cfg)

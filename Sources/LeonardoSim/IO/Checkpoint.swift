@@ -13,8 +13,10 @@ public enum LeonardoCheckpoint {
     public static let formatTag = "microscopegym.leonardo/1"
 
     /// Writes model (and optionally optimizer + training state) atomically.
-    public static func save(_ model: Leonardo, to path: String, optimizer: Adam? = nil, state: TrainingState? = nil,
-                            extraAttributes: [String: String] = [:], float16: Bool = false) throws {
+    public static func save(
+        _ model: Leonardo, to path: String, optimizer: Adam? = nil, state: TrainingState? = nil,
+        extraAttributes: [String: String] = [:], float16: Bool = false
+    ) throws {
         let store = model.parameters
         try writeHDF5Atomically(path) { f in
             f.storeFloatsAsHalf = float16 && optimizer == nil
@@ -23,10 +25,12 @@ public enum LeonardoCheckpoint {
             try f.setAttribute("parameter_count", store.count)
             for (k, v) in extraAttributes { try f.setAttribute(k, v) }
             if let calibration = model.doseCalibration {
-                try f.setAttribute("dose_calibration", String(decoding: try JSONEncoder.sorted.encode(calibration), as: UTF8.self))
+                try f.setAttribute(
+                    "dose_calibration", String(decoding: try JSONEncoder.sorted.encode(calibration), as: UTF8.self))
             }
             if let prior = model.latentPrior {
-                try f.setAttribute("latent_prior", String(decoding: try JSONEncoder.sorted.encode(prior), as: UTF8.self))
+                try f.setAttribute(
+                    "latent_prior", String(decoding: try JSONEncoder.sorted.encode(prior), as: UTF8.self))
             }
             for r in store.refs {
                 try f.write(r.name, UnsafeBufferPointer(start: store.value(r), count: r.count), shape: r.shape)
@@ -34,15 +38,20 @@ public enum LeonardoCheckpoint {
             if let optimizer {
                 for r in store.refs {
                     try optimizer.m.withUnsafeBufferPointer {
-                        try f.write("optimizer/m/" + r.name, UnsafeBufferPointer(rebasing: $0[r.offset..<r.offset + r.count]), shape: r.shape)
+                        try f.write(
+                            "optimizer/m/" + r.name, UnsafeBufferPointer(rebasing: $0[r.offset..<r.offset + r.count]),
+                            shape: r.shape)
                     }
                     try optimizer.v.withUnsafeBufferPointer {
-                        try f.write("optimizer/v/" + r.name, UnsafeBufferPointer(rebasing: $0[r.offset..<r.offset + r.count]), shape: r.shape)
+                        try f.write(
+                            "optimizer/v/" + r.name, UnsafeBufferPointer(rebasing: $0[r.offset..<r.offset + r.count]),
+                            shape: r.shape)
                     }
                 }
             }
             if let state {
-                try f.setAttribute("training_state", String(decoding: try JSONEncoder.sorted.encode(state), as: UTF8.self))
+                try f.setAttribute(
+                    "training_state", String(decoding: try JSONEncoder.sorted.encode(state), as: UTF8.self))
             }
         }
     }
@@ -74,8 +83,11 @@ public enum LeonardoCheckpoint {
             do { model.latentPrior = try JSONDecoder().decode(LatentPrior.self, from: Data(json.utf8)) } catch {
                 throw LeonardoError.hdf5("\(path): attribute 'latent_prior' is damaged (\(error))")
             }
-            guard model.latentPrior!.dimension == cfg.latentDim, model.latentPrior!.cholesky.count == cfg.latentDim * cfg.latentDim else {
-                throw LeonardoError.invalidData("\(path): attribute 'latent_prior' has the wrong dimension for this model")
+            guard model.latentPrior!.dimension == cfg.latentDim,
+                model.latentPrior!.cholesky.count == cfg.latentDim * cfg.latentDim
+            else {
+                throw LeonardoError.invalidData(
+                    "\(path): attribute 'latent_prior' has the wrong dimension for this model")
             }
         }
         return model
@@ -88,7 +100,9 @@ public enum LeonardoCheckpoint {
         }
         for r in store.refs {
             let shape = try f.shape(r.name)
-            if shape != r.shape { throw LeonardoError.shapeMismatch(file: f.path, name: r.name, expected: r.shape, found: shape) }
+            if shape != r.shape {
+                throw LeonardoError.shapeMismatch(file: f.path, name: r.name, expected: r.shape, found: shape)
+            }
             let (_, data) = try f.readFloat(r.name)
             if data.contains(where: { !$0.isFinite }) { throw LeonardoError.nonFinite(file: f.path, name: r.name) }
             data.withUnsafeBufferPointer { store.value(r).update(from: $0.baseAddress!, count: r.count) }
@@ -105,12 +119,20 @@ public enum LeonardoCheckpoint {
             throw LeonardoError.hdf5("\(path): attribute 'training_state' is damaged (\(error))")
         }
         let store = optimizer.store
-        var m = [Float](repeating: 0, count: store.count), v = m
+        var m = [Float](repeating: 0, count: store.count)
+        var v = m
         for r in store.refs {
             for (prefix, isM) in [("optimizer/m/", true), ("optimizer/v/", false)] {
                 let (shape, data) = try f.readFloat(prefix + r.name)
-                if shape != r.shape { throw LeonardoError.shapeMismatch(file: path, name: prefix + r.name, expected: r.shape, found: shape) }
-                if isM { m.replaceSubrange(r.offset..<r.offset + r.count, with: data) } else { v.replaceSubrange(r.offset..<r.offset + r.count, with: data) }
+                if shape != r.shape {
+                    throw LeonardoError.shapeMismatch(
+                        file: path, name: prefix + r.name, expected: r.shape, found: shape)
+                }
+                if isM {
+                    m.replaceSubrange(r.offset..<r.offset + r.count, with: data)
+                } else {
+                    v.replaceSubrange(r.offset..<r.offset + r.count, with: data)
+                }
             }
         }
         optimizer.restore(m: m, v: v, step: state.optimizerStep)

@@ -9,7 +9,10 @@ public final class HDF5File {
     let id: hid_t
     private var closed = false
 
-    private init(path: String, id: hid_t) { self.path = path; self.id = id }
+    private init(path: String, id: hid_t) {
+        self.path = path
+        self.id = id
+    }
 
     static let initialise: Void = { h5s_silence_errors() }()
 
@@ -25,14 +28,19 @@ public final class HDF5File {
     public static func open(_ path: String, writable: Bool = false) throws -> HDF5File {
         _ = initialise
         guard FileManager.default.fileExists(atPath: path) else { throw LeonardoError.fileNotFound(path) }
-        if H5Fis_hdf5(path) <= 0 { throw LeonardoError.hdf5("\(path) is not an HDF5 file (truncated or another format)") }
+        if H5Fis_hdf5(path) <= 0 {
+            throw LeonardoError.hdf5("\(path) is not an HDF5 file (truncated or another format)")
+        }
         let id = H5Fopen(path, writable ? h5s_f_acc_rdwr() : h5s_f_acc_rdonly(), h5s_p_default())
         if id < 0 { throw LeonardoError.hdf5("cannot open HDF5 file \(path) (truncated or damaged?)") }
         return HDF5File(path: path, id: id)
     }
 
     public func close() {
-        if !closed { H5Fclose(id); closed = true }
+        if !closed {
+            H5Fclose(id)
+            closed = true
+        }
     }
 
     deinit { close() }
@@ -52,10 +60,12 @@ public final class HDF5File {
         final class Box { var names: [String] = [] }
         let box = Box()
         let ctx = Unmanaged.passUnretained(box).toOpaque()
-        _ = h5s_list_datasets(id, { name, ctx in
-            let b = Unmanaged<Box>.fromOpaque(ctx!).takeUnretainedValue()
-            b.names.append(String(cString: name!))
-        }, ctx)
+        _ = h5s_list_datasets(
+            id,
+            { name, ctx in
+                let b = Unmanaged<Box>.fromOpaque(ctx!).takeUnretainedValue()
+                b.names.append(String(cString: name!))
+            }, ctx)
         return box.names.sorted()
     }
 
@@ -64,7 +74,9 @@ public final class HDF5File {
     /// Store float32 datasets as IEEE half precision (h5py reads them as float16; readers here convert back).
     public var storeFloatsAsHalf = false
 
-    private func writeRaw(_ name: String, shape: [Int], type: hid_t, fileType: hid_t? = nil, data: UnsafeRawPointer) throws {
+    private func writeRaw(_ name: String, shape: [Int], type: hid_t, fileType: hid_t? = nil, data: UnsafeRawPointer)
+        throws
+    {
         if exists(name) { H5Ldelete(id, name, h5s_p_default()) }
         var dims = shape.map { hsize_t($0) }
         let space = H5Screate_simple(Int32(dims.count), &dims, nil)
@@ -82,8 +94,9 @@ public final class HDF5File {
 
     public func write(_ name: String, _ data: UnsafeBufferPointer<Float>, shape: [Int]) throws {
         precondition(shape.reduce(1, *) == data.count, "shape \(shape) does not match \(data.count) values")
-        try writeRaw(name, shape: shape, type: h5s_native_float(), fileType: storeFloatsAsHalf ? h5s_ieee_f16le() : nil,
-                     data: UnsafeRawPointer(data.baseAddress ?? UnsafePointer(bitPattern: 64)!))
+        try writeRaw(
+            name, shape: shape, type: h5s_native_float(), fileType: storeFloatsAsHalf ? h5s_ieee_f16le() : nil,
+            data: UnsafeRawPointer(data.baseAddress ?? UnsafePointer(bitPattern: 64)!))
     }
 
     public func write(_ name: String, _ data: [Float], shape: [Int]) throws {
@@ -92,17 +105,28 @@ public final class HDF5File {
 
     public func write(_ name: String, _ data: [Double], shape: [Int]) throws {
         precondition(shape.reduce(1, *) == data.count)
-        try data.withUnsafeBytes { try writeRaw(name, shape: shape, type: h5s_native_double(), data: $0.baseAddress ?? UnsafeRawPointer(bitPattern: 64)!) }
+        try data.withUnsafeBytes {
+            try writeRaw(
+                name, shape: shape, type: h5s_native_double(), data: $0.baseAddress ?? UnsafeRawPointer(bitPattern: 64)!
+            )
+        }
     }
 
     public func write(_ name: String, _ data: [Int64], shape: [Int]) throws {
         precondition(shape.reduce(1, *) == data.count)
-        try data.withUnsafeBytes { try writeRaw(name, shape: shape, type: h5s_native_int64(), data: $0.baseAddress ?? UnsafeRawPointer(bitPattern: 64)!) }
+        try data.withUnsafeBytes {
+            try writeRaw(
+                name, shape: shape, type: h5s_native_int64(), data: $0.baseAddress ?? UnsafeRawPointer(bitPattern: 64)!)
+        }
     }
 
     public func write(_ name: String, _ data: [UInt64], shape: [Int]) throws {
         precondition(shape.reduce(1, *) == data.count)
-        try data.withUnsafeBytes { try writeRaw(name, shape: shape, type: h5s_native_uint64(), data: $0.baseAddress ?? UnsafeRawPointer(bitPattern: 64)!) }
+        try data.withUnsafeBytes {
+            try writeRaw(
+                name, shape: shape, type: h5s_native_uint64(), data: $0.baseAddress ?? UnsafeRawPointer(bitPattern: 64)!
+            )
+        }
     }
 
     private func openDataset(_ name: String) throws -> hid_t {
@@ -125,14 +149,18 @@ public final class HDF5File {
         return dims.map { Int($0) }
     }
 
-    private func readRaw<T>(_ name: String, memType: hid_t, as: T.Type, expected: String, allowInteger: Bool) throws -> (shape: [Int], data: [T]) {
+    private func readRaw<T>(_ name: String, memType: hid_t, as: T.Type, expected: String, allowInteger: Bool) throws
+        -> (shape: [Int], data: [T])
+    {
         let shp = try shape(name)
         let ds = try openDataset(name)
         defer { H5Dclose(ds) }
         let ftype = H5Dget_type(ds)
         defer { H5Tclose(ftype) }
         let cls = h5s_type_class(ftype)
-        if !(cls == 1 || (allowInteger && cls == 2)) { throw LeonardoError.wrongType(file: path, name: name, expected: expected) }
+        if !(cls == 1 || (allowInteger && cls == 2)) {
+            throw LeonardoError.wrongType(file: path, name: name, expected: expected)
+        }
         let count = shp.reduce(1, *)
         var out = [T](unsafeUninitializedCapacity: count) { buf, n in
             if count > 0 { _ = H5Dread(ds, memType, h5s_s_all(), h5s_s_all(), h5s_p_default(), buf.baseAddress) }
@@ -155,7 +183,8 @@ public final class HDF5File {
         let ds = try openDataset(name)
         let ftype = H5Dget_type(ds)
         let cls = h5s_type_class(ftype)
-        H5Tclose(ftype); H5Dclose(ds)
+        H5Tclose(ftype)
+        H5Dclose(ds)
         if cls != 2 { throw LeonardoError.wrongType(file: path, name: name, expected: "an integer array") }
         return try readRaw(name, memType: h5s_native_int64(), as: Int64.self, expected: "integer", allowInteger: true)
     }
@@ -177,7 +206,9 @@ public final class HDF5File {
 
     public func setAttribute(_ name: String, _ value: String, on object: String = "/") throws {
         try withObject(object) { o in
-            if h5s_write_string_attribute(o, name, value) < 0 { throw LeonardoError.hdf5("\(path): cannot write attribute '\(name)'") }
+            if h5s_write_string_attribute(o, name, value) < 0 {
+                throw LeonardoError.hdf5("\(path): cannot write attribute '\(name)'")
+            }
         }
     }
 
@@ -189,7 +220,9 @@ public final class HDF5File {
         }
     }
 
-    private func setNumericAttribute(_ name: String, type: hid_t, count: Int, scalar: Bool, on object: String, data: UnsafeRawPointer) throws {
+    private func setNumericAttribute(
+        _ name: String, type: hid_t, count: Int, scalar: Bool, on object: String, data: UnsafeRawPointer
+    ) throws {
         try withObject(object) { o in
             if H5Aexists(o, name) > 0 { H5Adelete(o, name) }
             var dims = [hsize_t(count)]
@@ -214,7 +247,8 @@ public final class HDF5File {
 
     public func setAttribute(_ name: String, _ values: [Double], on object: String = "/") throws {
         try values.withUnsafeBytes {
-            try setNumericAttribute(name, type: h5s_native_double(), count: values.count, scalar: false, on: object, data: $0.baseAddress!)
+            try setNumericAttribute(
+                name, type: h5s_native_double(), count: values.count, scalar: false, on: object, data: $0.baseAddress!)
         }
     }
 

@@ -9,15 +9,18 @@ extension TrajectorySet {
         }
         guard step >= 1 else { throw LeonardoError.invalidArgument("window stride must be at least 1, got \(step)") }
         var picks: [(Int, Int)] = []
-        for i in 0..<count { for start in Swift.stride(from: 0, through: length - window, by: step) { picks.append((i, start)) } }
+        for i in 0..<count {
+            for start in Swift.stride(from: 0, through: length - window, by: step) { picks.append((i, start)) }
+        }
         var out = [Float]()
         out.reserveCapacity(picks.count * window * 2)
         for (i, start) in picks {
             out.append(contentsOf: trajectories[((i * length + start) * 2)..<((i * length + start + window) * 2)])
         }
-        return TrajectorySet(trajectories: out, count: picks.count, length: window, dose: dose.map { d in picks.map { d[$0.0] } },
-                             labels: labels.map { l in picks.map { l[$0.0] } }, labelNames: labelNames,
-                             alpha: alpha.map { a in picks.map { a[$0.0] } }, attributes: attributes)
+        return TrajectorySet(
+            trajectories: out, count: picks.count, length: window, dose: dose.map { d in picks.map { d[$0.0] } },
+            labels: labels.map { l in picks.map { l[$0.0] } }, labelNames: labelNames,
+            alpha: alpha.map { a in picks.map { a[$0.0] } }, attributes: attributes)
     }
 
     /// The eight images of every trajectory under the symmetries of the square (rotations by multiples of 90° and
@@ -25,23 +28,29 @@ extension TrajectorySet {
     /// preferred direction, and these maps keep the paper's per-axis normalisation (the ranges are only permuted).
     /// Image k of trajectory i is trajectory 8i + k; image 0 is the original.
     public func symmetryAugmented() -> TrajectorySet {
-        let maps: [(Bool, Float, Float)] = [(false, 1, 1), (false, -1, 1), (false, 1, -1), (false, -1, -1),
-                                            (true, 1, 1), (true, -1, 1), (true, 1, -1), (true, -1, -1)]
+        let maps: [(Bool, Float, Float)] = [
+            (false, 1, 1), (false, -1, 1), (false, 1, -1), (false, -1, -1),
+            (true, 1, 1), (true, -1, 1), (true, 1, -1), (true, -1, -1)
+        ]
         var out = [Float](repeating: 0, count: trajectories.count * maps.count)
         var index = 0
         for i in 0..<count {
             for (swapAxes, sx, sy) in maps {
                 for t in 0..<length {
-                    let x = trajectories[(i * length + t) * 2], y = trajectories[(i * length + t) * 2 + 1]
+                    let x = trajectories[(i * length + t) * 2]
+                    let y = trajectories[(i * length + t) * 2 + 1]
                     out[index] = sx * (swapAxes ? y : x)
                     out[index + 1] = sy * (swapAxes ? x : y)
                     index += 2
                 }
             }
         }
-        func repeated<V>(_ v: [V]?) -> [V]? { v.map { values in values.flatMap { Array(repeating: $0, count: maps.count) } } }
-        return TrajectorySet(trajectories: out, count: count * maps.count, length: length, dose: repeated(dose),
-                             labels: repeated(labels), labelNames: labelNames, alpha: repeated(alpha), attributes: attributes)
+        func repeated<V>(_ v: [V]?) -> [V]? {
+            v.map { values in values.flatMap { Array(repeating: $0, count: maps.count) } }
+        }
+        return TrajectorySet(
+            trajectories: out, count: count * maps.count, length: length, dose: repeated(dose),
+            labels: repeated(labels), labelNames: labelNames, alpha: repeated(alpha), attributes: attributes)
     }
 
     /// This set followed by `other` (same length); a per-trajectory vector is kept only where both sets have it.
@@ -50,9 +59,10 @@ extension TrajectorySet {
             throw LeonardoError.invalidData("cannot join trajectories of \(length) and \(other.length) frames")
         }
         func join<V>(_ a: [V]?, _ b: [V]?) -> [V]? { if let a, let b { return a + b } else { return nil } }
-        return TrajectorySet(trajectories: trajectories + other.trajectories, count: count + other.count, length: length,
-                             dose: join(dose, other.dose), labels: join(labels, other.labels),
-                             labelNames: labelNames == other.labelNames ? labelNames : nil, alpha: join(alpha, other.alpha),
-                             attributes: attributes)
+        return TrajectorySet(
+            trajectories: trajectories + other.trajectories, count: count + other.count, length: length,
+            dose: join(dose, other.dose), labels: join(labels, other.labels),
+            labelNames: labelNames == other.labelNames ? labelNames : nil, alpha: join(alpha, other.alpha),
+            attributes: attributes)
     }
 }

@@ -13,11 +13,19 @@ public struct TrajectorySet: Equatable {
     public var alpha: [Float]?
     public var attributes: [String: String]
 
-    public init(trajectories: [Float], count: Int, length: Int, dose: [Float]? = nil, labels: [Int64]? = nil,
-                labelNames: [String]? = nil, alpha: [Float]? = nil, attributes: [String: String] = [:]) {
+    public init(
+        trajectories: [Float], count: Int, length: Int, dose: [Float]? = nil, labels: [Int64]? = nil,
+        labelNames: [String]? = nil, alpha: [Float]? = nil, attributes: [String: String] = [:]
+    ) {
         precondition(trajectories.count == count * length * 2)
-        self.trajectories = trajectories; self.count = count; self.length = length
-        self.dose = dose; self.labels = labels; self.labelNames = labelNames; self.alpha = alpha; self.attributes = attributes
+        self.trajectories = trajectories
+        self.count = count
+        self.length = length
+        self.dose = dose
+        self.labels = labels
+        self.labelNames = labelNames
+        self.alpha = alpha
+        self.attributes = attributes
     }
 
     /// Reads and validates a trajectory file; errors name the file and the offending dataset.
@@ -26,7 +34,8 @@ public struct TrajectorySet: Equatable {
         defer { f.close() }
         let shape = try f.shape("trajectories")
         guard shape.count == 3, shape[2] == 2, shape[0] >= 1, shape[1] >= 3 else {
-            throw LeonardoError.invalidData("\(path): dataset 'trajectories' has shape \(shape), expected N×T×2 with T ≥ 3")
+            throw LeonardoError.invalidData(
+                "\(path): dataset 'trajectories' has shape \(shape), expected N×T×2 with T ≥ 3")
         }
         let (_, data) = try f.readFloat("trajectories")
         if data.contains(where: { !$0.isFinite }) { throw LeonardoError.nonFinite(file: path, name: "trajectories") }
@@ -48,9 +57,12 @@ public struct TrajectorySet: Equatable {
             names = try? JSONDecoder().decode([String].self, from: Data(json.utf8))
         }
         var attrs: [String: String] = [:]
-        for key in ["generator", "parameters", "source", "particles"] { if let v = try f.stringAttribute(key) { attrs[key] = v } }
-        return TrajectorySet(trajectories: data, count: n, length: shape[1], dose: try optionalVector("dose"), labels: labels,
-                             labelNames: names, alpha: try optionalVector("alpha"), attributes: attrs)
+        for key in ["generator", "parameters", "source", "particles"] {
+            if let v = try f.stringAttribute(key) { attrs[key] = v }
+        }
+        return TrajectorySet(
+            trajectories: data, count: n, length: shape[1], dose: try optionalVector("dose"), labels: labels,
+            labelNames: names, alpha: try optionalVector("alpha"), attributes: attrs)
     }
 
     /// Writes the set atomically.
@@ -61,7 +73,8 @@ public struct TrajectorySet: Equatable {
             if let labels { try f.write("labels", labels, shape: [count]) }
             if let alpha { try f.write("alpha", alpha, shape: [count]) }
             if let labelNames {
-                try f.setAttribute("label_names", String(decoding: try JSONEncoder.sorted.encode(labelNames), as: UTF8.self))
+                try f.setAttribute(
+                    "label_names", String(decoding: try JSONEncoder.sorted.encode(labelNames), as: UTF8.self))
             }
             for (k, v) in attributes.sorted(by: { $0.key < $1.key }) { try f.setAttribute(k, v) }
         }
@@ -69,11 +82,13 @@ public struct TrajectorySet: Equatable {
 
     /// The trajectories at `indices`, in that order, with their per-trajectory vectors.
     public func subset(_ indices: [Int]) -> TrajectorySet {
-        var out = [Float](); out.reserveCapacity(indices.count * length * 2)
+        var out = [Float]()
+        out.reserveCapacity(indices.count * length * 2)
         for i in indices { out.append(contentsOf: trajectories[(i * length * 2)..<((i + 1) * length * 2)]) }
-        return TrajectorySet(trajectories: out, count: indices.count, length: length, dose: dose.map { d in indices.map { d[$0] } },
-                             labels: labels.map { l in indices.map { l[$0] } }, labelNames: labelNames,
-                             alpha: alpha.map { a in indices.map { a[$0] } }, attributes: attributes)
+        return TrajectorySet(
+            trajectories: out, count: indices.count, length: length, dose: dose.map { d in indices.map { d[$0] } },
+            labels: labels.map { l in indices.map { l[$0] } }, labelNames: labelNames,
+            alpha: alpha.map { a in indices.map { a[$0] } }, attributes: attributes)
     }
 
     /// The trajectories normalised per trajectory (paper eq. 6).
@@ -84,14 +99,18 @@ public struct TrajectorySet: Equatable {
     public func segmented(window: Int, subsample: Int = 1) throws -> TrajectorySet {
         guard window >= 3 else { throw LeonardoError.invalidArgument("window must be at least 3 frames") }
         guard subsample >= 1 else { throw LeonardoError.invalidArgument("subsample must be at least 1") }
-        var out: [Float] = [], dose: [Float] = [], labels: [Int64] = [], alpha: [Float] = []
+        var out: [Float] = []
+        var dose: [Float] = []
+        var labels: [Int64] = []
+        var alpha: [Float] = []
         var n = 0
         for i in 0..<count {
             let frames = stride(from: 0, to: length, by: subsample).map { $0 }
             var start = 0
             while start + window <= frames.count {
                 for t in frames[start..<(start + window)] {
-                    out.append(trajectories[(i * length + t) * 2]); out.append(trajectories[(i * length + t) * 2 + 1])
+                    out.append(trajectories[(i * length + t) * 2])
+                    out.append(trajectories[(i * length + t) * 2 + 1])
                 }
                 if let d = self.dose { dose.append(d[i]) }
                 if let l = self.labels { labels.append(l[i]) }
@@ -101,10 +120,12 @@ public struct TrajectorySet: Equatable {
             }
         }
         guard n > 0 else {
-            throw LeonardoError.invalidData("no \(window)-frame window fits in trajectories of \(length) frames subsampled by \(subsample)")
+            throw LeonardoError.invalidData(
+                "no \(window)-frame window fits in trajectories of \(length) frames subsampled by \(subsample)")
         }
-        return TrajectorySet(trajectories: out, count: n, length: window, dose: self.dose == nil ? nil : dose,
-                             labels: self.labels == nil ? nil : labels, labelNames: labelNames,
-                             alpha: self.alpha == nil ? nil : alpha, attributes: attributes)
+        return TrajectorySet(
+            trajectories: out, count: n, length: window, dose: self.dose == nil ? nil : dose,
+            labels: self.labels == nil ? nil : labels, labelNames: labelNames,
+            alpha: self.alpha == nil ? nil : alpha, attributes: attributes)
     }
 }

@@ -13,18 +13,24 @@ public func reluBackward(_ y: UnsafePointer<Float>, _ dy: UnsafeMutablePointer<F
 
 /// out[n, b, a] = x[n, a, b] for a batch of A×B matrices (switches channel-major and time-major layouts).
 @inline(__always)
-public func transposeBatch(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, batch: Int, rows a: Int, cols b: Int) {
+public func transposeBatch(
+    _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, batch: Int, rows a: Int, cols b: Int
+) {
     for n in 0..<batch {
-        let xn = x + n * a * b, on = out + n * a * b
+        let xn = x + n * a * b
+        let on = out + n * a * b
         for i in 0..<a { for j in 0..<b { on[j * a + i] = xn[i * b + j] } }
     }
 }
 
 /// out[n, a, b] += x[n, b, a]: the adjoint of `transposeBatch`, accumulating.
 @inline(__always)
-public func transposeBatchAdd(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, batch: Int, rows a: Int, cols b: Int) {
+public func transposeBatchAdd(
+    _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, batch: Int, rows a: Int, cols b: Int
+) {
     for n in 0..<batch {
-        let xn = x + n * a * b, on = out + n * a * b
+        let xn = x + n * a * b
+        let on = out + n * a * b
         for i in 0..<a { for j in 0..<b { on[i * b + j] += xn[j * a + i] } }
     }
 }

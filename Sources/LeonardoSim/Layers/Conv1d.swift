@@ -2,8 +2,10 @@ import Foundation
 
 /// im2col for a 1-D convolution over time, channels last: col[n, t, c·K + k] = x[n, t·stride + k − pad, c].
 @inline(__always)
-func im2col1d(_ x: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, batch: Int, length: Int,
-              channels: Int, kernel: Int, stride: Int, pad: Int, outLength: Int) {
+func im2col1d(
+    _ x: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, batch: Int, length: Int,
+    channels: Int, kernel: Int, stride: Int, pad: Int, outLength: Int
+) {
     let width = channels * kernel
     for n in 0..<batch {
         let xn = x + n * length * channels
@@ -24,8 +26,10 @@ func im2col1d(_ x: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, bat
 
 /// The adjoint of `im2col1d`: dx[n, t·stride + k − pad, c] += dcol[n, t, c·K + k].
 @inline(__always)
-func col2im1d(_ dcol: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, batch: Int, length: Int,
-              channels: Int, kernel: Int, stride: Int, pad: Int, outLength: Int) {
+func col2im1d(
+    _ dcol: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, batch: Int, length: Int,
+    channels: Int, kernel: Int, stride: Int, pad: Int, outLength: Int
+) {
     let width = channels * kernel
     for n in 0..<batch {
         let dxn = dx + n * length * channels
@@ -50,11 +54,16 @@ public final class Conv1d {
     let col = FloatBuffer()
     let dcol = FloatBuffer()
 
-    public init(_ store: ParameterStore, _ name: String, _ inChannels: Int, _ outChannels: Int,
-                kernel: Int, stride: Int = 1, padding: Int = 0) {
+    public init(
+        _ store: ParameterStore, _ name: String, _ inChannels: Int, _ outChannels: Int,
+        kernel: Int, stride: Int = 1, padding: Int = 0
+    ) {
         self.store = store
-        self.inChannels = inChannels; self.outChannels = outChannels
-        self.kernel = kernel; self.stride = stride; self.padding = padding
+        self.inChannels = inChannels
+        self.outChannels = outChannels
+        self.kernel = kernel
+        self.stride = stride
+        self.padding = padding
         let fanIn = inChannels * kernel
         weight = store.declare(name + ".weight", [outChannels, inChannels, kernel], .uniformFanIn(fanIn))
         bias = store.declare(name + ".bias", [outChannels], .uniformFanIn(fanIn))
@@ -64,21 +73,29 @@ public final class Conv1d {
     public func flops(length: Int) -> Int { 2 * outLength(length) * outChannels * inChannels * kernel }
 
     public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int, length: Int) {
-        let lo = outLength(length), rows = batch * lo, width = inChannels * kernel
+        let lo = outLength(length)
+        let rows = batch * lo
+        let width = inChannels * kernel
         let c = col.reserve(rows * width)
-        im2col1d(x, c, batch: batch, length: length, channels: inChannels, kernel: kernel,
-                 stride: stride, pad: padding, outLength: lo)
+        im2col1d(
+            x, c, batch: batch, length: length, channels: inChannels, kernel: kernel,
+            stride: stride, pad: padding, outLength: lo)
         let bp = store.value(bias)
         for r in 0..<rows { (y + r * outChannels).update(from: bp, count: outChannels) }
         sgemm(transB: true, m: rows, n: outChannels, k: width, a: c, b: store.value(weight), beta: 1, c: y)
     }
 
-    public func backward(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>?,
-                         batch: Int, length: Int) {
-        let lo = outLength(length), rows = batch * lo, width = inChannels * kernel
+    public func backward(
+        _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>?,
+        batch: Int, length: Int
+    ) {
+        let lo = outLength(length)
+        let rows = batch * lo
+        let width = inChannels * kernel
         let c = col.reserve(rows * width)
-        im2col1d(x, c, batch: batch, length: length, channels: inChannels, kernel: kernel,
-                 stride: stride, pad: padding, outLength: lo)
+        im2col1d(
+            x, c, batch: batch, length: length, channels: inChannels, kernel: kernel,
+            stride: stride, pad: padding, outLength: lo)
         sgemm(transA: true, m: outChannels, n: width, k: rows, a: dy, b: c, beta: 1, c: store.grad(weight))
         let db = store.grad(bias)
         for r in 0..<rows {
@@ -88,8 +105,9 @@ public final class Conv1d {
         if let dx {
             let dc = dcol.reserve(rows * width)
             sgemm(m: rows, n: width, k: outChannels, a: dy, b: store.value(weight), beta: 0, c: dc)
-            col2im1d(dc, dx, batch: batch, length: length, channels: inChannels, kernel: kernel,
-                     stride: stride, pad: padding, outLength: lo)
+            col2im1d(
+                dc, dx, batch: batch, length: length, channels: inChannels, kernel: kernel,
+                stride: stride, pad: padding, outLength: lo)
         }
     }
 }

@@ -10,11 +10,15 @@ public final class ConvTranspose1d {
     let z = FloatBuffer(), wPerm = FloatBuffer()
     let dz = FloatBuffer()
 
-    public init(_ store: ParameterStore, _ name: String, _ inChannels: Int, _ outChannels: Int,
-                kernel: Int, padding: Int) {
+    public init(
+        _ store: ParameterStore, _ name: String, _ inChannels: Int, _ outChannels: Int,
+        kernel: Int, padding: Int
+    ) {
         self.store = store
-        self.inChannels = inChannels; self.outChannels = outChannels
-        self.kernel = kernel; self.padding = padding
+        self.inChannels = inChannels
+        self.outChannels = outChannels
+        self.kernel = kernel
+        self.padding = padding
         // PyTorch computes fan-in of a transposed conv weight [in, out, K] from dim 1: out·K.
         let fanIn = outChannels * kernel
         weight = store.declare(name + ".weight", [inChannels, outChannels, kernel], .uniformFanIn(fanIn))
@@ -25,15 +29,20 @@ public final class ConvTranspose1d {
     public func flops(length: Int) -> Int { 2 * length * inChannels * outChannels * kernel }
 
     public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int, length: Int) {
-        let width = outChannels * kernel, lo = outLength(length), O = outChannels, K = kernel
+        let width = outChannels * kernel
+        let lo = outLength(length)
+        let O = outChannels
+        let K = kernel
         // The weight re-ordered [in, k, out] (cheap: in·out·k values) so that each tap's outputs are contiguous.
-        let w = store.value(weight), wp = wPerm.reserve(inChannels * width)
+        let w = store.value(weight)
+        let wp = wPerm.reserve(inChannels * width)
         for i in 0..<inChannels {
             for o in 0..<O { for k in 0..<K { wp[(i * K + k) * O + o] = w[(i * O + o) * K + k] } }
         }
         let zp = z.reserve(batch * length * width)
         sgemm(m: batch * length, n: width, k: inChannels, a: x, b: wp, beta: 0, c: zp)
-        let bp = store.value(bias), pad = padding
+        let bp = store.value(bias)
+        let pad = padding
         parallelFor(batch) { n, _ in
             let zn = zp + n * length * width
             for s in 0..<lo {
@@ -49,9 +58,12 @@ public final class ConvTranspose1d {
         }
     }
 
-    public func backward(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>?,
-                         batch: Int, length: Int) {
-        let width = outChannels * kernel, lo = outLength(length)
+    public func backward(
+        _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>?,
+        batch: Int, length: Int
+    ) {
+        let width = outChannels * kernel
+        let lo = outLength(length)
         let dzp = dz.reserve(batch * length * width)
         let db = store.grad(bias)
         for n in 0..<batch {
@@ -74,8 +86,9 @@ public final class ConvTranspose1d {
         }
         sgemm(transA: true, m: inChannels, n: width, k: batch * length, a: x, b: dzp, beta: 1, c: store.grad(weight))
         if let dx {
-            sgemm(transB: true, m: batch * length, n: inChannels, k: width, a: dzp, b: store.value(weight),
-                  beta: 1, c: dx)
+            sgemm(
+                transB: true, m: batch * length, n: inChannels, k: width, a: dzp, b: store.value(weight),
+                beta: 1, c: dx)
         }
     }
 }

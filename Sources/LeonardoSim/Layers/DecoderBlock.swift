@@ -13,14 +13,19 @@ public final class DecoderBlock {
         self.embed = embed
         attention = SelfAttention(store, name + ".attention", embed: embed, heads: heads)
         norm = LayerNorm(store, name + ".norm", embed)
-        block = TransformerBlock(store, name + ".transformer_block", embed: embed, heads: heads, forwardExpansion: forwardExpansion)
+        block = TransformerBlock(
+            store, name + ".transformer_block", embed: embed, heads: heads, forwardExpansion: forwardExpansion)
     }
 
     public func flops(length T: Int) -> Int { attention.flops(length: T) + block.flops(length: T) }
 
-    public func forward(_ input: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, batch N: Int, length T: Int, training: Bool) {
-        let rows = N * T, C = embed
-        let ap = a.reserve(rows * C), qp = q.reserve(rows * C)
+    public func forward(
+        _ input: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, batch N: Int, length T: Int, training: Bool
+    ) {
+        let rows = N * T
+        let C = embed
+        let ap = a.reserve(rows * C)
+        let qp = q.reserve(rows * C)
         attention.forward(values: input, keys: input, queries: input, out: ap, batch: N, length: T, training: training)
         for i in 0..<rows * C { ap[i] += input[i] }
         norm.forward(ap, qp, rows: rows)
@@ -28,17 +33,23 @@ public final class DecoderBlock {
     }
 
     /// Accumulates the gradient with respect to `input` into dInput.
-    public func backward(_ input: UnsafePointer<Float>, dOut: UnsafePointer<Float>, dInput: UnsafeMutablePointer<Float>,
-                         batch N: Int, length T: Int) {
-        let rows = N * T, C = embed
-        let dqp = dq.reserve(rows * C), dap = da.reserve(rows * C)
+    public func backward(
+        _ input: UnsafePointer<Float>, dOut: UnsafePointer<Float>, dInput: UnsafeMutablePointer<Float>,
+        batch N: Int, length T: Int
+    ) {
+        let rows = N * T
+        let C = embed
+        let dqp = dq.reserve(rows * C)
+        let dap = da.reserve(rows * C)
         dqp.update(repeating: 0, count: rows * C)
-        block.backward(values: input, keys: input, queries: q.pointer, dOut: dOut, dValues: dInput, dKeys: dInput,
-                       dQueries: dqp, batch: N, length: T)
+        block.backward(
+            values: input, keys: input, queries: q.pointer, dOut: dOut, dValues: dInput, dKeys: dInput,
+            dQueries: dqp, batch: N, length: T)
         dap.update(repeating: 0, count: rows * C)
         norm.backward(a.pointer, dqp, dap, rows: rows)
         for i in 0..<rows * C { dInput[i] += dap[i] }
-        attention.backward(values: input, keys: input, queries: input, dOut: dap, dValues: dInput, dKeys: dInput,
-                           dQueries: dInput, batch: N, length: T)
+        attention.backward(
+            values: input, keys: input, queries: input, dOut: dap, dValues: dInput, dKeys: dInput,
+            dQueries: dInput, batch: N, length: T)
     }
 }

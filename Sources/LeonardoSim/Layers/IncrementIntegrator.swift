@@ -17,22 +17,39 @@ public final class IncrementIntegrator {
         let C = channels
         let p = positions.reserve(N * T * C)
         if argMin.count < N * C {
-            argMin = [Int](repeating: 0, count: N * C); argMax = argMin
-            rangeChannel = [Int](repeating: 0, count: N); range = [Float](repeating: 0, count: N)
+            argMin = [Int](repeating: 0, count: N * C)
+            argMax = argMin
+            rangeChannel = [Int](repeating: 0, count: N)
+            range = [Float](repeating: 0, count: N)
         }
         for n in 0..<N {
             let base = n * T * C
-            var best: Float = -1, bestChannel = 0
+            var best: Float = -1
+            var bestChannel = 0
             for c in 0..<C {
-                var sum: Float = 0, lo = Float.infinity, hi = -Float.infinity, iLo = 0, iHi = 0
+                var sum: Float = 0
+                var lo = Float.infinity
+                var hi = -Float.infinity
+                var iLo = 0
+                var iHi = 0
                 for t in 0..<T {
                     sum += steps[base + t * C + c]
                     p[base + t * C + c] = sum
-                    if sum < lo { lo = sum; iLo = t }
-                    if sum > hi { hi = sum; iHi = t }
+                    if sum < lo {
+                        lo = sum
+                        iLo = t
+                    }
+                    if sum > hi {
+                        hi = sum
+                        iHi = t
+                    }
                 }
-                argMin[n * C + c] = iLo; argMax[n * C + c] = iHi
-                if hi - lo > best { best = hi - lo; bestChannel = c }
+                argMin[n * C + c] = iLo
+                argMax[n * C + c] = iHi
+                if hi - lo > best {
+                    best = hi - lo
+                    bestChannel = c
+                }
             }
             rangeChannel[n] = bestChannel
             let R = best + rangeFloor
@@ -47,9 +64,11 @@ public final class IncrementIntegrator {
     /// Overwrites dSteps with the gradient of the objective with respect to the steps (after `forward`).
     /// Minimum and maximum pass their gradient to the frame that attains them.
     public func backward(dOut: UnsafePointer<Float>, dSteps: UnsafeMutablePointer<Float>, batch N: Int, length T: Int) {
-        let C = channels, p = positions.pointer
+        let C = channels
+        let p = positions.pointer
         for n in 0..<N {
-            let base = n * T * C, R = range[n]
+            let base = n * T * C
+            let R = range[n]
             // dJ/dR = −Σ g·r̂ / R over every frame and axis, r̂ = (p − min)/R.
             var dR: Float = 0
             for c in 0..<C {

@@ -18,31 +18,48 @@ public final class LayerNorm {
 
     public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int) {
         let C = features
-        let mp = mean.reserve(rows), rp = rstd.reserve(rows)
-        let g = store.value(weight), b = store.value(bias), eps = eps
+        let mp = mean.reserve(rows)
+        let rp = rstd.reserve(rows)
+        let g = store.value(weight)
+        let b = store.value(bias)
+        let eps = eps
         // Rows are independent: split over the workers when there are enough (same result either way).
         parallelFor(rows, workers: rows >= 256 ? Workers.count : 1) { r, _ in
-            let xr = x + r * C, yr = y + r * C
+            let xr = x + r * C
+            let yr = y + r * C
             var m: Float = 0
             for i in 0..<C { m += xr[i] }
             m /= Float(C)
             var v: Float = 0
-            for i in 0..<C { let d = xr[i] - m; v += d * d }
+            for i in 0..<C {
+                let d = xr[i] - m
+                v += d * d
+            }
             v /= Float(C)
             let s = 1 / (v + eps).squareRoot()
             for i in 0..<C { yr[i] = (xr[i] - m) * s * g[i] + b[i] }
-            mp[r] = m; rp[r] = s
+            mp[r] = m
+            rp[r] = s
         }
     }
 
-    public func backward(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, rows: Int) {
+    public func backward(
+        _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, rows: Int
+    ) {
         let C = features
-        let mp = mean.pointer, rp = rstd.pointer
-        let g = store.value(weight), dg = store.grad(weight), db = store.grad(bias)
+        let mp = mean.pointer
+        let rp = rstd.pointer
+        let g = store.value(weight)
+        let dg = store.grad(weight)
+        let db = store.grad(bias)
         for r in 0..<rows {
-            let xr = x + r * C, dyr = dy + r * C, dxr = dx + r * C
-            let m = mp[r], s = rp[r]
-            var meanD: Float = 0, meanDX: Float = 0
+            let xr = x + r * C
+            let dyr = dy + r * C
+            let dxr = dx + r * C
+            let m = mp[r]
+            let s = rp[r]
+            var meanD: Float = 0
+            var meanDX: Float = 0
             for i in 0..<C {
                 let xh = (xr[i] - m) * s
                 let dn = dyr[i] * g[i]
@@ -51,7 +68,8 @@ public final class LayerNorm {
                 dg[i] += dyr[i] * xh
                 db[i] += dyr[i]
             }
-            meanD /= Float(C); meanDX /= Float(C)
+            meanD /= Float(C)
+            meanDX /= Float(C)
             for i in 0..<C {
                 let xh = (xr[i] - m) * s
                 dxr[i] += s * (dyr[i] * g[i] - meanD - xh * meanDX)

@@ -33,7 +33,9 @@ public final class Linear {
     }
 
     /// Accumulates dW, db and (if `dx` is given) dx from dy.
-    public func backward(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>?, rows: Int) {
+    public func backward(
+        _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>?, rows: Int
+    ) {
         sgemm(transA: true, m: outFeatures, n: inFeatures, k: rows, a: dy, b: x, beta: 1, c: store.grad(weight))
         if let b = bias {
             let db = store.grad(b)

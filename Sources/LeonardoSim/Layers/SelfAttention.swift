@@ -10,15 +10,17 @@ public final class SelfAttention {
     let scale: Float
     // Cached activations (rows = N·T).
     let v = FloatBuffer(), k = FloatBuffer(), q = FloatBuffer(), ctx = FloatBuffer()
-    let probs = FloatBuffer()          // training: N·H·T·T; inference: one T·T block per worker
+    let probs = FloatBuffer()  // training: N·H·T·T; inference: one T·T block per worker
     let dv = FloatBuffer(), dk = FloatBuffer(), dq = FloatBuffer(), dctx = FloatBuffer()
-    let dscores = FloatBuffer()        // one T·T block per worker
-    let rowSums = FloatBuffer()        // inference: one row of T softmax sums per worker
+    let dscores = FloatBuffer()  // one T·T block per worker
+    let rowSums = FloatBuffer()  // inference: one row of T softmax sums per worker
     var cachedProbs = false
 
     public init(_ store: ParameterStore, _ name: String, embed: Int, heads: Int) {
         precondition(embed % heads == 0, "embed size \(embed) must be divisible by heads \(heads)")
-        self.embed = embed; self.heads = heads; headDim = embed / heads
+        self.embed = embed
+        self.heads = heads
+        headDim = embed / heads
         values = Linear(store, name + ".values", embed, embed, bias: false)
         keys = Linear(store, name + ".keys", embed, embed, bias: false)
         queries = Linear(store, name + ".queries", embed, embed, bias: false)
@@ -32,10 +34,16 @@ public final class SelfAttention {
 
     /// out = A(valuesIn, keysIn, queriesIn); each input is (N·T)×C. With `training`, the softmax
     /// probabilities of every head are kept for the backward pass.
-    public func forward(values vin: UnsafePointer<Float>, keys kin: UnsafePointer<Float>, queries qin: UnsafePointer<Float>,
-                        out: UnsafeMutablePointer<Float>, batch N: Int, length T: Int, training: Bool) {
-        let C = embed, rows = N * T
-        let vp = v.reserve(rows * C), kp = k.reserve(rows * C), qp = q.reserve(rows * C), cp = ctx.reserve(rows * C)
+    public func forward(
+        values vin: UnsafePointer<Float>, keys kin: UnsafePointer<Float>, queries qin: UnsafePointer<Float>,
+        out: UnsafeMutablePointer<Float>, batch N: Int, length T: Int, training: Bool
+    ) {
+        let C = embed
+        let rows = N * T
+        let vp = v.reserve(rows * C)
+        let kp = k.reserve(rows * C)
+        let qp = q.reserve(rows * C)
+        let cp = ctx.reserve(rows * C)
         values.forward(vin, vp, rows: rows)
         keys.forward(kin, kp, rows: rows)
         queries.forward(qin, qp, rows: rows)
@@ -43,24 +51,32 @@ public final class SelfAttention {
         let pp = probs.reserve(training ? N * heads * T * T : workers * T * T)
         let sp = rowSums.reserve(workers * T)
         cachedProbs = training
-        let H = heads, D = headDim, sc = scale
+        let H = heads
+        let D = headDim
+        let sc = scale
         do {
             parallelFor(N * H, workers: workers) { item, worker in
-                let n = item / H, h = item % H
+                let n = item / H
+                let h = item % H
                 let P = training ? pp + item * T * T : pp + worker * T * T
-                let qh = UnsafePointer(qp + n * T * C + h * D), kh = UnsafePointer(kp + n * T * C + h * D)
+                let qh = UnsafePointer(qp + n * T * C + h * D)
+                let kh = UnsafePointer(kp + n * T * C + h * D)
                 let vh = UnsafePointer(vp + n * T * C + h * D)
                 sgemm(transB: true, m: T, n: T, k: D, alpha: sc, a: qh, lda: C, b: kh, ldb: C, beta: 0, c: P)
                 let ch = cp + n * T * C + h * D
                 if training {
-                    softmaxRows(P, rows: T, cols: T)    // the backward pass needs the normalised probabilities
+                    softmaxRows(P, rows: T, cols: T)  // the backward pass needs the normalised probabilities
                     sgemm(m: T, n: D, k: T, a: P, b: vh, ldb: C, beta: 0, c: ch, ldc: C)
                 } else {
                     // ctx = diag(1/s)·(exp-scores·V): divide the T×D product instead of the T×T scores.
                     let sums = sp + worker * T
                     for i in 0..<T { sums[i] = 1 / expShiftedRow(P + i * T, cols: T) }
                     sgemm(m: T, n: D, k: T, a: P, b: vh, ldb: C, beta: 0, c: ch, ldc: C)
-                    for i in 0..<T { let row = ch + i * C, f = sums[i]; for d in 0..<D { row[d] *= f } }
+                    for i in 0..<T {
+                        let row = ch + i * C
+                        let f = sums[i]
+                        for d in 0..<D { row[d] *= f }
+                    }
                 }
             }
         }
@@ -68,21 +84,33 @@ public final class SelfAttention {
     }
 
     /// Accumulates into dValuesIn/dKeysIn/dQueriesIn (which may alias one another) and the parameter grads.
-    public func backward(values vin: UnsafePointer<Float>, keys kin: UnsafePointer<Float>, queries qin: UnsafePointer<Float>,
-                         dOut: UnsafePointer<Float>, dValues: UnsafeMutablePointer<Float>, dKeys: UnsafeMutablePointer<Float>,
-                         dQueries: UnsafeMutablePointer<Float>, batch N: Int, length T: Int) {
+    public func backward(
+        values vin: UnsafePointer<Float>, keys kin: UnsafePointer<Float>, queries qin: UnsafePointer<Float>,
+        dOut: UnsafePointer<Float>, dValues: UnsafeMutablePointer<Float>, dKeys: UnsafeMutablePointer<Float>,
+        dQueries: UnsafeMutablePointer<Float>, batch N: Int, length T: Int
+    ) {
         precondition(cachedProbs, "SelfAttention.backward needs a training forward pass")
-        let C = embed, rows = N * T, H = heads, D = headDim, sc = scale
+        let C = embed
+        let rows = N * T
+        let H = heads
+        let D = headDim
+        let sc = scale
         let dcp = dctx.reserve(rows * C)
         dcp.update(repeating: 0, count: rows * C)
         fcOut.backward(ctx.pointer, dOut, dcp, rows: rows)
-        let dvp = dv.reserve(rows * C), dkp = dk.reserve(rows * C), dqp = dq.reserve(rows * C)
+        let dvp = dv.reserve(rows * C)
+        let dkp = dk.reserve(rows * C)
+        let dqp = dq.reserve(rows * C)
         let workers = Workers.count
         let dsp = dscores.reserve(workers * T * T)
-        let vp = v.pointer, kp = k.pointer, qp = q.pointer, pp = probs.pointer
+        let vp = v.pointer
+        let kp = k.pointer
+        let qp = q.pointer
+        let pp = probs.pointer
         do {
             parallelFor(N * H, workers: workers) { item, worker in
-                let n = item / H, h = item % H
+                let n = item / H
+                let h = item % H
                 let P = UnsafePointer(pp + item * T * T)
                 let dS = dsp + worker * T * T
                 let off = n * T * C + h * D

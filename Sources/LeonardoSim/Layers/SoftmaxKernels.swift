@@ -11,7 +11,8 @@ func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows: Int, cols: Int) {
         var j = 0
         while j < wide {
             let p = UnsafeMutableRawPointer(row + j)
-            p.storeBytes(of: p.loadUnaligned(as: SIMD8<Float>.self) * inv8, as: SIMD8<Float>.self); j += 8
+            p.storeBytes(of: p.loadUnaligned(as: SIMD8<Float>.self) * inv8, as: SIMD8<Float>.self)
+            j += 8
         }
         for j in wide..<cols { row[j] *= inv }
     }
@@ -26,7 +27,7 @@ func expShiftedRow(_ row: UnsafeMutablePointer<Float>, cols: Int) -> Float {
     var j = 0
     while j < wide {
         let v = UnsafeRawPointer(row + j).loadUnaligned(as: SIMD8<Float>.self)
-        m8.replace(with: v, where: v .> m8)      // not pointwiseMax: its NaN rules compile to scalar code
+        m8.replace(with: v, where: v .> m8)  // not pointwiseMax: its NaN rules compile to scalar code
         j += 8
     }
     var m = m8.max()
@@ -37,10 +38,15 @@ func expShiftedRow(_ row: UnsafeMutablePointer<Float>, cols: Int) -> Float {
     while j < wide {
         let e = expNonPositive(UnsafeRawPointer(row + j).loadUnaligned(as: SIMD8<Float>.self) - mv)
         UnsafeMutableRawPointer(row + j).storeBytes(of: e, as: SIMD8<Float>.self)
-        s8 += e; j += 8
+        s8 += e
+        j += 8
     }
     var s = s8.sum()
-    for j in wide..<cols { let e = expNonPositive(SIMD8(repeating: row[j] - m))[0]; row[j] = e; s += e }
+    for j in wide..<cols {
+        let e = expNonPositive(SIMD8(repeating: row[j] - m))[0]
+        row[j] = e
+        s += e
+    }
     return s
 }
 
@@ -52,12 +58,15 @@ func softmaxBackwardRow(_ p: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Flo
     var acc = SIMD8<Float>()
     var j = 0
     while j < wide {
-        acc += UnsafeRawPointer(p + j).loadUnaligned(as: SIMD8<Float>.self) * UnsafeRawPointer(d + j).loadUnaligned(as: SIMD8<Float>.self)
+        acc +=
+            UnsafeRawPointer(p + j).loadUnaligned(as: SIMD8<Float>.self)
+            * UnsafeRawPointer(d + j).loadUnaligned(as: SIMD8<Float>.self)
         j += 8
     }
     var dot = acc.sum()
     for j in wide..<cols { dot += p[j] * d[j] }
-    let dot8 = SIMD8<Float>(repeating: dot), sc8 = SIMD8<Float>(repeating: scale)
+    let dot8 = SIMD8<Float>(repeating: dot)
+    let sc8 = SIMD8<Float>(repeating: scale)
     j = 0
     while j < wide {
         let pv = UnsafeRawPointer(p + j).loadUnaligned(as: SIMD8<Float>.self)
@@ -77,7 +86,7 @@ func softmaxBackwardRow(_ p: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Flo
 func expNonPositive(_ x: SIMD8<Float>) -> SIMD8<Float> {
     let floor = SIMD8<Float>(repeating: -87)
     let xc = x.replacing(with: floor, where: x .< floor)
-    let shifter = SIMD8<Float>(repeating: 12_582_912)           // 1.5·2²³: adding it rounds to an integer
+    let shifter = SIMD8<Float>(repeating: 12_582_912)  // 1.5·2²³: adding it rounds to an integer
     let t = xc * 1.442_695_040_888_963_4 + shifter
     let n = t - shifter
     var r = xc - n * 0.693_359_375

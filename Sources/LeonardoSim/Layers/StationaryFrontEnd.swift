@@ -20,11 +20,15 @@ public final class StationaryFrontEnd {
         noiseProjection = Linear(store, name + ".noise_proj", noiseChannels, channels, bias: false)
     }
 
-    public func flops(length T: Int) -> Int { latentProjection.flopsPerRow + T * (noiseProjection.flopsPerRow + channels) }
+    public func flops(length T: Int) -> Int {
+        latentProjection.flopsPerRow + T * (noiseProjection.flopsPerRow + channels)
+    }
 
     /// Overwrites `out` (N×T×Cd) with ReLU(A·h + a + B·ε).
-    public func forward(_ h: UnsafePointer<Float>, noise: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
-                        batch N: Int, length T: Int) {
+    public func forward(
+        _ h: UnsafePointer<Float>, noise: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
+        batch N: Int, length T: Int
+    ) {
         let Cd = channels
         let lp = latentPart.reserve(N * Cd)
         latentProjection.forward(h, lp, rows: N)
@@ -40,8 +44,10 @@ public final class StationaryFrontEnd {
 
     /// Backward after `forward` (whose output is `out`): turns dOut into the pre-activation gradient in place,
     /// accumulates the parameter gradients and adds into dh.
-    public func backward(_ h: UnsafePointer<Float>, noise: UnsafePointer<Float>, out: UnsafePointer<Float>,
-                         dOut: UnsafeMutablePointer<Float>, dH: UnsafeMutablePointer<Float>, batch N: Int, length T: Int) {
+    public func backward(
+        _ h: UnsafePointer<Float>, noise: UnsafePointer<Float>, out: UnsafePointer<Float>,
+        dOut: UnsafeMutablePointer<Float>, dH: UnsafeMutablePointer<Float>, batch N: Int, length T: Int
+    ) {
         let Cd = channels
         reluBackward(out, dOut, count: N * T * Cd)
         let dl = dLatentPart.reserve(N * Cd)

@@ -22,11 +22,18 @@ public final class TransformerBlock {
 
     public func flops(length T: Int) -> Int { attention.flops(length: T) + T * (ff0.flopsPerRow + ff2.flopsPerRow) }
 
-    public func forward(values: UnsafePointer<Float>, keys: UnsafePointer<Float>, queries: UnsafePointer<Float>,
-                        out: UnsafeMutablePointer<Float>, batch N: Int, length T: Int, training: Bool) {
-        let rows = N * T, C = embed
-        let ap = a.reserve(rows * C), xp = x.reserve(rows * C), hp = h.reserve(rows * hidden), fp = f.reserve(rows * C)
-        attention.forward(values: values, keys: keys, queries: queries, out: ap, batch: N, length: T, training: training)
+    public func forward(
+        values: UnsafePointer<Float>, keys: UnsafePointer<Float>, queries: UnsafePointer<Float>,
+        out: UnsafeMutablePointer<Float>, batch N: Int, length T: Int, training: Bool
+    ) {
+        let rows = N * T
+        let C = embed
+        let ap = a.reserve(rows * C)
+        let xp = x.reserve(rows * C)
+        let hp = h.reserve(rows * hidden)
+        let fp = f.reserve(rows * C)
+        attention.forward(
+            values: values, keys: keys, queries: queries, out: ap, batch: N, length: T, training: training)
         for i in 0..<rows * C { ap[i] += queries[i] }
         norm1.forward(ap, xp, rows: rows)
         ff0.forward(xp, hp, rows: rows)
@@ -36,11 +43,17 @@ public final class TransformerBlock {
         norm2.forward(fp, out, rows: rows)
     }
 
-    public func backward(values: UnsafePointer<Float>, keys: UnsafePointer<Float>, queries: UnsafePointer<Float>,
-                         dOut: UnsafePointer<Float>, dValues: UnsafeMutablePointer<Float>, dKeys: UnsafeMutablePointer<Float>,
-                         dQueries: UnsafeMutablePointer<Float>, batch N: Int, length T: Int) {
-        let rows = N * T, C = embed
-        let dfp = df.reserve(rows * C), dhp = dh.reserve(rows * hidden), dxp = dx.reserve(rows * C), dap = da.reserve(rows * C)
+    public func backward(
+        values: UnsafePointer<Float>, keys: UnsafePointer<Float>, queries: UnsafePointer<Float>,
+        dOut: UnsafePointer<Float>, dValues: UnsafeMutablePointer<Float>, dKeys: UnsafeMutablePointer<Float>,
+        dQueries: UnsafeMutablePointer<Float>, batch N: Int, length T: Int
+    ) {
+        let rows = N * T
+        let C = embed
+        let dfp = df.reserve(rows * C)
+        let dhp = dh.reserve(rows * hidden)
+        let dxp = dx.reserve(rows * C)
+        let dap = da.reserve(rows * C)
         dfp.update(repeating: 0, count: rows * C)
         norm2.backward(f.pointer, dOut, dfp, rows: rows)
         // f = FFN(x) + x
@@ -53,7 +66,8 @@ public final class TransformerBlock {
         dap.update(repeating: 0, count: rows * C)
         norm1.backward(a.pointer, dxp, dap, rows: rows)
         for i in 0..<rows * C { dQueries[i] += dap[i] }
-        attention.backward(values: values, keys: keys, queries: queries, dOut: dap, dValues: dValues, dKeys: dKeys,
-                           dQueries: dQueries, batch: N, length: T)
+        attention.backward(
+            values: values, keys: keys, queries: queries, dOut: dap, dValues: dValues, dKeys: dKeys,
+            dQueries: dQueries, batch: N, length: T)
     }
 }

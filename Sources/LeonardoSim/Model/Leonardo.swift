@@ -30,8 +30,10 @@ public final class Leonardo {
         parameters = ParameterStore()
         encoder = LeonardoEncoder(parameters, config)
         decoder = LeonardoDecoder(parameters, config)
-        unusedLayerNorm = (parameters.declare("layernorm.weight", [config.length], .constant(1)),
-                           parameters.declare("layernorm.bias", [config.length], .constant(0)))
+        unusedLayerNorm = (
+            parameters.declare("layernorm.weight", [config.length], .constant(1)),
+            parameters.declare("layernorm.bias", [config.length], .constant(0))
+        )
         var rng = Xoshiro256StarStar(seed: seed)
         parameters.finalize(rng: &rng)
     }
@@ -47,12 +49,16 @@ public final class Leonardo {
         let L = config.latentDim
         precondition(z.count % L == 0, "z must hold batch × \(L) values")
         let n = z.count / L
-        precondition((noise?.count ?? 0) >= noiseCount(batch: n), "the stationary decoder needs \(noiseCount(batch: n)) noise values")
+        precondition(
+            (noise?.count ?? 0) >= noiseCount(batch: n),
+            "the stationary decoder needs \(noiseCount(batch: n)) noise values")
         var out = [Float](repeating: 0, count: n * config.length * config.inputChannels)
         z.withUnsafeBufferPointer { zp in
             out.withUnsafeMutableBufferPointer { op in
                 if let noise {
-                    noise.withUnsafeBufferPointer { np in decode(z: zp.baseAddress!, noise: np.baseAddress, out: op.baseAddress!, batch: n) }
+                    noise.withUnsafeBufferPointer { np in
+                        decode(z: zp.baseAddress!, noise: np.baseAddress, out: op.baseAddress!, batch: n)
+                    }
                 } else {
                     decode(z: zp.baseAddress!, out: op.baseAddress!, batch: n)
                 }
@@ -69,32 +75,40 @@ public final class Leonardo {
     }
 
     /// Decodes into caller-owned memory, in chunks of `decodeChunk` trajectories (`noise` as in `decode(z:noise:)`).
-    public func decode(z: UnsafePointer<Float>, noise: UnsafePointer<Float>? = nil, out: UnsafeMutablePointer<Float>, batch n: Int) {
-        let L = config.latentDim, step = config.length * config.inputChannels
+    public func decode(
+        z: UnsafePointer<Float>, noise: UnsafePointer<Float>? = nil, out: UnsafeMutablePointer<Float>, batch n: Int
+    ) {
+        let L = config.latentDim
+        let step = config.length * config.inputChannels
         let perNoise = config.length * config.frameNoiseChannels
         var start = 0
         while start < n {
             let m = min(decodeChunk, n - start)
-            decoder.forward(z + start * L, noise: noise.map { $0 + start * perNoise }, out: out + start * step, batch: m,
-                            training: false)
+            decoder.forward(
+                z + start * L, noise: noise.map { $0 + start * perNoise }, out: out + start * step, batch: m,
+                training: false)
             start += m
         }
     }
 
     /// Encodes trajectories (batch×T×channels) to the posterior mean and log-variance (batch×latentDim each).
     public func encode(_ r: [Float]) -> (mu: [Float], logvar: [Float]) {
-        let step = config.length * config.inputChannels, L = config.latentDim
-        precondition(r.count % step == 0, "trajectories must hold batch × \(config.length) × \(config.inputChannels) values")
+        let step = config.length * config.inputChannels
+        let L = config.latentDim
+        precondition(
+            r.count % step == 0, "trajectories must hold batch × \(config.length) × \(config.inputChannels) values")
         let n = r.count / step
-        var mu = [Float](repeating: 0, count: n * L), lv = [Float](repeating: 0, count: n * L)
+        var mu = [Float](repeating: 0, count: n * L)
+        var lv = [Float](repeating: 0, count: n * L)
         r.withUnsafeBufferPointer { rp in
             mu.withUnsafeMutableBufferPointer { mp in
                 lv.withUnsafeMutableBufferPointer { lp in
                     var start = 0
                     while start < n {
                         let m = min(decodeChunk, n - start)
-                        encoder.forward(rp.baseAddress! + start * step, mu: mp.baseAddress! + start * L,
-                                        logvar: lp.baseAddress! + start * L, batch: m, training: false)
+                        encoder.forward(
+                            rp.baseAddress! + start * step, mu: mp.baseAddress! + start * L,
+                            logvar: lp.baseAddress! + start * L, batch: m, training: false)
                         start += m
                     }
                 }

@@ -56,8 +56,16 @@ public struct LeonardoConfig: Codable, Equatable, Sendable {
     /// A tiny model for tests (T = 16, C = 8, 2 heads, latent 3).
     public static var tiny: LeonardoConfig {
         var c = LeonardoConfig()
-        c.length = 16; c.latentDim = 3; c.embedSize = 8; c.heads = 2; c.numLayers = 2; c.forwardExpansion = 2
-        c.bottleneckChannels = 4; c.encoderHidden = 10; c.decoderHidden = 12; c.decoderChannels = 3
+        c.length = 16
+        c.latentDim = 3
+        c.embedSize = 8
+        c.heads = 2
+        c.numLayers = 2
+        c.forwardExpansion = 2
+        c.bottleneckChannels = 4
+        c.encoderHidden = 10
+        c.decoderHidden = 12
+        c.decoderChannels = 3
         return c
     }
 
@@ -69,17 +77,22 @@ public struct LeonardoConfig: Codable, Equatable, Sendable {
         try need(length >= 4 && length % 2 == 0, "length", "must be an even number >= 4, got \(length)")
         try need(latentDim >= 1, "latentDim", "must be >= 1")
         try need(inputChannels >= 1, "inputChannels", "must be >= 1")
-        try need(embedSize >= 1 && heads >= 1 && embedSize % heads == 0, "heads",
-                 "embedSize \(embedSize) must be divisible by heads \(heads)")
+        try need(
+            embedSize >= 1 && heads >= 1 && embedSize % heads == 0, "heads",
+            "embedSize \(embedSize) must be divisible by heads \(heads)")
         try need(numLayers >= 1, "numLayers", "must be >= 1")
         try need(forwardExpansion >= 1, "forwardExpansion", "must be >= 1")
-        for (k, name) in [(inputKernel, "inputKernel"), (bottleneckKernel, "bottleneckKernel"),
-                          (convTransposeKernel, "convTransposeKernel"), (outputKernel, "outputKernel")] {
+        for (k, name) in [
+            (inputKernel, "inputKernel"), (bottleneckKernel, "bottleneckKernel"),
+            (convTransposeKernel, "convTransposeKernel"), (outputKernel, "outputKernel")
+        ] {
             try need(k >= 1 && k % 2 == 1, name, "must be an odd kernel size, got \(k)")
         }
-        try need(frameNoiseChannels >= 0 && (!isStationary || frameNoiseChannels >= 1), "noiseChannels",
-                 "must be >= 1 for the stationary decoder")
-        try need(bottleneckChannels >= 1 && encoderHidden >= 1 && decoderHidden >= 1 && decoderChannels >= 1,
-                 "bottleneckChannels", "hidden sizes must be >= 1")
+        try need(
+            frameNoiseChannels >= 0 && (!isStationary || frameNoiseChannels >= 1), "noiseChannels",
+            "must be >= 1 for the stationary decoder")
+        try need(
+            bottleneckChannels >= 1 && encoderHidden >= 1 && decoderHidden >= 1 && decoderChannels >= 1,
+            "bottleneckChannels", "hidden sizes must be >= 1")
     }
 }

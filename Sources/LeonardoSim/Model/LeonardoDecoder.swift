@@ -28,20 +28,26 @@ public final class LeonardoDecoder {
         linear1 = Linear(store, "decoder.linear1", c.latentDim, c.decoderHidden)
         if c.isStationary {
             bottleneckLinear = nil
-            frontEnd = StationaryFrontEnd(store, "decoder.stationary", hidden: c.decoderHidden, channels: c.decoderChannels,
-                                          noiseChannels: c.frameNoiseChannels)
+            frontEnd = StationaryFrontEnd(
+                store, "decoder.stationary", hidden: c.decoderHidden, channels: c.decoderChannels,
+                noiseChannels: c.frameNoiseChannels)
             integrator = IncrementIntegrator(channels: c.inputChannels)
         } else {
-            bottleneckLinear = Linear(store, "decoder.bottleneck_decoding.linear1", c.decoderHidden, c.decoderChannels * c.length)
+            bottleneckLinear = Linear(
+                store, "decoder.bottleneck_decoding.linear1", c.decoderHidden, c.decoderChannels * c.length)
             frontEnd = nil
             integrator = nil
         }
-        convTranspose = ConvTranspose1d(store, "decoder.bottleneck_decoding.convtranspose1", c.decoderChannels, c.embedSize,
-                                        kernel: c.convTransposeKernel, padding: c.convTransposeKernel / 2)
+        convTranspose = ConvTranspose1d(
+            store, "decoder.bottleneck_decoding.convtranspose1", c.decoderChannels, c.embedSize,
+            kernel: c.convTransposeKernel, padding: c.convTransposeKernel / 2)
         layers = (0..<c.numLayers).map {
-            DecoderBlock(store, "decoder.layers.\($0)", embed: c.embedSize, heads: c.heads, forwardExpansion: c.forwardExpansion)
+            DecoderBlock(
+                store, "decoder.layers.\($0)", embed: c.embedSize, heads: c.heads, forwardExpansion: c.forwardExpansion)
         }
-        convOut = Conv1d(store, "decoder.conv_out", c.embedSize, c.inputChannels, kernel: c.outputKernel, padding: c.outputKernel / 2)
+        convOut = Conv1d(
+            store, "decoder.conv_out", c.embedSize, c.inputChannels, kernel: c.outputKernel, padding: c.outputKernel / 2
+        )
         blockOut = (0..<c.numLayers).map { _ in FloatBuffer() }
     }
 
@@ -61,9 +67,13 @@ public final class LeonardoDecoder {
 
     /// Decodes z into r̂. The stationary variant reads `noise` (N×T×noiseChannels standard normals); the authors'
     /// variant ignores it.
-    public func forward(_ z: UnsafePointer<Float>, noise: UnsafePointer<Float>? = nil, out: UnsafeMutablePointer<Float>,
-                        batch N: Int, training: Bool) {
-        let T = cfg.length, C = cfg.embedSize, Cd = cfg.decoderChannels
+    public func forward(
+        _ z: UnsafePointer<Float>, noise: UnsafePointer<Float>? = nil, out: UnsafeMutablePointer<Float>,
+        batch N: Int, training: Bool
+    ) {
+        let T = cfg.length
+        let C = cfg.embedSize
+        let Cd = cfg.decoderChannels
         input = z
         noiseInput = noise
         let h1p = h1.reserve(N * cfg.decoderHidden)
@@ -77,14 +87,15 @@ public final class LeonardoDecoder {
             let h2p = h2.reserve(N * Cd * T)
             bottleneckLinear.forward(h1p, h2p, rows: N)
             reluForward(h2p, count: N * Cd * T)
-            transposeBatch(h2p, h2tp, batch: N, rows: Cd, cols: T)   // view [N, Cd, T] → channels-last [N, T, Cd]
+            transposeBatch(h2p, h2tp, batch: N, rows: Cd, cols: T)  // view [N, Cd, T] → channels-last [N, T, Cd]
         }
         let ep = e.reserve(N * T * C)
         convTranspose.forward(h2tp, ep, batch: N, length: T)
         var cur = UnsafePointer(ep)
         for i in liveBlocks {
             let o = blockOut[i].reserve(N * T * C)
-            layers[i].forward(cfg.chainDecoderBlocks ? cur : UnsafePointer(ep), out: o, batch: N, length: T, training: training)
+            layers[i].forward(
+                cfg.chainDecoderBlocks ? cur : UnsafePointer(ep), out: o, batch: N, length: T, training: training)
             cur = UnsafePointer(o)
         }
         if let integrator {
@@ -98,7 +109,9 @@ public final class LeonardoDecoder {
 
     /// Backward from dr̂; accumulates parameter gradients and writes dz (overwritten).
     public func backward(dOut: UnsafePointer<Float>, dZ: UnsafeMutablePointer<Float>, batch N: Int) {
-        let T = cfg.length, C = cfg.embedSize, Cd = cfg.decoderChannels
+        let T = cfg.length
+        let C = cfg.embedSize
+        let Cd = cfg.decoderChannels
         let live = liveBlocks
         var dConvOut = dOut
         if let integrator {

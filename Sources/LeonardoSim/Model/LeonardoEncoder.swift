@@ -19,15 +19,20 @@ public final class LeonardoEncoder {
 
     init(_ store: ParameterStore, _ c: LeonardoConfig) {
         cfg = c
-        conv1 = Conv1d(store, "encoder.conv1", c.inputChannels, c.embedSize, kernel: c.inputKernel, padding: c.inputKernel / 2)
+        conv1 = Conv1d(
+            store, "encoder.conv1", c.inputChannels, c.embedSize, kernel: c.inputKernel, padding: c.inputKernel / 2)
         layers = (0..<c.numLayers).map {
-            TransformerBlock(store, "encoder.layers.\($0)", embed: c.embedSize, heads: c.heads, forwardExpansion: c.forwardExpansion)
+            TransformerBlock(
+                store, "encoder.layers.\($0)", embed: c.embedSize, heads: c.heads, forwardExpansion: c.forwardExpansion)
         }
-        bottleneckConv1 = Conv1d(store, "encoder.bottleneck.conv1", c.embedSize, c.bottleneckChannels,
-                                 kernel: c.bottleneckKernel, padding: c.bottleneckKernel / 2)
-        bottleneckConv2 = Conv1d(store, "encoder.bottleneck.conv2", c.bottleneckChannels, c.bottleneckChannels,
-                                 kernel: 2, stride: 2)
-        bottleneckLinear = Linear(store, "encoder.bottleneck.linear1", c.bottleneckChannels * c.length / 2, c.encoderHidden)
+        bottleneckConv1 = Conv1d(
+            store, "encoder.bottleneck.conv1", c.embedSize, c.bottleneckChannels,
+            kernel: c.bottleneckKernel, padding: c.bottleneckKernel / 2)
+        bottleneckConv2 = Conv1d(
+            store, "encoder.bottleneck.conv2", c.bottleneckChannels, c.bottleneckChannels,
+            kernel: 2, stride: 2)
+        bottleneckLinear = Linear(
+            store, "encoder.bottleneck.linear1", c.bottleneckChannels * c.length / 2, c.encoderHidden)
         zMeans = Linear(store, "encoder.z_means", c.encoderHidden, c.latentDim)
         zVar = Linear(store, "encoder.z_var", c.encoderHidden, c.latentDim)
         xs = (0...c.numLayers).map { _ in FloatBuffer() }
@@ -40,23 +45,30 @@ public final class LeonardoEncoder {
             + bottleneckConv2.flops(length: T) + bottleneckLinear.flopsPerRow + zMeans.flopsPerRow + zVar.flopsPerRow
     }
 
-    public func forward(_ r: UnsafePointer<Float>, mu: UnsafeMutablePointer<Float>, logvar: UnsafeMutablePointer<Float>,
-                        batch N: Int, training: Bool) {
-        let T = cfg.length, C = cfg.embedSize, Cb = cfg.bottleneckChannels, T2 = T / 2
+    public func forward(
+        _ r: UnsafePointer<Float>, mu: UnsafeMutablePointer<Float>, logvar: UnsafeMutablePointer<Float>,
+        batch N: Int, training: Bool
+    ) {
+        let T = cfg.length
+        let C = cfg.embedSize
+        let Cb = cfg.bottleneckChannels
+        let T2 = T / 2
         input = r
         let x0 = xs[0].reserve(N * T * C)
         conv1.forward(r, x0, batch: N, length: T)
         for (i, layer) in layers.enumerated() {
-            let xi = UnsafePointer(xs[i].pointer), xo = xs[i + 1].reserve(N * T * C)
+            let xi = UnsafePointer(xs[i].pointer)
+            let xo = xs[i + 1].reserve(N * T * C)
             layer.forward(values: xi, keys: xi, queries: xi, out: xo, batch: N, length: T, training: training)
         }
-        let b1p = b1.reserve(N * T * Cb), b2p = b2.reserve(N * T2 * Cb)
+        let b1p = b1.reserve(N * T * Cb)
+        let b2p = b2.reserve(N * T2 * Cb)
         bottleneckConv1.forward(xs[cfg.numLayers].pointer, b1p, batch: N, length: T)
         reluForward(b1p, count: N * T * Cb)
         bottleneckConv2.forward(b1p, b2p, batch: N, length: T)
         reluForward(b2p, count: N * T2 * Cb)
         let fp = flat.reserve(N * T2 * Cb)
-        transposeBatch(b2p, fp, batch: N, rows: T2, cols: Cb)   // PyTorch flattens [N, Cb, T/2] channel-major
+        transposeBatch(b2p, fp, batch: N, rows: T2, cols: Cb)  // PyTorch flattens [N, Cb, T/2] channel-major
         let hp = hid.reserve(N * cfg.encoderHidden)
         bottleneckLinear.forward(fp, hp, rows: N)
         reluForward(hp, count: N * cfg.encoderHidden)
@@ -66,7 +78,11 @@ public final class LeonardoEncoder {
 
     /// Backward from dμ, d log σ² (after a training forward pass); parameter gradients accumulate.
     public func backward(dMu: UnsafePointer<Float>, dLogvar: UnsafePointer<Float>, batch N: Int) {
-        let T = cfg.length, C = cfg.embedSize, Cb = cfg.bottleneckChannels, T2 = T / 2, Hd = cfg.encoderHidden
+        let T = cfg.length
+        let C = cfg.embedSize
+        let Cb = cfg.bottleneckChannels
+        let T2 = T / 2
+        let Hd = cfg.encoderHidden
         let dh = dhid.reserve(N * Hd)
         dh.update(repeating: 0, count: N * Hd)
         zMeans.backward(hid.pointer, dMu, dh, rows: N)
@@ -83,14 +99,16 @@ public final class LeonardoEncoder {
         d1.update(repeating: 0, count: N * T * Cb)
         bottleneckConv2.backward(b1.pointer, d2, d1, batch: N, length: T)
         reluBackward(b1.pointer, d1, count: N * T * Cb)
-        var dCur = dxs.reserve(N * T * C), dNext = dxs2.reserve(N * T * C)
+        var dCur = dxs.reserve(N * T * C)
+        var dNext = dxs2.reserve(N * T * C)
         dCur.update(repeating: 0, count: N * T * C)
         bottleneckConv1.backward(xs[cfg.numLayers].pointer, d1, dCur, batch: N, length: T)
         for i in stride(from: layers.count - 1, through: 0, by: -1) {
             dNext.update(repeating: 0, count: N * T * C)
             let xi = UnsafePointer(xs[i].pointer)
-            layers[i].backward(values: xi, keys: xi, queries: xi, dOut: dCur, dValues: dNext, dKeys: dNext, dQueries: dNext,
-                               batch: N, length: T)
+            layers[i].backward(
+                values: xi, keys: xi, queries: xi, dOut: dCur, dValues: dNext, dKeys: dNext, dQueries: dNext,
+                batch: N, length: T)
             swap(&dCur, &dNext)
         }
         guard let r = input else { return }

@@ -49,23 +49,28 @@ public enum DiffusionProcess {
     /// the circulant covariance, so their first n entries are two independent fGn samples. For fGn the
     /// minimal embedding is non-negative definite for every H (Craigmile, J. Time Ser. Anal. 24, 505, 2003);
     /// the Hosking fallback covers rounding or callers' other covariances.
-    public static func fractionalGaussianNoise(hurst H: Double, count n: Int, method: FGNMethod = .daviesHarte,
-                                               using rng: inout Xoshiro256StarStar) -> (x: [Double], y: [Double], method: FGNMethod) {
+    public static func fractionalGaussianNoise(
+        hurst H: Double, count n: Int, method: FGNMethod = .daviesHarte,
+        using rng: inout Xoshiro256StarStar
+    ) -> (x: [Double], y: [Double], method: FGNMethod) {
         precondition(H > 0 && H < 1, "Hurst exponent must lie in (0, 1)")
         precondition(n >= 1)
         if method == .daviesHarte {
             let m = FFT.powerOfTwo(atLeast: max(n, 2))
             let size = 2 * m
-            var lamRe = [Double](repeating: 0, count: size), lamIm = [Double](repeating: 0, count: size)
+            var lamRe = [Double](repeating: 0, count: size)
+            var lamIm = [Double](repeating: 0, count: size)
             for k in 0...m { lamRe[k] = fgnAutocovariance(hurst: H, lag: k) }
             for k in 1..<m { lamRe[size - k] = lamRe[k] }
             FFT.forward(&lamRe, &lamIm)
             let largest = lamRe.max() ?? 1
             if lamRe.allSatisfy({ $0 >= -1e-9 * largest }) {
-                var re = [Double](repeating: 0, count: size), im = [Double](repeating: 0, count: size)
+                var re = [Double](repeating: 0, count: size)
+                var im = [Double](repeating: 0, count: size)
                 for k in 0..<size {
                     let a = (max(lamRe[k], 0) / Double(size)).squareRoot()
-                    re[k] = a * rng.normal(); im[k] = a * rng.normal()
+                    re[k] = a * rng.normal()
+                    im[k] = a * rng.normal()
                 }
                 FFT.forward(&re, &im)
                 return (Array(re[0..<n]), Array(im[0..<n]), .daviesHarte)
@@ -79,10 +84,13 @@ public enum DiffusionProcess {
     /// autocorrelations of the fGn covariance. Exact for any stationary covariance; both axes share φ.
     static func hoskingFGN(hurst H: Double, count n: Int, using rng: inout Xoshiro256StarStar) -> ([Double], [Double]) {
         let gamma = (0..<n).map { fgnAutocovariance(hurst: H, lag: $0) }
-        var x = [Double](repeating: 0, count: n), y = [Double](repeating: 0, count: n)
-        var phi = [Double](repeating: 0, count: n), previous = [Double](repeating: 0, count: n)
+        var x = [Double](repeating: 0, count: n)
+        var y = [Double](repeating: 0, count: n)
+        var phi = [Double](repeating: 0, count: n)
+        var previous = [Double](repeating: 0, count: n)
         var v = gamma[0]
-        x[0] = v.squareRoot() * rng.normal(); y[0] = v.squareRoot() * rng.normal()
+        x[0] = v.squareRoot() * rng.normal()
+        y[0] = v.squareRoot() * rng.normal()
         for t in 1..<max(n, 1) where t < n {
             var num = gamma[t]
             for j in 1..<t { num -= previous[j] * gamma[t - j] }
@@ -90,10 +98,15 @@ public enum DiffusionProcess {
             phi[t] = ptt
             for j in 1..<t { phi[j] = previous[j] - ptt * previous[t - j] }
             v *= (1 - ptt * ptt)
-            var mx = 0.0, my = 0.0
-            for j in 1...t { mx += phi[j] * x[t - j]; my += phi[j] * y[t - j] }
+            var mx = 0.0
+            var my = 0.0
+            for j in 1...t {
+                mx += phi[j] * x[t - j]
+                my += phi[j] * y[t - j]
+            }
             let s = max(v, 0).squareRoot()
-            x[t] = mx + s * rng.normal(); y[t] = my + s * rng.normal()
+            x[t] = mx + s * rng.normal()
+            y[t] = my + s * rng.normal()
             for j in 1...t { previous[j] = phi[j] }
         }
         return (x, y)
@@ -102,7 +115,8 @@ public enum DiffusionProcess {
     /// Fractional Brownian motion with anomalous exponent α ∈ (0, 2) (Hurst H = α/2): cumulative sum of
     /// unit-variance fractional Gaussian noise, so MSD(t) = 2 t^α in 2-D and the steps have autocovariance
     /// ½(|k+1|^α − 2|k|^α + |k−1|^α) (Mandelbrot & Van Ness, SIAM Rev. 10, 422, 1968).
-    public static func fractionalBrownian(alpha: Double, length T: Int, using rng: inout Xoshiro256StarStar) -> [Double] {
+    public static func fractionalBrownian(alpha: Double, length T: Int, using rng: inout Xoshiro256StarStar) -> [Double]
+    {
         precondition(alpha > 0 && alpha < 2, "FBM needs α in (0, 2)")
         var r = [Double](repeating: 0, count: 2 * T)
         guard T > 1 else { return r }
@@ -127,7 +141,8 @@ public enum DiffusionProcess {
     /// power-law tail ψ(τ) ∝ τ^{−1−α} (α < 1) and Laplace transform 1/(1 + s^α); α = 1 is the exponential.
     @inline(__always)
     static func mittagLefflerTime(_ alpha: Double, _ rng: inout Xoshiro256StarStar) -> Double {
-        let u = rng.uniformPositive(), v = rng.uniformPositive()
+        let u = rng.uniformPositive()
+        let v = rng.uniformPositive()
         if alpha >= 1 { return -Foundation.log(u) }
         let a = alpha * Double.pi
         let base = sin(a) / tan(a * v) - cos(a)
@@ -142,14 +157,17 @@ public enum DiffusionProcess {
     public static func ctrw(alpha: Double, length T: Int, using rng: inout Xoshiro256StarStar) -> [Double] {
         precondition(alpha > 0 && alpha <= 1, "CTRW needs α in (0, 1]")
         var r = [Double](repeating: 0, count: 2 * T)
-        var x = 0.0, y = 0.0
+        var x = 0.0
+        var y = 0.0
         var nextJump = mittagLefflerTime(alpha, &rng)
         for t in 0..<T {
             while nextJump <= Double(t) {
-                x += rng.normal(); y += rng.normal()
+                x += rng.normal()
+                y += rng.normal()
                 nextJump += mittagLefflerTime(alpha, &rng)
             }
-            r[2 * t] = x; r[2 * t + 1] = y
+            r[2 * t] = x
+            r[2 * t + 1] = y
         }
         return r
     }
@@ -164,16 +182,19 @@ public enum DiffusionProcess {
     /// every α ∈ (0, 1] (outside it, γ > σ + 1, the MSD would grow as t^{1−1/γ} instead).
     public static func attm(alpha: Double, length T: Int, using rng: inout Xoshiro256StarStar) -> [Double] {
         precondition(alpha > 0 && alpha <= 1, "ATTM needs α in (0, 1]")
-        let sigma = alpha >= 1 ? 1.0 : 0.5 * min(2, alpha / (1 - alpha)), gamma = sigma / alpha
+        let sigma = alpha >= 1 ? 1.0 : 0.5 * min(2, alpha / (1 - alpha))
+        let gamma = sigma / alpha
         var r = [Double](repeating: 0, count: 2 * T)
         var d = pow(rng.uniformPositive(), 1 / sigma)
         var periodLeft = pow(d, -gamma)
         for t in 1..<max(T, 1) where t < T {
-            var variance = 0.0, remaining = 1.0
+            var variance = 0.0
+            var remaining = 1.0
             while remaining > 0 {
                 let dt = min(remaining, periodLeft)
                 variance += 2 * d * dt
-                remaining -= dt; periodLeft -= dt
+                remaining -= dt
+                periodLeft -= dt
                 if periodLeft <= 0 {
                     d = pow(rng.uniformPositive(), 1 / sigma)
                     periodLeft = pow(d, -gamma)
@@ -211,22 +232,27 @@ public enum DiffusionProcess {
         precondition(alpha > 1 && alpha < 2, "Lévy walk needs α in (1, 2)")
         let sigma = 3 - alpha
         var r = [Double](repeating: 0, count: 2 * T)
-        var x = 0.0, y = 0.0, time = 0.0
+        var x = 0.0
+        var y = 0.0
+        var time = 0.0
         var flightEnd = paretoTime(sigma, &rng)
         var theta = 2 * Double.pi * rng.uniform()
         for t in 1..<max(T, 1) where t < T {
             let target = Double(t)
             while flightEnd < target {
                 let dt = flightEnd - time
-                x += dt * cos(theta); y += dt * sin(theta)
+                x += dt * cos(theta)
+                y += dt * sin(theta)
                 time = flightEnd
                 theta = 2 * Double.pi * rng.uniform()
                 flightEnd += paretoTime(sigma, &rng)
             }
             let dt = target - time
-            x += dt * cos(theta); y += dt * sin(theta)
+            x += dt * cos(theta)
+            y += dt * sin(theta)
             time = target
-            r[2 * t] = x; r[2 * t + 1] = y
+            r[2 * t] = x
+            r[2 * t + 1] = y
         }
         return r
     }

@@ -75,8 +75,8 @@ public struct LPTEMModel: Codable, Equatable, Sendable {
 
     private enum CodingKeys: String, CodingKey, CaseIterable {
         case referenceDoseRate, heterogeneity, hurstRange, cageNoise, trapStiffness, cageTime, cageTimeTail, hopLength,
-             hopSpread, mobileNoise, escapeEndProbability, localizationError, escapeExponent, hopExponent,
-             stiffnessExponent, cageNoiseExponent
+            hopSpread, mobileNoise, escapeEndProbability, localizationError, escapeExponent, hopExponent,
+            stiffnessExponent, cageNoiseExponent
     }
 
     /// Decodes a JSON object whose fields override the calibrated defaults; absent fields keep their default.
@@ -90,13 +90,21 @@ public struct LPTEMModel: Codable, Equatable, Sendable {
         func take(_ value: inout Double, _ key: CodingKeys) throws {
             if let v = try c.decodeIfPresent(Double.self, forKey: key) { value = v }
         }
-        try take(&referenceDoseRate, .referenceDoseRate); try take(&heterogeneity, .heterogeneity)
+        try take(&referenceDoseRate, .referenceDoseRate)
+        try take(&heterogeneity, .heterogeneity)
         if let v = try c.decodeIfPresent([Double].self, forKey: .hurstRange) { hurstRange = v }
-        try take(&cageNoise, .cageNoise); try take(&trapStiffness, .trapStiffness); try take(&cageTime, .cageTime)
-        try take(&cageTimeTail, .cageTimeTail); try take(&hopLength, .hopLength); try take(&hopSpread, .hopSpread)
-        try take(&mobileNoise, .mobileNoise); try take(&escapeEndProbability, .escapeEndProbability)
-        try take(&localizationError, .localizationError); try take(&escapeExponent, .escapeExponent)
-        try take(&hopExponent, .hopExponent); try take(&stiffnessExponent, .stiffnessExponent)
+        try take(&cageNoise, .cageNoise)
+        try take(&trapStiffness, .trapStiffness)
+        try take(&cageTime, .cageTime)
+        try take(&cageTimeTail, .cageTimeTail)
+        try take(&hopLength, .hopLength)
+        try take(&hopSpread, .hopSpread)
+        try take(&mobileNoise, .mobileNoise)
+        try take(&escapeEndProbability, .escapeEndProbability)
+        try take(&localizationError, .localizationError)
+        try take(&escapeExponent, .escapeExponent)
+        try take(&hopExponent, .hopExponent)
+        try take(&stiffnessExponent, .stiffnessExponent)
         try take(&cageNoiseExponent, .cageNoiseExponent)
     }
 
@@ -107,8 +115,9 @@ public struct LPTEMModel: Codable, Equatable, Sendable {
         }
         try check(referenceDoseRate > 0 && referenceDoseRate.isFinite, "referenceDoseRate", "must be positive")
         try check(heterogeneity >= 0 && heterogeneity.isFinite, "heterogeneity", "must be ≥ 0")
-        try check(hurstRange.count == 2 && hurstRange[0] > 0 && hurstRange[1] < 1 && hurstRange[0] <= hurstRange[1],
-                  "hurstRange", "must be [low, high] inside (0, 1)")
+        try check(
+            hurstRange.count == 2 && hurstRange[0] > 0 && hurstRange[1] < 1 && hurstRange[0] <= hurstRange[1],
+            "hurstRange", "must be [low, high] inside (0, 1)")
         try check(cageNoise >= 0 && cageNoise.isFinite, "cageNoise", "must be ≥ 0")
         try check(trapStiffness > 0 && trapStiffness <= 1, "trapStiffness", "must lie in (0, 1]")
         try check(cageTime > 0 && cageTime.isFinite, "cageTime", "must be positive")
@@ -118,8 +127,10 @@ public struct LPTEMModel: Codable, Equatable, Sendable {
         try check(mobileNoise >= 0 && mobileNoise.isFinite, "mobileNoise", "must be ≥ 0")
         try check(escapeEndProbability > 0 && escapeEndProbability <= 1, "escapeEndProbability", "must lie in (0, 1]")
         try check(localizationError >= 0 && localizationError.isFinite, "localizationError", "must be ≥ 0")
-        for (name, v) in [("escapeExponent", escapeExponent), ("hopExponent", hopExponent),
-                          ("stiffnessExponent", stiffnessExponent), ("cageNoiseExponent", cageNoiseExponent)] {
+        for (name, v) in [
+            ("escapeExponent", escapeExponent), ("hopExponent", hopExponent),
+            ("stiffnessExponent", stiffnessExponent), ("cageNoiseExponent", cageNoiseExponent)
+        ] {
             try check(v >= 0 && v.isFinite, name, "must be ≥ 0 (dose effects are monotone)")
         }
     }
@@ -139,7 +150,12 @@ public struct LPTEMModel: Codable, Equatable, Sendable {
         let noise = DiffusionProcess.fractionalGaussianNoise(hurst: hurst, count: T, using: &rng)
 
         var out = [Double](repeating: 0, count: 2 * T)
-        var cx = 0.0, cy = 0.0, ux = 0.0, uy = 0.0, vx = 0.0, vy = 0.0
+        var cx = 0.0
+        var cy = 0.0
+        var ux = 0.0
+        var uy = 0.0
+        var vx = 0.0
+        var vy = 0.0
         var caged = true
         // Start part-way through a residence so that t = 0 is not a special time.
         var left = tauScale * pow(rng.uniformPositive(), -1 / cageTimeTail) * rng.uniform()
@@ -154,7 +170,8 @@ public struct LPTEMModel: Codable, Equatable, Sendable {
                     while rng.uniform() >= escapeEndProbability { frames += 1 }
                     let hop = hopScale * Foundation.exp(hopSpread * rng.normal())
                     let theta = 2 * Double.pi * rng.uniform()
-                    vx = hop / Double(frames) * cos(theta); vy = hop / Double(frames) * sin(theta)
+                    vx = hop / Double(frames) * cos(theta)
+                    vy = hop / Double(frames) * sin(theta)
                     left = Double(frames)
                 }
             } else {

@@ -10,7 +10,8 @@ public enum MSD {
         for tau in 1...maxLag {
             var s = 0.0
             for t in 0..<(T - tau) {
-                let dx = Double(r[2 * (t + tau)]) - Double(r[2 * t]), dy = Double(r[2 * (t + tau) + 1]) - Double(r[2 * t + 1])
+                let dx = Double(r[2 * (t + tau)]) - Double(r[2 * t])
+                let dy = Double(r[2 * (t + tau) + 1]) - Double(r[2 * t + 1])
                 s += dx * dx + dy * dy
             }
             out[tau - 1] = s / Double(T - tau)
@@ -21,10 +22,19 @@ public enum MSD {
     /// Least-squares slope of log MSD against log lag (lags `firstLag`, `firstLag`+1, …): the anomalous
     /// exponent α of MSD ∝ t^α. Non-positive MSD values are skipped; NaN when fewer than two remain.
     public static func exponent(_ msd: [Double], firstLag: Int = 1) -> Double {
-        var sx = 0.0, sy = 0.0, sxx = 0.0, sxy = 0.0, n = 0.0
+        var sx = 0.0
+        var sy = 0.0
+        var sxx = 0.0
+        var sxy = 0.0
+        var n = 0.0
         for (i, m) in msd.enumerated() where m > 0 && m.isFinite {
-            let x = Foundation.log(Double(firstLag + i)), y = Foundation.log(m)
-            sx += x; sy += y; sxx += x * x; sxy += x * y; n += 1
+            let x = Foundation.log(Double(firstLag + i))
+            let y = Foundation.log(m)
+            sx += x
+            sy += y
+            sxx += x * x
+            sxy += x * y
+            n += 1
         }
         guard n >= 2 else { return .nan }
         let den = n * sxx - sx * sx

@@ -18,17 +18,21 @@ public struct MotionSummary: Equatable, Sendable {
     public var stepProfileVariation = 0.0
 
     public init(_ set: TrajectorySet) {
-        let T = set.length, M = T - 1
-        var sizes = [Double](); sizes.reserveCapacity(set.count * M)
+        let T = set.length
+        let M = T - 1
+        var sizes = [Double]()
+        sizes.reserveCapacity(set.count * M)
         var vacf = [Double](repeating: 0, count: 5)
         let maxLag = min(10, T - 1)
         var tamsd = [Double](repeating: 0, count: maxLag)
-        var profile = [Double](repeating: 0, count: M), squares = [Double](repeating: 0, count: M)
+        var profile = [Double](repeating: 0, count: M)
+        var squares = [Double](repeating: 0, count: M)
         set.trajectories.withUnsafeBufferPointer { p in
             for i in 0..<set.count {
                 let r = p.baseAddress! + i * T * 2
                 for t in 0..<M {
-                    let dx = Double(r[2 * t + 2]) - Double(r[2 * t]), dy = Double(r[2 * t + 3]) - Double(r[2 * t + 1])
+                    let dx = Double(r[2 * t + 2]) - Double(r[2 * t])
+                    let dy = Double(r[2 * t + 3]) - Double(r[2 * t + 1])
                     sizes.append((dx * dx + dy * dy).squareRoot())
                     squares[t] = dx * dx + dy * dy
                 }
@@ -42,14 +46,25 @@ public struct MotionSummary: Equatable, Sendable {
         }
         let n = Double(sizes.count)
         meanStep = sizes.reduce(0, +) / n
-        var m2 = 0.0, m3 = 0.0, m4 = 0.0
-        for s in sizes { let c = s - meanStep; m2 += c * c; m3 += c * c * c; m4 += c * c * c * c }
-        m2 /= n; m3 /= n; m4 /= n
+        var m2 = 0.0
+        var m3 = 0.0
+        var m4 = 0.0
+        for s in sizes {
+            let c = s - meanStep
+            m2 += c * c
+            m3 += c * c * c
+            m4 += c * c * c * c
+        }
+        m2 /= n
+        m3 /= n
+        m4 /= n
         stepStd = m2.squareRoot()
         stepSkewness = m2 > 0 ? m3 / pow(m2, 1.5) : 0
         stepKurtosis = m2 > 0 ? m4 / (m2 * m2) : 0
         let sorted = sizes.sorted()
-        medianStep = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : 0.5 * (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2])
+        medianStep =
+            sorted.count % 2 == 1
+            ? sorted[sorted.count / 2] : 0.5 * (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2])
         tailFraction = Double(sizes.filter { $0 > 3 * medianStep }.count) / n
         self.vacf = vacf.map { $0 / Double(set.count) }
         msdExponent = MSD.exponent(tamsd)
@@ -60,9 +75,14 @@ public struct MotionSummary: Equatable, Sendable {
 
     /// Rows (name, value) in a fixed order, for tables.
     public var rows: [(String, Double)] {
-        [("mean step", meanStep), ("median step", medianStep), ("step std", stepStd), ("step skewness", stepSkewness),
-         ("step kurtosis", stepKurtosis), ("steps > 3×median", tailFraction)]
-            + vacf.enumerated().map { ("VACF lag \($0.offset + 1)", $0.element) } + [("MSD exponent (lags 1–10)", msdExponent),
-               ("step profile CV over frames", stepProfileVariation)]
+        [
+            ("mean step", meanStep), ("median step", medianStep), ("step std", stepStd),
+            ("step skewness", stepSkewness),
+            ("step kurtosis", stepKurtosis), ("steps > 3×median", tailFraction)
+        ]
+            + vacf.enumerated().map { ("VACF lag \($0.offset + 1)", $0.element) } + [
+                ("MSD exponent (lags 1–10)", msdExponent),
+                ("step profile CV over frames", stepProfileVariation)
+            ]
     }
 }

@@ -13,10 +13,13 @@ public struct ParticleSplit: Codable, Equatable, Sendable {
     public var test: [Int]
 
     /// A seeded random split: `validationCount` and `testCount` particles, the rest for training; each part sorted.
-    public static func make(particles n: Int, validationCount: Int, testCount: Int, seed: UInt64) throws -> ParticleSplit {
+    public static func make(particles n: Int, validationCount: Int, testCount: Int, seed: UInt64) throws
+        -> ParticleSplit
+    {
         guard validationCount >= 1, testCount >= 1, validationCount + testCount < n else {
             throw LeonardoError.invalidArgument(
-                "a split of \(n) particles needs at least one validation and one test particle and one left for training")
+                "a split of \(n) particles needs at least one validation and one test particle and one left for training"
+            )
         }
         var order = Array(0..<n)
         var rng = Xoshiro256StarStar(seed: seed)
@@ -33,7 +36,8 @@ public struct ParticleSplit: Codable, Equatable, Sendable {
         for (name, part) in [("train", train), ("validation", validation), ("test", test)] {
             for i in part {
                 guard i >= 0, i < particles else {
-                    throw LeonardoError.invalidData("particle split: \(name) holds particle \(i), outside 0..<\(particles)")
+                    throw LeonardoError.invalidData(
+                        "particle split: \(name) holds particle \(i), outside 0..<\(particles)")
                 }
                 guard !seen[i] else { throw LeonardoError.invalidData("particle split: particle \(i) is in two parts") }
                 seen[i] = true

@@ -43,9 +43,11 @@ public enum TrajectoryDataset {
     ///   - progress: called now and then with the number of finished trajectories.
     /// Classical processes are in units of their unit step; LPTEM-like trajectories are in nm. The `dose` of
     /// a classical trajectory in a mixed set is NaN, as is the `alpha` of an LPTEM-like one.
-    public static func generate(kind: DatasetKind, count: Int, length T: Int, seed: UInt64,
-                                doseRange: ClosedRange<Double> = 1...100, model: LPTEMModel = LPTEMModel(),
-                                progress: ((Int) -> Void)? = nil) throws -> TrajectorySet {
+    public static func generate(
+        kind: DatasetKind, count: Int, length T: Int, seed: UInt64,
+        doseRange: ClosedRange<Double> = 1...100, model: LPTEMModel = LPTEMModel(),
+        progress: ((Int) -> Void)? = nil
+    ) throws -> TrajectorySet {
         guard count >= 1 else { throw LeonardoError.invalidArgument("count must be at least 1") }
         guard T >= 3 else { throw LeonardoError.invalidArgument("length must be at least 3 frames") }
         guard doseRange.lowerBound > 0, doseRange.upperBound.isFinite else {
@@ -56,7 +58,8 @@ public enum TrajectoryDataset {
         var labels = [Int64](repeating: 0, count: count)
         var alpha = [Float](repeating: .nan, count: count)
         var dose = [Float](repeating: .nan, count: count)
-        let logLow = Foundation.log(doseRange.lowerBound), logHigh = Foundation.log(doseRange.upperBound)
+        let logLow = Foundation.log(doseRange.lowerBound)
+        let logHigh = Foundation.log(doseRange.upperBound)
         let done = ManagedAtomicCounter()
         let chunk = 256
         let chunks = (count + chunk - 1) / chunk
@@ -64,7 +67,10 @@ public enum TrajectoryDataset {
             labels.withUnsafeMutableBufferPointer { lp in
                 alpha.withUnsafeMutableBufferPointer { ap in
                     dose.withUnsafeMutableBufferPointer { sp in
-                        let dptr = dp.baseAddress!, lptr = lp.baseAddress!, aptr = ap.baseAddress!, sptr = sp.baseAddress!
+                        let dptr = dp.baseAddress!
+                        let lptr = lp.baseAddress!
+                        let aptr = ap.baseAddress!
+                        let sptr = sp.baseAddress!
                         parallelFor(chunks) { c, worker in
                             for i in (c * chunk)..<min(count, (c + 1) * chunk) {
                                 var rng = generator(seed: seed, index: i)
@@ -88,7 +94,9 @@ public enum TrajectoryDataset {
                                     r = model.trajectory(doseRate: d, length: T, using: &rng)
                                 }
                                 for j in 0..<(2 * T) { dptr[i * 2 * T + j] = Float(r[j]) }
-                                lptr[i] = cls.label; aptr[i] = Float(a); sptr[i] = Float(d)
+                                lptr[i] = cls.label
+                                aptr[i] = Float(a)
+                                sptr[i] = Float(d)
                             }
                             let finished = done.add(min(count, (c + 1) * chunk) - c * chunk)
                             if worker == 0 { progress?(finished) }
@@ -103,13 +111,15 @@ public enum TrajectoryDataset {
         let parameters: String
         if hasDose {
             let json = String(decoding: try JSONEncoder.sorted.encode(model), as: UTF8.self)
-            parameters = "{\"dose_range\":[\(doseRange.lowerBound),\(doseRange.upperBound)],\"length\":\(T),\"lptem_model\":\(json),\"seed\":\(seed)}"
+            parameters =
+                "{\"dose_range\":[\(doseRange.lowerBound),\(doseRange.upperBound)],\"length\":\(T),\"lptem_model\":\(json),\"seed\":\(seed)}"
         } else {
             parameters = "{\"length\":\(T),\"seed\":\(seed)}"
         }
-        return TrajectorySet(trajectories: data, count: count, length: T, dose: hasDose ? dose : nil, labels: labels,
-                             labelNames: MotionClass.names, alpha: hasAlpha ? alpha : nil,
-                             attributes: ["generator": "microscopegym.\(kind.rawValue)/1", "parameters": parameters])
+        return TrajectorySet(
+            trajectories: data, count: count, length: T, dose: hasDose ? dose : nil, labels: labels,
+            labelNames: MotionClass.names, alpha: hasAlpha ? alpha : nil,
+            attributes: ["generator": "microscopegym.\(kind.rawValue)/1", "parameters": parameters])
     }
 }
 
@@ -117,5 +127,10 @@ public enum TrajectoryDataset {
 final class ManagedAtomicCounter: @unchecked Sendable {
     private var value = 0
     private let lock = NSLock()
-    func add(_ n: Int) -> Int { lock.lock(); defer { lock.unlock() }; value += n; return value }
+    func add(_ n: Int) -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        value += n
+        return value
+    }
 }

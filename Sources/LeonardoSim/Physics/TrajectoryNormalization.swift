@@ -6,19 +6,31 @@ import Foundation
 public enum TrajectoryNormalization {
     /// `data` is N×T×2. Returns the normalised data, offsets (N×2) and scales (N). A trajectory that does
     /// not move (zero range) gets scale 1.
-    public static func normalize(_ data: [Float], length T: Int) -> (normalized: [Float], offsets: [Float], scales: [Float]) {
+    public static func normalize(_ data: [Float], length T: Int) -> (
+        normalized: [Float], offsets: [Float], scales: [Float]
+    ) {
         let n = data.count / (2 * T)
         var out = data
-        var offsets = [Float](repeating: 0, count: 2 * n), scales = [Float](repeating: 1, count: n)
+        var offsets = [Float](repeating: 0, count: 2 * n)
+        var scales = [Float](repeating: 1, count: n)
         for i in 0..<n {
-            var minX = Float.infinity, minY = Float.infinity, maxX = -Float.infinity, maxY = -Float.infinity
+            var minX = Float.infinity
+            var minY = Float.infinity
+            var maxX = -Float.infinity
+            var maxY = -Float.infinity
             for t in 0..<T {
-                let x = data[(i * T + t) * 2], y = data[(i * T + t) * 2 + 1]
-                minX = min(minX, x); maxX = max(maxX, x); minY = min(minY, y); maxY = max(maxY, y)
+                let x = data[(i * T + t) * 2]
+                let y = data[(i * T + t) * 2 + 1]
+                minX = min(minX, x)
+                maxX = max(maxX, x)
+                minY = min(minY, y)
+                maxY = max(maxY, y)
             }
             var range = max(maxX - minX, maxY - minY)
             if !(range > 0) { range = 1 }
-            offsets[2 * i] = minX; offsets[2 * i + 1] = minY; scales[i] = range
+            offsets[2 * i] = minX
+            offsets[2 * i + 1] = minY
+            scales[i] = range
             for t in 0..<T {
                 out[(i * T + t) * 2] = (data[(i * T + t) * 2] - minX) / range
                 out[(i * T + t) * 2 + 1] = (data[(i * T + t) * 2 + 1] - minY) / range

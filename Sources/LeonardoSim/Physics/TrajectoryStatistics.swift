@@ -30,27 +30,35 @@ public struct TrajectoryStatistics: Equatable, Sendable {
         precondition(T >= 3, "statistics need at least 3 frames")
         let M = T - 1
         var scalars = [Double](repeating: 0, count: StatsLayout.scalarCount)
-        var vacf = [Double](repeating: 0, count: M - 1), pacf = [Double](repeating: 0, count: T - 1)
+        var vacf = [Double](repeating: 0, count: M - 1)
+        var pacf = [Double](repeating: 0, count: T - 1)
         var scratch = StatsScratch(length: T)
         scalars.withUnsafeMutableBufferPointer { s in
             vacf.withUnsafeMutableBufferPointer { v in
                 pacf.withUnsafeMutableBufferPointer { p in
-                    computeStatistics(r, length: T, scalars: s.baseAddress!, vacf: v.baseAddress!, pacf: p.baseAddress!,
-                                      scratch: &scratch)
+                    computeStatistics(
+                        r, length: T, scalars: s.baseAddress!, vacf: v.baseAddress!, pacf: p.baseAddress!,
+                        scratch: &scratch)
                 }
             }
         }
-        meanStep = scalars[StatsLayout.mean]; stepVariance = scalars[StatsLayout.variance]
-        stepSkewness = scalars[StatsLayout.skewness]; stepKurtosis = scalars[StatsLayout.kurtosis]
-        medianStep = scalars[StatsLayout.median]; medianIndex = Int(scalars[StatsLayout.medianIndex])
+        meanStep = scalars[StatsLayout.mean]
+        stepVariance = scalars[StatsLayout.variance]
+        stepSkewness = scalars[StatsLayout.skewness]
+        stepKurtosis = scalars[StatsLayout.kurtosis]
+        medianStep = scalars[StatsLayout.median]
+        medianIndex = Int(scalars[StatsLayout.medianIndex])
         xyStepCorrelation = scalars[StatsLayout.rho]
-        velocityAutocorrelation = vacf; positionAutocorrelation = pacf
+        velocityAutocorrelation = vacf
+        positionAutocorrelation = pacf
     }
 
     /// Convenience for a [Float] holding T×2 values.
     public init(trajectory: [Float]) {
         precondition(trajectory.count % 2 == 0)
-        self = trajectory.withUnsafeBufferPointer { TrajectoryStatistics(trajectory: $0.baseAddress!, length: $0.count / 2) }
+        self = trajectory.withUnsafeBufferPointer {
+            TrajectoryStatistics(trajectory: $0.baseAddress!, length: $0.count / 2)
+        }
     }
 }
 
@@ -76,17 +84,24 @@ struct StatsScratch {
 /// Deterministic (middle-element pivot); values and idx are scratch.
 func selectKth(_ values: UnsafeMutablePointer<Double>, _ idx: UnsafeMutablePointer<Int>, _ n: Int, _ k: Int) -> Int {
     for i in 0..<n { idx[i] = i }
-    var lo = 0, hi = n - 1
+    var lo = 0
+    var hi = n - 1
     while lo < hi {
         let pivot = values[(lo + hi) / 2]
-        var i = lo, j = hi
+        var i = lo
+        var j = hi
         while i <= j {
             while values[i] < pivot { i += 1 }
             while values[j] > pivot { j -= 1 }
             if i <= j {
-                let tv = values[i]; values[i] = values[j]; values[j] = tv
-                let ti = idx[i]; idx[i] = idx[j]; idx[j] = ti
-                i += 1; j -= 1
+                let tv = values[i]
+                values[i] = values[j]
+                values[j] = tv
+                let ti = idx[i]
+                idx[i] = idx[j]
+                idx[j] = ti
+                i += 1
+                j -= 1
             }
         }
         if k <= j { hi = j } else if k >= i { lo = i } else { break }
@@ -95,41 +110,72 @@ func selectKth(_ values: UnsafeMutablePointer<Double>, _ idx: UnsafeMutablePoint
 }
 
 /// Computes all statistics of one trajectory (T×2 floats) into caller-provided storage.
-func computeStatistics(_ r: UnsafePointer<Float>, length T: Int, scalars: UnsafeMutablePointer<Double>,
-                       vacf: UnsafeMutablePointer<Double>, pacf: UnsafeMutablePointer<Double>, scratch: inout StatsScratch) {
+func computeStatistics(
+    _ r: UnsafePointer<Float>, length T: Int, scalars: UnsafeMutablePointer<Double>,
+    vacf: UnsafeMutablePointer<Double>, pacf: UnsafeMutablePointer<Double>, scratch: inout StatsScratch
+) {
     let M = T - 1
     scratch.steps.withUnsafeMutableBufferPointer { dp in
-    scratch.sizes.withUnsafeMutableBufferPointer { sp in
-    scratch.select.withUnsafeMutableBufferPointer { selp in
-    scratch.selectIndex.withUnsafeMutableBufferPointer { selIdx in
-        let d = dp.baseAddress!, s = sp.baseAddress!
-        var sum = 0.0, sumx = 0.0, sumy = 0.0
-        for t in 0..<M {
-            let dx = Double(r[2 * (t + 1)]) - Double(r[2 * t]), dy = Double(r[2 * (t + 1) + 1]) - Double(r[2 * t + 1])
-            d[2 * t] = dx; d[2 * t + 1] = dy
-            s[t] = (dx * dx + dy * dy).squareRoot()
-            sum += s[t]; sumx += dx; sumy += dy
+        scratch.sizes.withUnsafeMutableBufferPointer { sp in
+            scratch.select.withUnsafeMutableBufferPointer { selp in
+                scratch.selectIndex.withUnsafeMutableBufferPointer { selIdx in
+                    let d = dp.baseAddress!
+                    let s = sp.baseAddress!
+                    var sum = 0.0
+                    var sumx = 0.0
+                    var sumy = 0.0
+                    for t in 0..<M {
+                        let dx = Double(r[2 * (t + 1)]) - Double(r[2 * t])
+                        let dy = Double(r[2 * (t + 1) + 1]) - Double(r[2 * t + 1])
+                        d[2 * t] = dx
+                        d[2 * t + 1] = dy
+                        s[t] = (dx * dx + dy * dy).squareRoot()
+                        sum += s[t]
+                        sumx += dx
+                        sumy += dy
+                    }
+                    let m = sum / Double(M)
+                    var m2 = 0.0
+                    var m3 = 0.0
+                    var m4 = 0.0
+                    for t in 0..<M {
+                        let c = s[t] - m
+                        let c2 = c * c
+                        m2 += c2
+                        m3 += c2 * c
+                        m4 += c2 * c2
+                    }
+                    m2 /= Double(M)
+                    m3 /= Double(M)
+                    m4 /= Double(M)
+                    scalars[StatsLayout.mean] = m
+                    scalars[StatsLayout.variance] = m2
+                    scalars[StatsLayout.skewness] = m2 > 0 ? m3 / (m2 * m2.squareRoot()) : 0
+                    scalars[StatsLayout.kurtosis] = m2 > 0 ? m4 / (m2 * m2) : 0
+                    for t in 0..<M { selp[t] = s[t] }
+                    let k = selectKth(selp.baseAddress!, selIdx.baseAddress!, M, (M - 1) / 2)
+                    scalars[StatsLayout.median] = s[k]
+                    scalars[StatsLayout.medianIndex] = Double(k)
+                    // x–y step correlation
+                    let mx = sumx / Double(M)
+                    let my = sumy / Double(M)
+                    var cxy = 0.0
+                    var vx = 0.0
+                    var vy = 0.0
+                    for t in 0..<M {
+                        let a = d[2 * t] - mx
+                        let b = d[2 * t + 1] - my
+                        cxy += a * b
+                        vx += a * a
+                        vy += b * b
+                    }
+                    scalars[StatsLayout.rho] = vx > 0 && vy > 0 ? cxy / (vx * vy).squareRoot() : 0
+                    // autocorrelations
+                    autocorrelation(d, count: M, out: vacf)
+                }
+            }
         }
-        let m = sum / Double(M)
-        var m2 = 0.0, m3 = 0.0, m4 = 0.0
-        for t in 0..<M { let c = s[t] - m; let c2 = c * c; m2 += c2; m3 += c2 * c; m4 += c2 * c2 }
-        m2 /= Double(M); m3 /= Double(M); m4 /= Double(M)
-        scalars[StatsLayout.mean] = m
-        scalars[StatsLayout.variance] = m2
-        scalars[StatsLayout.skewness] = m2 > 0 ? m3 / (m2 * m2.squareRoot()) : 0
-        scalars[StatsLayout.kurtosis] = m2 > 0 ? m4 / (m2 * m2) : 0
-        for t in 0..<M { selp[t] = s[t] }
-        let k = selectKth(selp.baseAddress!, selIdx.baseAddress!, M, (M - 1) / 2)
-        scalars[StatsLayout.median] = s[k]
-        scalars[StatsLayout.medianIndex] = Double(k)
-        // x–y step correlation
-        let mx = sumx / Double(M), my = sumy / Double(M)
-        var cxy = 0.0, vx = 0.0, vy = 0.0
-        for t in 0..<M { let a = d[2 * t] - mx, b = d[2 * t + 1] - my; cxy += a * b; vx += a * a; vy += b * b }
-        scalars[StatsLayout.rho] = vx > 0 && vy > 0 ? cxy / (vx * vy).squareRoot() : 0
-        // autocorrelations
-        autocorrelation(d, count: M, out: vacf)
-    }}}}
+    }
     scratch.positions.withUnsafeMutableBufferPointer { pp in
         for i in 0..<(2 * T) { pp[i] = Double(r[i]) }
         autocorrelation(pp.baseAddress!, count: T, out: pacf)
@@ -151,8 +197,10 @@ func autocorrelation(_ a: UnsafePointer<Double>, count n: Int, out: UnsafeMutabl
 
 /// Adds to g (n×2 doubles) the gradient of Σ_τ w_τ·C(τ) with respect to the vectors a, given C already computed.
 @inline(__always)
-func autocorrelationBackward(_ a: UnsafePointer<Double>, count n: Int, c: UnsafePointer<Double>,
-                             weights w: UnsafePointer<Double>, maxLag: Int, grad g: UnsafeMutablePointer<Double>) {
+func autocorrelationBackward(
+    _ a: UnsafePointer<Double>, count n: Int, c: UnsafePointer<Double>,
+    weights w: UnsafePointer<Double>, maxLag: Int, grad g: UnsafeMutablePointer<Double>
+) {
     var den = 0.0
     for t in 0..<n { den += a[2 * t] * a[2 * t] + a[2 * t + 1] * a[2 * t + 1] }
     den /= Double(n)
@@ -164,8 +212,10 @@ func autocorrelationBackward(_ a: UnsafePointer<Double>, count n: Int, c: Unsafe
         wc += wt * c[tau - 1]
         let f = wt / (Double(n - tau) * den)
         for t in 0..<(n - tau) {
-            g[2 * t] += f * a[2 * (t + tau)]; g[2 * t + 1] += f * a[2 * (t + tau) + 1]
-            g[2 * (t + tau)] += f * a[2 * t]; g[2 * (t + tau) + 1] += f * a[2 * t + 1]
+            g[2 * t] += f * a[2 * (t + tau)]
+            g[2 * t + 1] += f * a[2 * (t + tau) + 1]
+            g[2 * (t + tau)] += f * a[2 * t]
+            g[2 * (t + tau) + 1] += f * a[2 * t + 1]
         }
     }
     let k = 2 * wc / (Double(n) * den)

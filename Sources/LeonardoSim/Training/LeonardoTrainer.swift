@@ -24,16 +24,19 @@ public final class LeonardoTrainer {
     public init(model: Leonardo, data: [Float], options: TrainingOptions, doseLabels: [Float]? = nil) throws {
         let step = model.config.length * model.config.inputChannels
         guard data.count % step == 0, data.count / step >= 1 else {
-            throw LeonardoError.invalidData("training data must be N×\(model.config.length)×\(model.config.inputChannels)")
+            throw LeonardoError.invalidData(
+                "training data must be N×\(model.config.length)×\(model.config.inputChannels)")
         }
         guard options.batchSize >= 2 else { throw LeonardoError.invalidArgument("--batch must be at least 2") }
         guard options.learningRate > 0 else { throw LeonardoError.invalidArgument("--lr must be positive") }
         if options.doseAnchor != nil {
             guard let doseLabels, doseLabels.count == data.count / step else {
-                throw LeonardoError.invalidArgument("a dose anchor needs one dose label (or NaN) per training trajectory")
+                throw LeonardoError.invalidArgument(
+                    "a dose anchor needs one dose label (or NaN) per training trajectory")
             }
             guard options.doseAnchor!.index < model.config.latentDim else {
-                throw LeonardoError.invalidArgument("the dose anchor's axis is outside the model's \(model.config.latentDim) latents")
+                throw LeonardoError.invalidArgument(
+                    "the dose anchor's axis is outside the model's \(model.config.latentDim) latents")
             }
         }
         self.doseLabels = doseLabels
@@ -43,8 +46,9 @@ public final class LeonardoTrainer {
         optimizer = Adam(model.parameters, learningRate: options.learningRate)
         loss = PhysicsLoss(weights: options.weights, length: model.config.length)
         rng = Xoshiro256StarStar(seed: options.seed ^ 0x5EED_1EAF)
-        state = TrainingState(options: options, epoch: 0, stepInEpoch: 0, optimizerStep: 0,
-                              rngState: rng.stateWords, rngSpareNormal: nil, lastEpochLosses: [])
+        state = TrainingState(
+            options: options, epoch: 0, stepInEpoch: 0, optimizerStep: 0,
+            rngState: rng.stateWords, rngSpareNormal: nil, lastEpochLosses: [])
         makeOrder()
     }
 
@@ -66,7 +70,7 @@ public final class LeonardoTrainer {
             throw LeonardoError.invalidData("\(path) has no training state to resume from (it holds weights only)")
         }
         var st = s
-        st.options.epochs = state.options.epochs   // allow extending a run with more epochs
+        st.options.epochs = state.options.epochs  // allow extending a run with more epochs
         // states written before L12–L14 existed hold fewer sums
         st.epochLossSums += [Double](repeating: 0, count: max(0, LossTerms.count - st.epochLossSums.count))
         state = st
@@ -86,7 +90,9 @@ public final class LeonardoTrainer {
     /// One optimizer step on the next batch; returns the loss terms of that batch.
     @discardableResult
     public func step() -> LossTerms {
-        let cfg = model.config, B = state.options.batchSize, L = cfg.latentDim
+        let cfg = model.config
+        let B = state.options.batchSize
+        let L = cfg.latentDim
         let per = cfg.length * cfg.inputChannels
         let xb = batch.reserve(B * per)
         data.withUnsafeBufferPointer { d in
@@ -107,8 +113,9 @@ public final class LeonardoTrainer {
             for j in 0..<B { dp[j] = doseLabels[order[(state.stepInEpoch * B + j) % trajectoryCount]] }
             anchor = (doseAnchor, UnsafePointer(dp))
         }
-        let terms = model.lossAndGradients(input: xb, eps: ep, noise: noiseCount > 0 ? np : nil, batch: B, loss: loss,
-                                           doseAnchor: anchor)
+        let terms = model.lossAndGradients(
+            input: xb, eps: ep, noise: noiseCount > 0 ? np : nil, batch: B, loss: loss,
+            doseAnchor: anchor)
         optimizer.clipGradients(maxNorm: state.options.gradClip)
         optimizer.update()
         state.optimizerStep = optimizer.step
@@ -117,7 +124,8 @@ public final class LeonardoTrainer {
         state.stepInEpoch += 1
         if state.stepInEpoch >= stepsPerEpoch {
             state.lastEpochLosses = state.epochLossSums.map { $0 / Double(max(state.epochBatches, 1)) }
-            state.epochLossSums = [Double](repeating: 0, count: LossTerms.count); state.epochBatches = 0
+            state.epochLossSums = [Double](repeating: 0, count: LossTerms.count)
+            state.epochBatches = 0
             state.epoch += 1
             state.stepInEpoch = 0
             makeOrder()
@@ -128,16 +136,24 @@ public final class LeonardoTrainer {
     /// Loss terms of the model on `data` (normalised N×T×2) with posterior means as latents (no latent noise; the
     /// stationary decoder's per-frame noise comes from a fixed seed, so every evaluation sees the same draws).
     public func evaluate(_ evalData: [Float]) -> LossTerms {
-        let cfg = model.config, per = cfg.length * cfg.inputChannels, L = cfg.latentDim
+        let cfg = model.config
+        let per = cfg.length * cfg.inputChannels
+        let L = cfg.latentDim
         let n = evalData.count / per
         let (mu, lv) = model.encode(evalData)
         var noiseRng = Xoshiro256StarStar(seed: 0xE7A1)
         let rec = model.decode(z: mu, rng: &noiseRng)
         return evalData.withUnsafeBufferPointer { x in
-            rec.withUnsafeBufferPointer { r in mu.withUnsafeBufferPointer { m in lv.withUnsafeBufferPointer { l in
-                loss.evaluate(input: x.baseAddress!, reconstruction: r.baseAddress!, mu: m.baseAddress!, logvar: l.baseAddress!,
-                              batch: n, latent: L)
-            }}}
+            rec.withUnsafeBufferPointer { r in
+                mu.withUnsafeBufferPointer { m in
+                    lv.withUnsafeBufferPointer { l in
+                        loss.evaluate(
+                            input: x.baseAddress!, reconstruction: r.baseAddress!, mu: m.baseAddress!,
+                            logvar: l.baseAddress!,
+                            batch: n, latent: L)
+                    }
+                }
+            }
         }
     }
 }

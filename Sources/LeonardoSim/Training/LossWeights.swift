@@ -21,8 +21,11 @@ public struct LossWeights: Codable, Equatable, Sendable {
     public init() {}
 
     public var asArray: [Double] {
-        [mse, kl, mean, variance, skewness, kurtosis, median, vacf, vacfBatch, xyCorrelation, positionACF, blockHeterogeneity,
-         longLagMSD, stepProfile]
+        [
+            mse, kl, mean, variance, skewness, kurtosis, median, vacf, vacfBatch, xyCorrelation, positionACF,
+            blockHeterogeneity,
+            longLagMSD, stepProfile
+        ]
     }
 
     enum CodingKeys: String, CodingKey {
@@ -33,10 +36,14 @@ public struct LossWeights: Codable, Equatable, Sendable {
     /// Decodes weights; checkpoints written before L12–L14 existed get weight 0 for them, as trained.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        mse = try c.decode(Double.self, forKey: .mse); kl = try c.decode(Double.self, forKey: .kl)
-        mean = try c.decode(Double.self, forKey: .mean); variance = try c.decode(Double.self, forKey: .variance)
-        skewness = try c.decode(Double.self, forKey: .skewness); kurtosis = try c.decode(Double.self, forKey: .kurtosis)
-        median = try c.decode(Double.self, forKey: .median); vacf = try c.decode(Double.self, forKey: .vacf)
+        mse = try c.decode(Double.self, forKey: .mse)
+        kl = try c.decode(Double.self, forKey: .kl)
+        mean = try c.decode(Double.self, forKey: .mean)
+        variance = try c.decode(Double.self, forKey: .variance)
+        skewness = try c.decode(Double.self, forKey: .skewness)
+        kurtosis = try c.decode(Double.self, forKey: .kurtosis)
+        median = try c.decode(Double.self, forKey: .median)
+        vacf = try c.decode(Double.self, forKey: .vacf)
         vacfBatch = try c.decode(Double.self, forKey: .vacfBatch)
         xyCorrelation = try c.decode(Double.self, forKey: .xyCorrelation)
         positionACF = try c.decode(Double.self, forKey: .positionACF)
@@ -68,7 +75,8 @@ extension LossWeights {
         case "xy_correlation": xyCorrelation = value
         case "position_acf": positionACF = value
         default:
-            throw LeonardoError.invalidArgument("loss weight '\(name)' is not one of \(Self.paperTermNames.joined(separator: ", "))")
+            throw LeonardoError.invalidArgument(
+                "loss weight '\(name)' is not one of \(Self.paperTermNames.joined(separator: ", "))")
         }
     }
 }

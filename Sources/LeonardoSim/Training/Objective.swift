@@ -12,20 +12,30 @@ extension Leonardo {
     /// decode z → r̂, evaluate the physics-informed loss, back-propagate. Parameter gradients are zeroed
     /// first and hold ∂L/∂θ afterwards. `eps` holds batch × latentDim standard normals; `noise` the stationary
     /// decoder's per-frame normals (`noiseCount(batch:)`; ignored by the authors' decoder).
-    public func lossAndGradients(input xb: UnsafePointer<Float>, eps ep: UnsafePointer<Float>,
-                                 noise: UnsafePointer<Float>? = nil, batch B: Int, loss: PhysicsLoss,
-                                 doseAnchor: (anchor: DoseAnchor, dose: UnsafePointer<Float>)? = nil) -> LossTerms {
-        let cfg = config, L = cfg.latentDim, per = cfg.length * cfg.inputChannels
+    public func lossAndGradients(
+        input xb: UnsafePointer<Float>, eps ep: UnsafePointer<Float>,
+        noise: UnsafePointer<Float>? = nil, batch B: Int, loss: PhysicsLoss,
+        doseAnchor: (anchor: DoseAnchor, dose: UnsafePointer<Float>)? = nil
+    ) -> LossTerms {
+        let cfg = config
+        let L = cfg.latentDim
+        let per = cfg.length * cfg.inputChannels
         let b = objectiveBuffers
-        let mp = b.mu.reserve(B * L), lp = b.logvar.reserve(B * L), zp = b.z.reserve(B * L)
-        let rp = b.recon.reserve(B * per), drp = b.dRecon.reserve(B * per)
-        let dmp = b.dMu.reserve(B * L), dlp = b.dLogvar.reserve(B * L), dzp = b.dZ.reserve(B * L)
+        let mp = b.mu.reserve(B * L)
+        let lp = b.logvar.reserve(B * L)
+        let zp = b.z.reserve(B * L)
+        let rp = b.recon.reserve(B * per)
+        let drp = b.dRecon.reserve(B * per)
+        let dmp = b.dMu.reserve(B * L)
+        let dlp = b.dLogvar.reserve(B * L)
+        let dzp = b.dZ.reserve(B * L)
         parameters.zeroGrads()
         encoder.forward(xb, mu: mp, logvar: lp, batch: B, training: true)
         for i in 0..<(B * L) { zp[i] = mp[i] + expf(0.5 * lp[i]) * ep[i] }
         decoder.forward(zp, noise: noise, out: rp, batch: B, training: true)
-        var terms = loss.evaluate(input: xb, reconstruction: rp, mu: mp, logvar: lp, batch: B, latent: L,
-                                  dReconstruction: drp, dMu: dmp, dLogvar: dlp)
+        var terms = loss.evaluate(
+            input: xb, reconstruction: rp, mu: mp, logvar: lp, batch: B, latent: L,
+            dReconstruction: drp, dMu: dmp, dLogvar: dlp)
         if let (anchor, dose) = doseAnchor {
             terms.doseAnchor = anchor.apply(mu: mp, dose: dose, dMu: dmp, batch: B, latent: L)
             terms.total += anchor.weight * terms.doseAnchor
@@ -40,11 +50,18 @@ extension Leonardo {
     }
 
     /// The objective's value only (same computation as `lossAndGradients`, no backward pass).
-    public func lossValue(input xb: UnsafePointer<Float>, eps ep: UnsafePointer<Float>, noise: UnsafePointer<Float>? = nil,
-                          batch B: Int, loss: PhysicsLoss) -> LossTerms {
-        let cfg = config, L = cfg.latentDim, per = cfg.length * cfg.inputChannels
+    public func lossValue(
+        input xb: UnsafePointer<Float>, eps ep: UnsafePointer<Float>, noise: UnsafePointer<Float>? = nil,
+        batch B: Int, loss: PhysicsLoss
+    ) -> LossTerms {
+        let cfg = config
+        let L = cfg.latentDim
+        let per = cfg.length * cfg.inputChannels
         let b = objectiveBuffers
-        let mp = b.mu.reserve(B * L), lp = b.logvar.reserve(B * L), zp = b.z.reserve(B * L), rp = b.recon.reserve(B * per)
+        let mp = b.mu.reserve(B * L)
+        let lp = b.logvar.reserve(B * L)
+        let zp = b.z.reserve(B * L)
+        let rp = b.recon.reserve(B * per)
         encoder.forward(xb, mu: mp, logvar: lp, batch: B, training: true)
         for i in 0..<(B * L) { zp[i] = mp[i] + expf(0.5 * lp[i]) * ep[i] }
         decoder.forward(zp, noise: noise, out: rp, batch: B, training: true)

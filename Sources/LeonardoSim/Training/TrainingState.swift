@@ -36,8 +36,10 @@ public struct DoseAnchor: Codable, Equatable, Sendable {
 
     /// Adds the term's gradient for a batch into dMu (B×L) and returns its value (before the weight). `dose` holds one
     /// dose rate per trajectory, NaN where unlabelled.
-    public func apply(mu: UnsafePointer<Float>, dose: UnsafePointer<Float>, dMu: UnsafeMutablePointer<Float>, batch B: Int,
-                      latent L: Int) -> Double {
+    public func apply(
+        mu: UnsafePointer<Float>, dose: UnsafePointer<Float>, dMu: UnsafeMutablePointer<Float>, batch B: Int,
+        latent L: Int
+    ) -> Double {
         var value = 0.0
         for i in 0..<B where dose[i].isFinite && dose[i] > 0 {
             let e = Double(mu[i * L + index]) - (intercept + slope * log10(Double(dose[i])))

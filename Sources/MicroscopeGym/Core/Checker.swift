@@ -31,7 +31,8 @@ func invalidAction(for space: Any) -> Any? {
 /// truncated episodes refuse further steps until reset; actions outside the action space throw;
 /// `reset(seed: nil)` continues. Returns the list of checks passed; throws `EnvironmentError.checkFailed`.
 @discardableResult
-public func checkEnvironment<E: Environment>(_ environment: E, seed: UInt64 = 12345, steps: Int = 8) throws -> [String] {
+public func checkEnvironment<E: Environment>(_ environment: E, seed: UInt64 = 12345, steps: Int = 8) throws -> [String]
+{
     var env = environment
     var passed: [String] = []
     func require(_ ok: Bool, _ what: String) throws {
@@ -39,8 +40,11 @@ public func checkEnvironment<E: Environment>(_ environment: E, seed: UInt64 = 12
     }
     var rng = Xoshiro256StarStar(seed: seed ^ 0xC0FFEE)
     for _ in 0..<5 {
-        try require(env.actionSpace.contains(env.actionSpace.sample(using: &rng)), "actionSpace.sample() is not in actionSpace")
-        try require(env.observationSpace.contains(env.observationSpace.sample(using: &rng)), "observationSpace.sample() is not in observationSpace")
+        try require(
+            env.actionSpace.contains(env.actionSpace.sample(using: &rng)), "actionSpace.sample() is not in actionSpace")
+        try require(
+            env.observationSpace.contains(env.observationSpace.sample(using: &rng)),
+            "observationSpace.sample() is not in observationSpace")
     }
     passed.append("spaces sample their own members")
 
@@ -53,28 +57,36 @@ public func checkEnvironment<E: Environment>(_ environment: E, seed: UInt64 = 12
 
     let actions = (0..<steps).map { _ in env.actionSpace.sample(using: &rng) }
     func rollout(_ env: inout E) throws -> (obs: [E.Observation], rewards: [Double], ended: Bool) {
-        var obs: [E.Observation] = [], rewards: [Double] = []
+        var obs: [E.Observation] = []
+        var rewards: [Double] = []
         _ = try env.reset(seed: seed, options: [:])
         for a in actions {
             let s = try env.step(a)
             try require(env.observationSpace.contains(s.observation), "step observation is outside observationSpace")
             try require(s.reward.isFinite, "reward \(s.reward) is not finite")
             try require(s.info.values.allSatisfy { $0.isFinite }, "step info has non-finite values")
-            obs.append(s.observation); rewards.append(s.reward)
+            obs.append(s.observation)
+            rewards.append(s.reward)
             if s.done { return (obs, rewards, true) }
         }
         return (obs, rewards, false)
     }
-    let r1 = try rollout(&env), r2 = try rollout(&env)
-    try require(r1.rewards.map(\.bitPattern) == r2.rewards.map(\.bitPattern), "same seed and actions gave different rewards")
-    try require(zip(r1.obs, r2.obs).allSatisfy { bitIdentical($0, $1) }, "same seed and actions gave different observations")
+    let r1 = try rollout(&env)
+    let r2 = try rollout(&env)
+    try require(
+        r1.rewards.map(\.bitPattern) == r2.rewards.map(\.bitPattern), "same seed and actions gave different rewards")
+    try require(
+        zip(r1.obs, r2.obs).allSatisfy { bitIdentical($0, $1) }, "same seed and actions gave different observations")
     passed.append("same seed and actions: bit-identical observations and rewards; finite rewards and infos")
 
     // Run an episode to its end (bounded), then a further step must throw.
     _ = try env.reset(seed: seed &+ 1, options: [:])
     var ended = false
     for _ in 0..<10_000 {
-        if try env.step(env.actionSpace.sample(using: &rng)).done { ended = true; break }
+        if try env.step(env.actionSpace.sample(using: &rng)).done {
+            ended = true
+            break
+        }
     }
     if ended {
         do {

@@ -15,15 +15,20 @@ public struct Step<Observation> {
     public var info: Info
 
     public init(observation: Observation, reward: Double, terminated: Bool, truncated: Bool, info: Info = [:]) {
-        self.observation = observation; self.reward = reward; self.terminated = terminated
-        self.truncated = truncated; self.info = info
+        self.observation = observation
+        self.reward = reward
+        self.terminated = terminated
+        self.truncated = truncated
+        self.info = info
     }
 
     public var done: Bool { terminated || truncated }
 
     /// The same step with its observation transformed (for observation wrappers).
     public func mapObservation<T>(_ transform: (Observation) throws -> T) rethrows -> Step<T> {
-        Step<T>(observation: try transform(observation), reward: reward, terminated: terminated, truncated: truncated, info: info)
+        Step<T>(
+            observation: try transform(observation), reward: reward, terminated: terminated, truncated: truncated,
+            info: info)
     }
 }
 

@@ -19,7 +19,8 @@ public enum EnvironmentError: Error, CustomStringConvertible, Equatable {
         case .invalidSpec(let file, let field, let problem):
             return field == "-" ? "\(file): \(problem)" : "\(file): field '\(field)' \(problem)"
         case .unknownEnvironment(let id, let known):
-            return "unknown environment '\(id)' (registered: \(known.joined(separator: ", ")); add a spec file with --env-file)"
+            return
+                "unknown environment '\(id)' (registered: \(known.joined(separator: ", ")); add a spec file with --env-file)"
         case .incompatibleSpaces(let what): return "incompatible spaces: \(what)"
         case .checkFailed(let what): return "environment check failed: \(what)"
         }

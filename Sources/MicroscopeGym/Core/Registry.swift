@@ -12,7 +12,9 @@ public enum EnvironmentRegistry {
         if let d = ProcessInfo.processInfo.environment["MICROSCOPEGYM_ENVIRONMENTS"], !d.isEmpty { return d }
         // The package root: the first folder above this source file that holds Package.swift.
         var folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while folder.path != "/" && !FileManager.default.fileExists(atPath: folder.appendingPathComponent("Package.swift").path) {
+        while folder.path != "/"
+            && !FileManager.default.fileExists(atPath: folder.appendingPathComponent("Package.swift").path)
+        {
             folder = folder.deletingLastPathComponent()
         }
         return folder.appendingPathComponent("Environments").path
@@ -32,10 +34,13 @@ public enum EnvironmentRegistry {
     /// The spec registered under `id` (file `<id>.json`; its `id` field must agree).
     public static func spec(id: String) throws -> LiquidCellSpec {
         let path = (directory as NSString).appendingPathComponent(id + ".json")
-        guard FileManager.default.fileExists(atPath: path) else { throw EnvironmentError.unknownEnvironment(id, known: ids()) }
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw EnvironmentError.unknownEnvironment(id, known: ids())
+        }
         let spec = try LiquidCellSpec.load(path)
         guard spec.id == id else {
-            throw EnvironmentError.invalidSpec(file: path, field: "id", problem: "is '\(spec.id)' but the file is registered as '\(id)'")
+            throw EnvironmentError.invalidSpec(
+                file: path, field: "id", problem: "is '\(spec.id)' but the file is registered as '\(id)'")
         }
         return spec
     }

@@ -23,7 +23,9 @@ public struct Box: Space, Equatable {
         let n = shape.reduce(1, *)
         precondition(low.count == n && high.count == n, "Box bounds must have \(n) elements")
         precondition(zip(low, high).allSatisfy { $0 <= $1 }, "Box needs low ≤ high")
-        self.shape = shape; self.low = low; self.high = high
+        self.shape = shape
+        self.low = low
+        self.high = high
     }
 
     /// A box with the same bounds for every element.
@@ -44,7 +46,8 @@ public struct Box: Space, Equatable {
 
     public func sample(using rng: inout Xoshiro256StarStar) -> [Float] {
         (0..<count).map { i in
-            let lo = low[i], hi = high[i]
+            let lo = low[i]
+            let hi = high[i]
             switch (lo.isFinite, hi.isFinite) {
             case (true, true): return min(hi, lo + (hi - lo) * Float(rng.uniform()))
             case (true, false): return lo + Float(-Foundation.log(rng.uniformPositive()))
@@ -60,7 +63,10 @@ public struct Box: Space, Equatable {
 /// The integers 0 ..< n.
 public struct Discrete: Space, Equatable {
     public let n: Int
-    public init(_ n: Int) { precondition(n >= 1, "Discrete needs n ≥ 1"); self.n = n }
+    public init(_ n: Int) {
+        precondition(n >= 1, "Discrete needs n ≥ 1")
+        self.n = n
+    }
     public func contains(_ x: Int) -> Bool { x >= 0 && x < n }
     public func sample(using rng: inout Xoshiro256StarStar) -> Int { rng.uniformInt(n) }
     public var description: String { "Discrete(\(n))" }
@@ -69,7 +75,10 @@ public struct Discrete: Space, Equatable {
 /// Vectors of integers with x[i] in 0 ..< nvec[i].
 public struct MultiDiscrete: Space, Equatable {
     public let nvec: [Int]
-    public init(_ nvec: [Int]) { precondition(nvec.allSatisfy { $0 >= 1 }, "MultiDiscrete needs every n ≥ 1"); self.nvec = nvec }
+    public init(_ nvec: [Int]) {
+        precondition(nvec.allSatisfy { $0 >= 1 }, "MultiDiscrete needs every n ≥ 1")
+        self.nvec = nvec
+    }
     public func contains(_ x: [Int]) -> Bool { x.count == nvec.count && zip(x, nvec).allSatisfy { $0 >= 0 && $0 < $1 } }
     public func sample(using rng: inout Xoshiro256StarStar) -> [Int] { nvec.map { rng.uniformInt($0) } }
     public var description: String { "MultiDiscrete(\(nvec))" }

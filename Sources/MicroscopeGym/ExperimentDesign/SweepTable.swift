@@ -23,28 +23,36 @@ public struct SweepTable: Equatable {
     /// and holds per-episode returns.
     public var hindsightOracle: (perEpisodeBest: Estimate, gainOverBestFixed: Estimate)? {
         guard isComplete, let best, best.episodeReturns.count == episodes, episodes > 0,
-              results.values.allSatisfy({ $0.episodeReturns.count == episodes }) else { return nil }
+            results.values.allSatisfy({ $0.episodeReturns.count == episodes })
+        else { return nil }
         let oracle = (0..<episodes).map { e in results.values.map { $0.episodeReturns[e] }.max()! }
         return (Estimate(oracle), Estimate(zip(oracle, best.episodeReturns).map { $0 - $1 }))
     }
 
     /// Evaluates the settings of shard `shard` of `shards` (grid indices i with i mod shards == shard). Each
     /// setting uses episode seeds seed, seed+1, …, so shards merge into exactly the unsharded sweep.
-    public static func run(_ env: LiquidCell, doseRates: [Double], frameRates: [Double], episodes: Int, seed: UInt64,
-                           shard: Int = 0, of shards: Int = 1, progress: ((Int, Int) -> Void)? = nil) throws -> SweepTable {
+    public static func run(
+        _ env: LiquidCell, doseRates: [Double], frameRates: [Double], episodes: Int, seed: UInt64,
+        shard: Int = 0, of shards: Int = 1, progress: ((Int, Int) -> Void)? = nil
+    ) throws -> SweepTable {
         precondition(shards >= 1 && shard >= 0 && shard < shards)
         let spec = env.spec
         for d in doseRates where d < spec.doseRateRange[0] || d > spec.doseRateRange[1] {
-            throw EnvironmentError.actionOutsideSpace("dose rate \(d) outside the environment's range \(spec.doseRateRange)")
+            throw EnvironmentError.actionOutsideSpace(
+                "dose rate \(d) outside the environment's range \(spec.doseRateRange)")
         }
         for f in frameRates where f < spec.frameRateRange[0] || f > spec.frameRateRange[1] {
-            throw EnvironmentError.actionOutsideSpace("frame rate \(f) outside the environment's range \(spec.frameRateRange)")
+            throw EnvironmentError.actionOutsideSpace(
+                "frame rate \(f) outside the environment's range \(spec.frameRateRange)")
         }
-        var table = SweepTable(environment: spec.id, doseRates: doseRates, frameRates: frameRates, episodes: episodes, seed: seed, results: [:])
+        var table = SweepTable(
+            environment: spec.id, doseRates: doseRates, frameRates: frameRates, episodes: episodes, seed: seed,
+            results: [:])
         let mine = (0..<(doseRates.count * frameRates.count)).filter { $0 % shards == shard }
         for (n, i) in mine.enumerated() {
-            table.results[i] = try ExperimentDesign.evaluate(env, doseRate: doseRates[i / frameRates.count],
-                                                              frameRate: frameRates[i % frameRates.count], episodes: episodes, seed: seed)
+            table.results[i] = try ExperimentDesign.evaluate(
+                env, doseRate: doseRates[i / frameRates.count],
+                frameRate: frameRates[i % frameRates.count], episodes: episodes, seed: seed)
             progress?(n + 1, mine.count)
         }
         return table
@@ -55,11 +63,14 @@ public struct SweepTable: Equatable {
         guard var out = parts.first else { throw EnvironmentError.checkFailed("nothing to merge") }
         for p in parts.dropFirst() {
             guard p.environment == out.environment, p.doseRates == out.doseRates, p.frameRates == out.frameRates,
-                  p.episodes == out.episodes, p.seed == out.seed else {
+                p.episodes == out.episodes, p.seed == out.seed
+            else {
                 throw EnvironmentError.incompatibleSpaces("sweep parts differ in environment, grid, episodes or seed")
             }
             for (k, v) in p.results {
-                if out.results[k] != nil { throw EnvironmentError.incompatibleSpaces("setting \(k) appears in two parts") }
+                if out.results[k] != nil {
+                    throw EnvironmentError.incompatibleSpaces("setting \(k) appears in two parts")
+                }
                 out.results[k] = v
             }
         }
@@ -77,7 +88,9 @@ public struct SweepTable: Equatable {
             try f.write("seed", [UInt64](arrayLiteral: seed), shape: [1])
             try f.write("dose_rate", doseRates, shape: [doseRates.count])
             try f.write("frame_rate", frameRates, shape: [frameRates.count])
-            try f.write("evaluated", (0..<n).map { results[$0] == nil ? Int64(0) : 1 }, shape: [doseRates.count, frameRates.count])
+            try f.write(
+                "evaluated", (0..<n).map { results[$0] == nil ? Int64(0) : 1 },
+                shape: [doseRates.count, frameRates.count])
             let shape = [doseRates.count, frameRates.count]
             try f.write("return_mean", field { $0.episodeReturn.mean }, shape: shape)
             try f.write("return_ci95", field { $0.episodeReturn.ci95 }, shape: shape)
@@ -90,7 +103,9 @@ public struct SweepTable: Equatable {
             try f.write("length_ci95", field { $0.length.ci95 }, shape: shape)
             try f.write("destroyed_fraction", field { $0.destroyedFraction }, shape: shape)
             let perEpisode = (0..<n).flatMap { i -> [Double] in
-                guard let r = results[i], r.episodeReturns.count == episodes else { return [Double](repeating: .nan, count: episodes) }
+                guard let r = results[i], r.episodeReturns.count == episodes else {
+                    return [Double](repeating: .nan, count: episodes)
+                }
                 return r.episodeReturns
             }
             try f.write("episode_return", perEpisode, shape: shape + [episodes])
@@ -101,72 +116,119 @@ public struct SweepTable: Equatable {
     public static func read(_ path: String) throws -> SweepTable {
         let f = try HDF5File.open(path)
         defer { f.close() }
-        guard try f.stringAttribute("format") == "microscopegym.sweep/1", let env = try f.stringAttribute("environment"),
-              let episodes = try f.doubleAttribute("episodes") else {
-            throw EnvironmentError.invalidSpec(file: path, field: "format", problem: "is not a MicroscopeGym sweep file")
+        guard try f.stringAttribute("format") == "microscopegym.sweep/1",
+            let env = try f.stringAttribute("environment"),
+            let episodes = try f.doubleAttribute("episodes")
+        else {
+            throw EnvironmentError.invalidSpec(
+                file: path, field: "format", problem: "is not a MicroscopeGym sweep file")
         }
-        let doses = try f.readDouble("dose_rate").data, frames = try f.readDouble("frame_rate").data
+        let doses = try f.readDouble("dose_rate").data
+        let frames = try f.readDouble("frame_rate").data
         let seed = try f.readUInt64("seed").data.first ?? 0
         let evaluated = try f.readInt64("evaluated").data
         func get(_ name: String) throws -> [Double] { try f.readDouble(name).data }
-        let rm = try get("return_mean"), rc = try get("return_ci95"), rs = try get("return_std")
-        let sm = try get("signal_mean"), sc = try get("signal_ci95"), dm = try get("damage_mean"), dc = try get("damage_ci95")
-        let lm = try get("length_mean"), lc = try get("length_ci95"), destroyed = try get("destroyed_fraction")
+        let rm = try get("return_mean")
+        let rc = try get("return_ci95")
+        let rs = try get("return_std")
+        let sm = try get("signal_mean")
+        let sc = try get("signal_ci95")
+        let dm = try get("damage_mean")
+        let dc = try get("damage_ci95")
+        let lm = try get("length_mean")
+        let lc = try get("length_ci95")
+        let destroyed = try get("destroyed_fraction")
         var results: [Int: SettingResult] = [:]
         let n = Int(episodes)
         let perEpisode = f.exists("episode_return") ? try get("episode_return") : []
         func est(_ m: Double, _ ci: Double, _ sd: Double) -> Estimate {
-            var e = Estimate([]); e.mean = m; e.ci95 = ci; e.std = sd; e.count = n; return e
+            var e = Estimate([])
+            e.mean = m
+            e.ci95 = ci
+            e.std = sd
+            e.count = n
+            return e
         }
         for i in 0..<(doses.count * frames.count) where evaluated[i] == 1 {
-            results[i] = SettingResult(doseRate: doses[i / frames.count], frameRate: frames[i % frames.count],
-                                       episodeReturn: est(rm[i], rc[i], rs[i]), signal: est(sm[i], sc[i], sc[i] * Double(n).squareRoot() / 1.96),
-                                       damage: est(dm[i], dc[i], dc[i] * Double(n).squareRoot() / 1.96),
-                                       length: est(lm[i], lc[i], lc[i] * Double(n).squareRoot() / 1.96), destroyedFraction: destroyed[i],
-                                       episodeReturns: perEpisode.count == doses.count * frames.count * n ? Array(perEpisode[(i * n)..<((i + 1) * n)]) : [])
+            results[i] = SettingResult(
+                doseRate: doses[i / frames.count], frameRate: frames[i % frames.count],
+                episodeReturn: est(rm[i], rc[i], rs[i]),
+                signal: est(sm[i], sc[i], sc[i] * Double(n).squareRoot() / 1.96),
+                damage: est(dm[i], dc[i], dc[i] * Double(n).squareRoot() / 1.96),
+                length: est(lm[i], lc[i], lc[i] * Double(n).squareRoot() / 1.96), destroyedFraction: destroyed[i],
+                episodeReturns: perEpisode.count == doses.count * frames.count * n
+                    ? Array(perEpisode[(i * n)..<((i + 1) * n)]) : [])
         }
-        return SweepTable(environment: env, doseRates: doses, frameRates: frames, episodes: n, seed: seed, results: results)
+        return SweepTable(
+            environment: env, doseRates: doses, frameRates: frames, episodes: n, seed: seed, results: results)
     }
 
     /// CSV with one row per evaluated setting.
     public func csv() -> String {
-        var s = "dose_rate,frame_rate,return_mean,return_ci95,signal_mean,signal_ci95,damage_mean,damage_ci95,length_mean,length_ci95,destroyed_fraction\n"
+        var s =
+            "dose_rate,frame_rate,return_mean,return_ci95,signal_mean,signal_ci95,damage_mean,damage_ci95,length_mean,length_ci95,destroyed_fraction\n"
         for i in results.keys.sorted() {
             let r = results[i]!
-            s += "\(r.doseRate),\(r.frameRate),\(r.episodeReturn.mean),\(r.episodeReturn.ci95),\(r.signal.mean),\(r.signal.ci95),\(r.damage.mean),\(r.damage.ci95),\(r.length.mean),\(r.length.ci95),\(r.destroyedFraction)\n"
+            s +=
+                "\(r.doseRate),\(r.frameRate),\(r.episodeReturn.mean),\(r.episodeReturn.ci95),\(r.signal.mean),\(r.signal.ci95),\(r.damage.mean),\(r.damage.ci95),\(r.length.mean),\(r.length.ci95),\(r.destroyedFraction)\n"
         }
         return s
     }
 
     /// An SVG heat map of the mean return over the grid (best setting outlined).
     public func heatmapSVG() -> String {
-        let cell = 64.0, left = 90.0, top = 50.0
-        let w = left + cell * Double(frameRates.count) + 40, h = top + cell * Double(doseRates.count) + 60
+        let cell = 64.0
+        let left = 90.0
+        let top = 50.0
+        let w = left + cell * Double(frameRates.count) + 40
+        let h = top + cell * Double(doseRates.count) + 60
         let values = results.values.map { $0.episodeReturn.mean }
-        let lo = values.min() ?? 0, hi = max(values.max() ?? 1, lo + 1e-9)
-        var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(w))\" height=\"\(Int(h))\" font-family=\"sans-serif\" font-size=\"11\">\n"
-        s += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n<text x=\"\(left)\" y=\"20\" font-size=\"14\">\(environment): mean return (\(episodes) episodes per setting)</text>\n"
+        let lo = values.min() ?? 0
+        let hi = max(values.max() ?? 1, lo + 1e-9)
+        var s =
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(w))\" height=\"\(Int(h))\" font-family=\"sans-serif\" font-size=\"11\">\n"
+        s +=
+            "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n<text x=\"\(left)\" y=\"20\" font-size=\"14\">\(environment): mean return (\(episodes) episodes per setting)</text>\n"
         let bestIndex = results.max { $0.value.episodeReturn.mean < $1.value.episodeReturn.mean }?.key
         for di in 0..<doseRates.count {
             for fi in 0..<frameRates.count {
                 let i = di * frameRates.count + fi
-                let x = left + Double(fi) * cell, y = top + Double(doseRates.count - 1 - di) * cell
+                let x = left + Double(fi) * cell
+                let y = top + Double(doseRates.count - 1 - di) * cell
                 guard let r = results[i] else {
-                    s += String(format: "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" fill=\"#eeeeee\"/>\n", x, y, cell, cell); continue
+                    s += String(
+                        format: "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" fill=\"#eeeeee\"/>\n", x, y,
+                        cell, cell)
+                    continue
                 }
                 let t = (r.episodeReturn.mean - lo) / (hi - lo)
-                let red = Int(255 * min(1, 2 * t)), blue = Int(255 * min(1, 2 * (1 - t))), green = Int(255 * (1 - abs(2 * t - 1)) * 0.8)
-                s += String(format: "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" fill=\"rgb(%d,%d,%d)\" stroke=\"%@\" stroke-width=\"%@\"/>\n",
-                            x, y, cell, cell, red, green, blue, i == bestIndex ? "black" : "white", i == bestIndex ? "3" : "1")
-                s += String(format: "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\" fill=\"black\">%.1f</text>\n", x + cell / 2, y + cell / 2 + 4, r.episodeReturn.mean)
+                let red = Int(255 * min(1, 2 * t))
+                let blue = Int(255 * min(1, 2 * (1 - t)))
+                let green = Int(255 * (1 - abs(2 * t - 1)) * 0.8)
+                s += String(
+                    format:
+                        "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" fill=\"rgb(%d,%d,%d)\" stroke=\"%@\" stroke-width=\"%@\"/>\n",
+                    x, y, cell, cell, red, green, blue, i == bestIndex ? "black" : "white", i == bestIndex ? "3" : "1")
+                s += String(
+                    format: "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\" fill=\"black\">%.1f</text>\n",
+                    x + cell / 2, y + cell / 2 + 4, r.episodeReturn.mean)
             }
-            s += String(format: "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\">%g</text>\n", left - 6, top + Double(doseRates.count - 1 - di) * cell + cell / 2 + 4, doseRates[di])
+            s += String(
+                format: "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\">%g</text>\n", left - 6,
+                top + Double(doseRates.count - 1 - di) * cell + cell / 2 + 4, doseRates[di])
         }
         for fi in 0..<frameRates.count {
-            s += String(format: "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">%g</text>\n", left + Double(fi) * cell + cell / 2, top + cell * Double(doseRates.count) + 16, frameRates[fi])
+            s += String(
+                format: "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">%g</text>\n",
+                left + Double(fi) * cell + cell / 2, top + cell * Double(doseRates.count) + 16, frameRates[fi])
         }
-        s += String(format: "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">frame rate (frames/s)</text>\n", left + cell * Double(frameRates.count) / 2, h - 18)
-        s += String(format: "<text x=\"16\" y=\"%.0f\" transform=\"rotate(-90 16 %.0f)\" text-anchor=\"middle\">dose rate (e⁻/Å²/s)</text>\n", top + cell * Double(doseRates.count) / 2, top + cell * Double(doseRates.count) / 2)
+        s += String(
+            format: "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">frame rate (frames/s)</text>\n",
+            left + cell * Double(frameRates.count) / 2, h - 18)
+        s += String(
+            format:
+                "<text x=\"16\" y=\"%.0f\" transform=\"rotate(-90 16 %.0f)\" text-anchor=\"middle\">dose rate (e⁻/Å²/s)</text>\n",
+            top + cell * Double(doseRates.count) / 2, top + cell * Double(doseRates.count) / 2)
         return s + "</svg>\n"
     }
 }

@@ -29,9 +29,11 @@ public struct LiquidCell: Environment {
     /// Names of the `instrument` entries.
     public static let instrumentNames = ["dose_rate", "frame_rate", "cumulative_dose", "damage", "elapsed_time"]
     /// Names of the `features` entries (statistics of the observed segment; `TrajectoryStatistics`, `MSD`).
-    public static let featureNames = ["log10_mean_step_nm", "log10_step_std_nm", "step_skewness", "log10_step_kurtosis",
-                                      "log10_median_step_nm", "vacf_1", "vacf_2", "vacf_3", "position_acf_1",
-                                      "xy_step_correlation", "msd_exponent", "tracked_fraction"]
+    public static let featureNames = [
+        "log10_mean_step_nm", "log10_step_std_nm", "step_skewness", "log10_step_kurtosis",
+        "log10_median_step_nm", "vacf_1", "vacf_2", "vacf_3", "position_acf_1",
+        "xy_step_correlation", "msd_exponent", "tracked_fraction"
+    ]
 
     enum Phase { case needsReset, running, ended }
 
@@ -57,7 +59,8 @@ public struct LiquidCell: Environment {
         let path = spec.resolvedCheckpoint
         let model: Leonardo
         do { model = try Leonardo.load(path) } catch {
-            throw EnvironmentError.invalidSpec(file: spec.sourceFile ?? spec.id, field: "checkpoint", problem: "cannot be loaded: \(error)")
+            throw EnvironmentError.invalidSpec(
+                file: spec.sourceFile ?? spec.id, field: "checkpoint", problem: "cannot be loaded: \(error)")
         }
         try self.init(spec: spec, model: model)
     }
@@ -66,35 +69,44 @@ public struct LiquidCell: Environment {
     public init(spec: LiquidCellSpec, model: Leonardo, calibration: DoseCalibration? = nil) throws {
         try spec.validate(file: spec.sourceFile ?? spec.id)
         guard let cal = calibration ?? model.doseCalibration else {
-            throw EnvironmentError.invalidSpec(file: spec.sourceFile ?? spec.id, field: "checkpoint",
-                                               problem: "has no dose calibration (run gym-runner calibrate-dose)")
+            throw EnvironmentError.invalidSpec(
+                file: spec.sourceFile ?? spec.id, field: "checkpoint",
+                problem: "has no dose calibration (run gym-runner calibrate-dose)")
         }
         guard model.config.length == spec.segmentFrames, model.config.inputChannels == 2 else {
-            throw EnvironmentError.invalidSpec(file: spec.sourceFile ?? spec.id, field: "segmentFrames",
-                                               problem: "is \(spec.segmentFrames) but the model makes \(model.config.length)-frame 2-D trajectories")
+            throw EnvironmentError.invalidSpec(
+                file: spec.sourceFile ?? spec.id, field: "segmentFrames",
+                problem: "is \(spec.segmentFrames) but the model makes \(model.config.length)-frame 2-D trajectories")
         }
         guard cal.index < model.config.latentDim else {
-            throw EnvironmentError.invalidSpec(file: spec.sourceFile ?? spec.id, field: "checkpoint", problem: "dose calibration index out of range")
+            throw EnvironmentError.invalidSpec(
+                file: spec.sourceFile ?? spec.id, field: "checkpoint", problem: "dose calibration index out of range")
         }
         switch spec.latent.prior {
         case .standard: conditionalPrior = nil
         case .fitted:
             guard let prior = model.latentPrior else {
-                throw EnvironmentError.invalidSpec(file: spec.sourceFile ?? spec.id, field: "latent.prior",
-                                                   problem: "is 'fitted' but the checkpoint has no latent_prior (run gym-runner fit-prior)")
+                throw EnvironmentError.invalidSpec(
+                    file: spec.sourceFile ?? spec.id, field: "latent.prior",
+                    problem: "is 'fitted' but the checkpoint has no latent_prior (run gym-runner fit-prior)")
             }
             guard prior.dimension == model.config.latentDim else {
-                throw EnvironmentError.invalidSpec(file: spec.sourceFile ?? spec.id, field: "latent.prior",
-                                                   problem: "the checkpoint's latent_prior has \(prior.dimension) dimensions, the model \(model.config.latentDim)")
+                throw EnvironmentError.invalidSpec(
+                    file: spec.sourceFile ?? spec.id, field: "latent.prior",
+                    problem:
+                        "the checkpoint's latent_prior has \(prior.dimension) dimensions, the model \(model.config.latentDim)"
+                )
             }
             conditionalPrior = try prior.conditioned(on: cal.index)
         }
-        self.spec = spec; self.model = model; self.calibration = cal
+        self.spec = spec
+        self.model = model
+        self.calibration = cal
         let T = spec.segmentFrames
         observationSpace = DictSpace([
             "segment": Box(shape: [T, 2], low: -.infinity, high: .infinity),
             "instrument": Box(shape: [5], low: [0, 0, 0, 0, 0], high: [1, 1, .infinity, 1, .infinity]),
-            "features": Box(shape: [LiquidCell.featureNames.count], low: -.infinity, high: .infinity),
+            "features": Box(shape: [LiquidCell.featureNames.count], low: -.infinity, high: .infinity)
         ])
         actionSpace = Discrete(spec.doseRates.count * spec.frameRates.count)
         z = [Double](repeating: 0, count: model.config.latentDim)
@@ -120,12 +132,17 @@ public struct LiquidCell: Environment {
         guard f0 >= spec.frameRateRange[0] && f0 <= spec.frameRateRange[1] else {
             throw EnvironmentError.actionOutsideSpace("reset option frame_rate \(f0) outside \(spec.frameRateRange)")
         }
-        cumulativeDose = 0; effectiveDose = 0; damage = 0; elapsedTime = 0; stepCount = 0
+        cumulativeDose = 0
+        effectiveDose = 0
+        damage = 0
+        elapsedTime = 0
+        stepCount = 0
         position = (0, 0)
         particleScale = Foundation.exp(spec.scale.particleSpread * rng.normal())
         logEffectiveDoseRate = Foundation.log(spec.latent.nativeDoseRate)
         for j in 0..<z.count { z[j] = rng.normal() }
-        z[calibration.index] = calibration.latent(forDoseRate: spec.latent.nativeDoseRate) + calibration.residualStd * rng.normal()
+        z[calibration.index] =
+            calibration.latent(forDoseRate: spec.latent.nativeDoseRate) + calibration.residualStd * rng.normal()
         phase = .running
         let s = record(doseRate: d0, frameRate: f0)
         stepCount = 0
@@ -208,32 +225,40 @@ public struct LiquidCell: Environment {
     mutating func segmentRange() -> Double {
         let eff = Foundation.exp(logEffectiveDoseRate)
         let fluctuation = spec.scale.segmentSpread > 0 ? Foundation.exp(spec.scale.segmentSpread * rng.normal()) : 1
-        return spec.scale.referenceRange * pow(eff / spec.scale.referenceDoseRate, spec.scale.doseExponent) * particleScale * fluctuation
+        return spec.scale.referenceRange * pow(eff / spec.scale.referenceDoseRate, spec.scale.doseExponent)
+            * particleScale * fluctuation
     }
 
     /// Everything after decoding (shared with `LiquidCellVector`, which decodes many environments at once).
-    mutating func finish(doseRate d: Double, frameRate f: Double, decoded: [Float], ranges: [Double]) -> Step<[String: [Float]]> {
+    mutating func finish(doseRate d: Double, frameRate f: Double, decoded: [Float], ranges: [Double]) -> Step<
+        [String: [Float]]
+    > {
         let T = spec.segmentFrames
         let k = ranges.count
         // Stitch decoded segments end to start: each begins one of its own steps after the previous end.
         var path = [Double](repeating: 0, count: 2 * k * T)
         var (px, py) = position
         for j in 0..<k {
-            let L = ranges[j], b = j * T * 2
-            let x0 = Double(decoded[b]), y0 = Double(decoded[b + 1])
-            let sx = Double(decoded[b + 2]) - x0, sy = Double(decoded[b + 3]) - y0
+            let L = ranges[j]
+            let b = j * T * 2
+            let x0 = Double(decoded[b])
+            let y0 = Double(decoded[b + 1])
+            let sx = Double(decoded[b + 2]) - x0
+            let sy = Double(decoded[b + 3]) - y0
             for t in 0..<T {
                 path[b + 2 * t] = px + L * (Double(decoded[b + 2 * t]) - x0 + sx)
                 path[b + 2 * t + 1] = py + L * (Double(decoded[b + 2 * t + 1]) - y0 + sy)
             }
-            px = path[b + 2 * T - 2]; py = path[b + 2 * T - 1]
+            px = path[b + 2 * T - 2]
+            py = path[b + 2 * T - 1]
         }
         // Sample at the camera frame rate.
         let r = spec.baseFrameRate / f
         var truth = [Double](repeating: 0, count: 2 * T)
         for i in 0..<T {
             let u = Double(i) * r
-            let lo = min(Int(u), k * T - 1), hi = min(lo + 1, k * T - 1)
+            let lo = min(Int(u), k * T - 1)
+            let hi = min(lo + 1, k * T - 1)
             let w = u - Double(lo)
             truth[2 * i] = path[2 * lo] * (1 - w) + path[2 * hi] * w
             truth[2 * i + 1] = path[2 * lo + 1] * (1 - w) + path[2 * hi + 1] * w
@@ -248,7 +273,8 @@ public struct LiquidCell: Environment {
         var observed = [Float](repeating: .nan, count: 2 * T)
         var detected = 0
         for i in 0..<T {
-            let nx = rng.normal(), ny = rng.normal()
+            let nx = rng.normal()
+            let ny = rng.normal()
             if rng.uniform() < pDetect {
                 observed[2 * i] = Float(truth[2 * i] + sigma * nx)
                 observed[2 * i + 1] = Float(truth[2 * i + 1] + sigma * ny)
@@ -258,7 +284,8 @@ public struct LiquidCell: Environment {
         // Signal: bits of motion information per frame, ½·log₂(1 + step variance / localisation variance).
         var stepVariance = 0.0
         for i in 1..<T {
-            let dx = truth[2 * i] - truth[2 * i - 2], dy = truth[2 * i + 1] - truth[2 * i - 1]
+            let dx = truth[2 * i] - truth[2 * i - 2]
+            let dy = truth[2 * i + 1] - truth[2 * i - 1]
             stepVariance += (dx * dx + dy * dy) / 2
         }
         stepVariance /= Double(T - 1)
@@ -280,7 +307,8 @@ public struct LiquidCell: Environment {
         let w = spec.reward
         let reward = w.signalWeight * signal - w.damageWeight * damageIncrement - w.perturbationWeight * perturbation
 
-        doseRate = d; frameRate = f
+        doseRate = d
+        frameRate = f
         let terminated = damage >= spec.damage.destroyedAt
         var truncated = false
         if !terminated {
@@ -288,14 +316,18 @@ public struct LiquidCell: Environment {
             if let b = spec.limits.doseBudget, cumulativeDose >= b - 1e-9 { truncated = true }
             if let m = spec.limits.maxSteps, stepCount >= m { truncated = true }
         }
-        let obs: [String: [Float]] = ["segment": observed, "instrument": instrument(),
-                                      "features": LiquidCell.features(observed, length: T, detected: detected)]
-        let info: Info = ["dose_rate": d, "frame_rate": f, "electrons_per_frame": electrons, "localization_precision_nm": sigma,
-                          "detected_fraction": Double(detected) / Double(T), "signal_bits_per_frame": signal,
-                          "damage": damage, "damage_increment": damageIncrement, "perturbation": perturbation,
-                          "cumulative_dose": cumulativeDose, "elapsed_time": elapsedTime,
-                          "effective_dose_rate": effectiveDoseRate, "latent_dose": z[calibration.index],
-                          "step_variance_nm2": stepVariance, "decoded_segments": Double(k)]
+        let obs: [String: [Float]] = [
+            "segment": observed, "instrument": instrument(),
+            "features": LiquidCell.features(observed, length: T, detected: detected)
+        ]
+        let info: Info = [
+            "dose_rate": d, "frame_rate": f, "electrons_per_frame": electrons, "localization_precision_nm": sigma,
+            "detected_fraction": Double(detected) / Double(T), "signal_bits_per_frame": signal,
+            "damage": damage, "damage_increment": damageIncrement, "perturbation": perturbation,
+            "cumulative_dose": cumulativeDose, "elapsed_time": elapsedTime,
+            "effective_dose_rate": effectiveDoseRate, "latent_dose": z[calibration.index],
+            "step_variance_nm2": stepVariance, "decoded_segments": Double(k)
+        ]
         return Step(observation: obs, reward: reward, terminated: terminated, truncated: truncated, info: info)
     }
 
@@ -306,7 +338,8 @@ public struct LiquidCell: Environment {
 
     /// σ = √(c²/N + floor²) (nm): photon-counting-limited localisation (Thompson, Larson & Webb 2002) plus a floor.
     public func localizationPrecision(electronsPerFrame n: Double) -> Double {
-        (spec.noise.precisionConstant * spec.noise.precisionConstant / n + spec.noise.precisionFloor * spec.noise.precisionFloor).squareRoot()
+        (spec.noise.precisionConstant * spec.noise.precisionConstant / n + spec.noise.precisionFloor
+            * spec.noise.precisionFloor).squareRoot()
     }
 
     func instrument() -> [Float] {
@@ -314,9 +347,13 @@ public struct LiquidCell: Environment {
             Float(min(1, max(0, Foundation.log(v / range[0]) / Foundation.log(range[1] / range[0]))))
         }
         let doseScale = spec.limits.doseBudget ?? spec.damage.criticalDose
-        let timeScale = spec.limits.timeBudget ?? Double(spec.limits.maxSteps ?? 1) * Double(spec.segmentFrames) / spec.frameRateRange[1]
-        return [unit(doseRate, spec.doseRateRange), unit(frameRate, spec.frameRateRange), Float(cumulativeDose / doseScale),
-                Float(min(1, damage)), Float(elapsedTime / timeScale)]
+        let timeScale =
+            spec.limits.timeBudget ?? Double(spec.limits.maxSteps ?? 1) * Double(spec.segmentFrames)
+            / spec.frameRateRange[1]
+        return [
+            unit(doseRate, spec.doseRateRange), unit(frameRate, spec.frameRateRange), Float(cumulativeDose / doseScale),
+            Float(min(1, damage)), Float(elapsedTime / timeScale)
+        ]
     }
 
     /// Features of an observed segment (T×2, NaN where lost): lost frames take the last tracked position (the
@@ -331,29 +368,39 @@ public struct LiquidCell: Environment {
         for i in 0..<T {
             if filled[2 * i].isNaN {
                 let src = i < firstValid ? firstValid : i - 1
-                filled[2 * i] = filled[2 * src]; filled[2 * i + 1] = filled[2 * src + 1]
+                filled[2 * i] = filled[2 * src]
+                filled[2 * i + 1] = filled[2 * src + 1]
             }
         }
         let normalized = TrajectoryNormalization.normalize(filled, length: T).normalized
         let stats = TrajectoryStatistics(trajectory: normalized)
-        var steps = [Double](), sum = 0.0
+        var steps = [Double]()
+        var sum = 0.0
         for i in 1..<T {
-            let dx = Double(filled[2 * i] - filled[2 * i - 2]), dy = Double(filled[2 * i + 1] - filled[2 * i - 1])
+            let dx = Double(filled[2 * i] - filled[2 * i - 2])
+            let dy = Double(filled[2 * i + 1] - filled[2 * i - 1])
             let s = (dx * dx + dy * dy).squareRoot()
-            steps.append(s); sum += s
+            steps.append(s)
+            sum += s
         }
         let mean = sum / Double(T - 1)
         let std = (steps.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(T - 1)).squareRoot()
         let sorted = steps.sorted()
-        let msd = filled.withUnsafeBufferPointer { MSD.timeAveraged($0.baseAddress!, length: T, maxLag: min(10, T - 1)) }
+        let msd = filled.withUnsafeBufferPointer {
+            MSD.timeAveraged($0.baseAddress!, length: T, maxLag: min(10, T - 1))
+        }
         let alpha = MSD.exponent(msd)
-        out[0] = Float(log10(mean + 0.01)); out[1] = Float(log10(std + 0.01))
+        out[0] = Float(log10(mean + 0.01))
+        out[1] = Float(log10(std + 0.01))
         out[2] = Float(max(-10, min(10, stats.stepSkewness)))
         out[3] = Float(log10(max(stats.stepKurtosis, 1e-3)))
         out[4] = Float(log10(sorted[(T - 2) / 2] + 0.01))
-        out[5] = Float(stats.velocityAutocorrelation[0]); out[6] = Float(stats.velocityAutocorrelation[1])
-        out[7] = Float(stats.velocityAutocorrelation[2]); out[8] = Float(stats.positionAutocorrelation[0])
-        out[9] = Float(stats.xyStepCorrelation); out[10] = Float(alpha.isFinite ? alpha : 0)
+        out[5] = Float(stats.velocityAutocorrelation[0])
+        out[6] = Float(stats.velocityAutocorrelation[1])
+        out[7] = Float(stats.velocityAutocorrelation[2])
+        out[8] = Float(stats.positionAutocorrelation[0])
+        out[9] = Float(stats.xyStepCorrelation)
+        out[10] = Float(alpha.isFinite ? alpha : 0)
         return out
     }
 }

@@ -113,29 +113,36 @@ public struct LiquidCellSpec: Codable, Equatable, Sendable {
 
     private enum CodingKeys: String, CodingKey {
         case id, description, checkpoint, segmentFrames, baseFrameRate, frameRates, doseRates, doseRateRange,
-             frameRateRange, particle, scale, latent, noise, damage, reward, limits
+            frameRateRange, particle, scale, latent, noise, damage, reward, limits
     }
 
     /// Reads and validates a spec file; errors name the file and the field.
     public static func load(_ path: String) throws -> LiquidCellSpec {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw EnvironmentError.invalidSpec(file: path, field: "-", problem: "cannot read the spec file (missing or unreadable)")
+            throw EnvironmentError.invalidSpec(
+                file: path, field: "-", problem: "cannot read the spec file (missing or unreadable)")
         }
         var spec: LiquidCellSpec
-        do { spec = try JSONDecoder().decode(LiquidCellSpec.self, from: data) } catch let DecodingError.keyNotFound(key, ctx) {
+        do { spec = try JSONDecoder().decode(LiquidCellSpec.self, from: data) } catch let DecodingError.keyNotFound(
+            key, ctx)
+        {
             let field = (ctx.codingPath + [key]).map { $0.stringValue }.joined(separator: ".")
             throw EnvironmentError.invalidSpec(file: path, field: field, problem: "is missing")
         } catch let DecodingError.typeMismatch(_, ctx) {
-            throw EnvironmentError.invalidSpec(file: path, field: ctx.codingPath.map { $0.stringValue }.joined(separator: "."),
-                                               problem: "has the wrong type (\(ctx.debugDescription))")
+            throw EnvironmentError.invalidSpec(
+                file: path, field: ctx.codingPath.map { $0.stringValue }.joined(separator: "."),
+                problem: "has the wrong type (\(ctx.debugDescription))")
         } catch let DecodingError.valueNotFound(_, ctx) {
-            throw EnvironmentError.invalidSpec(file: path, field: ctx.codingPath.map { $0.stringValue }.joined(separator: "."),
-                                               problem: "is null but must have a value")
+            throw EnvironmentError.invalidSpec(
+                file: path, field: ctx.codingPath.map { $0.stringValue }.joined(separator: "."),
+                problem: "is null but must have a value")
         } catch let DecodingError.dataCorrupted(ctx) where !ctx.codingPath.isEmpty {
-            throw EnvironmentError.invalidSpec(file: path, field: ctx.codingPath.map { $0.stringValue }.joined(separator: "."),
-                                               problem: "has an invalid value (\(ctx.debugDescription))")
+            throw EnvironmentError.invalidSpec(
+                file: path, field: ctx.codingPath.map { $0.stringValue }.joined(separator: "."),
+                problem: "has an invalid value (\(ctx.debugDescription))")
         } catch {
-            throw EnvironmentError.invalidSpec(file: path, field: "-", problem: "is not valid JSON (\(error.localizedDescription))")
+            throw EnvironmentError.invalidSpec(
+                file: path, field: "-", problem: "is not valid JSON (\(error.localizedDescription))")
         }
         spec.sourceFile = path
         try spec.validate(file: path)
@@ -147,46 +154,65 @@ public struct LiquidCellSpec: Codable, Equatable, Sendable {
         func check(_ ok: Bool, _ field: String, _ problem: String) throws {
             if !ok { throw EnvironmentError.invalidSpec(file: file, field: field, problem: problem) }
         }
-        func positive(_ v: Double, _ field: String) throws { try check(v > 0 && v.isFinite, field, "must be positive and finite (got \(v))") }
+        func positive(_ v: Double, _ field: String) throws {
+            try check(v > 0 && v.isFinite, field, "must be positive and finite (got \(v))")
+        }
         try check(!id.isEmpty && id.contains("-v"), "id", "must be a versioned ID such as LiquidCell-v0 (got '\(id)')")
         try check(!checkpoint.isEmpty, "checkpoint", "must name a LEONARDO checkpoint")
         try check(segmentFrames >= 12, "segmentFrames", "must be at least 12")
         try positive(baseFrameRate, "baseFrameRate")
         try check(!frameRates.isEmpty, "frameRates", "must list at least one frame rate")
         for (i, f) in frameRates.enumerated() {
-            try check(f > 0 && f <= baseFrameRate, "frameRates[\(i)]", "must lie in (0, baseFrameRate = \(baseFrameRate)] (got \(f))")
+            try check(
+                f > 0 && f <= baseFrameRate, "frameRates[\(i)]",
+                "must lie in (0, baseFrameRate = \(baseFrameRate)] (got \(f))")
         }
         try check(!doseRates.isEmpty, "doseRates", "must list at least one dose rate")
         for (i, d) in doseRates.enumerated() { try positive(d, "doseRates[\(i)]") }
-        try check(doseRateRange.count == 2 && doseRateRange[0] > 0 && doseRateRange[0] < doseRateRange[1],
-                  "doseRateRange", "must be [min, max] with 0 < min < max")
-        try check(frameRateRange.count == 2 && frameRateRange[0] > 0 && frameRateRange[0] < frameRateRange[1]
-                  && frameRateRange[1] <= baseFrameRate, "frameRateRange", "must be [min, max] with 0 < min < max ≤ baseFrameRate")
-        try check(doseRates.allSatisfy { $0 >= doseRateRange[0] && $0 <= doseRateRange[1] }, "doseRates", "must lie inside doseRateRange")
-        try check(frameRates.allSatisfy { $0 >= frameRateRange[0] && $0 <= frameRateRange[1] }, "frameRates", "must lie inside frameRateRange")
-        try positive(particle.length, "particle.length"); try positive(particle.width, "particle.width")
-        try positive(scale.referenceRange, "scale.referenceRange"); try positive(scale.referenceDoseRate, "scale.referenceDoseRate")
+        try check(
+            doseRateRange.count == 2 && doseRateRange[0] > 0 && doseRateRange[0] < doseRateRange[1],
+            "doseRateRange", "must be [min, max] with 0 < min < max")
+        try check(
+            frameRateRange.count == 2 && frameRateRange[0] > 0 && frameRateRange[0] < frameRateRange[1]
+                && frameRateRange[1] <= baseFrameRate, "frameRateRange",
+            "must be [min, max] with 0 < min < max ≤ baseFrameRate")
+        try check(
+            doseRates.allSatisfy { $0 >= doseRateRange[0] && $0 <= doseRateRange[1] }, "doseRates",
+            "must lie inside doseRateRange")
+        try check(
+            frameRates.allSatisfy { $0 >= frameRateRange[0] && $0 <= frameRateRange[1] }, "frameRates",
+            "must lie inside frameRateRange")
+        try positive(particle.length, "particle.length")
+        try positive(particle.width, "particle.width")
+        try positive(scale.referenceRange, "scale.referenceRange")
+        try positive(scale.referenceDoseRate, "scale.referenceDoseRate")
         try check(scale.doseExponent.isFinite, "scale.doseExponent", "must be finite")
         try check(scale.particleSpread >= 0 && scale.particleSpread.isFinite, "scale.particleSpread", "must be ≥ 0")
         try check(scale.segmentSpread >= 0 && scale.segmentSpread.isFinite, "scale.segmentSpread", "must be ≥ 0")
-        try positive(latent.relaxationTime, "latent.relaxationTime"); try positive(latent.doseLagTime, "latent.doseLagTime")
+        try positive(latent.relaxationTime, "latent.relaxationTime")
+        try positive(latent.doseLagTime, "latent.doseLagTime")
         try positive(latent.nativeDoseRate, "latent.nativeDoseRate")
         try positive(noise.precisionConstant, "noise.precisionConstant")
         try check(noise.precisionFloor >= 0 && noise.precisionFloor.isFinite, "noise.precisionFloor", "must be ≥ 0")
         try positive(noise.detectionElectrons, "noise.detectionElectrons")
-        try positive(damage.criticalDose, "damage.criticalDose"); try positive(damage.shape, "damage.shape")
-        try check(damage.doseRateExponent >= 0 && damage.doseRateExponent.isFinite, "damage.doseRateExponent", "must be ≥ 0")
+        try positive(damage.criticalDose, "damage.criticalDose")
+        try positive(damage.shape, "damage.shape")
+        try check(
+            damage.doseRateExponent >= 0 && damage.doseRateExponent.isFinite, "damage.doseRateExponent", "must be ≥ 0")
         try positive(damage.referenceDoseRate, "damage.referenceDoseRate")
         try check(damage.destroyedAt > 0 && damage.destroyedAt <= 1, "damage.destroyedAt", "must lie in (0, 1]")
-        for (name, w) in [("reward.signalWeight", reward.signalWeight), ("reward.damageWeight", reward.damageWeight),
-                          ("reward.perturbationWeight", reward.perturbationWeight)] {
+        for (name, w) in [
+            ("reward.signalWeight", reward.signalWeight), ("reward.damageWeight", reward.damageWeight),
+            ("reward.perturbationWeight", reward.perturbationWeight)
+        ] {
             try check(w >= 0 && w.isFinite, name, "must be ≥ 0")
         }
         if let t = limits.timeBudget { try positive(t, "limits.timeBudget") }
         if let d = limits.doseBudget { try positive(d, "limits.doseBudget") }
         if let m = limits.maxSteps { try check(m >= 1, "limits.maxSteps", "must be at least 1") }
-        try check(limits.timeBudget != nil || limits.doseBudget != nil || limits.maxSteps != nil, "limits",
-                  "must set at least one of timeBudget, doseBudget, maxSteps (episodes must end)")
+        try check(
+            limits.timeBudget != nil || limits.doseBudget != nil || limits.maxSteps != nil, "limits",
+            "must set at least one of timeBudget, doseBudget, maxSteps (episodes must end)")
     }
 
     /// The checkpoint path resolved against the spec file's folder.

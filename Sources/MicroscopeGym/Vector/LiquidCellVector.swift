@@ -20,13 +20,18 @@ public struct LiquidCellVector {
 
     public mutating func step(_ actions: [Int]) throws -> VectorStep<[String: [Float]]> {
         precondition(actions.count == count, "one action per environment")
-        var latents: [Float] = [], noise: [Float] = [], ranges: [[Double]] = [], settings: [(Double, Double)] = []
+        var latents: [Float] = []
+        var noise: [Float] = []
+        var ranges: [[Double]] = []
+        var settings: [(Double, Double)] = []
         for i in 0..<count {
             guard environments[i].actionSpace.contains(actions[i]) else {
-                throw EnvironmentError.actionOutsideSpace("environment \(i): \(actions[i]) is not in \(environments[i].actionSpace)")
+                throw EnvironmentError.actionOutsideSpace(
+                    "environment \(i): \(actions[i]) is not in \(environments[i].actionSpace)")
             }
             guard environments[i].phase == .running else {
-                throw environments[i].phase == .needsReset ? EnvironmentError.stepBeforeReset : EnvironmentError.stepAfterEpisodeEnd
+                throw environments[i].phase == .needsReset
+                    ? EnvironmentError.stepBeforeReset : EnvironmentError.stepAfterEpisodeEnd
             }
             let (d, f) = environments[i].setting(for: actions[i])
             settings.append((d, f))
@@ -38,7 +43,9 @@ public struct LiquidCellVector {
             ranges.append(r)
             // The stationary decoder's per-frame noise, from each environment's own generator in the single
             // environment's order (the authors' decoder needs none).
-            for _ in 0..<environments[i].model.noiseCount(batch: r.count) { noise.append(Float(environments[i].rng.normal())) }
+            for _ in 0..<environments[i].model.noiseCount(batch: r.count) {
+                noise.append(Float(environments[i].rng.normal()))
+            }
         }
         let decoded = environments[0].model.decode(z: latents, noise: noise.isEmpty ? nil : noise)
         let per = environments[0].spec.segmentFrames * 2
@@ -48,11 +55,13 @@ public struct LiquidCellVector {
             let k = ranges[i].count
             let slice = Array(decoded[(offset * per)..<((offset + k) * per)])
             offset += k
-            var s = environments[i].finish(doseRate: settings[i].0, frameRate: settings[i].1, decoded: slice, ranges: ranges[i])
+            var s = environments[i].finish(
+                doseRate: settings[i].0, frameRate: settings[i].1, decoded: slice, ranges: ranges[i])
             if s.done { environments[i].phase = .ended }
             s.info["env_index"] = Double(i)
             steps.append(s)
         }
-        return try VectorEnvironment<LiquidCell>.autoReset(steps, reset: { i in try environments[i].reset(seed: nil, options: [:]).0 })
+        return try VectorEnvironment<LiquidCell>.autoReset(
+            steps, reset: { i in try environments[i].reset(seed: nil, options: [:]).0 })
     }
 }

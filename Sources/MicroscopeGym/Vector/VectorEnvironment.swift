@@ -30,13 +30,19 @@ public struct VectorEnvironment<E: Environment> {
         precondition(actions.count == count, "one action per environment")
         var steps: [Step<E.Observation>] = []
         for i in 0..<count { steps.append(try environments[i].step(actions[i])) }
-        return try VectorEnvironment.autoReset(steps, reset: { i in try environments[i].reset(seed: nil, options: [:]).0 })
+        return try VectorEnvironment.autoReset(
+            steps, reset: { i in try environments[i].reset(seed: nil, options: [:]).0 })
     }
 
-    static func autoReset(_ steps: [Step<E.Observation>], reset: (Int) throws -> E.Observation) rethrows -> VectorStep<E.Observation> {
-        var out = VectorStep<E.Observation>(observations: [], rewards: [], terminated: [], truncated: [], infos: [], finalObservations: [])
+    static func autoReset(_ steps: [Step<E.Observation>], reset: (Int) throws -> E.Observation) rethrows -> VectorStep<
+        E.Observation
+    > {
+        var out = VectorStep<E.Observation>(
+            observations: [], rewards: [], terminated: [], truncated: [], infos: [], finalObservations: [])
         for (i, s) in steps.enumerated() {
-            out.rewards.append(s.reward); out.terminated.append(s.terminated); out.truncated.append(s.truncated)
+            out.rewards.append(s.reward)
+            out.terminated.append(s.terminated)
+            out.truncated.append(s.truncated)
             out.infos.append(s.info)
             if s.done {
                 out.finalObservations.append(s.observation)

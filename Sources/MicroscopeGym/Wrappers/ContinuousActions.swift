@@ -10,9 +10,11 @@ public struct ContinuousActions<Base: Environment>: ActionWrapper where Base.Act
     public let actionSpace: Box
     public init(_ base: Base, gridShape: [Int]) throws {
         guard gridShape.reduce(1, *) == base.actionSpace.n else {
-            throw EnvironmentError.incompatibleSpaces("grid \(gridShape) does not cover Discrete(\(base.actionSpace.n))")
+            throw EnvironmentError.incompatibleSpaces(
+                "grid \(gridShape) does not cover Discrete(\(base.actionSpace.n))")
         }
-        self.base = base; self.gridShape = gridShape
+        self.base = base
+        self.gridShape = gridShape
         actionSpace = Box(shape: [gridShape.count], low: 0, high: 1)
     }
     /// The discrete action nearest to `a`.
@@ -22,7 +24,9 @@ public struct ContinuousActions<Base: Environment>: ActionWrapper where Base.Act
         return index
     }
     public func action(_ action: [Float]) throws -> Int {
-        guard actionSpace.contains(action) else { throw EnvironmentError.actionOutsideSpace("\(action) is not in \(actionSpace)") }
+        guard actionSpace.contains(action) else {
+            throw EnvironmentError.actionOutsideSpace("\(action) is not in \(actionSpace)")
+        }
         return discrete(action)
     }
 }

@@ -11,10 +11,14 @@ public struct DiscreteActions<Base: Environment>: ActionWrapper where Base.Actio
         for (i, a) in table.enumerated() where !base.actionSpace.contains(a) {
             throw EnvironmentError.incompatibleSpaces("table entry \(i) \(a) is outside \(base.actionSpace)")
         }
-        self.base = base; self.table = table; actionSpace = Discrete(table.count)
+        self.base = base
+        self.table = table
+        actionSpace = Discrete(table.count)
     }
     public func action(_ action: Int) throws -> [Float] {
-        guard actionSpace.contains(action) else { throw EnvironmentError.actionOutsideSpace("\(action) is not in \(actionSpace)") }
+        guard actionSpace.contains(action) else {
+            throw EnvironmentError.actionOutsideSpace("\(action) is not in \(actionSpace)")
+        }
         return table[action]
     }
 }

@@ -11,14 +11,17 @@ public struct EpisodeStatistics<Base: Environment>: Wrapper {
     public private(set) var completed: [(episodeReturn: Double, length: Int)] = []
     public init(_ base: Base) { self.base = base }
     public mutating func reset(seed: UInt64?, options: [String: Double]) throws -> (Base.Observation, Info) {
-        episodeReturn = 0; episodeLength = 0
+        episodeReturn = 0
+        episodeLength = 0
         return try base.reset(seed: seed, options: options)
     }
     public mutating func step(_ action: Base.Action) throws -> Step<Base.Observation> {
         var s = try base.step(action)
-        episodeReturn += s.reward; episodeLength += 1
+        episodeReturn += s.reward
+        episodeLength += 1
         if s.done {
-            s.info["episode_return"] = episodeReturn; s.info["episode_length"] = Double(episodeLength)
+            s.info["episode_return"] = episodeReturn
+            s.info["episode_length"] = Double(episodeLength)
             completed.append((episodeReturn, episodeLength))
         }
         return s

@@ -11,11 +11,17 @@ public struct FlattenObservation<Base: Environment>: ObservationWrapper where Ba
         let available = base.observationSpace.keys
         let chosen = (keys ?? available).sorted()
         for k in chosen where !available.contains(k) {
-            throw EnvironmentError.incompatibleSpaces("no observation key '\(k)' (available: \(available.joined(separator: ", ")))")
+            throw EnvironmentError.incompatibleSpaces(
+                "no observation key '\(k)' (available: \(available.joined(separator: ", ")))")
         }
-        self.base = base; self.keys = chosen
-        var low: [Float] = [], high: [Float] = []
-        for k in chosen { low += base.observationSpace.spaces[k]!.low; high += base.observationSpace.spaces[k]!.high }
+        self.base = base
+        self.keys = chosen
+        var low: [Float] = []
+        var high: [Float] = []
+        for k in chosen {
+            low += base.observationSpace.spaces[k]!.low
+            high += base.observationSpace.spaces[k]!.high
+        }
         observationSpace = Box(shape: [low.count], low: low, high: high)
     }
     public func observation(_ o: [String: [Float]]) -> [Float] { keys.flatMap { o[$0]! } }

@@ -8,7 +8,10 @@ public struct ObservationNormalizer: Codable, Equatable, Sendable {
     public var count = 0.0
     public var mean: [Double]
     public var m2: [Double]
-    public init(dimension: Int) { mean = [Double](repeating: 0, count: dimension); m2 = mean }
+    public init(dimension: Int) {
+        mean = [Double](repeating: 0, count: dimension)
+        m2 = mean
+    }
 
     public mutating func update(_ x: [Float]) {
         count += 1
@@ -49,7 +52,8 @@ public struct NormalizeObservation<Base: Environment>: ObservationWrapper where 
     public var mean: [Double] { statistics.mean }
     public var m2: [Double] { statistics.m2 }
     public init(_ base: Base, clip: Float = 10) {
-        self.base = base; self.clip = clip
+        self.base = base
+        self.clip = clip
         statistics = ObservationNormalizer(dimension: base.observationSpace.count)
     }
     public var observationSpace: Box { Box(shape: base.observationSpace.shape, low: -clip, high: clip) }

@@ -6,9 +6,10 @@ import XCTest
 final class LatentPriorTests: XCTestCase {
     /// Posterior means from N(m, Σ) with a fixed posterior variance v: the fit must give mean m and Σ + v·I.
     func testFitRecoversTheMomentsOfTheAggregatePosterior() throws {
-        let L = 3, n = 20_000
+        let L = 3
+        let n = 20_000
         let m = [0.5, -1.0, 0.2]
-        let chol: [Double] = [1.0, 0, 0, 0.6, 0.8, 0, -0.3, 0.2, 0.5]      // Σ = C·Cᵀ
+        let chol: [Double] = [1.0, 0, 0, 0.6, 0.8, 0, -0.3, 0.2, 0.5]  // Σ = C·Cᵀ
         var rng = Xoshiro256StarStar(seed: 21)
         var mu = [Float](repeating: 0, count: n * L)
         for i in 0..<n {
@@ -32,7 +33,10 @@ final class LatentPriorTests: XCTestCase {
             }
         }
         // The factor is lower triangular with a positive diagonal.
-        for a in 0..<L { XCTAssertGreaterThan(prior.cholesky[a * L + a], 0); for b in (a + 1)..<L { XCTAssertEqual(prior.cholesky[a * L + b], 0) } }
+        for a in 0..<L {
+            XCTAssertGreaterThan(prior.cholesky[a * L + a], 0)
+            for b in (a + 1)..<L { XCTAssertEqual(prior.cholesky[a * L + b], 0) }
+        }
         // Samples reproduce mean and covariance.
         var r2 = Xoshiro256StarStar(seed: 22)
         let z = prior.sample(count: n, using: &r2)
@@ -56,14 +60,19 @@ final class LatentPriorTests: XCTestCase {
         let prior = LatentPrior(mean: [0.5, -1, 2], cholesky: try choleskyLower(sigma, L), count: 100)
         let c = try prior.conditioned(on: 1)
         // slope = Σ₋ᵢᵢ/Σᵢᵢ = (0.6, 0.3); S = [[2 − 0.36, −0.4 − 0.18], [−0.58, 1.5 − 0.09]].
-        XCTAssertEqual(c.slope[0], 0.6, accuracy: 1e-12); XCTAssertEqual(c.slope[1], 0); XCTAssertEqual(c.slope[2], 0.3, accuracy: 1e-12)
+        XCTAssertEqual(c.slope[0], 0.6, accuracy: 1e-12)
+        XCTAssertEqual(c.slope[1], 0)
+        XCTAssertEqual(c.slope[2], 0.3, accuracy: 1e-12)
         let schur = [(0, 0, 1.64), (0, 2, -0.58), (2, 0, -0.58), (2, 2, 1.41)]
         for (j, k, v) in schur {
             var s = 0.0
             for m in 0..<L { s += c.cholesky[j * L + m] * c.cholesky[k * L + m] }
             XCTAssertEqual(s, v, accuracy: 1e-12, "S[\(j),\(k)]")
         }
-        for m in 0..<L { XCTAssertEqual(c.cholesky[1 * L + m], 0); XCTAssertEqual(c.cholesky[m * L + 1], 0) }
+        for m in 0..<L {
+            XCTAssertEqual(c.cholesky[1 * L + m], 0)
+            XCTAssertEqual(c.cholesky[m * L + 1], 0)
+        }
         // Reassembled samples have the joint law N(μ, Σ).
         var rng = Xoshiro256StarStar(seed: 31)
         let n = 100_000
@@ -89,7 +98,8 @@ final class LatentPriorTests: XCTestCase {
     }
 
     func testBadInputsAreRejected() {
-        XCTAssertThrowsError(try LatentPrior.fit(mu: [0, 1, 2], logvar: [0, 0, 0], latentDim: 3), "fewer trajectories than dimensions")
+        XCTAssertThrowsError(
+            try LatentPrior.fit(mu: [0, 1, 2], logvar: [0, 0, 0], latentDim: 3), "fewer trajectories than dimensions")
         XCTAssertThrowsError(try choleskyLower([1, 2, 2, 1], 2), "not positive definite")
     }
 

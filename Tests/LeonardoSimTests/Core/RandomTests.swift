@@ -5,8 +5,10 @@ final class RandomTests: XCTestCase {
     func testXoshiroMatchesIndependentReference() {
         // Values from an independent Python implementation of SplitMix64 seeding + xoshiro256**.
         var g = Xoshiro256StarStar(seed: 42)
-        let expected: [UInt64] = [1546998764402558742, 6990951692964543102, 12544586762248559009,
-                                  17057574109182124193, 18295552978065317476]
+        let expected: [UInt64] = [
+            1546998764402558742, 6990951692964543102, 12544586762248559009,
+            17057574109182124193, 18295552978065317476
+        ]
         XCTAssertEqual((0..<5).map { _ in g.next() }, expected)
     }
 
@@ -17,10 +19,19 @@ final class RandomTests: XCTestCase {
     }
 
     func testNormalMomentsAndDeterminism() {
-        var g = Xoshiro256StarStar(seed: 1), h = Xoshiro256StarStar(seed: 1)
+        var g = Xoshiro256StarStar(seed: 1)
+        var h = Xoshiro256StarStar(seed: 1)
         let n = 200_000
-        var s = 0.0, s2 = 0.0, s4 = 0.0
-        for _ in 0..<n { let x = g.normal(); XCTAssertEqual(x, h.normal()); s += x; s2 += x * x; s4 += x * x * x * x }
+        var s = 0.0
+        var s2 = 0.0
+        var s4 = 0.0
+        for _ in 0..<n {
+            let x = g.normal()
+            XCTAssertEqual(x, h.normal())
+            s += x
+            s2 += x * x
+            s4 += x * x * x * x
+        }
         XCTAssertEqual(s / Double(n), 0, accuracy: 0.01)
         XCTAssertEqual(s2 / Double(n), 1, accuracy: 0.01)
         XCTAssertEqual(s4 / Double(n), 3, accuracy: 0.06)

@@ -26,8 +26,9 @@ final class CheckpointTests: XCTestCase {
 
     func testFloat16StorageRoundTripsToHalfPrecision() throws {
         let model = try Leonardo(config: .tiny, seed: 5)
-        model.doseCalibration = DoseCalibration(index: 1, slope: -0.3, intercept: 0.2, pearsonR: -0.5, residualStd: 0.4,
-                                                correlations: [0.1, -0.5, 0.2], count: 9, doseRange: [1, 100])
+        model.doseCalibration = DoseCalibration(
+            index: 1, slope: -0.3, intercept: 0.2, pearsonR: -0.5, residualStd: 0.4,
+            correlations: [0.1, -0.5, 0.2], count: 9, doseRange: [1, 100])
         let path = temporaryPath("half.h5")
         try LeonardoCheckpoint.save(model, to: path, float16: true)
         let back = try Leonardo.load(path)
@@ -74,8 +75,9 @@ final class CheckpointTests: XCTestCase {
         try f.write("decoder.conv_out.weight", [Float](repeating: 0, count: 10), shape: [2, 5])
         f.close()
         XCTAssertThrowsError(try Leonardo.load(path)) { error in
-            XCTAssertEqual(error as? LeonardoError,
-                           .shapeMismatch(file: path, name: "decoder.conv_out.weight", expected: [2, 8, 3], found: [2, 5]))
+            XCTAssertEqual(
+                error as? LeonardoError,
+                .shapeMismatch(file: path, name: "decoder.conv_out.weight", expected: [2, 8, 3], found: [2, 5]))
         }
     }
 
@@ -85,7 +87,8 @@ final class CheckpointTests: XCTestCase {
         try writeHDF5Atomically(path) { f in
             try f.setAttribute("config", String(decoding: try JSONEncoder().encode(model.config), as: UTF8.self))
             for r in model.parameters.refs.dropFirst() {
-                try f.write(r.name, UnsafeBufferPointer(start: model.parameters.value(r), count: r.count), shape: r.shape)
+                try f.write(
+                    r.name, UnsafeBufferPointer(start: model.parameters.value(r), count: r.count), shape: r.shape)
             }
         }
         XCTAssertThrowsError(try Leonardo.load(path)) { error in
@@ -109,38 +112,44 @@ final class CheckpointTests: XCTestCase {
         try model.save(path)
         let before = try Data(contentsOf: URL(fileURLWithPath: path))
         struct Boom: Error {}
-        XCTAssertThrowsError(try writeHDF5Atomically(path) { f in
-            try f.write("partial", [Float](repeating: 1, count: 4), shape: [4])
-            throw Boom()
-        })
+        XCTAssertThrowsError(
+            try writeHDF5Atomically(path) { f in
+                try f.write("partial", [Float](repeating: 1, count: 4), shape: [4])
+                throw Boom()
+            })
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), before)
         let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        XCTAssertFalse(try FileManager.default.contentsOfDirectory(atPath: dir).contains { $0.contains("atomic.h5.tmp") })
+        XCTAssertFalse(
+            try FileManager.default.contentsOfDirectory(atPath: dir).contains { $0.contains("atomic.h5.tmp") })
     }
 
     func testTrajectorySetRoundTripAndValidation() throws {
         let walks = randomWalks(3, length: 10, seed: 2)
-        let set = TrajectorySet(trajectories: walks, count: 3, length: 10, dose: [1, 2, 3], labels: [0, 1, 0],
-                                labelNames: ["a", "b"], alpha: nil, attributes: ["generator": "test"])
+        let set = TrajectorySet(
+            trajectories: walks, count: 3, length: 10, dose: [1, 2, 3], labels: [0, 1, 0],
+            labelNames: ["a", "b"], alpha: nil, attributes: ["generator": "test"])
         let path = temporaryPath("set.h5")
         try set.write(path)
         XCTAssertEqual(try TrajectorySet.read(path), set)
         let bad = temporaryPath("bad.h5")
-        try writeHDF5Atomically(bad) { f in try f.write("trajectories", [Float](repeating: 0, count: 12), shape: [2, 2, 3]) }
+        try writeHDF5Atomically(bad) { f in
+            try f.write("trajectories", [Float](repeating: 0, count: 12), shape: [2, 2, 3])
+        }
         XCTAssertThrowsError(try TrajectorySet.read(bad)) { error in
             XCTAssertTrue("\(error)".contains("expected N×T×2"), "\(error)")
         }
         let segs = try set.segmented(window: 4, subsample: 2)
-        XCTAssertEqual(segs.count, 3)   // 10 frames → 5 after subsampling → one 4-frame window each
+        XCTAssertEqual(segs.count, 3)  // 10 frames → 5 after subsampling → one 4-frame window each
         XCTAssertEqual(segs.dose, [1, 2, 3])
         XCTAssertEqual(Array(segs.trajectories[0..<4]), [walks[0], walks[1], walks[4], walks[5]])
     }
 
     func testNormalizationIsInvertible() {
-        let raw: [Float] = [3, 10, 5, 14, 4, 12]   // T = 3
+        let raw: [Float] = [3, 10, 5, 14, 4, 12]  // T = 3
         let (n, off, sc) = TrajectoryNormalization.normalize(raw, length: 3)
-        XCTAssertEqual(n, [0, 0, 0.5, 1, 0.25, 0.5])   // x range 2, y range 4: both divided by 4
-        XCTAssertEqual(off, [3, 10]); XCTAssertEqual(sc, [4])
+        XCTAssertEqual(n, [0, 0, 0.5, 1, 0.25, 0.5])  // x range 2, y range 4: both divided by 4
+        XCTAssertEqual(off, [3, 10])
+        XCTAssertEqual(sc, [4])
         XCTAssertEqual(TrajectoryNormalization.denormalize(n, length: 3, offsets: off, scales: sc), raw)
     }
 }
@@ -151,7 +160,10 @@ final class TrainingTests: XCTestCase {
         cfg.length = 16
         let model = try Leonardo(config: cfg, seed: 9)
         var opts = TrainingOptions()
-        opts.batchSize = 8; opts.learningRate = 2e-3; opts.epochs = 1000; opts.seed = seed
+        opts.batchSize = 8
+        opts.learningRate = 2e-3
+        opts.epochs = 1000
+        opts.seed = seed
         let data = randomWalks(64, length: 16, seed: 5, persistence: 0.3)
         return try LeonardoTrainer(model: model, data: data, options: opts)
     }
@@ -162,12 +174,13 @@ final class TrainingTests: XCTestCase {
         let before = trainer.evaluate(evalData).total
         for _ in 0..<300 { trainer.step() }
         let after = trainer.evaluate(evalData).total
-        XCTAssertLessThan(after, 0.5 * before, "300 steps should at least halve the held-out loss (\(before) → \(after))")
+        XCTAssertLessThan(
+            after, 0.5 * before, "300 steps should at least halve the held-out loss (\(before) → \(after))")
     }
 
     func testResumeIsBitIdentical() throws {
         let a = try makeTrainer()
-        for _ in 0..<13 { a.step() }     // 13 steps: crosses an epoch boundary (8 steps per epoch)
+        for _ in 0..<13 { a.step() }  // 13 steps: crosses an epoch boundary (8 steps per epoch)
         let path = temporaryPath("resume.h5")
         try a.saveCheckpoint(path)
         for _ in 0..<7 { a.step() }

@@ -7,55 +7,76 @@ final class GradientTests: XCTestCase {
 
     /// Compares analytic and numeric derivatives: |a − n| ≤ tol·(max(|a|, |n|) + 1e-2·scale),
     /// scale = the largest analytic magnitude checked (so near-zero entries are judged at the tensor's scale).
-    func check(_ analytic: [Double], _ numeric: [Double], tol: Double = 3e-2, _ what: String,
-               file: StaticString = #filePath, line: UInt = #line) {
+    func check(
+        _ analytic: [Double], _ numeric: [Double], tol: Double = 3e-2, _ what: String,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         let scale = max(analytic.map(abs).max() ?? 0, numeric.map(abs).max() ?? 0, 1e-12)
-        XCTAssertGreaterThan(scale, 1e-9, "\(what): gradient is identically zero, the check would be vacuous", file: file, line: line)
+        XCTAssertGreaterThan(
+            scale, 1e-9, "\(what): gradient is identically zero, the check would be vacuous", file: file, line: line)
         for i in 0..<analytic.count {
-            let a = analytic[i], n = numeric[i]
+            let a = analytic[i]
+            let n = numeric[i]
             let err = abs(a - n) / (max(abs(a), abs(n)) + 1e-2 * scale)
             XCTAssertLessThanOrEqual(err, tol, "\(what)[\(i)]: analytic \(a) vs numeric \(n)", file: file, line: line)
         }
     }
 
     /// Generic layer check: `run(x)` computes y; `back(x, dy, dx)` accumulates grads. Objective J = Σ wᵢ·yᵢ.
-    func checkLayer(_ name: String, store: ParameterStore, inputCount: Int, outputCount: Int, h: Float = 1e-2, seed: UInt64 = 11,
-                    run: (UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void,
-                    back: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void) {
+    func checkLayer(
+        _ name: String, store: ParameterStore, inputCount: Int, outputCount: Int, h: Float = 1e-2, seed: UInt64 = 11,
+        run: (UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void,
+        back: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void
+    ) {
         var rng = Xoshiro256StarStar(seed: seed)
         var x = (0..<inputCount).map { _ in Float(rng.normal()) }
         let w = (0..<outputCount).map { _ in Float(rng.normal()) }
         var y = [Float](repeating: 0, count: outputCount)
         func objective() -> Double {
-            x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { yp in run(xp.baseAddress!, yp.baseAddress!) } }
+            x.withUnsafeBufferPointer { xp in
+                y.withUnsafeMutableBufferPointer { yp in run(xp.baseAddress!, yp.baseAddress!) }
+            }
             return zip(w, y).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
         }
         _ = objective()
         store.zeroGrads()
         var dx = [Float](repeating: 0, count: inputCount)
-        x.withUnsafeBufferPointer { xp in w.withUnsafeBufferPointer { wp in dx.withUnsafeMutableBufferPointer { dp in
-            back(xp.baseAddress!, wp.baseAddress!, dp.baseAddress!)
-        }}}
+        x.withUnsafeBufferPointer { xp in
+            w.withUnsafeBufferPointer { wp in
+                dx.withUnsafeMutableBufferPointer { dp in
+                    back(xp.baseAddress!, wp.baseAddress!, dp.baseAddress!)
+                }
+            }
+        }
         // inputs
-        var numeric: [Double] = [], analytic: [Double] = []
+        var numeric: [Double] = []
+        var analytic: [Double] = []
         for i in 0..<inputCount {
             let orig = x[i]
-            x[i] = orig + h; let jp = objective()
-            x[i] = orig - h; let jm = objective()
+            x[i] = orig + h
+            let jp = objective()
+            x[i] = orig - h
+            let jm = objective()
             x[i] = orig
-            numeric.append((jp - jm) / Double(2 * h)); analytic.append(Double(dx[i]))
+            numeric.append((jp - jm) / Double(2 * h))
+            analytic.append(Double(dx[i]))
         }
         check(analytic, numeric, "\(name) d/dx")
         // parameters
         for r in store.refs {
-            let p = store.value(r), g = store.grad(r)
-            var num: [Double] = [], ana: [Double] = []
+            let p = store.value(r)
+            let g = store.grad(r)
+            var num: [Double] = []
+            var ana: [Double] = []
             for i in 0..<r.count {
                 let orig = p[i]
-                p[i] = orig + h; let jp = objective()
-                p[i] = orig - h; let jm = objective()
+                p[i] = orig + h
+                let jp = objective()
+                p[i] = orig - h
+                let jm = objective()
                 p[i] = orig
-                num.append((jp - jm) / Double(2 * h)); ana.append(Double(g[i]))
+                num.append((jp - jm) / Double(2 * h))
+                ana.append(Double(g[i]))
             }
             check(ana, num, "\(name) d/d\(r.name)")
         }
@@ -74,76 +95,104 @@ final class GradientTests: XCTestCase {
     func testLinear() {
         var layer: Linear!
         let s = makeStore { layer = Linear($0, "fc", 5, 4) }
-        checkLayer("Linear", store: s, inputCount: 3 * 5, outputCount: 3 * 4,
-                   run: { layer.forward($0, $1, rows: 3) }, back: { layer.backward($0, $1, $2, rows: 3) })
+        checkLayer(
+            "Linear", store: s, inputCount: 3 * 5, outputCount: 3 * 4,
+            run: { layer.forward($0, $1, rows: 3) }, back: { layer.backward($0, $1, $2, rows: 3) })
         var nb: Linear!
         let s2 = makeStore { nb = Linear($0, "fc", 4, 3, bias: false) }
-        checkLayer("Linear (no bias)", store: s2, inputCount: 2 * 4, outputCount: 2 * 3,
-                   run: { nb.forward($0, $1, rows: 2) }, back: { nb.backward($0, $1, $2, rows: 2) })
+        checkLayer(
+            "Linear (no bias)", store: s2, inputCount: 2 * 4, outputCount: 2 * 3,
+            run: { nb.forward($0, $1, rows: 2) }, back: { nb.backward($0, $1, $2, rows: 2) })
     }
 
     func testConv1dPaddedAndStrided() {
         var c: Conv1d!
         let s = makeStore { c = Conv1d($0, "conv", 3, 4, kernel: 3, padding: 1) }
-        checkLayer("Conv1d k3 p1", store: s, inputCount: 2 * 6 * 3, outputCount: 2 * 6 * 4,
-                   run: { c.forward($0, $1, batch: 2, length: 6) }, back: { c.backward($0, $1, $2, batch: 2, length: 6) })
+        checkLayer(
+            "Conv1d k3 p1", store: s, inputCount: 2 * 6 * 3, outputCount: 2 * 6 * 4,
+            run: { c.forward($0, $1, batch: 2, length: 6) }, back: { c.backward($0, $1, $2, batch: 2, length: 6) })
         var c2: Conv1d!
         let s2 = makeStore { c2 = Conv1d($0, "conv", 3, 2, kernel: 2, stride: 2) }
-        checkLayer("Conv1d k2 s2", store: s2, inputCount: 2 * 6 * 3, outputCount: 2 * 3 * 2,
-                   run: { c2.forward($0, $1, batch: 2, length: 6) }, back: { c2.backward($0, $1, $2, batch: 2, length: 6) })
+        checkLayer(
+            "Conv1d k2 s2", store: s2, inputCount: 2 * 6 * 3, outputCount: 2 * 3 * 2,
+            run: { c2.forward($0, $1, batch: 2, length: 6) }, back: { c2.backward($0, $1, $2, batch: 2, length: 6) })
     }
 
     func testConvTranspose1d() {
         var c: ConvTranspose1d!
         let s = makeStore { c = ConvTranspose1d($0, "convt", 3, 4, kernel: 7, padding: 3) }
-        checkLayer("ConvTranspose1d", store: s, inputCount: 2 * 8 * 3, outputCount: 2 * 8 * 4,
-                   run: { c.forward($0, $1, batch: 2, length: 8) }, back: { c.backward($0, $1, $2, batch: 2, length: 8) })
+        checkLayer(
+            "ConvTranspose1d", store: s, inputCount: 2 * 8 * 3, outputCount: 2 * 8 * 4,
+            run: { c.forward($0, $1, batch: 2, length: 8) }, back: { c.backward($0, $1, $2, batch: 2, length: 8) })
     }
 
     func testLayerNorm() {
         var ln: LayerNorm!
         let s = makeStore { ln = LayerNorm($0, "ln", 6) }
-        checkLayer("LayerNorm", store: s, inputCount: 4 * 6, outputCount: 4 * 6, h: 3e-3,
-                   run: { ln.forward($0, $1, rows: 4) }, back: { ln.backward($0, $1, $2, rows: 4) })
+        checkLayer(
+            "LayerNorm", store: s, inputCount: 4 * 6, outputCount: 4 * 6, h: 3e-3,
+            run: { ln.forward($0, $1, rows: 4) }, back: { ln.backward($0, $1, $2, rows: 4) })
     }
 
     func testSelfAttentionWithDistinctInputs() {
         // values, keys and queries are three slices of one input vector, so d/dx covers all three paths.
         var a: SelfAttention!
         let s = makeStore { a = SelfAttention($0, "att", embed: 6, heads: 2) }
-        let N = 2, T = 5, C = 6, n = N * T * C
-        checkLayer("SelfAttention", store: s, inputCount: 3 * n, outputCount: n,
-                   run: { x, y in a.forward(values: x, keys: x + n, queries: x + 2 * n, out: y, batch: N, length: T, training: true) },
-                   back: { x, dy, dx in
-                       a.backward(values: x, keys: x + n, queries: x + 2 * n, dOut: dy, dValues: dx, dKeys: dx + n, dQueries: dx + 2 * n,
-                                  batch: N, length: T) })
+        let N = 2
+        let T = 5
+        let C = 6
+        let n = N * T * C
+        checkLayer(
+            "SelfAttention", store: s, inputCount: 3 * n, outputCount: n,
+            run: { x, y in
+                a.forward(values: x, keys: x + n, queries: x + 2 * n, out: y, batch: N, length: T, training: true)
+            },
+            back: { x, dy, dx in
+                a.backward(
+                    values: x, keys: x + n, queries: x + 2 * n, dOut: dy, dValues: dx, dKeys: dx + n,
+                    dQueries: dx + 2 * n,
+                    batch: N, length: T)
+            })
     }
 
     func testTransformerBlock() {
         var b: TransformerBlock!
         let s = makeStore { b = TransformerBlock($0, "tb", embed: 4, heads: 2, forwardExpansion: 2) }
-        let N = 2, T = 4, n = N * T * 4
+        let N = 2
+        let T = 4
+        let n = N * T * 4
         // seed 11 puts a ReLU pre-activation within 1e-3 of its kink (central differences straddle it)
-        checkLayer("TransformerBlock", store: s, inputCount: 3 * n, outputCount: n, h: 3e-3, seed: 12,
-                   run: { x, y in b.forward(values: x, keys: x + n, queries: x + 2 * n, out: y, batch: N, length: T, training: true) },
-                   back: { x, dy, dx in
-                       b.backward(values: x, keys: x + n, queries: x + 2 * n, dOut: dy, dValues: dx, dKeys: dx + n, dQueries: dx + 2 * n,
-                                  batch: N, length: T) })
+        checkLayer(
+            "TransformerBlock", store: s, inputCount: 3 * n, outputCount: n, h: 3e-3, seed: 12,
+            run: { x, y in
+                b.forward(values: x, keys: x + n, queries: x + 2 * n, out: y, batch: N, length: T, training: true)
+            },
+            back: { x, dy, dx in
+                b.backward(
+                    values: x, keys: x + n, queries: x + 2 * n, dOut: dy, dValues: dx, dKeys: dx + n,
+                    dQueries: dx + 2 * n,
+                    batch: N, length: T)
+            })
     }
 
     func testDecoderBlock() {
         var b: DecoderBlock!
         let s = makeStore { b = DecoderBlock($0, "db", embed: 4, heads: 2, forwardExpansion: 2) }
-        let N = 2, T = 4, n = N * T * 4
-        checkLayer("DecoderBlock", store: s, inputCount: n, outputCount: n, h: 3e-3,
-                   run: { x, y in b.forward(x, out: y, batch: N, length: T, training: true) },
-                   back: { x, dy, dx in b.backward(x, dOut: dy, dInput: dx, batch: N, length: T) })
+        let N = 2
+        let T = 4
+        let n = N * T * 4
+        checkLayer(
+            "DecoderBlock", store: s, inputCount: n, outputCount: n, h: 3e-3,
+            run: { x, y in b.forward(x, out: y, batch: N, length: T, training: true) },
+            back: { x, dy, dx in b.backward(x, dOut: dy, dInput: dx, batch: N, length: T) })
     }
 
     // MARK: loss terms
 
     func testEveryLossTermGradient() {
-        let T = 12, N = 3, L = 2
+        let T = 12
+        let N = 3
+        let L = 2
         let r = randomWalks(N, length: T, seed: 21)
         var rh = randomWalks(N, length: T, seed: 22, persistence: 0.5)
         var mu = (0..<(N * L)).map { Float($0) * 0.3 - 0.5 }
@@ -152,47 +201,96 @@ final class GradientTests: XCTestCase {
             var w = LossWeights()
             var arr = [Double](repeating: 0, count: LossTerms.count)
             arr[term] = 1
-            (w.mse, w.kl, w.mean, w.variance, w.skewness, w.kurtosis, w.median, w.vacf, w.vacfBatch, w.xyCorrelation, w.positionACF,
-             w.blockHeterogeneity, w.longLagMSD, w.stepProfile) =
-                (arr[0], arr[1], arr[2], arr[3], arr[4], arr[5], arr[6], arr[7], arr[8], arr[9], arr[10], arr[11], arr[12], arr[13])
+            (
+                w.mse, w.kl, w.mean, w.variance, w.skewness, w.kurtosis, w.median, w.vacf, w.vacfBatch, w.xyCorrelation,
+                w.positionACF,
+                w.blockHeterogeneity, w.longLagMSD, w.stepProfile
+            ) =
+                (
+                    arr[0], arr[1], arr[2], arr[3], arr[4], arr[5], arr[6], arr[7], arr[8], arr[9], arr[10], arr[11],
+                    arr[12], arr[13]
+                )
             w.vacfMaxLag = 5
-            w.heterogeneityBlocks = 3   // 11 steps: blocks of 3, 4 and 4
-            w.msdLags = [1, 3, 7, 50]   // 50 ≥ T: left out
+            w.heterogeneityBlocks = 3  // 11 steps: blocks of 3, 4 and 4
+            w.msdLags = [1, 3, 7, 50]  // 50 ≥ T: left out
             let loss = PhysicsLoss(weights: w, length: T)
             func value() -> Double {
-                r.withUnsafeBufferPointer { a in rh.withUnsafeBufferPointer { b in mu.withUnsafeBufferPointer { m in lv.withUnsafeBufferPointer { l in
-                    loss.evaluate(input: a.baseAddress!, reconstruction: b.baseAddress!, mu: m.baseAddress!, logvar: l.baseAddress!,
-                                  batch: N, latent: L).total
-                }}}}
+                r.withUnsafeBufferPointer { a in
+                    rh.withUnsafeBufferPointer { b in
+                        mu.withUnsafeBufferPointer { m in
+                            lv.withUnsafeBufferPointer { l in
+                                loss.evaluate(
+                                    input: a.baseAddress!, reconstruction: b.baseAddress!, mu: m.baseAddress!,
+                                    logvar: l.baseAddress!,
+                                    batch: N, latent: L
+                                ).total
+                            }
+                        }
+                    }
+                }
             }
-            var dR = [Float](repeating: 0, count: rh.count), dM = [Float](repeating: 0, count: mu.count), dL = dM
-            _ = r.withUnsafeBufferPointer { a in rh.withUnsafeBufferPointer { b in mu.withUnsafeBufferPointer { m in lv.withUnsafeBufferPointer { l in
-                dR.withUnsafeMutableBufferPointer { g in dM.withUnsafeMutableBufferPointer { gm in dL.withUnsafeMutableBufferPointer { gl in
-                    loss.evaluate(input: a.baseAddress!, reconstruction: b.baseAddress!, mu: m.baseAddress!, logvar: l.baseAddress!,
-                                  batch: N, latent: L, dReconstruction: g.baseAddress!, dMu: gm.baseAddress!, dLogvar: gl.baseAddress!)
-                }}}
-            }}}}
+            var dR = [Float](repeating: 0, count: rh.count)
+            var dM = [Float](repeating: 0, count: mu.count)
+            var dL = dM
+            _ = r.withUnsafeBufferPointer { a in
+                rh.withUnsafeBufferPointer { b in
+                    mu.withUnsafeBufferPointer { m in
+                        lv.withUnsafeBufferPointer { l in
+                            dR.withUnsafeMutableBufferPointer { g in
+                                dM.withUnsafeMutableBufferPointer { gm in
+                                    dL.withUnsafeMutableBufferPointer { gl in
+                                        loss.evaluate(
+                                            input: a.baseAddress!, reconstruction: b.baseAddress!, mu: m.baseAddress!,
+                                            logvar: l.baseAddress!,
+                                            batch: N, latent: L, dReconstruction: g.baseAddress!, dMu: gm.baseAddress!,
+                                            dLogvar: gl.baseAddress!)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
             let name = LossTerms.names[term]
             if term == 1 {
-                var num: [Double] = [], ana: [Double] = []
+                var num: [Double] = []
+                var ana: [Double] = []
                 for i in 0..<mu.count {
-                    let o = mu[i]; mu[i] = o + 1e-2; let p = value(); mu[i] = o - 1e-2; let m = value(); mu[i] = o
-                    num.append((p - m) / 2e-2); ana.append(Double(dM[i]))
-                    let ol = lv[i]; lv[i] = ol + 1e-2; let pl = value(); lv[i] = ol - 1e-2; let ml = value(); lv[i] = ol
-                    num.append((pl - ml) / 2e-2); ana.append(Double(dL[i]))
+                    let o = mu[i]
+                    mu[i] = o + 1e-2
+                    let p = value()
+                    mu[i] = o - 1e-2
+                    let m = value()
+                    mu[i] = o
+                    num.append((p - m) / 2e-2)
+                    ana.append(Double(dM[i]))
+                    let ol = lv[i]
+                    lv[i] = ol + 1e-2
+                    let pl = value()
+                    lv[i] = ol - 1e-2
+                    let ml = value()
+                    lv[i] = ol
+                    num.append((pl - ml) / 2e-2)
+                    ana.append(Double(dL[i]))
                 }
                 check(ana, num, "loss \(name) d/d(mu, logvar)")
                 continue
             }
-            var num: [Double] = [], ana: [Double] = []
+            var num: [Double] = []
+            var ana: [Double] = []
             // the median is piecewise linear: a small step keeps the selected element (no truncation error)
             let h: Float = term == 6 ? 1e-5 : 1e-3
             for i in 0..<rh.count {
                 let o = rh[i]
-                rh[i] = o + h; let up = rh[i]; let p = value()
-                rh[i] = o - h; let dn = rh[i]; let m = value()
+                rh[i] = o + h
+                let up = rh[i]
+                let p = value()
+                rh[i] = o - h
+                let dn = rh[i]
+                let m = value()
                 rh[i] = o
-                num.append((p - m) / Double(up - dn)); ana.append(Double(dR[i]))
+                num.append((p - m) / Double(up - dn))
+                ana.append(Double(dR[i]))
             }
             check(ana, num, tol: 3e-2, "loss \(name) d/dr̂")
         }
@@ -204,7 +302,10 @@ final class GradientTests: XCTestCase {
         var cfg = LeonardoConfig.tiny
         cfg.length = 12
         cfg.chainDecoderBlocks = chain
-        if variant == .stationary { cfg.decoderVariant = .stationary; cfg.noiseChannels = 3 }
+        if variant == .stationary {
+            cfg.decoderVariant = .stationary
+            cfg.noiseChannels = 3
+        }
         let model = try Leonardo(config: cfg, seed: 3)
         let B = 3
         let x = randomWalks(B, length: cfg.length, seed: 8)
@@ -216,30 +317,51 @@ final class GradientTests: XCTestCase {
         if let only = onlyTerms {
             var a = w.asArray
             for k in 0..<11 where !only.contains(k) { a[k] = 0 }
-            (w.mse, w.kl, w.mean, w.variance, w.skewness, w.kurtosis, w.median, w.vacf, w.vacfBatch, w.xyCorrelation, w.positionACF) =
+            (
+                w.mse, w.kl, w.mean, w.variance, w.skewness, w.kurtosis, w.median, w.vacf, w.vacfBatch, w.xyCorrelation,
+                w.positionACF
+            ) =
                 (a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10])
         }
         let loss = PhysicsLoss(weights: w, length: cfg.length)
-        _ = x.withUnsafeBufferPointer { xp in eps.withUnsafeBufferPointer { ep in noise.withUnsafeBufferPointer { np in
-            model.lossAndGradients(input: xp.baseAddress!, eps: ep.baseAddress!, noise: np.baseAddress, batch: B, loss: loss)
-        }}}
+        _ = x.withUnsafeBufferPointer { xp in
+            eps.withUnsafeBufferPointer { ep in
+                noise.withUnsafeBufferPointer { np in
+                    model.lossAndGradients(
+                        input: xp.baseAddress!, eps: ep.baseAddress!, noise: np.baseAddress, batch: B, loss: loss)
+                }
+            }
+        }
         let store = model.parameters
         let grads = Array(UnsafeBufferPointer(start: store.grads, count: store.count))
         func value() -> Double {
-            x.withUnsafeBufferPointer { xp in eps.withUnsafeBufferPointer { ep in noise.withUnsafeBufferPointer { np in
-                model.lossValue(input: xp.baseAddress!, eps: ep.baseAddress!, noise: np.baseAddress, batch: B, loss: loss).total
-            }}}
+            x.withUnsafeBufferPointer { xp in
+                eps.withUnsafeBufferPointer { ep in
+                    noise.withUnsafeBufferPointer { np in
+                        model.lossValue(
+                            input: xp.baseAddress!, eps: ep.baseAddress!, noise: np.baseAddress, batch: B, loss: loss
+                        ).total
+                    }
+                }
+            }
         }
         var checked = 0
         for r in store.refs where !r.name.hasPrefix("layernorm") {
             let p = store.value(r)
-            var num: [Double] = [], ana: [Double] = []
+            var num: [Double] = []
+            var ana: [Double] = []
             for i in stride(from: 0, to: r.count, by: max(1, r.count / 3)) {
-                let o = p[i], h: Float = 1e-3
-                p[i] = o + h; let up = p[i]; let jp = value()
-                p[i] = o - h; let dn = p[i]; let jm = value()
+                let o = p[i]
+                let h: Float = 1e-3
+                p[i] = o + h
+                let up = p[i]
+                let jp = value()
+                p[i] = o - h
+                let dn = p[i]
+                let jm = value()
                 p[i] = o
-                num.append((jp - jm) / Double(up - dn)); ana.append(Double(grads[r.offset + i]))
+                num.append((jp - jm) / Double(up - dn))
+                ana.append(Double(grads[r.offset + i]))
             }
             let dead = !chain && r.name.hasPrefix("decoder.layers.0.")
             if dead {
@@ -250,14 +372,17 @@ final class GradientTests: XCTestCase {
             // loose tolerance: the objective sums 11 terms of very different scale in float32
             let scale = max(ana.map(abs).max()!, num.map(abs).max()!)
             for (a, n) in zip(ana, num) {
-                XCTAssertLessThanOrEqual(abs(a - n), 0.05 * max(abs(a), abs(n)) + 2e-2 * scale + 1e-4,
-                                         "\(r.name) (chain \(chain), \(variant)): analytic \(a) vs numeric \(n)")
+                XCTAssertLessThanOrEqual(
+                    abs(a - n), 0.05 * max(abs(a), abs(n)) + 2e-2 * scale + 1e-4,
+                    "\(r.name) (chain \(chain), \(variant)): analytic \(a) vs numeric \(n)")
             }
             checked += 1
         }
         XCTAssertGreaterThan(checked, 60)
         if variant == .stationary {
-            XCTAssertTrue(store.refs.contains { $0.name == "decoder.stationary.noise_proj.weight" }, "the stationary front end was checked")
+            XCTAssertTrue(
+                store.refs.contains { $0.name == "decoder.stationary.noise_proj.weight" },
+                "the stationary front end was checked")
         }
     }
 
@@ -278,9 +403,11 @@ final class GradientTests: XCTestCase {
         var rng = Xoshiro256StarStar(seed: 4)
         let eps = (0..<(B * cfg.latentDim)).map { _ in Float(rng.normal()) }
         let loss = PhysicsLoss(length: cfg.length)
-        let j0 = x.withUnsafeBufferPointer { xp in eps.withUnsafeBufferPointer { ep in
-            model.lossAndGradients(input: xp.baseAddress!, eps: ep.baseAddress!, batch: B, loss: loss).total
-        }}
+        let j0 = x.withUnsafeBufferPointer { xp in
+            eps.withUnsafeBufferPointer { ep in
+                model.lossAndGradients(input: xp.baseAddress!, eps: ep.baseAddress!, batch: B, loss: loss).total
+            }
+        }
         let store = model.parameters
         let g = Array(UnsafeBufferPointer(start: store.grads, count: store.count))
         let norm2 = g.reduce(0.0) { $0 + Double($1) * Double($1) }
@@ -288,9 +415,11 @@ final class GradientTests: XCTestCase {
         // first-order prediction J(θ − ηg) ≈ J − η‖g‖² must hold for a small step
         let eta = 1e-4 * j0 / norm2
         for i in 0..<store.count { store.values[i] -= Float(eta) * g[i] }
-        let j1 = x.withUnsafeBufferPointer { xp in eps.withUnsafeBufferPointer { ep in
-            model.lossValue(input: xp.baseAddress!, eps: ep.baseAddress!, batch: B, loss: loss).total
-        }}
+        let j1 = x.withUnsafeBufferPointer { xp in
+            eps.withUnsafeBufferPointer { ep in
+                model.lossValue(input: xp.baseAddress!, eps: ep.baseAddress!, batch: B, loss: loss).total
+            }
+        }
         let predicted = j0 - eta * norm2
         XCTAssertLessThan(j1, j0)
         XCTAssertEqual((j0 - j1) / (j0 - predicted), 1, accuracy: 0.2, "actual decrease vs first-order prediction")
@@ -314,16 +443,19 @@ final class GradientTests: XCTestCase {
         let (N, T) = (2, 6)
         var rng = Xoshiro256StarStar(seed: 21)
         let noise = (0..<(N * T * 3)).map { _ in Float(rng.normal()) }
-        let out = FloatBuffer(count: N * T * 4), dOut = FloatBuffer(count: N * T * 4)
+        let out = FloatBuffer(count: N * T * 4)
+        let dOut = FloatBuffer(count: N * T * 4)
         noise.withUnsafeBufferPointer { np in
             // h = 1e-3: with 1e-2 a pre-activation near 0 crosses the ReLU's kink and spoils the central difference.
-        checkLayer("StationaryFrontEnd", store: s, inputCount: N * 5, outputCount: N * T * 4, h: 1e-3,
-                       run: { layer.forward($0, noise: np.baseAddress!, out: $1, batch: N, length: T) },
-                       back: { h, dy, dh in
-                           layer.forward(h, noise: np.baseAddress!, out: out.pointer, batch: N, length: T)
-                           dOut.pointer.update(from: dy, count: N * T * 4)
-                           layer.backward(h, noise: np.baseAddress!, out: out.pointer, dOut: dOut.pointer, dH: dh, batch: N, length: T)
-                       })
+            checkLayer(
+                "StationaryFrontEnd", store: s, inputCount: N * 5, outputCount: N * T * 4, h: 1e-3,
+                run: { layer.forward($0, noise: np.baseAddress!, out: $1, batch: N, length: T) },
+                back: { h, dy, dh in
+                    layer.forward(h, noise: np.baseAddress!, out: out.pointer, batch: N, length: T)
+                    dOut.pointer.update(from: dy, count: N * T * 4)
+                    layer.backward(
+                        h, noise: np.baseAddress!, out: out.pointer, dOut: dOut.pointer, dH: dh, batch: N, length: T)
+                })
         }
     }
 
@@ -332,13 +464,14 @@ final class GradientTests: XCTestCase {
         let (N, T) = (3, 7)
         let s = makeStore { _ in }
         let dSteps = FloatBuffer(count: N * T * 2)
-        checkLayer("IncrementIntegrator", store: s, inputCount: N * T * 2, outputCount: N * T * 2, h: 1e-3,
-                   run: { integrator.forward($0, out: $1, batch: N, length: T) },
-                   back: { x, dy, dx in
-                       let y = FloatBuffer(count: N * T * 2)
-                       integrator.forward(x, out: y.pointer, batch: N, length: T)
-                       integrator.backward(dOut: dy, dSteps: dSteps.pointer, batch: N, length: T)
-                       for i in 0..<(N * T * 2) { dx[i] += dSteps.pointer[i] }
-                   })
+        checkLayer(
+            "IncrementIntegrator", store: s, inputCount: N * T * 2, outputCount: N * T * 2, h: 1e-3,
+            run: { integrator.forward($0, out: $1, batch: N, length: T) },
+            back: { x, dy, dx in
+                let y = FloatBuffer(count: N * T * 2)
+                integrator.forward(x, out: y.pointer, batch: N, length: T)
+                integrator.backward(dOut: dy, dSteps: dSteps.pointer, batch: N, length: T)
+                for i in 0..<(N * T * 2) { dx[i] += dSteps.pointer[i] }
+            })
     }
 }

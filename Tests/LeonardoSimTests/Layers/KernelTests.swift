@@ -19,7 +19,7 @@ final class KernelTests: XCTestCase {
         }
         XCTAssertLessThan(worst, 2, "relative error in units of float epsilon")
         XCTAssertEqual(expNonPositive(SIMD8(repeating: 0))[3], 1)
-        XCTAssertLessThan(expNonPositive(SIMD8(repeating: -1000))[0], 1e-37)   // no NaN, no overflow
+        XCTAssertLessThan(expNonPositive(SIMD8(repeating: -1000))[0], 1e-37)  // no NaN, no overflow
     }
 
     func testSoftmaxRowsAgainstDoubleReference() {
@@ -35,7 +35,9 @@ final class KernelTests: XCTestCase {
                 return e.map { $0 / s }
             }
             x.withUnsafeMutableBufferPointer { softmaxRows($0.baseAddress!, rows: rows, cols: cols) }
-            for i in 0..<x.count { XCTAssertEqual(Double(x[i]), ref[i], accuracy: 2e-7 + 1e-6 * ref[i], "cols \(cols), i \(i)") }
+            for i in 0..<x.count {
+                XCTAssertEqual(Double(x[i]), ref[i], accuracy: 2e-7 + 1e-6 * ref[i], "cols \(cols), i \(i)")
+            }
         }
     }
 
@@ -47,7 +49,11 @@ final class KernelTests: XCTestCase {
             var d = (0..<cols).map { _ in Float(rng.normal()) }
             let dot = zip(p, d).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
             let ref = zip(p, d).map { Double($0) * (Double($1) - dot) * 0.25 }
-            p.withUnsafeBufferPointer { pp in d.withUnsafeMutableBufferPointer { softmaxBackwardRow(pp.baseAddress!, $0.baseAddress!, cols: cols, scale: 0.25) } }
+            p.withUnsafeBufferPointer { pp in
+                d.withUnsafeMutableBufferPointer {
+                    softmaxBackwardRow(pp.baseAddress!, $0.baseAddress!, cols: cols, scale: 0.25)
+                }
+            }
             for j in 0..<cols { XCTAssertEqual(Double(d[j]), ref[j], accuracy: 1e-6, "cols \(cols), j \(j)") }
         }
     }
@@ -58,10 +64,13 @@ final class KernelTests: XCTestCase {
         let att = SelfAttention(store, "a", embed: 16, heads: 4)
         var initRNG = Xoshiro256StarStar(seed: 5)
         store.finalize(rng: &initRNG)
-        let N = 3, T = 13, C = 16
+        let N = 3
+        let T = 13
+        let C = 16
         var rng = Xoshiro256StarStar(seed: 6)
         let x = (0..<(N * T * C)).map { _ in Float(rng.normal()) }
-        var outTrain = [Float](repeating: 0, count: N * T * C), outInfer = outTrain
+        var outTrain = [Float](repeating: 0, count: N * T * C)
+        var outInfer = outTrain
         x.withUnsafeBufferPointer { xp in
             let p = xp.baseAddress!
             outTrain.withUnsafeMutableBufferPointer {
@@ -71,20 +80,26 @@ final class KernelTests: XCTestCase {
                 att.forward(values: p, keys: p, queries: p, out: $0.baseAddress!, batch: N, length: T, training: false)
             }
         }
-        for i in 0..<outTrain.count { XCTAssertEqual(outInfer[i], outTrain[i], accuracy: 1e-5 * max(1, abs(outTrain[i]))) }
+        for i in 0..<outTrain.count {
+            XCTAssertEqual(outInfer[i], outTrain[i], accuracy: 1e-5 * max(1, abs(outTrain[i])))
+        }
     }
 
     /// C = A·op(B) by the worker split (rows, or columns when A has few rows) against a double loop.
     func testSgemmSplitsMatchReference() {
         var rng = Xoshiro256StarStar(seed: 9)
-        for (m, n, k, transB) in [(1, 1024, 2048, true), (2, 640, 4096, false), (32, 1024, 128, true), (64, 96, 512, false), (3, 5, 7, false)] {
+        for (m, n, k, transB) in [
+            (1, 1024, 2048, true), (2, 640, 4096, false), (32, 1024, 128, true), (64, 96, 512, false), (3, 5, 7, false)
+        ] {
             let a = (0..<(m * k)).map { _ in Float(rng.normal()) }
             let b = (0..<(k * n)).map { _ in Float(rng.normal()) }
             var c = [Float](repeating: 0, count: m * n)
             a.withUnsafeBufferPointer { ap in
                 b.withUnsafeBufferPointer { bp in
                     c.withUnsafeMutableBufferPointer {
-                        sgemm(transB: transB, m: m, n: n, k: k, a: ap.baseAddress!, b: bp.baseAddress!, c: $0.baseAddress!)
+                        sgemm(
+                            transB: transB, m: m, n: n, k: k, a: ap.baseAddress!, b: bp.baseAddress!, c: $0.baseAddress!
+                        )
                     }
                 }
             }
@@ -92,31 +107,36 @@ final class KernelTests: XCTestCase {
                 for j in 0..<n {
                     var s = 0.0
                     for l in 0..<k { s += Double(a[i * k + l]) * Double(transB ? b[j * k + l] : b[l * n + j]) }
-                    XCTAssertEqual(Double(c[i * n + j]), s, accuracy: 1e-4 * Double(k).squareRoot(), "\(m)×\(n)×\(k) at \(i),\(j)")
+                    XCTAssertEqual(
+                        Double(c[i * n + j]), s, accuracy: 1e-4 * Double(k).squareRoot(), "\(m)×\(n)×\(k) at \(i),\(j)")
                 }
             }
         }
     }
 
     func testSgemmProfileCountsCallsFlopsAndShapes() {
-        let (m, n, k) = (48, 640, 96)   // column split over the workers: one timed call per worker
-        let a = [Float](repeating: 0.5, count: m * k), b = [Float](repeating: 2, count: k * n)
+        let (m, n, k) = (48, 640, 96)  // column split over the workers: one timed call per worker
+        let a = [Float](repeating: 0.5, count: m * k)
+        let b = [Float](repeating: 2, count: k * n)
         var c = [Float](repeating: 0, count: m * n)
         SgemmProfile.reset()
         SgemmProfile.enabled = true
         a.withUnsafeBufferPointer { ap in
             b.withUnsafeBufferPointer { bp in
-                c.withUnsafeMutableBufferPointer { sgemm(m: m, n: n, k: k, a: ap.baseAddress!, b: bp.baseAddress!, c: $0.baseAddress!) }
+                c.withUnsafeMutableBufferPointer {
+                    sgemm(m: m, n: n, k: k, a: ap.baseAddress!, b: bp.baseAddress!, c: $0.baseAddress!)
+                }
             }
         }
         SgemmProfile.enabled = false
         let totals = SgemmProfile.totals
-        XCTAssertEqual(totals.flops, 2 * Double(m * n * k))            // the split calls add up to the whole product
+        XCTAssertEqual(totals.flops, 2 * Double(m * n * k))  // the split calls add up to the whole product
         XCTAssertEqual(totals.calls, SgemmProfile.shapes.reduce(0) { $0 + $1.calls })
         XCTAssertEqual(SgemmProfile.shapes.reduce(0) { $0 + $1.shape.flops * Double($1.calls) }, 2 * Double(m * n * k))
-        XCTAssertTrue(SgemmProfile.shapes.allSatisfy { $0.shape.m == m && $0.shape.k == k }, "columns are split, rows are not")
+        XCTAssertTrue(
+            SgemmProfile.shapes.allSatisfy { $0.shape.m == m && $0.shape.k == k }, "columns are split, rows are not")
         XCTAssertGreaterThan(totals.seconds, 0)
-        XCTAssertTrue(c.allSatisfy { $0 == Float(k) })                  // timing does not change the product
+        XCTAssertTrue(c.allSatisfy { $0 == Float(k) })  // timing does not change the product
         SgemmProfile.reset()
         XCTAssertEqual(SgemmProfile.totals.calls, 0)
         XCTAssertTrue(SgemmProfile.shapes.isEmpty)

@@ -47,14 +47,25 @@ final class ReferenceTests: XCTestCase {
     }
 
     func testLossTermsMatchReference() throws {
-        let r = try io.readFloat("loss_input").data, rh = try io.readFloat("loss_reconstruction").data
-        let mu = try io.readFloat("loss_mu").data, lv = try io.readFloat("loss_logvar").data
+        let r = try io.readFloat("loss_input").data
+        let rh = try io.readFloat("loss_reconstruction").data
+        let mu = try io.readFloat("loss_mu").data
+        let lv = try io.readFloat("loss_logvar").data
         let expected = try io.readDouble("loss_terms").data
-        let T = model.config.length, n = r.count / (2 * T)
+        let T = model.config.length
+        let n = r.count / (2 * T)
         let loss = PhysicsLoss(length: T)
-        let terms = r.withUnsafeBufferPointer { a in rh.withUnsafeBufferPointer { b in mu.withUnsafeBufferPointer { m in lv.withUnsafeBufferPointer { l in
-            loss.evaluate(input: a.baseAddress!, reconstruction: b.baseAddress!, mu: m.baseAddress!, logvar: l.baseAddress!, batch: n, latent: 3)
-        }}}}
+        let terms = r.withUnsafeBufferPointer { a in
+            rh.withUnsafeBufferPointer { b in
+                mu.withUnsafeBufferPointer { m in
+                    lv.withUnsafeBufferPointer { l in
+                        loss.evaluate(
+                            input: a.baseAddress!, reconstruction: b.baseAddress!, mu: m.baseAddress!,
+                            logvar: l.baseAddress!, batch: n, latent: 3)
+                    }
+                }
+            }
+        }
         XCTAssertEqual(expected.count, 11, "the reference holds the paper's 11 terms")
         for (k, name) in LossTerms.names.prefix(11).enumerated() {
             XCTAssertEqual(terms.values[k], expected[k], accuracy: 1e-6 * max(1, abs(expected[k])), name)
@@ -73,7 +84,8 @@ final class ReferenceTests: XCTestCase {
         let e = try io.readDouble("stats0_scalars").data
         let got = [s.meanStep, s.stepVariance, s.stepSkewness, s.stepKurtosis, s.medianStep, s.xyStepCorrelation]
         for i in 0..<6 { XCTAssertEqual(got[i], e[i], accuracy: 1e-9 * max(1, abs(e[i]))) }
-        let v = try io.readDouble("stats0_vacf").data, p = try io.readDouble("stats0_pacf").data
+        let v = try io.readDouble("stats0_vacf").data
+        let p = try io.readDouble("stats0_pacf").data
         XCTAssertEqual(s.velocityAutocorrelation.count, v.count)
         XCTAssertEqual(s.positionAutocorrelation.count, p.count)
         for i in 0..<v.count { XCTAssertEqual(s.velocityAutocorrelation[i], v[i], accuracy: 1e-9) }
@@ -83,7 +95,8 @@ final class ReferenceTests: XCTestCase {
     func testPaperSizeModelHasReleasedParameterCount() throws {
         let m = try Leonardo(config: .paper)
         XCTAssertEqual(m.parameterCount, 8_946_410)
-        XCTAssertEqual(m.parameters.ref(named: "decoder.bottleneck_decoding.convtranspose1.weight")?.shape, [32, 128, 7])
+        XCTAssertEqual(
+            m.parameters.ref(named: "decoder.bottleneck_decoding.convtranspose1.weight")?.shape, [32, 128, 7])
         XCTAssertEqual(m.parameters.ref(named: "encoder.bottleneck.linear1.weight")?.shape, [512, 3200])
         XCTAssertEqual(m.parameters.ref(named: "layernorm.weight")?.shape, [200])
     }

@@ -14,11 +14,16 @@ final class StationaryDecoderTests: XCTestCase {
 
     func testNoParameterBelongsToAFrameIndex() throws {
         // A parameter tied to frame indices would grow with T; the authors' bottleneck layer does.
-        let short = try Leonardo(config: stationaryConfig(length: 16)), long = try Leonardo(config: stationaryConfig(length: 64))
-        let decoderCount = { (m: Leonardo) in m.parameters.refs.filter { $0.name.hasPrefix("decoder.") }.reduce(0) { $0 + $1.count } }
+        let short = try Leonardo(config: stationaryConfig(length: 16))
+        let long = try Leonardo(config: stationaryConfig(length: 64))
+        let decoderCount = { (m: Leonardo) in
+            m.parameters.refs.filter { $0.name.hasPrefix("decoder.") }.reduce(0) { $0 + $1.count }
+        }
         XCTAssertEqual(decoderCount(short), decoderCount(long))
-        var a16 = LeonardoConfig.tiny, a64 = LeonardoConfig.tiny
-        a16.length = 16; a64.length = 64
+        var a16 = LeonardoConfig.tiny
+        var a64 = LeonardoConfig.tiny
+        a16.length = 16
+        a64.length = 64
         XCTAssertNotEqual(decoderCount(try Leonardo(config: a16)), decoderCount(try Leonardo(config: a64)))
         XCTAssertNil(short.decoder.bottleneckLinear)
     }
@@ -26,13 +31,21 @@ final class StationaryDecoderTests: XCTestCase {
     func testOutputIsNormalisedLikeTheData() throws {
         let model = try Leonardo(config: stationaryConfig(), seed: 2)
         var rng = Xoshiro256StarStar(seed: 5)
-        let n = 6, T = model.config.length
+        let n = 6
+        let T = model.config.length
         let z = (0..<(n * model.config.latentDim)).map { _ in Float(rng.normal()) }
         let r = model.decode(z: z, rng: &rng)
         for i in 0..<n {
-            var lo = [Float.infinity, .infinity], hi = [-Float.infinity, -.infinity]
-            for t in 0..<T { for c in 0..<2 { lo[c] = min(lo[c], r[(i * T + t) * 2 + c]); hi[c] = max(hi[c], r[(i * T + t) * 2 + c]) } }
-            XCTAssertEqual(lo[0], 0, accuracy: 1e-6); XCTAssertEqual(lo[1], 0, accuracy: 1e-6)
+            var lo = [Float.infinity, .infinity]
+            var hi = [-Float.infinity, -.infinity]
+            for t in 0..<T {
+                for c in 0..<2 {
+                    lo[c] = min(lo[c], r[(i * T + t) * 2 + c])
+                    hi[c] = max(hi[c], r[(i * T + t) * 2 + c])
+                }
+            }
+            XCTAssertEqual(lo[0], 0, accuracy: 1e-6)
+            XCTAssertEqual(lo[1], 0, accuracy: 1e-6)
             XCTAssertEqual(max(hi[0] - lo[0], hi[1] - lo[1]), 1, accuracy: 1e-4)
         }
         // Re-normalising changes nothing: the output is a fixed point of the data's normalisation.
@@ -45,9 +58,11 @@ final class StationaryDecoderTests: XCTestCase {
         var rng = Xoshiro256StarStar(seed: 9)
         let noise = (0..<model.noiseCount(batch: 2)).map { _ in Float(rng.normal()) }
         XCTAssertEqual(model.decode(z: z, noise: noise), model.decode(z: z, noise: noise))
-        let r = model.decode(z: z, noise: noise), per = model.config.length * 2
+        let r = model.decode(z: z, noise: noise)
+        let per = model.config.length * 2
         XCTAssertNotEqual(Array(r[0..<per]), Array(r[per..<(2 * per)]), "same latent, other noise: another trajectory")
-        var a = Xoshiro256StarStar(seed: 4), b = Xoshiro256StarStar(seed: 4)
+        var a = Xoshiro256StarStar(seed: 4)
+        var b = Xoshiro256StarStar(seed: 4)
         XCTAssertEqual(model.decode(z: z, rng: &a), model.decode(z: z, rng: &b))
     }
 
@@ -57,13 +72,16 @@ final class StationaryDecoderTests: XCTestCase {
         // not. The first and last frames feel the convolutions' zero padding and are left out.
         let model = try Leonardo(config: stationaryConfig(length: 32), seed: 7)
         var rng = Xoshiro256StarStar(seed: 11)
-        let n = 1500, T = 32, L = model.config.latentDim
+        let n = 1500
+        let T = 32
+        let L = model.config.latentDim
         let z = (0..<(n * L)).map { _ in Float(rng.normal()) }
         let r = model.decode(z: z, rng: &rng)
         var profile = [Double](repeating: 0, count: T - 1)
         for i in 0..<n {
             for t in 1..<T {
-                let dx = Double(r[(i * T + t) * 2] - r[(i * T + t - 1) * 2]), dy = Double(r[(i * T + t) * 2 + 1] - r[(i * T + t - 1) * 2 + 1])
+                let dx = Double(r[(i * T + t) * 2] - r[(i * T + t - 1) * 2])
+                let dy = Double(r[(i * T + t) * 2 + 1] - r[(i * T + t - 1) * 2 + 1])
                 profile[t - 1] += (dx * dx + dy * dy) / Double(n)
             }
         }
@@ -102,8 +120,12 @@ final class StationaryDecoderTests: XCTestCase {
         c.decoderVariant = .stationary
         let stationary = try Leonardo(config: c, seed: 2)
         let result = stationary.parameters.copyMatching(from: authors.parameters)
-        XCTAssertEqual(Set(result.fresh), ["decoder.stationary.latent_proj.weight", "decoder.stationary.latent_proj.bias",
-                                           "decoder.stationary.noise_proj.weight"])
+        XCTAssertEqual(
+            Set(result.fresh),
+            [
+                "decoder.stationary.latent_proj.weight", "decoder.stationary.latent_proj.bias",
+                "decoder.stationary.noise_proj.weight"
+            ])
         XCTAssertEqual(result.copied, stationary.parameters.refs.count - 3)
         let mu = authors.encode(randomWalks(2, length: 16, seed: 3)).mu
         XCTAssertEqual(mu, stationary.encode(randomWalks(2, length: 16, seed: 3)).mu, "the encoder came across")

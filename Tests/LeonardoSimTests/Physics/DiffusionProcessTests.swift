@@ -5,8 +5,10 @@ import XCTest
 /// Statistical validation of the classical generators (fixed seeds; tolerances a wrong model fails).
 final class DiffusionProcessTests: XCTestCase {
     /// Ensemble MSD from the origin of `n` trajectories made by `make`, and its log-log slope over t in `fit`.
-    func ensembleExponent(_ n: Int, length T: Int, seed: UInt64, fit: ClosedRange<Int>,
-                          _ make: (inout Xoshiro256StarStar) -> [Double]) -> Double {
+    func ensembleExponent(
+        _ n: Int, length T: Int, seed: UInt64, fit: ClosedRange<Int>,
+        _ make: (inout Xoshiro256StarStar) -> [Double]
+    ) -> Double {
         var rng = Xoshiro256StarStar(seed: seed)
         var msd = [Double](repeating: 0, count: T)
         for _ in 0..<n {
@@ -16,11 +18,21 @@ final class DiffusionProcessTests: XCTestCase {
         // Log-spaced lags so that late times do not dominate the fit.
         var lags: [Int] = []
         var l = Double(fit.lowerBound)
-        while Int(l) <= fit.upperBound { if lags.last != Int(l) { lags.append(Int(l)) }; l *= 1.15 }
-        var sx = 0.0, sy = 0.0, sxx = 0.0, sxy = 0.0
+        while Int(l) <= fit.upperBound {
+            if lags.last != Int(l) { lags.append(Int(l)) }
+            l *= 1.15
+        }
+        var sx = 0.0
+        var sy = 0.0
+        var sxx = 0.0
+        var sxy = 0.0
         for t in lags {
-            let x = log(Double(t)), y = log(msd[t] / Double(n))
-            sx += x; sy += y; sxx += x * x; sxy += x * y
+            let x = log(Double(t))
+            let y = log(msd[t] / Double(n))
+            sx += x
+            sy += y
+            sxx += x * x
+            sxy += x * y
         }
         let m = Double(lags.count)
         return (m * sxy - sx * sy) / (m * sxx - sx * sx)
@@ -29,16 +41,21 @@ final class DiffusionProcessTests: XCTestCase {
     func testFFTMatchesDirectDFT() {
         var rng = Xoshiro256StarStar(seed: 5)
         let n = 16
-        let xr = (0..<n).map { _ in rng.normal() }, xi = (0..<n).map { _ in rng.normal() }
-        var re = xr, im = xi
+        let xr = (0..<n).map { _ in rng.normal() }
+        let xi = (0..<n).map { _ in rng.normal() }
+        var re = xr
+        var im = xi
         FFT.forward(&re, &im)
         for k in 0..<n {
-            var sr = 0.0, si = 0.0
+            var sr = 0.0
+            var si = 0.0
             for j in 0..<n {
                 let a = -2 * Double.pi * Double(j * k) / Double(n)
-                sr += xr[j] * cos(a) - xi[j] * sin(a); si += xr[j] * sin(a) + xi[j] * cos(a)
+                sr += xr[j] * cos(a) - xi[j] * sin(a)
+                si += xr[j] * sin(a) + xi[j] * cos(a)
             }
-            XCTAssertEqual(re[k], sr, accuracy: 1e-10); XCTAssertEqual(im[k], si, accuracy: 1e-10)
+            XCTAssertEqual(re[k], sr, accuracy: 1e-10)
+            XCTAssertEqual(im[k], si, accuracy: 1e-10)
         }
     }
 
@@ -47,7 +64,10 @@ final class DiffusionProcessTests: XCTestCase {
         var steps: [Double] = []
         for _ in 0..<200 {
             let r = DiffusionProcess.brownian(length: 200, using: &rng)
-            for t in 1..<200 { steps.append(r[2 * t] - r[2 * t - 2]); steps.append(r[2 * t + 1] - r[2 * t - 1]) }
+            for t in 1..<200 {
+                steps.append(r[2 * t] - r[2 * t - 2])
+                steps.append(r[2 * t + 1] - r[2 * t - 1])
+            }
         }
         let n = Double(steps.count)
         let mean = steps.reduce(0, +) / n
@@ -64,7 +84,8 @@ final class DiffusionProcessTests: XCTestCase {
     /// Empirical autocovariance of the increments of FBM against ½(|k+1|^{2H} − 2|k|^{2H} + |k−1|^{2H}).
     func checkFGNCovariance(hurst H: Double, method: DiffusionProcess.FGNMethod, seed: UInt64) {
         var rng = Xoshiro256StarStar(seed: seed)
-        let n = 100, samples = 600
+        let n = 100
+        let samples = 600
         var cov = [Double](repeating: 0, count: 6)
         for _ in 0..<samples {
             let (x, y, used) = DiffusionProcess.fractionalGaussianNoise(hurst: H, count: n, method: method, using: &rng)
@@ -84,14 +105,18 @@ final class DiffusionProcessTests: XCTestCase {
         checkFGNCovariance(hurst: 0.2, method: .daviesHarte, seed: 1)
         checkFGNCovariance(hurst: 0.5, method: .daviesHarte, seed: 2)
         checkFGNCovariance(hurst: 0.8, method: .daviesHarte, seed: 3)
-        checkFGNCovariance(hurst: 0.2, method: .hosking, seed: 4)   // the fallback path
+        checkFGNCovariance(hurst: 0.2, method: .hosking, seed: 4)  // the fallback path
         checkFGNCovariance(hurst: 0.8, method: .hosking, seed: 5)
         // Cross-axis independence: x and y (real and imaginary parts) are uncorrelated.
         var rng = Xoshiro256StarStar(seed: 9)
-        var cross = 0.0, count = 0.0
+        var cross = 0.0
+        var count = 0.0
         for _ in 0..<300 {
             let (x, y, _) = DiffusionProcess.fractionalGaussianNoise(hurst: 0.7, count: 100, using: &rng)
-            for t in 0..<100 { cross += x[t] * y[t]; count += 1 }
+            for t in 0..<100 {
+                cross += x[t] * y[t]
+                count += 1
+            }
         }
         XCTAssertEqual(cross / count, 0, accuracy: 0.02)
     }
@@ -156,7 +181,9 @@ final class DiffusionProcessTests: XCTestCase {
         let d = try TrajectoryDataset.generate(kind: .mixed, count: 40, length: 50, seed: 8)
         XCTAssertNotEqual(a.trajectories, d.trajectories)
         XCTAssertEqual(a.labelNames, MotionClass.names)
-        let labels = try XCTUnwrap(a.labels), alpha = try XCTUnwrap(a.alpha), dose = try XCTUnwrap(a.dose)
+        let labels = try XCTUnwrap(a.labels)
+        let alpha = try XCTUnwrap(a.alpha)
+        let dose = try XCTUnwrap(a.dose)
         XCTAssertEqual(Set(labels).count, 7, "40 draws over 7 classes should hit every class with this seed")
         for i in 0..<40 {
             let cls = MotionClass.allCases[Int(labels[i])]

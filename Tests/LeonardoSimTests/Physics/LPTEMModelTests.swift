@@ -8,14 +8,16 @@ func experimentalDataPath() -> String { repositoryRoot().appendingPathComponent(
 final class LPTEMModelTests: XCTestCase {
     /// Per-trajectory fraction of steps longer than `threshold` nm, and VACF at lag 1.
     func perTrajectory(_ set: TrajectorySet, threshold: Double) -> (large: [Double], vacf1: [Double]) {
-        var large: [Double] = [], vacf1: [Double] = []
+        var large: [Double] = []
+        var vacf1: [Double] = []
         let T = set.length
         set.trajectories.withUnsafeBufferPointer { p in
             for i in 0..<set.count {
                 let r = p.baseAddress! + i * T * 2
                 var n = 0
                 for t in 0..<(T - 1) {
-                    let dx = Double(r[2 * t + 2] - r[2 * t]), dy = Double(r[2 * t + 3] - r[2 * t + 1])
+                    let dx = Double(r[2 * t + 2] - r[2 * t])
+                    let dy = Double(r[2 * t + 3] - r[2 * t + 1])
                     if (dx * dx + dy * dy).squareRoot() > threshold { n += 1 }
                 }
                 large.append(Double(n) / Double(T - 1))
@@ -31,7 +33,8 @@ final class LPTEMModelTests: XCTestCase {
             let m = x.reduce(0, +) / Double(x.count)
             return (m, x.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(x.count - 1))
         }
-        let (ma, va) = mv(a), (mb, vb) = mv(b)
+        let (ma, va) = mv(a)
+        let (mb, vb) = mv(b)
         return (mb - ma) / (va / Double(a.count) + vb / Double(b.count)).squareRoot()
     }
 
@@ -40,8 +43,9 @@ final class LPTEMModelTests: XCTestCase {
         var sets: [[Double]] = []
         var vacfs: [[Double]] = []
         for (i, dose) in [2.0, 10.0, 50.0].enumerated() {
-            let set = try TrajectoryDataset.generate(kind: .lptem, count: 300, length: 200, seed: UInt64(100 + i),
-                                                     doseRange: dose...dose)
+            let set = try TrajectoryDataset.generate(
+                kind: .lptem, count: 300, length: 200, seed: UInt64(100 + i),
+                doseRange: dose...dose)
             XCTAssertTrue(set.dose!.allSatisfy { abs($0 - Float(dose)) < 1e-3 })
             let (large, vacf1) = perTrajectory(set, threshold: 12)
             let summary = MotionSummary(set)
@@ -52,7 +56,8 @@ final class LPTEMModelTests: XCTestCase {
                 XCTAssertGreaterThan(now.2, p.msd, "MSD exponent must grow with dose")
             }
             previous = now
-            sets.append(large); vacfs.append(vacf1)
+            sets.append(large)
+            vacfs.append(vacf1)
         }
         // Low versus high dose: significant by Welch's t test (|t| > 5 is p < 1e-6).
         XCTAssertGreaterThan(welch(sets[0], sets[2]), 5)
@@ -62,8 +67,10 @@ final class LPTEMModelTests: XCTestCase {
     func testReferenceConditionMatchesTheExperimentalTrajectories() throws {
         let real = MotionSummary(try TrajectorySet.read(experimentalDataPath()))
         let model = LPTEMModel()
-        let sim = MotionSummary(try TrajectoryDataset.generate(kind: .lptem, count: 600, length: 300, seed: 3,
-                                                               doseRange: model.referenceDoseRate...model.referenceDoseRate))
+        let sim = MotionSummary(
+            try TrajectoryDataset.generate(
+                kind: .lptem, count: 600, length: 300, seed: 3,
+                doseRange: model.referenceDoseRate...model.referenceDoseRate))
         XCTAssertEqual(sim.meanStep, real.meanStep, accuracy: 0.15 * real.meanStep)
         XCTAssertEqual(sim.medianStep, real.medianStep, accuracy: 0.15 * real.medianStep)
         XCTAssertEqual(sim.stepStd, real.stepStd, accuracy: 0.25 * real.stepStd)

@@ -6,14 +6,15 @@ import XCTest
 final class ParticleSplitTests: XCTestCase {
     func testShippedSplitKeepsEveryParticleInOnePart() throws {
         let path = repositoryRoot().appendingPathComponent("data/aunr_lptem_300-split.json").path
-        let split = try ParticleSplit.read(path)   // validates: disjoint, in range, covering
+        let split = try ParticleSplit.read(path)  // validates: disjoint, in range, covering
         XCTAssertEqual(split.particles, 300)
         XCTAssertEqual([split.train.count, split.validation.count, split.test.count], [210, 45, 45])
         XCTAssertTrue(Set(split.train).isDisjoint(with: split.test))
         XCTAssertTrue(Set(split.validation).isDisjoint(with: split.test))
         XCTAssertTrue(Set(split.train).isDisjoint(with: split.validation))
         // The file is the seeded split it says it is: anyone can redraw it.
-        XCTAssertEqual(try ParticleSplit.make(particles: 300, validationCount: 45, testCount: 45, seed: split.seed), split)
+        XCTAssertEqual(
+            try ParticleSplit.make(particles: 300, validationCount: 45, testCount: 45, seed: split.seed), split)
     }
 
     func testInvalidSplitsAreRefused() throws {
@@ -31,7 +32,7 @@ final class ParticleSplitTests: XCTestCase {
         var data: [Float] = []
         for i in 0..<2 { for t in 0..<10 { data += [Float(100 * i + t), -Float(t * t) / 3] } }
         let set = TrajectorySet(trajectories: data, count: 2, length: 10, dose: [1, 2])
-        let windows = try set.windows(4, stride: 3)   // starts 0, 3, 6
+        let windows = try set.windows(4, stride: 3)  // starts 0, 3, 6
         XCTAssertEqual(windows.count, 6)
         XCTAssertEqual(windows.dose, [1, 1, 1, 2, 2, 2])
         XCTAssertEqual(Array(windows.trajectories[(2 * 8)..<(2 * 8 + 2)]), [6, -12], "third window starts at frame 6")
@@ -40,7 +41,8 @@ final class ParticleSplitTests: XCTestCase {
         XCTAssertEqual(images.count, 16)
         XCTAssertEqual(Array(images.trajectories[0..<20]), Array(data[0..<20]), "image 0 is the original")
         // Every image has the same step lengths, and the normalised images are images of the normalised original.
-        let original = TrajectoryStatistics(trajectory: TrajectoryNormalization.normalize(Array(data[0..<20]), length: 10).normalized)
+        let original = TrajectoryStatistics(
+            trajectory: TrajectoryNormalization.normalize(Array(data[0..<20]), length: 10).normalized)
         for k in 0..<8 {
             let image = Array(images.trajectories[(k * 20)..<((k + 1) * 20)])
             let s = TrajectoryStatistics(trajectory: TrajectoryNormalization.normalize(image, length: 10).normalized)

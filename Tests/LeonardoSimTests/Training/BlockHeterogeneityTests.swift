@@ -9,15 +9,22 @@ final class BlockHeterogeneityTests: XCTestCase {
     /// Loss terms for input r and reconstruction r̂ (N×T×2 each) with a zero posterior (one latent).
     func lossTerms(_ w: LossWeights, _ r: [Float], _ rh: [Float], length T: Int, batch N: Int) -> LossTerms {
         let zeros = [Float](repeating: 0, count: N)
-        return r.withUnsafeBufferPointer { a in rh.withUnsafeBufferPointer { b in zeros.withUnsafeBufferPointer { z in
-            PhysicsLoss(weights: w, length: T).evaluate(input: a.baseAddress!, reconstruction: b.baseAddress!, mu: z.baseAddress!,
-                                                        logvar: z.baseAddress!, batch: N, latent: 1)
-        }}}
+        return r.withUnsafeBufferPointer { a in
+            rh.withUnsafeBufferPointer { b in
+                zeros.withUnsafeBufferPointer { z in
+                    PhysicsLoss(weights: w, length: T).evaluate(
+                        input: a.baseAddress!, reconstruction: b.baseAddress!, mu: z.baseAddress!,
+                        logvar: z.baseAddress!, batch: N, latent: 1)
+                }
+            }
+        }
     }
 
     func h(_ r: [Double], blocks: Int) -> Double {
         let f = r.map { Float($0) }
-        return f.withUnsafeBufferPointer { PhysicsLoss.blockHeterogeneity($0.baseAddress!, length: r.count / 2, blocks: blocks) }
+        return f.withUnsafeBufferPointer {
+            PhysicsLoss.blockHeterogeneity($0.baseAddress!, length: r.count / 2, blocks: blocks)
+        }
     }
 
     func testHandValues() {
@@ -51,24 +58,28 @@ final class BlockHeterogeneityTests: XCTestCase {
     /// ATTM switches diffusivity over time; Brownian motion does not.
     func testATTMIsMoreHeterogeneousThanBrownianMotion() {
         var rng = Xoshiro256StarStar(seed: 78)
-        var attm: [Double] = [], bm: [Double] = []
+        var attm: [Double] = []
+        var bm: [Double] = []
         for _ in 0..<200 {
             attm.append(h(DiffusionProcess.attm(alpha: 0.5, length: 200, using: &rng), blocks: 4))
             bm.append(h(DiffusionProcess.brownian(length: 200, using: &rng), blocks: 4))
         }
-        let medA = attm.sorted()[100], medB = bm.sorted()[100]
+        let medA = attm.sorted()[100]
+        let medB = bm.sorted()[100]
         XCTAssertGreaterThan(medA, 10 * medB)
     }
 
     func testTermIsZeroForIdenticalHeterogeneityAndWeighted() {
         var rng = Xoshiro256StarStar(seed: 5)
-        let T = 40, N = 3
+        let T = 40
+        let N = 3
         let r = (0..<N).flatMap { _ in DiffusionProcess.attm(alpha: 0.6, length: T, using: &rng).map { Float($0) } }
         var w = LossWeights()
         w.blockHeterogeneity = 7
         func terms(_ rh: [Float]) -> LossTerms { lossTerms(w, r, rh, length: T, batch: N) }
         // a mirrored copy has the same step sizes in the same order: L12 = 0
-        XCTAssertEqual(terms(r.enumerated().map { $0.offset % 2 == 0 ? -$0.element : $0.element }).values[11], 0, accuracy: 1e-12)
+        XCTAssertEqual(
+            terms(r.enumerated().map { $0.offset % 2 == 0 ? -$0.element : $0.element }).values[11], 0, accuracy: 1e-12)
         // a Brownian reconstruction does not; the total carries w₁₂·L12
         let bm = (0..<N).flatMap { _ in DiffusionProcess.brownian(length: T, using: &rng).map { Float($0) } }
         let t = terms(bm)
@@ -78,31 +89,43 @@ final class BlockHeterogeneityTests: XCTestCase {
 
     /// L13's statistic: a straight walk of unit steps has TAMSD(τ) = τ²; Brownian motion has E[TAMSD(τ)] = 2τ.
     func testLogTimeAveragedMSD() {
-        let T = 200, lags = [1, 10, 50, 150]
+        let T = 200
+        let lags = [1, 10, 50, 150]
         var out = [Double](repeating: 0, count: lags.count)
         let line = (0..<T).flatMap { [Float($0) * 0.6, Float($0) * 0.8] }
-        line.withUnsafeBufferPointer { PhysicsLoss.logTimeAveragedMSD($0.baseAddress!, length: T, lags: lags, out: &out) }
-        for (j, tau) in lags.enumerated() { XCTAssertEqual(out[j], log(Double(tau * tau)), accuracy: 1e-5, "τ = \(tau)") }
+        line.withUnsafeBufferPointer {
+            PhysicsLoss.logTimeAveragedMSD($0.baseAddress!, length: T, lags: lags, out: &out)
+        }
+        for (j, tau) in lags.enumerated() {
+            XCTAssertEqual(out[j], log(Double(tau * tau)), accuracy: 1e-5, "τ = \(tau)")
+        }
         var rng = Xoshiro256StarStar(seed: 9)
         var mean = [Double](repeating: 0, count: lags.count)
         let n = 2000
         for _ in 0..<n {
             let r = DiffusionProcess.brownian(length: T, using: &rng).map { Float($0) }
-            r.withUnsafeBufferPointer { PhysicsLoss.logTimeAveragedMSD($0.baseAddress!, length: T, lags: lags, out: &out) }
+            r.withUnsafeBufferPointer {
+                PhysicsLoss.logTimeAveragedMSD($0.baseAddress!, length: T, lags: lags, out: &out)
+            }
             for j in 0..<lags.count { mean[j] += exp(out[j]) / Double(n) }
         }
         // standard error of the mean TAMSD: ≈ 2τ·√(4τ/3(T−τ))/√n, under 2 % of 2τ up to τ = 150
-        for (j, tau) in lags.enumerated() { XCTAssertEqual(mean[j] / (2 * Double(tau)), 1, accuracy: 0.05, "τ = \(tau)") }
+        for (j, tau) in lags.enumerated() {
+            XCTAssertEqual(mean[j] / (2 * Double(tau)), 1, accuracy: 0.05, "τ = \(tau)")
+        }
     }
 
     /// L13 is zero for the input itself, positive for a reconstruction that returns to its start, and weighted.
     func testLongLagTerm() {
-        let T = 60, N = 2
+        let T = 60
+        let N = 2
         var rng = Xoshiro256StarStar(seed: 10)
         let r = (0..<N).flatMap { _ in DiffusionProcess.brownian(length: T, using: &rng).map { Float($0) } }
         // the same steps, second half reversed: the walk comes back to where it started
         var back = r
-        for i in 0..<N { for t in (T / 2)..<T { for a in 0..<2 { back[(i * T + t) * 2 + a] = r[(i * T + T - 1 - t) * 2 + a] } } }
+        for i in 0..<N {
+            for t in (T / 2)..<T { for a in 0..<2 { back[(i * T + t) * 2 + a] = r[(i * T + T - 1 - t) * 2 + a] } }
+        }
         var w = LossWeights()
         w.longLagMSD = 3
         func terms(_ rh: [Float]) -> LossTerms { lossTerms(w, r, rh, length: T, batch: N) }
@@ -117,7 +140,9 @@ final class BlockHeterogeneityTests: XCTestCase {
     func testStepProfileTerm() {
         var w = LossWeights()
         w.stepProfile = 2
-        func terms(_ r: [Float], _ rh: [Float], T: Int, N: Int) -> LossTerms { lossTerms(w, r, rh, length: T, batch: N) }
+        func terms(_ r: [Float], _ rh: [Float], T: Int, N: Int) -> LossTerms {
+            lossTerms(w, r, rh, length: T, batch: N)
+        }
         // steps (1, 0), (0, 1) against (2, 0), (0, 1): mean squared steps 1, 1 against 4, 1 → L14 = (ln 4)²/2
         let t = terms([0, 0, 1, 0, 1, 1], [0, 0, 2, 0, 2, 1], T: 3, N: 1)
         XCTAssertEqual(t.values[13], log(4.0) * log(4.0) / 2, accuracy: 1e-5)
@@ -133,17 +158,24 @@ final class BlockHeterogeneityTests: XCTestCase {
     /// Gaussian steps are ≈ Exp(1)); the same walks with a 10× step at frame 5 of every walk give a large value.
     func testStepProfileVariation() {
         var rng = Xoshiro256StarStar(seed: 13)
-        let N = 400, T = 200
+        let N = 400
+        let T = 200
         var r: [Float] = []
         for _ in 0..<N { r += DiffusionProcess.brownian(length: T, using: &rng).map { Float($0) } }
         let stationary = MotionSummary(TrajectorySet(trajectories: r, count: N, length: T)).stepProfileVariation
         XCTAssertEqual(stationary, 1 / Double(N).squareRoot(), accuracy: 0.008)
         var locked = r
         for i in 0..<N {
-            let b = i * T * 2, dx = r[b + 12] - r[b + 10], dy = r[b + 13] - r[b + 11]
-            for t in 6..<T { locked[b + 2 * t] += 9 * dx; locked[b + 2 * t + 1] += 9 * dy }
+            let b = i * T * 2
+            let dx = r[b + 12] - r[b + 10]
+            let dy = r[b + 13] - r[b + 11]
+            for t in 6..<T {
+                locked[b + 2 * t] += 9 * dx
+                locked[b + 2 * t + 1] += 9 * dy
+            }
         }
-        XCTAssertGreaterThan(MotionSummary(TrajectorySet(trajectories: locked, count: N, length: T)).stepProfileVariation, 2)
+        XCTAssertGreaterThan(
+            MotionSummary(TrajectorySet(trajectories: locked, count: N, length: T)).stepProfileVariation, 2)
     }
 
     /// Checkpoints written before L12–L14 existed hold weights without them: they decode as the paper's loss.

@@ -4,8 +4,9 @@ import XCTest
 /// The semi-supervised dose term: hand value, gradient by central differences, unlabelled rows ignored, and the
 /// whole objective's μ gradient carrying it.
 final class DoseAnchorTests: XCTestCase {
-    let calibration = DoseCalibration(index: 1, slope: -1.5, intercept: 2, pearsonR: -0.6, residualStd: 0.3,
-                                      correlations: [0, -0.6, 0], count: 10, doseRange: [1, 100])
+    let calibration = DoseCalibration(
+        index: 1, slope: -1.5, intercept: 2, pearsonR: -0.6, residualStd: 0.3,
+        correlations: [0, -0.6, 0], count: 10, doseRange: [1, 100])
 
     func testHandValueAndGradient() {
         let anchor = DoseAnchor(weight: 3, calibration: calibration)
@@ -18,8 +19,10 @@ final class DoseAnchorTests: XCTestCase {
         XCTAssertEqual(dMu, [0, Float(2 * 3 * 1.0 / 2), 0, 0, 0, 0], "only the labelled row's dose coordinate")
         let h: Float = 1e-3
         var scratch = [Float](repeating: 0, count: 6)
-        mu[1] += h; let up = anchor.apply(mu: mu, dose: dose, dMu: &scratch, batch: 2, latent: 3)
-        mu[1] -= 2 * h; let down = anchor.apply(mu: mu, dose: dose, dMu: &scratch, batch: 2, latent: 3)
+        mu[1] += h
+        let up = anchor.apply(mu: mu, dose: dose, dMu: &scratch, batch: 2, latent: 3)
+        mu[1] -= 2 * h
+        let down = anchor.apply(mu: mu, dose: dose, dMu: &scratch, batch: 2, latent: 3)
         XCTAssertEqual(3 * (up - down) / Double(2 * h), Double(dMu[1]), accuracy: 1e-3)
     }
 
@@ -27,7 +30,8 @@ final class DoseAnchorTests: XCTestCase {
         var cfg = LeonardoConfig.tiny
         cfg.length = 12
         let model = try Leonardo(config: cfg, seed: 3)
-        let B = 3, L = cfg.latentDim
+        let B = 3
+        let L = cfg.latentDim
         let x = randomWalks(B, length: 12, seed: 8)
         let eps = [Float](repeating: 0, count: B * L)
         let loss = PhysicsLoss(length: 12)
@@ -45,7 +49,8 @@ final class DoseAnchorTests: XCTestCase {
         XCTAssertEqual(anchored.total, plain.total + 5 * anchored.doseAnchor, accuracy: 1e-9 * max(1, plain.total))
         // The term acts on μ, so the encoder's μ head gets a different gradient.
         let encoderRefs = model.parameters.refs.filter { $0.name.hasPrefix("encoder.z_means") }
-        XCTAssertTrue(encoderRefs.contains { r in (0..<r.count).contains { gPlain[r.offset + $0] != gAnchored[r.offset + $0] } },
-                      "the encoder's μ head receives the term's gradient")
+        XCTAssertTrue(
+            encoderRefs.contains { r in (0..<r.count).contains { gPlain[r.offset + $0] != gAnchored[r.offset + $0] } },
+            "the encoder's μ head receives the term's gradient")
     }
 }

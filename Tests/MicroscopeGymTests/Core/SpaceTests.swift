@@ -19,12 +19,18 @@ final class SpaceTests: XCTestCase {
         var rng = Xoshiro256StarStar(seed: 2)
         let d = Discrete(5)
         var seen = Set<Int>()
-        for _ in 0..<200 { let x = d.sample(using: &rng); XCTAssertTrue(d.contains(x)); seen.insert(x) }
+        for _ in 0..<200 {
+            let x = d.sample(using: &rng)
+            XCTAssertTrue(d.contains(x))
+            seen.insert(x)
+        }
         XCTAssertEqual(seen, Set(0..<5))
-        XCTAssertFalse(d.contains(5)); XCTAssertFalse(d.contains(-1))
+        XCTAssertFalse(d.contains(5))
+        XCTAssertFalse(d.contains(-1))
         let md = MultiDiscrete([2, 3])
         for _ in 0..<50 { XCTAssertTrue(md.contains(md.sample(using: &rng))) }
-        XCTAssertFalse(md.contains([2, 0])); XCTAssertFalse(md.contains([0]))
+        XCTAssertFalse(md.contains([2, 0]))
+        XCTAssertFalse(md.contains([0]))
         let dict = DictSpace(["a": Box(shape: [1], low: 0, high: 1), "b": Box(shape: [2], low: -1, high: 1)])
         for _ in 0..<50 { XCTAssertTrue(dict.contains(dict.sample(using: &rng))) }
         XCTAssertFalse(dict.contains(["a": [0.5]]), "missing key")

@@ -11,13 +11,18 @@ final class SpecTests: XCTestCase {
             let spec = try EnvironmentRegistry.spec(id: id)
             XCTAssertEqual(spec.id, id)
         }
-        let a = try EnvironmentRegistry.spec(id: "LiquidCell-v0"), b = try EnvironmentRegistry.spec(id: "BeamSensitive-v0")
+        let a = try EnvironmentRegistry.spec(id: "LiquidCell-v0")
+        let b = try EnvironmentRegistry.spec(id: "BeamSensitive-v0")
         XCTAssertLessThan(b.damage.criticalDose, a.damage.criticalDose)
         XCTAssertNotNil(try EnvironmentRegistry.spec(id: "DoseBudget-v0").limits.doseBudget)
         // v1 is v0 with the fitted latent prior, nothing else.
         var v1 = try EnvironmentRegistry.spec(id: "LiquidCell-v1")
-        XCTAssertEqual(v1.latent.prior, .fitted); XCTAssertEqual(a.latent.prior, .standard)
-        v1.id = a.id; v1.description = a.description; v1.latent.prior = .standard; v1.sourceFile = a.sourceFile
+        XCTAssertEqual(v1.latent.prior, .fitted)
+        XCTAssertEqual(a.latent.prior, .standard)
+        v1.id = a.id
+        v1.description = a.description
+        v1.latent.prior = .standard
+        v1.sourceFile = a.sourceFile
         XCTAssertEqual(v1, a)
         XCTAssertThrowsError(try EnvironmentRegistry.spec(id: "NoSuch-v9")) { error in
             XCTAssertTrue("\(error)".contains("LiquidCell-v0"), "lists the known IDs: \(error)")
@@ -25,17 +30,31 @@ final class SpecTests: XCTestCase {
     }
 
     func testMalformedSpecsNameTheField() throws {
-        let original = try String(contentsOfFile: EnvironmentRegistry.directory + "/LiquidCell-v0.json", encoding: .utf8)
+        let original = try String(
+            contentsOfFile: EnvironmentRegistry.directory + "/LiquidCell-v0.json", encoding: .utf8)
         func load(_ text: String) -> String {
             let path = NSTemporaryDirectory() + "spec-\(getpid())-\(UUID().uuidString).json"
             try! text.write(toFile: path, atomically: true, encoding: .utf8)
-            do { _ = try LiquidCellSpec.load(path); return "no error" } catch { return "\(error)" }
+            do {
+                _ = try LiquidCellSpec.load(path)
+                return "no error"
+            } catch { return "\(error)" }
         }
-        XCTAssertTrue(load(original.replacingOccurrences(of: "\"destroyedAt\": 0.95", with: "\"destroyedAt\": 1.5")).contains("damage.destroyedAt"))
-        XCTAssertTrue(load(original.replacingOccurrences(of: "\"baseFrameRate\": 25", with: "\"baseFrameRate\": 10")).contains("frameRates[2]"))
-        XCTAssertTrue(load(original.replacingOccurrences(of: "\"precisionConstant\": 400,", with: "")).contains("noise.precisionConstant"))
-        XCTAssertTrue(load(original.replacingOccurrences(of: "\"timeBudget\": 320", with: "\"timeBudget\": \"long\"")).contains("limits.timeBudget"))
-        XCTAssertTrue(load(original.replacingOccurrences(of: "\"prior\": \"standard\"", with: "\"prior\": \"gaussian\"")).contains("latent.prior"))
+        XCTAssertTrue(
+            load(original.replacingOccurrences(of: "\"destroyedAt\": 0.95", with: "\"destroyedAt\": 1.5")).contains(
+                "damage.destroyedAt"))
+        XCTAssertTrue(
+            load(original.replacingOccurrences(of: "\"baseFrameRate\": 25", with: "\"baseFrameRate\": 10")).contains(
+                "frameRates[2]"))
+        XCTAssertTrue(
+            load(original.replacingOccurrences(of: "\"precisionConstant\": 400,", with: "")).contains(
+                "noise.precisionConstant"))
+        XCTAssertTrue(
+            load(original.replacingOccurrences(of: "\"timeBudget\": 320", with: "\"timeBudget\": \"long\"")).contains(
+                "limits.timeBudget"))
+        XCTAssertTrue(
+            load(original.replacingOccurrences(of: "\"prior\": \"standard\"", with: "\"prior\": \"gaussian\""))
+                .contains("latent.prior"))
         XCTAssertTrue(load("{ not json").contains("not valid JSON"))
         XCTAssertTrue(load(original).contains("no error"))
     }
@@ -61,7 +80,10 @@ struct Clamping: Environment {
     var t = 0
     var observationSpace: Box { Box(shape: [1], low: 0, high: 100) }
     var actionSpace: Discrete { Discrete(2) }
-    mutating func reset(seed: UInt64?, options: [String: Double]) throws -> ([Float], Info) { t = 0; return ([0], [:]) }
+    mutating func reset(seed: UInt64?, options: [String: Double]) throws -> ([Float], Info) {
+        t = 0
+        return ([0], [:])
+    }
     mutating func step(_ action: Int) throws -> Step<[Float]> {
         t += 1
         return Step(observation: [Float(min(action, 1))], reward: 0, terminated: false, truncated: false)

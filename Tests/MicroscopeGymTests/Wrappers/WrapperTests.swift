@@ -7,8 +7,12 @@ final class WrapperTests: XCTestCase {
     func testTimeLimitEpisodeStatisticsFlattenNormalize() throws {
         var env = EpisodeStatistics(TimeLimit(TestCell.make(), maxSteps: 3))
         _ = try env.reset(seed: 1)
-        var total = 0.0, s: Step<[String: [Float]]>
-        repeat { s = try env.step(0); total += s.reward } while !s.done
+        var total = 0.0
+        var s: Step<[String: [Float]]>
+        repeat {
+            s = try env.step(0)
+            total += s.reward
+        } while !s.done
         XCTAssertTrue(s.truncated)
         XCTAssertEqual(s.info["episode_length"], 3)
         XCTAssertEqual(s.info["episode_return"]!, total, accuracy: 1e-12)
@@ -24,7 +28,11 @@ final class WrapperTests: XCTestCase {
         var norm = NormalizeObservation(flat)
         _ = try norm.reset(seed: 2)
         var samples: [[Float]] = []
-        for a in 0..<20 { let st = try norm.step(a % 28); samples.append(st.observation); if st.done { _ = try norm.reset(seed: 3) } }
+        for a in 0..<20 {
+            let st = try norm.step(a % 28)
+            samples.append(st.observation)
+            if st.done { _ = try norm.reset(seed: 3) }
+        }
         XCTAssertTrue(samples.allSatisfy { norm.observationSpace.contains($0) })
         // Running mean/variance: the statistics of the raw features are being tracked.
         XCTAssertGreaterThan(norm.count, 10)
@@ -45,7 +53,9 @@ final class WrapperTests: XCTestCase {
         XCTAssertEqual(s.info["dose_rate"]!, 10, accuracy: 1e-4)
         XCTAssertEqual(s.info["frame_rate"]!, 12.5, accuracy: 1e-4)
         XCTAssertThrowsError(try box.step([3, 1]))
-        var disc = try DiscreteActions(ContinuousLiquidCell(TestCell.make()), table: [[0, Float(Foundation.log10(25.0))], [2, Float(Foundation.log10(3.125))]])
+        var disc = try DiscreteActions(
+            ContinuousLiquidCell(TestCell.make()),
+            table: [[0, Float(Foundation.log10(25.0))], [2, Float(Foundation.log10(3.125))]])
         _ = try disc.reset(seed: 1)
         XCTAssertEqual(try disc.step(1).info["dose_rate"]!, 100, accuracy: 1e-3)
         XCTAssertThrowsError(try DiscreteActions(ContinuousLiquidCell(TestCell.make()), table: [[5, 0]]))
@@ -54,16 +64,22 @@ final class WrapperTests: XCTestCase {
     func testVectorEnvironmentsAutoResetAndBatchedDecodingAgree() throws {
         var batched = LiquidCellVector(TestCell.make(), count: 3)
         var plain = VectorEnvironment({ TestCell.make() }, count: 3)
-        let o1 = try batched.reset(seed: 10), o2 = try plain.reset(seed: 10)
+        let o1 = try batched.reset(seed: 10)
+        let o2 = try plain.reset(seed: 10)
         XCTAssertTrue(zip(o1, o2).allSatisfy { bitIdentical($0, $1) })
         var resets = 0
         for t in 0..<24 {
-            let actions = [27, t % 28, 3]   // env 0 at full dose ends soon and must auto-reset
-            let a = try batched.step(actions), b = try plain.step(actions)
+            let actions = [27, t % 28, 3]  // env 0 at full dose ends soon and must auto-reset
+            let a = try batched.step(actions)
+            let b = try plain.step(actions)
             for i in 0..<3 {
                 XCTAssertEqual(a.rewards[i], b.rewards[i], accuracy: 1e-3 * max(1, abs(b.rewards[i])))
-                XCTAssertEqual(a.terminated[i], b.terminated[i]); XCTAssertEqual(a.truncated[i], b.truncated[i])
-                if a.terminated[i] || a.truncated[i] { XCTAssertNotNil(a.finalObservations[i]); resets += 1 }
+                XCTAssertEqual(a.terminated[i], b.terminated[i])
+                XCTAssertEqual(a.truncated[i], b.truncated[i])
+                if a.terminated[i] || a.truncated[i] {
+                    XCTAssertNotNil(a.finalObservations[i])
+                    resets += 1
+                }
             }
         }
         XCTAssertGreaterThan(resets, 0)
