@@ -17,22 +17,14 @@ extension Leonardo {
         noise: UnsafePointer<Float>? = nil, batch B: Int, loss: PhysicsLoss,
         doseAnchor: (anchor: DoseAnchor, dose: UnsafePointer<Float>)? = nil
     ) -> LossTerms {
-        let cfg = config
-        let L = cfg.latentDim
-        let per = cfg.length * cfg.inputChannels
+        let L = config.latentDim
         let b = objectiveBuffers
-        let mp = b.mu.reserve(B * L)
-        let lp = b.logvar.reserve(B * L)
-        let zp = b.z.reserve(B * L)
-        let rp = b.recon.reserve(B * per)
-        let drp = b.dRecon.reserve(B * per)
+        let drp = b.dRecon.reserve(B * config.length * config.inputChannels)
         let dmp = b.dMu.reserve(B * L)
         let dlp = b.dLogvar.reserve(B * L)
         let dzp = b.dZ.reserve(B * L)
         parameters.zeroGrads()
-        encoder.forward(xb, mu: mp, logvar: lp, batch: B, training: true)
-        for i in 0..<(B * L) { zp[i] = mp[i] + expf(0.5 * lp[i]) * ep[i] }
-        decoder.forward(zp, noise: noise, out: rp, batch: B, training: true)
+        let (mp, lp, rp) = forwardObjective(input: xb, eps: ep, noise: noise, batch: B)
         var terms = loss.evaluate(
             input: xb, reconstruction: rp, mu: mp, logvar: lp, batch: B, latent: L,
             dReconstruction: drp, dMu: dmp, dLogvar: dlp)
@@ -54,17 +46,27 @@ extension Leonardo {
         input xb: UnsafePointer<Float>, eps ep: UnsafePointer<Float>, noise: UnsafePointer<Float>? = nil,
         batch B: Int, loss: PhysicsLoss
     ) -> LossTerms {
-        let cfg = config
-        let L = cfg.latentDim
-        let per = cfg.length * cfg.inputChannels
+        let (mp, lp, rp) = forwardObjective(input: xb, eps: ep, noise: noise, batch: B)
+        return loss.evaluate(input: xb, reconstruction: rp, mu: mp, logvar: lp, batch: B, latent: config.latentDim)
+    }
+
+    /// The forward pass both share: encode, reparameterise (z = μ + exp(½ log σ²)·ε), decode; returns μ, log σ² and r̂
+    /// in the objective's buffers.
+    private func forwardObjective(
+        input xb: UnsafePointer<Float>, eps ep: UnsafePointer<Float>, noise: UnsafePointer<Float>?, batch B: Int
+    ) -> (
+        mu: UnsafeMutablePointer<Float>, logvar: UnsafeMutablePointer<Float>,
+        reconstruction: UnsafeMutablePointer<Float>
+    ) {
+        let L = config.latentDim
         let b = objectiveBuffers
         let mp = b.mu.reserve(B * L)
         let lp = b.logvar.reserve(B * L)
         let zp = b.z.reserve(B * L)
-        let rp = b.recon.reserve(B * per)
+        let rp = b.recon.reserve(B * config.length * config.inputChannels)
         encoder.forward(xb, mu: mp, logvar: lp, batch: B, training: true)
         for i in 0..<(B * L) { zp[i] = mp[i] + expf(0.5 * lp[i]) * ep[i] }
         decoder.forward(zp, noise: noise, out: rp, batch: B, training: true)
-        return loss.evaluate(input: xb, reconstruction: rp, mu: mp, logvar: lp, batch: B, latent: L)
+        return (mp, lp, rp)
     }
 }
