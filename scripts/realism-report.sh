@@ -40,14 +40,20 @@ for ck in "$@"; do
         --out "$D/$name-env-standard.h5" >/dev/null 2>&1
     $B generate --checkpoint "$ck" --prior fitted --dose-rate "$rate" --dose-residual --count "$N" --seed 7 \
         --out "$D/$name-env-fitted.h5" >/dev/null 2>&1
-    C+=("$D/$name.h5" "$D/$name-fitted.h5" "$D/$name-env-standard.h5" "$D/$name-env-fitted.h5")
+    # The dose rate at which the model's motion statistics match the train particles' (MSD exponent and VACF(1)).
+    motion=$($B match-dose --checkpoint "$ck" --data "$D/real/train.h5" --by-motion | tail -1)
+    echo "- $name: motion statistics of the train particles matched at $motion e⁻/Å²/s (match-dose --by-motion)"
+    $B generate --checkpoint "$ck" --dose-rate "$motion" --dose-residual --count "$N" --seed 7 \
+        --out "$D/$name-env-motion.h5" >/dev/null 2>&1
+    C+=("$D/$name.h5" "$D/$name-fitted.h5" "$D/$name-env-standard.h5" "$D/$name-env-fitted.h5" "$D/$name-env-motion.h5")
 done
 echo
 echo "## Against the real $REF particles (45 particles; 200-frame windows every 20 frames, with rotations/reflections)"
 echo "Rows: each model with z ~ N(0, I), with its fitted prior, and the environments' latent law at the dose rate the model"
 echo "gives the real train particles (dose coordinate at that rate with the calibration's residual spread, the others from"
 echo "N(0, I) as LiquidCell-v0/-v2 (-env-standard) or from the fitted prior conditioned on it as LiquidCell-v1"
-echo "(-env-fitted)); the LPTEM-like generator over its dose range and at that rate ($MATCH e⁻/Å²/s, from the first"
+echo "(-env-fitted)), and the first law at the dose rate whose motion statistics match the train particles'"
+echo "(-env-motion); the LPTEM-like generator over its dose range and at that rate ($MATCH e⁻/Å²/s, from the first"
 echo "checkpoint); real-validation and real-test: the real particles themselves (the floor and their own % LPTEM)."
 cp "$D/real/validation-windows.h5" "$D/real-validation.h5"
 cp "$D/real/test-windows.h5" "$D/real-test.h5"

@@ -95,6 +95,45 @@ final class CLIErrorTests: XCTestCase {
             mentions: ["--step-profile"])
     }
 
+    /// The real-data training flags: bad values and combinations are named.
+    func testRealDataTrainingFlags() throws {
+        let dir = NSTemporaryDirectory() + "cli-real-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let out = dir + "/t.h5"
+        try assertFails(
+            ["train-leonardo", "--data", "x.h5", "--out", out, "--loss-weight", "msee=0"],
+            mentions: ["--loss-weight", "msee=0"])
+        try assertFails(
+            ["train-leonardo", "--data", "x.h5", "--out", out, "--loss-weight", "mse=-1"], mentions: ["--loss-weight"])
+        try assertFails(
+            ["train-leonardo", "--data", "x.h5", "--out", out, "--window-stride", "20"],
+            mentions: ["--window-stride", "--segment"])
+        try assertFails(
+            ["train-leonardo", "--data", "x.h5", "--out", out, "--noise-channels", "4"],
+            mentions: ["--noise-channels", "stationary"])
+        try assertFails(
+            ["train-leonardo", "--data", "x.h5", "--out", out, "--decoder", "diagonal"],
+            mentions: ["decoder", "diagonal"])
+        try assertFails(
+            ["train-leonardo", "--data", "x.h5", "--out", out, "--dose-anchor-axis", "a.h5"],
+            mentions: ["--dose-anchor-axis", "--dose-anchor"])
+        try assertFails(
+            ["split-real", "--make-split", "45", "--split", dir + "/s.json", "--out-dir", dir],
+            mentions: ["--make-split", "VAL:TEST"])
+        try assertFails(["split-real", "--split", dir + "/absent.json", "--out-dir", dir], mentions: ["absent.json"])
+        try assertFails(["plot-curve", "--csv", dir + "/absent.csv"], mentions: ["absent.csv"])
+        // A model without a dose calibration cannot be matched to recordings.
+        let data = dir + "/bm.h5"
+        XCTAssertEqual(
+            try run(["dataset", "--kind", "bm", "--count", "4", "--length", "16", "--seed", "1", "--out", data]).status,
+            0)
+        XCTAssertEqual(
+            try run(["train-leonardo", "--data", data, "--out", out, "--model", "tiny", "--epochs", "1", "--batch", "2"]
+            ).status, 0)
+        try assertFails(["match-dose", "--checkpoint", out, "--data", data], mentions: ["dose calibration"])
+    }
+
     /// A resumed run keeps its loss: asking for another L12 weight is an error, not silently ignored.
     func testResumeRefusesAnotherLoss() throws {
         let dir = NSTemporaryDirectory() + "cli-resume-\(getpid())"

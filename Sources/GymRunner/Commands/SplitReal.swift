@@ -28,16 +28,23 @@ struct SplitReal: ParsableCommand {
     func validate() throws {
         if let k = windowStride, k < 1 { throw ValidationError("--window-stride must be at least 1") }
         if windowLength < 3 { throw ValidationError("--window-length must be at least 3") }
+        if makeSplit != nil { _ = try splitCounts() }
+    }
+
+    /// --make-split VAL:TEST as two counts.
+    func splitCounts() throws -> (validation: Int, test: Int) {
+        let parts = (makeSplit ?? "").split(separator: ":").map { Int($0) }
+        guard parts.count == 2, let v = parts[0], let t = parts[1], v >= 1, t >= 1 else {
+            throw ValidationError("--make-split must be VAL:TEST (two positive particle counts), got '\(makeSplit ?? "")'")
+        }
+        return (v, t)
     }
 
     func run() throws {
         let set = try TrajectorySet.read(data)
         let particleSplit: ParticleSplit
-        if let makeSplit {
-            let parts = makeSplit.split(separator: ":").map { Int($0) }
-            guard parts.count == 2, let v = parts[0], let t = parts[1] else {
-                throw ValidationError("--make-split must be VAL:TEST (two particle counts), got '\(makeSplit)'")
-            }
+        if makeSplit != nil {
+            let (v, t) = try splitCounts()
             guard !FileManager.default.fileExists(atPath: split) else {
                 throw UserError("\(split) exists; a split is made once (delete it to draw another)")
             }

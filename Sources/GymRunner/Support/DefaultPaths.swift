@@ -24,6 +24,12 @@ func defaultLeonardoPath() -> String {
 }
 
 /// The shipped experimental trajectories and their particle split.
-func defaultRealDataPath() -> String { "data/aunr_lptem_300.h5" }
+/// The package's `data/` folder (beside `Environments/`).
+func packageDataPath(_ name: String) -> String {
+    (((EnvironmentRegistry.directory as NSString).deletingLastPathComponent as NSString).appendingPathComponent("data")
+        as NSString).appendingPathComponent(name)
+}
 
-func defaultRealSplitPath() -> String { "data/aunr_lptem_300-split.json" }
+func defaultRealDataPath() -> String { packageDataPath("aunr_lptem_300.h5") }
+
+func defaultRealSplitPath() -> String { packageDataPath("aunr_lptem_300-split.json") }
