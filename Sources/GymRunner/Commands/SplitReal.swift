@@ -35,7 +35,8 @@ struct SplitReal: ParsableCommand {
     func splitCounts() throws -> (validation: Int, test: Int) {
         let parts = (makeSplit ?? "").split(separator: ":").map { Int($0) }
         guard parts.count == 2, let v = parts[0], let t = parts[1], v >= 1, t >= 1 else {
-            throw ValidationError("--make-split must be VAL:TEST (two positive particle counts), got '\(makeSplit ?? "")'")
+            throw ValidationError(
+                "--make-split must be VAL:TEST (two positive particle counts), got '\(makeSplit ?? "")'")
         }
         return (v, t)
     }

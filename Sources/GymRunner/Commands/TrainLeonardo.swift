@@ -126,6 +126,26 @@ struct TrainLeonardo: ParsableCommand {
         }
     }
 
+    /// The model a fine-tune starts from: the checkpoint itself (calibration and prior dropped, since they will no
+    /// longer fit), or, for another decoder variant, a fresh model of that variant with every tensor the two share.
+    func initialModel(from path: String) throws -> Leonardo {
+        let m = try Leonardo.load(path)
+        guard let decoder, (m.config.decoderVariant ?? .authors) != decoder || noiseChannels != nil else {
+            m.doseCalibration = nil
+            m.latentPrior = nil
+            return m
+        }
+        var c = m.config
+        c.decoderVariant = decoder == .authors ? nil : decoder
+        c.noiseChannels = noiseChannels
+        let fresh = try Leonardo(config: c, seed: seed)
+        let copied = fresh.parameters.copyMatching(from: m.parameters)
+        print(
+            "--init-from \(path): \(copied.copied) tensors copied, \(copied.fresh.count) new (\(copied.fresh.joined(separator: ", ")))"
+        )
+        return fresh
+    }
+
     /// --loss-weight NAME=VALUE pairs, checked.
     func parsedLossWeights() throws -> [(String, Double)] {
         try lossWeight.map { item in
@@ -182,24 +202,9 @@ struct TrainLeonardo: ParsableCommand {
         }
         var initial: Leonardo?
         if let initFrom {
-            let m = try Leonardo.load(initFrom)
-            if let decoder, (m.config.decoderVariant ?? .authors) != decoder || noiseChannels != nil {
-                // Another decoder variant: a fresh model of that variant takes every parameter the two share.
-                var c = m.config
-                c.decoderVariant = decoder == .authors ? nil : decoder
-                c.noiseChannels = noiseChannels
-                let fresh = try Leonardo(config: c, seed: seed)
-                let copied = fresh.parameters.copyMatching(from: m.parameters)
-                print(
-                    "--init-from \(initFrom): \(copied.copied) tensors copied, \(copied.fresh.count) new (\(copied.fresh.joined(separator: ", ")))"
-                )
-                initial = fresh
-            } else {
-                m.doseCalibration = nil
-                m.latentPrior = nil
-                initial = m
-            }
-            cfg = initial!.config
+            let start = try initialModel(from: initFrom)
+            cfg = start.config
+            initial = start
         }
         if resume {
             let f = try HDF5File.open(out)
