@@ -40,12 +40,7 @@ struct Fidelity: ParsableCommand {
         // Motion statistics of paper-normalised trajectories on both sides: LEONARDO's output is normalised, and an
         // ensemble MSD of trajectories in nm weights the fast particles more (the exponent of the real test particles is
         // 0.82 in nm and 0.48 normalised), so only the same normalisation compares like with like.
-        func normalizedMotion(_ set: TrajectorySet) -> MotionSummary {
-            var s = set
-            s.trajectories = set.normalized()
-            return MotionSummary(s)
-        }
-        let refMotion = normalizedMotion(ref)
+        let refMotion = MotionSummary(ref.paperNormalized)
         print(
             String(
                 format: "reference %@: %d trajectories, step profile CV %.2f, MSD exponent %.3f, VACF(1) %.3f",
@@ -83,7 +78,7 @@ struct Fidelity: ParsableCommand {
                     String(
                         format: "%@ %.1f %%", cls.config.classes[$0], 100 * Double(predicted[$0]) / Double(cand.count))
                 }
-            let motion = normalizedMotion(cand)
+            let motion = MotionSummary(cand.paperNormalized)
             print(
                 String(
                     format: "| %@ | %.3f ± %.3f | %.1f ± %.1f | %d | %.2f | %.3f | %.3f | %@ |",

@@ -58,15 +58,8 @@ struct MatchDose: ParsableCommand {
         print(String(format: "%.4g", rate))
     }
 
-    /// Motion statistics of paper-normalised trajectories.
-    static func motion(_ set: TrajectorySet) -> MotionSummary {
-        var normalized = set
-        normalized.trajectories = set.normalized()
-        return MotionSummary(normalized)
-    }
-
     func matchMotion(_ model: Leonardo, calibration cal: DoseCalibration, data: TrajectorySet) throws {
-        let target = Self.motion(data)
+        let target = MotionSummary(data.paperNormalized)
         let L = model.config.latentDim
         var best = (rate: 1.0, distance: Double.infinity)
         print(
@@ -83,7 +76,8 @@ struct MatchDose: ParsableCommand {
                 z[i * L + cal.index] = Float(cal.latent(forDoseRate: rate) + cal.residualStd * rng.normal())
             }
             let decoded = model.decode(z: z, rng: &rng)
-            let m = Self.motion(TrajectorySet(trajectories: decoded, count: count, length: model.config.length))
+            let m = MotionSummary(
+                TrajectorySet(trajectories: decoded, count: count, length: model.config.length).paperNormalized)
             let distance =
                 pow((m.msdExponent - target.msdExponent) / 0.05, 2) + pow((m.vacf[0] - target.vacf[0]) / 0.05, 2)
             if distance < best.distance { best = (rate, distance) }

@@ -43,7 +43,7 @@ struct Stats: ParsableCommand {
             guard set.length >= 12 else {
                 throw UserError("\(path): trajectories need at least 12 frames for these statistics")
             }
-            if normalize { set.trajectories = set.normalized() }
+            if normalize { set = set.paperNormalized }
             summaries.append(MotionSummary(set))
         }
         print("| statistic | " + files.map { ($0 as NSString).lastPathComponent }.joined(separator: " | ") + " |")

@@ -32,7 +32,8 @@ public func writeDataAtomically(_ path: String, _ data: Data) throws {
         throw LeonardoError.invalidArgument("\(path): cannot write (folder missing or read-only?)")
     }
     if rename(tmp, path) != 0 {
+        let reason = String(cString: strerror(errno))
         unlink(tmp)
-        throw LeonardoError.invalidArgument("\(path): cannot replace the file: \(String(cString: strerror(errno)))")
+        throw LeonardoError.invalidArgument("\(path): cannot replace the file: \(reason)")
     }
 }

@@ -94,6 +94,14 @@ public struct TrajectorySet: Equatable {
     /// The trajectories normalised per trajectory (paper eq. 6).
     public func normalized() -> [Float] { TrajectoryNormalization.normalize(trajectories, length: length).normalized }
 
+    /// This set with its trajectories normalised (paper eq. 6) and everything else kept: the form in which files in nm
+    /// and LEONARDO's normalised output compare like with like (an ensemble MSD in nm weights fast particles more).
+    public var paperNormalized: TrajectorySet {
+        var set = self
+        set.trajectories = normalized()
+        return set
+    }
+
     /// Cuts every trajectory into consecutive non-overlapping windows of `window` frames after keeping every
     /// `subsample`-th frame (paper appendix A). Per-trajectory vectors (dose, labels, alpha) follow their windows.
     public func segmented(window: Int, subsample: Int = 1) throws -> TrajectorySet {
