@@ -7,6 +7,8 @@ let package = Package(
         .library(name: "LeonardoSim", targets: ["LeonardoSim"]),
         .library(name: "MicroscopeGym", targets: ["MicroscopeGym"]),
         .library(name: "Agents", targets: ["Agents"]),
+        // The C ABI over MicroscopeGym (libMicroscopeGymC.so), loaded by the Python package in python/.
+        .library(name: "MicroscopeGymC", type: .dynamic, targets: ["MicroscopeGymC"]),
         .executable(name: "gym-runner", targets: ["GymRunner"]),
     ],
     dependencies: [
@@ -27,6 +29,8 @@ let package = Package(
                 swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
         .target(name: "Agents", dependencies: ["LeonardoSim", "MicroscopeGym"], path: "Sources/Agents",
                 swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
+        .target(name: "MicroscopeGymC", dependencies: ["LeonardoSim", "MicroscopeGym"], path: "Sources/MicroscopeGymC",
+                exclude: ["microscope_gym.h"]),
         .executableTarget(name: "GymRunner",
                           dependencies: ["LeonardoSim", "MicroscopeGym", "Agents",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],

@@ -20,22 +20,24 @@ public enum EnvironmentRegistry {
         return folder.appendingPathComponent("Environments").path
     }
 
-    /// IDs of the registered specs, sorted.
-    public static func ids() -> [String] {
-        specFiles().map { ($0 as NSString).lastPathComponent.replacingOccurrences(of: ".json", with: "") }.sorted()
+    /// IDs of the registered specs, sorted: those of `folder`, or of `directory` when nil.
+    public static func ids(in folder: String? = nil) -> [String] {
+        specFiles(in: folder).map { ($0 as NSString).lastPathComponent.replacingOccurrences(of: ".json", with: "") }
+            .sorted()
     }
 
-    static func specFiles() -> [String] {
-        let dir = directory
+    static func specFiles(in folder: String? = nil) -> [String] {
+        let dir = folder ?? directory
         let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
         return names.filter { $0.hasSuffix(".json") }.map { (dir as NSString).appendingPathComponent($0) }
     }
 
-    /// The spec registered under `id` (file `<id>.json`; its `id` field must agree).
-    public static func spec(id: String) throws -> LiquidCellSpec {
-        let path = (directory as NSString).appendingPathComponent(id + ".json")
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw EnvironmentError.unknownEnvironment(id, known: ids())
+    /// The spec registered under `id` (file `<id>.json` of `folder`, or of `directory` when nil; its `id` field
+    /// must agree).
+    public static func spec(id: String, in folder: String? = nil) throws -> LiquidCellSpec {
+        let path = ((folder ?? directory) as NSString).appendingPathComponent(id + ".json")
+        guard !id.contains("/"), FileManager.default.fileExists(atPath: path) else {
+            throw EnvironmentError.unknownEnvironment(id, known: ids(in: folder))
         }
         let spec = try LiquidCellSpec.load(path)
         guard spec.id == id else {

@@ -35,6 +35,15 @@ public struct LiquidCell: Environment {
         "xy_step_correlation", "msd_exponent", "tracked_fraction"
     ]
 
+    /// Keys of the `info` dictionary of every `reset` and `step`, sorted (units in the names; `docs/environment.md`).
+    public static let infoKeys = [
+        "cumulative_dose", "damage", "damage_increment", "decoded_segments", "detected_fraction", "dose_rate",
+        "effective_dose_rate", "elapsed_time", "electrons_per_frame", "frame_rate", "latent_dose",
+        "localization_precision_nm", "perturbation", "signal_bits_per_frame", "step_variance_nm2"
+    ]
+    /// Keys `reset(seed:options:)` accepts.
+    public static let resetOptionKeys = ["dose_rate", "frame_rate"]
+
     enum Phase { case needsReset, running, ended }
 
     // State.
@@ -123,13 +132,17 @@ public struct LiquidCell: Environment {
     /// lowest dose rate of the grid at the highest frame rate. The search segment costs dose and time like any
     /// other (the beam is on) but earns no reward.
     public mutating func reset(seed: UInt64?, options: [String: Double]) throws -> ([String: [Float]], Info) {
+        for key in options.keys where !LiquidCell.resetOptionKeys.contains(key) {
+            throw EnvironmentError.actionOutsideSpace(
+                "unknown reset option '\(key)' (options: \(LiquidCell.resetOptionKeys.joined(separator: ", ")))")
+        }
         if let seed { rng = Xoshiro256StarStar(seed: seed) }
         let d0 = options["dose_rate"] ?? spec.doseRates.min()!
         let f0 = options["frame_rate"] ?? spec.frameRates.max()!
-        guard d0 >= spec.doseRateRange[0] && d0 <= spec.doseRateRange[1] else {
+        guard d0.isFinite, d0 >= spec.doseRateRange[0] && d0 <= spec.doseRateRange[1] else {
             throw EnvironmentError.actionOutsideSpace("reset option dose_rate \(d0) outside \(spec.doseRateRange)")
         }
-        guard f0 >= spec.frameRateRange[0] && f0 <= spec.frameRateRange[1] else {
+        guard f0.isFinite, f0 >= spec.frameRateRange[0] && f0 <= spec.frameRateRange[1] else {
             throw EnvironmentError.actionOutsideSpace("reset option frame_rate \(f0) outside \(spec.frameRateRange)")
         }
         cumulativeDose = 0

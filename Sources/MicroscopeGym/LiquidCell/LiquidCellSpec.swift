@@ -150,6 +150,9 @@ public struct LiquidCellSpec: Codable, Equatable, Sendable {
     }
 
     /// Checks every field's range; the error names the field.
+    /// Largest baseFrameRate / lowest frame rate a spec may ask for: a step then decodes at most this many segments.
+    public static let maximumFrameRateRatio = 64.0
+
     public func validate(file: String = "spec") throws {
         func check(_ ok: Bool, _ field: String, _ problem: String) throws {
             if !ok { throw EnvironmentError.invalidSpec(file: file, field: field, problem: problem) }
@@ -176,6 +179,11 @@ public struct LiquidCellSpec: Codable, Equatable, Sendable {
             frameRateRange.count == 2 && frameRateRange[0] > 0 && frameRateRange[0] < frameRateRange[1]
                 && frameRateRange[1] <= baseFrameRate, "frameRateRange",
             "must be [min, max] with 0 < min < max ≤ baseFrameRate")
+        // Each step decodes ⌈(T−1)·baseFrameRate/frameRate / T⌉ segments: the ratio bounds a step's time and memory.
+        try check(
+            baseFrameRate / frameRateRange[0] <= LiquidCellSpec.maximumFrameRateRatio, "frameRateRange",
+            "gives baseFrameRate / min = \(baseFrameRate / frameRateRange[0]), above the bound "
+                + "\(Int(LiquidCellSpec.maximumFrameRateRatio)) (each step would decode that many model segments)")
         try check(
             doseRates.allSatisfy { $0 >= doseRateRange[0] && $0 <= doseRateRange[1] }, "doseRates",
             "must lie inside doseRateRange")

@@ -14,8 +14,18 @@ public struct LiquidCellVector {
     public var actionSpace: Discrete { environments[0].actionSpace }
     public var observationSpace: DictSpace { environments[0].observationSpace }
 
-    public mutating func reset(seed: UInt64?) throws -> [[String: [Float]]] {
-        try (0..<count).map { i in try environments[i].reset(seed: seed.map { $0 &+ UInt64(i) }, options: [:]).0 }
+    public mutating func reset(seed: UInt64?) throws -> [[String: [Float]]] { try resetWithInfos(seed: seed).0 }
+
+    /// `reset(seed:)` with each environment's reset info. Copy i is seeded with seed + i.
+    public mutating func resetWithInfos(seed: UInt64?) throws -> ([[String: [Float]]], [Info]) {
+        var observations: [[String: [Float]]] = []
+        var infos: [Info] = []
+        for i in 0..<count {
+            let (o, info) = try environments[i].reset(seed: seed.map { $0 &+ UInt64(i) }, options: [:])
+            observations.append(o)
+            infos.append(info)
+        }
+        return (observations, infos)
     }
 
     public mutating func step(_ actions: [Int]) throws -> VectorStep<[String: [Float]]> {
@@ -62,6 +72,6 @@ public struct LiquidCellVector {
             steps.append(s)
         }
         return try VectorEnvironment<LiquidCell>.autoReset(
-            steps, reset: { i in try environments[i].reset(seed: nil, options: [:]).0 })
+            steps, reset: { i in try environments[i].reset(seed: nil, options: [:]) })
     }
 }

@@ -11,6 +11,9 @@ public struct VectorStep<Observation> {
     /// For environments whose episode ended in this step: the last observation of that episode (the entry of
     /// `observations` is already the first observation of the next one).
     public var finalObservations: [Observation?]
+    /// For environments whose episode ended in this step: the `info` of the next episode's `reset` (`infos` keeps
+    /// the step's own info, that of the ended episode's last step).
+    public var resetInfos: [Info?]
 }
 
 /// N copies of an environment stepped together, with automatic reset: when a copy's episode ends, the step
@@ -31,14 +34,15 @@ public struct VectorEnvironment<E: Environment> {
         var steps: [Step<E.Observation>] = []
         for i in 0..<count { steps.append(try environments[i].step(actions[i])) }
         return try VectorEnvironment.autoReset(
-            steps, reset: { i in try environments[i].reset(seed: nil, options: [:]).0 })
+            steps, reset: { i in try environments[i].reset(seed: nil, options: [:]) })
     }
 
-    static func autoReset(_ steps: [Step<E.Observation>], reset: (Int) throws -> E.Observation) rethrows -> VectorStep<
-        E.Observation
-    > {
+    static func autoReset(_ steps: [Step<E.Observation>], reset: (Int) throws -> (E.Observation, Info)) rethrows
+        -> VectorStep<E.Observation>
+    {
         var out = VectorStep<E.Observation>(
-            observations: [], rewards: [], terminated: [], truncated: [], infos: [], finalObservations: [])
+            observations: [], rewards: [], terminated: [], truncated: [], infos: [], finalObservations: [],
+            resetInfos: [])
         for (i, s) in steps.enumerated() {
             out.rewards.append(s.reward)
             out.terminated.append(s.terminated)
@@ -46,9 +50,12 @@ public struct VectorEnvironment<E: Environment> {
             out.infos.append(s.info)
             if s.done {
                 out.finalObservations.append(s.observation)
-                out.observations.append(try reset(i))
+                let (observation, info) = try reset(i)
+                out.observations.append(observation)
+                out.resetInfos.append(info)
             } else {
                 out.finalObservations.append(nil)
+                out.resetInfos.append(nil)
                 out.observations.append(s.observation)
             }
         }

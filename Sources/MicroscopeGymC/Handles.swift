@@ -1,0 +1,165 @@
+import Foundation
+import LeonardoSim
+import MicroscopeGym
+
+// The C ABI of MicroscopeGym (`libMicroscopeGymC.so`), for callers in other languages (the Python package in
+// `python/`). Conventions, the same for every function (`microscope_gym.h` lists them with their C types):
+// - Every function returns a status (`MGStatus`): 0 on success; otherwise `mg_last_error` holds a one-line message.
+// - Environments are opaque 64-bit handles (never 0); an unknown or closed handle is an error, not a crash.
+// - The caller owns every buffer: Swift only writes into buffers the caller passes and never hands memory over.
+// - No input traps: arguments are checked before any Swift precondition could see them.
+// - One handle is used by one thread at a time; different handles may be used from different threads.
+
+/// Status codes of the C functions.
+enum MGStatus: Int32 {
+    case ok = 0
+    /// A null pointer, a count out of range, an unknown handle, a buffer too small.
+    case invalidArgument = 1
+    /// The environment refused the call: an action outside the space, step before reset or after the episode ended.
+    case environmentError = 2
+    /// A spec or model could not be found or loaded, or is invalid.
+    case specError = 3
+    /// Anything else (a bug: please report the message).
+    case internalError = 4
+}
+
+/// What a handle refers to: one environment, or a vector of them with batched decoding.
+final class HandleObject {
+    enum Kind {
+        case single(HoldLostFrames<LiquidCell>)
+        case vector(LiquidCellVector)
+    }
+    var kind: Kind
+    /// Observation keys in the order the caller's buffers come in (sorted), with their element counts.
+    let keys: [String]
+    let sizes: [Int]
+    let observationSpace: DictSpace
+    let frames: Int
+    let actionCount: Int
+    let cell: LiquidCell
+
+    init(single environment: LiquidCell) throws {
+        let wrapped = try HoldLostFrames(environment)
+        kind = .single(wrapped)
+        cell = environment
+        observationSpace = wrapped.observationSpace
+        frames = wrapped.frames
+        keys = wrapped.observationSpace.keys
+        sizes = keys.map { wrapped.observationSpace.spaces[$0]!.count }
+        actionCount = environment.actionSpace.n
+    }
+
+    init(vector environment: LiquidCell, count: Int) throws {
+        let wrapped = try HoldLostFrames(environment)
+        kind = .vector(LiquidCellVector(environment, count: count))
+        cell = environment
+        observationSpace = wrapped.observationSpace
+        frames = wrapped.frames
+        keys = wrapped.observationSpace.keys
+        sizes = keys.map { wrapped.observationSpace.spaces[$0]!.count }
+        actionCount = environment.actionSpace.n
+    }
+
+    var count: Int {
+        switch kind {
+        case .single: return 1
+        case .vector(let v): return v.count
+        }
+    }
+}
+
+/// Errors raised inside the C layer; the message is what `mg_last_error` returns.
+struct CallError: Error {
+    let status: MGStatus
+    let message: String
+    init(_ status: MGStatus, _ message: String) {
+        self.status = status
+        self.message = message
+    }
+}
+
+/// Live handles, guarded by a lock (handles are created and closed from any thread).
+enum HandleStore {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var objects: [Int64: HandleObject] = [:]
+    nonisolated(unsafe) private static var next: Int64 = 1
+
+    static func insert(_ object: HandleObject) -> Int64 {
+        lock.lock()
+        defer { lock.unlock() }
+        let handle = next
+        next += 1
+        objects[handle] = object
+        return handle
+    }
+
+    static func get(_ handle: Int64) throws -> HandleObject {
+        lock.lock()
+        defer { lock.unlock() }
+        guard let object = objects[handle] else {
+            throw CallError(.invalidArgument, "unknown or closed environment handle \(handle)")
+        }
+        return object
+    }
+
+    static func remove(_ handle: Int64) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return objects.removeValue(forKey: handle) != nil
+    }
+}
+
+/// The last error message of the calling thread.
+enum LastError {
+    static let key = "MicroscopeGymC.lastError"
+    static var message: String {
+        get { Thread.current.threadDictionary[key] as? String ?? "" }
+        set { Thread.current.threadDictionary[key] = newValue }
+    }
+}
+
+/// Runs `body`, turning every thrown error into a status and the thread's last error message.
+func call(_ body: () throws -> Void) -> Int32 {
+    do {
+        try body()
+        LastError.message = ""
+        return MGStatus.ok.rawValue
+    } catch let error as CallError {
+        LastError.message = error.message
+        return error.status.rawValue
+    } catch let error as EnvironmentError {
+        LastError.message = error.description
+        switch error {
+        case .actionOutsideSpace, .stepAfterEpisodeEnd, .stepBeforeReset: return MGStatus.environmentError.rawValue
+        case .invalidSpec, .unknownEnvironment: return MGStatus.specError.rawValue
+        case .incompatibleSpaces, .checkFailed: return MGStatus.internalError.rawValue
+        }
+    } catch {
+        LastError.message = "\(error)"
+        return MGStatus.specError.rawValue
+    }
+}
+
+/// A C string argument, or an error naming it when null or not UTF-8.
+func string(_ pointer: UnsafePointer<CChar>?, _ name: String) throws -> String {
+    guard let pointer else { throw CallError(.invalidArgument, "\(name) is a null pointer") }
+    guard let s = String(validatingCString: pointer) else { throw CallError(.invalidArgument, "\(name) is not UTF-8") }
+    return s
+}
+
+/// A required output pointer, or an error naming it when null.
+func required<T>(_ pointer: UnsafeMutablePointer<T>?, _ name: String) throws -> UnsafeMutablePointer<T> {
+    guard let pointer else { throw CallError(.invalidArgument, "\(name) is a null pointer") }
+    return pointer
+}
+
+/// Copies `text` with a terminating NUL into `buffer` of `capacity` bytes; fails naming the size needed.
+func copy(_ text: String, into buffer: UnsafeMutablePointer<CChar>?, capacity: Int) throws {
+    let bytes = Array(text.utf8)
+    guard let buffer else { throw CallError(.invalidArgument, "the text buffer is a null pointer") }
+    guard capacity > bytes.count else {
+        throw CallError(.invalidArgument, "the text buffer holds \(capacity) bytes; \(bytes.count + 1) are needed")
+    }
+    for (i, b) in bytes.enumerated() { buffer[i] = CChar(bitPattern: b) }
+    buffer[bytes.count] = 0
+}

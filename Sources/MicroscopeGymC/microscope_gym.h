@@ -1,0 +1,62 @@
+/*
+ * microscope_gym.h: the C ABI of MicroscopeGym (libMicroscopeGymC.so, built by
+ * `swift build -c release --product MicroscopeGymC`). Implemented in Sources/MicroscopeGymC/*.swift;
+ * the Python package in python/ binds it with ctypes.
+ *
+ * Conventions:
+ *  - Every function but mg_abi_version and mg_last_error returns a status: 0 ok, 1 invalid argument
+ *    (null pointer, count out of range, unknown or closed handle, buffer too small), 2 environment error
+ *    (action outside the space, step before reset or after the episode ended), 3 spec or model error
+ *    (unknown ID, invalid spec, missing or broken checkpoint), 4 internal error. On a non-zero status
+ *    mg_last_error gives the one-line message, for the calling thread.
+ *  - Handles are opaque non-zero 64-bit integers; unknown or closed handles are refused, never dereferenced.
+ *  - The caller owns every buffer; the library writes into them and never returns memory to free.
+ *  - One handle is used by one thread at a time.
+ *
+ * Observations are dictionaries of float32 arrays; keys come in sorted order (features, instrument, segment,
+ * tracked for the LiquidCell environments) and every call takes one pointer per key, each to
+ * copies x (the key's element count) floats. Info rows hold the info keys (mg_info_key) as doubles, NaN where
+ * a key is absent.
+ */
+#ifndef MICROSCOPE_GYM_H
+#define MICROSCOPE_GYM_H
+#include <stddef.h>
+#include <stdint.h>
+
+int32_t mg_abi_version(void); /* 1 */
+/* Copies the last error (NUL-terminated, truncated to capacity); returns its full length without the NUL. */
+ptrdiff_t mg_last_error(char *buffer, ptrdiff_t capacity);
+
+/* Registered IDs of directory (NULL: the package's Environments/), one per line. */
+int32_t mg_registry_ids(const char *directory, char *buffer, ptrdiff_t capacity);
+
+/* Environment id of directory (NULL: the package's Environments/), or the spec file spec_file when id is NULL;
+ * count 0: one environment; 1 ... 4096: a vector of count copies with batched decoding. */
+int32_t mg_make(const char *directory, const char *id, const char *spec_file, int32_t count, int64_t *handle);
+int32_t mg_close(int64_t handle);
+
+/* Any output pointer may be NULL. */
+int32_t mg_sizes(int64_t handle, int64_t *copies, int64_t *observation_keys, int64_t *actions, int64_t *info_keys,
+                 int64_t *frames);
+/* Key index (sorted order): name, shape (up to 4 dims) and rank, bounds (element count floats each; NULL skips). */
+int32_t mg_observation_key(int64_t handle, int64_t index, char *name, ptrdiff_t capacity, int64_t *shape,
+                           int64_t *rank, float *low, float *high);
+int32_t mg_info_key(int64_t handle, int64_t index, char *name, ptrdiff_t capacity);
+/* Dose rate (e-/A^2/s) and frame rate (frames/s) of a discrete action. */
+int32_t mg_action_setting(int64_t handle, int64_t action, double *dose_rate, double *frame_rate);
+/* "ID\ndescription" of the spec. */
+int32_t mg_describe(int64_t handle, char *buffer, ptrdiff_t capacity);
+
+/* has_seed 0 continues the generator. Options (dose_rate, frame_rate) for single environments only.
+ * A vector seeds copy i with seed + i. */
+int32_t mg_reset(int64_t handle, int32_t has_seed, uint64_t seed, const char *const *option_keys,
+                 const double *option_values, int32_t option_count, float *const *observations, double *info);
+int32_t mg_step(int64_t handle, int64_t action, float *const *observations, double *reward, uint8_t *terminated,
+                uint8_t *truncated, double *info);
+/* Same-step autoreset: where ended[i] is 1, row i of observations/info is the next episode's reset and
+ * final_observations/final_info hold the ended episode's last step. */
+int32_t mg_vector_step(int64_t handle, const int64_t *actions, float *const *observations, double *rewards,
+                       uint8_t *terminated, uint8_t *truncated, double *info, float *const *final_observations,
+                       double *final_info, uint8_t *ended);
+
+#endif
