@@ -7,7 +7,9 @@ import LeonardoSim
 /// `segment` (T×2, nm): a lost frame takes the last tracked position before it, or the first tracked one when it
 /// precedes every detection (the rule `LiquidCell.features` uses); a segment with no detection is all zeros.
 /// `tracked` (T, new key): 1 where the particle was detected, 0 where it was lost. `instrument` and `features` are
-/// unchanged. The Python package (`python/`) and the C library (`MicroscopeGymC`) expose environments through it.
+/// unchanged. Every value is then clipped to ±`bound` (1e9: a metre in nm, far beyond any physical run) and the
+/// space's infinite bounds become ±`bound`, so the space is bounded as Gymnasium's checker asks (non-finite values,
+/// which no LiquidCell key other than `segment` produces, would become 0). The Python package (`python/`) and the C library (`MicroscopeGymC`) expose environments through it.
 public struct HoldLostFrames<Base: Environment>: ObservationWrapper
 where Base.ObservationSpace == DictSpace, Base.Observation == [String: [Float]] {
     public var base: Base
@@ -29,9 +31,14 @@ where Base.ObservationSpace == DictSpace, Base.Observation == [String: [Float]] 
         observationSpace = HoldLostFrames.space(base.observationSpace, frames: frames)
     }
 
-    /// The wrapped observation space: `segment` unbounded but finite, `tracked` in [0, 1].
+    /// Bound of every observation entry (nm for `segment`).
+    public static var bound: Float { 1e9 }
+
+    /// The wrapped observation space: infinite bounds become ±`bound`, `tracked` in [0, 1].
     public static func space(_ base: DictSpace, frames: Int) -> DictSpace {
-        var spaces = base.spaces
+        var spaces = base.spaces.mapValues { box in
+            Box(shape: box.shape, low: box.low.map { max($0, -bound) }, high: box.high.map { min($0, bound) })
+        }
         spaces["tracked"] = Box(shape: [frames], low: 0, high: 1)
         return DictSpace(spaces)
     }
@@ -58,6 +65,9 @@ where Base.ObservationSpace == DictSpace, Base.Observation == [String: [Float]] 
             }
         }
         out["segment"] = segment
+        for (key, values) in out {
+            out[key] = values.map { $0.isFinite ? min(bound, max(-bound, $0)) : 0 }
+        }
         out["tracked"] = tracked
         return out
     }

@@ -1,0 +1,52 @@
+import ArgumentParser
+import Foundation
+import LeonardoSim
+import MicroscopeGym
+
+/// Records one episode's observations and rewards for given actions: the Swift side of the Python package's
+/// seeding-parity test, and a readable dump of what an agent sees.
+struct Trace: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Record the observations (as the C library and Python package present them) and rewards of given actions.",
+        discussion: """
+            Observations pass through HoldLostFrames (lost frames hold the last tracked position; 'tracked' marks \
+            detections), as in the Python package. Floats are written exactly (float32 values widened to double).
+            """)
+    @OptionGroup var environment: EnvironmentOptions
+    @Option(help: "Seed of reset.") var seed: UInt64 = 0
+    @Option(help: "Discrete actions, comma-separated (the trace stops early if the episode ends).")
+    var actions: String
+    @Option(help: "Output JSON file.") var out: String
+
+    func run() throws {
+        let list = try actions.split(separator: ",").map { part -> Int in
+            guard let a = Int(part.trimmingCharacters(in: .whitespaces)) else {
+                throw UserError("--actions: '\(part)' is not an integer")
+            }
+            return a
+        }
+        guard !list.isEmpty else { throw UserError("--actions: give at least one action") }
+        var env = try HoldLostFrames(try environment.make())
+        func encode(_ o: [String: [Float]]) -> [String: [Double]] { o.mapValues { $0.map(Double.init) } }
+        var steps: [[String: Any]] = []
+        let (first, firstInfo) = try env.reset(seed: seed)
+        for a in list {
+            let s: Step<[String: [Float]]>
+            do { s = try env.step(a) } catch let error as EnvironmentError { throw UserError("\(error)") }
+            steps.append([
+                "action": a, "observation": encode(s.observation), "reward": s.reward, "terminated": s.terminated,
+                "truncated": s.truncated, "info": s.info
+            ])
+            if s.done { break }
+        }
+        let trace: [String: Any] = [
+            "id": env.base.spec.id, "seed": seed, "reset": ["observation": encode(first), "info": firstInfo],
+            "steps": steps
+        ]
+        guard JSONSerialization.isValidJSONObject(trace) else {
+            throw UserError("the trace holds a non-finite number and cannot be written as JSON")
+        }
+        try writeAtomically(out, try JSONSerialization.data(withJSONObject: trace, options: [.sortedKeys]))
+        print("\(steps.count) steps of \(env.base.spec.id) (seed \(seed)) written to \(out)")
+    }
+}

@@ -1,0 +1,206 @@
+"""`MicroscopeEnv`: one liquid-cell microscope environment as a `gymnasium.Env`."""
+from __future__ import annotations
+
+import ctypes
+import operator
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from . import _native
+
+SEED_LIMIT = 2**64
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What a handle looks like: observation keys (sorted), their shapes and bounds, actions, info keys."""
+
+    env_id: str
+    description: str
+    keys: tuple[str, ...]
+    shapes: tuple[tuple[int, ...], ...]
+    observation_space: spaces.Dict
+    actions: int
+    settings: tuple[tuple[float, float], ...]
+    info_keys: tuple[str, ...]
+
+    @staticmethod
+    def of(handle: int) -> "Layout":
+        lib = _native.lib()
+        copies, nkeys, nactions, ninfo, frames = (ctypes.c_int64() for _ in range(5))
+        _native.check(
+            lib.mg_sizes(handle, *(ctypes.byref(v) for v in (copies, nkeys, nactions, ninfo, frames)))
+        )
+        keys, shapes, boxes = [], [], {}
+        for k in range(nkeys.value):
+            name = ctypes.create_string_buffer(256)
+            shape = (ctypes.c_int64 * 4)()
+            rank = ctypes.c_int64()
+            _native.check(lib.mg_observation_key(handle, k, name, 256, shape, ctypes.byref(rank), None, None))
+            dims = tuple(int(shape[i]) for i in range(rank.value))
+            low = np.empty(dims, dtype=np.float32)
+            high = np.empty(dims, dtype=np.float32)
+            _native.check(
+                lib.mg_observation_key(
+                    handle, k, name, 256, shape, ctypes.byref(rank), _ptr(low), _ptr(high)
+                )
+            )
+            key = name.value.decode()
+            keys.append(key)
+            shapes.append(dims)
+            boxes[key] = spaces.Box(low=low, high=high, shape=dims, dtype=np.float32)
+        info_keys = tuple(_native.text(lib.mg_info_key, handle, i, capacity=256) for i in range(ninfo.value))
+        settings = []
+        for a in range(nactions.value):
+            d, f = ctypes.c_double(), ctypes.c_double()
+            _native.check(lib.mg_action_setting(handle, a, ctypes.byref(d), ctypes.byref(f)))
+            settings.append((d.value, f.value))
+        env_id, _, description = _native.text(lib.mg_describe, handle).partition("\n")
+        return Layout(
+            env_id, description, tuple(keys), tuple(shapes), spaces.Dict(boxes), nactions.value, tuple(settings),
+            info_keys,
+        )
+
+    def observation_buffers(self, copies: Optional[int] = None) -> dict[str, np.ndarray]:
+        """New, uninitialised float32 arrays for one observation (or `copies` of them)."""
+        lead = () if copies is None else (copies,)
+        return {k: np.empty(lead + s, dtype=np.float32) for k, s in zip(self.keys, self.shapes)}
+
+    def pointers(self, buffers: dict[str, np.ndarray]):
+        array = (ctypes.POINTER(ctypes.c_float) * len(self.keys))()
+        for i, k in enumerate(self.keys):
+            array[i] = _ptr(buffers[k])
+        return array
+
+
+def _ptr(array: np.ndarray):
+    assert array.flags.c_contiguous
+    return array.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
+
+
+def _f64(array: np.ndarray):
+    return array.ctypes.data_as(ctypes.POINTER(ctypes.c_double))
+
+
+def _u8(array: np.ndarray):
+    return array.ctypes.data_as(ctypes.POINTER(ctypes.c_uint8))
+
+
+def check_seed(seed: Any) -> int:
+    """A reset seed as the Swift library takes it (0 ≤ seed < 2⁶⁴), or ValueError."""
+    try:
+        value = operator.index(seed)
+    except TypeError:
+        raise ValueError(f"seed must be an integer, got {seed!r}") from None
+    if not 0 <= value < SEED_LIMIT:
+        raise ValueError(f"seed must lie in 0 … 2**64 - 1, got {value}")
+    return value
+
+
+def check_action(action: Any, n: int) -> int:
+    """A discrete action as an int, or ValueError naming it (the range itself is checked by the library)."""
+    if isinstance(action, np.ndarray) and action.shape == ():
+        action = action.item()
+    if isinstance(action, (bool, np.bool_)):
+        raise ValueError(f"action must be an integer in Discrete({n}), got {action!r}")
+    try:
+        value = operator.index(action)
+    except TypeError:
+        raise ValueError(f"action must be an integer in Discrete({n}), got {action!r}") from None
+    if not -(2**63) <= value < 2**63:
+        raise ValueError(f"action {value} is not in Discrete({n})")
+    return value
+
+
+class MicroscopeEnv(gym.Env):
+    """A registered MicroscopeGym environment (`MicroscopeGym/<ID>`) or one of your own spec file.
+
+    Observations: a dict of float32 arrays, new every call. ``segment`` (T×2, nm) holds the tracked positions, a lost
+    frame holding the last tracked position; ``tracked`` (T) is 1 where the particle was detected; ``instrument``
+    and ``features`` as in the Swift `LiquidCell`. Actions: ``Discrete(n)``, action a = dose index · frame rates +
+    frame index (``settings[a]`` gives the dose rate in e⁻/Å²/s and the frame rate in frames/s). ``info``: the floats
+    named by ``info_keys``. Episodes end by themselves (``terminated``: specimen destroyed; ``truncated``: time, dose
+    or step budget): no TimeLimit wrapper is needed.
+
+    Seeding follows Gymnasium: ``reset(seed=s)`` restarts the Swift generator at ``s`` (the same seed gives the same
+    observations as `LiquidCell.reset(seed: s)` in Swift, bit for bit); ``reset()`` continues it; the first
+    ``reset()`` without a seed draws one from ``self.np_random``.
+    """
+
+    metadata = {"render_modes": []}
+
+    def __init__(self, env_id: Optional[str] = None, spec_file: Optional[str] = None, render_mode: Optional[str] = None):
+        if render_mode is not None:
+            raise ValueError(f"render_mode must be None (MicroscopeGym environments do not render), got {render_mode!r}")
+        self.render_mode = None
+        self._handle: Optional[int] = None
+        self._handle = _native.make(env_id, spec_file, 0)
+        self.layout = Layout.of(self._handle)
+        self.observation_space = self.layout.observation_space
+        self.action_space = spaces.Discrete(self.layout.actions)
+        self.info_keys = self.layout.info_keys
+        self.settings = self.layout.settings
+        self._seeded = False
+        self._reward = np.zeros(1, dtype=np.float64)
+        self._flags = np.zeros(2, dtype=np.uint8)
+
+    def _require_open(self) -> int:
+        if self._handle is None:
+            raise _native.InvalidArgumentError("the environment is closed")
+        return self._handle
+
+    def _info(self, row: np.ndarray) -> dict[str, float]:
+        return {k: float(v) for k, v in zip(self.info_keys, row)}
+
+    def reset(self, *, seed: Optional[int] = None, options: Optional[dict[str, Any]] = None):
+        handle = self._require_open()
+        if seed is not None:
+            seed = check_seed(seed)
+        super().reset(seed=seed)
+        if seed is None and not self._seeded:
+            seed = int(self.np_random.integers(0, 2**63))
+        if seed is not None:
+            self._seeded = True
+        options = dict(options or {})
+        keys = (ctypes.c_char_p * max(1, len(options)))(*[str(k).encode() for k in options])
+        try:
+            values = np.array([float(v) for v in options.values()] or [0.0], dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"reset options must be numbers, got {options!r}") from None
+        observation = self.layout.observation_buffers()
+        info = np.empty(len(self.info_keys), dtype=np.float64)
+        _native.check(
+            _native.lib().mg_reset(
+                handle, int(seed is not None), seed or 0, keys, _f64(values), len(options),
+                self.layout.pointers(observation), _f64(info),
+            )
+        )
+        return observation, self._info(info)
+
+    def step(self, action):
+        handle = self._require_open()
+        a = check_action(action, self.layout.actions)
+        observation = self.layout.observation_buffers()
+        info = np.empty(len(self.info_keys), dtype=np.float64)
+        _native.check(
+            _native.lib().mg_step(
+                handle, a, self.layout.pointers(observation), _f64(self._reward), _u8(self._flags[:1]),
+                _u8(self._flags[1:]), _f64(info),
+            )
+        )
+        return observation, float(self._reward[0]), bool(self._flags[0]), bool(self._flags[1]), self._info(info)
+
+    def close(self):
+        if self._handle is not None:
+            handle, self._handle = self._handle, None
+            _native.check(_native.lib().mg_close(handle))
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
