@@ -135,7 +135,7 @@ public func mg_action_setting(
     call {
         let object = try HandleStore.get(handle)
         guard action >= 0 && action < object.actionCount else {
-            throw CallError(.environmentError, "action \(action) is not in Discrete(\(object.actionCount))")
+            throw EnvironmentError.actionOutsideSpace("\(action) is not in Discrete(\(object.actionCount))")
         }
         let (d, f) = object.cell.setting(for: Int(action))
         try required(doseRate, "doseRate").pointee = d
@@ -214,7 +214,7 @@ public func mg_step(
             try required(truncated, "truncated"), try required(info, "info")
         )
         guard action >= 0 && action < object.actionCount else {
-            throw CallError(.environmentError, "action \(action) is not in Discrete(\(object.actionCount))")
+            throw EnvironmentError.actionOutsideSpace("\(action) is not in Discrete(\(object.actionCount))")
         }
         let s = try env.step(Int(action))
         object.kind = .single(env)
@@ -255,7 +255,7 @@ public func mg_vector_step(
         )
         let chosen = (0..<vector.count).map { Int(actions[$0]) }
         for (i, a) in chosen.enumerated() where a < 0 || a >= object.actionCount {
-            throw CallError(.environmentError, "copy \(i): action \(a) is not in Discrete(\(object.actionCount))")
+            throw EnvironmentError.actionOutsideSpace("copy \(i): \(a) is not in Discrete(\(object.actionCount))")
         }
         let s = try vector.step(chosen)
         object.kind = .vector(vector)

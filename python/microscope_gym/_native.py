@@ -2,7 +2,7 @@
 
 Where the library is found, first match wins:
 
-1. ``MICROSCOPE_GYM_LIBRARY``: the path of ``libMicroscopeGymC.so``;
+1. ``MICROSCOPE_GYM_LIBRARY``: the path of ``libMicroscopeGymC.so`` (when set, the only place tried);
 2. the copy bundled into the installed package (``pip install ./python`` after a release build);
 3. a repository checkout above this file (running from the source tree, or an editable install):
    ``<root>/.build/release/libMicroscopeGymC.so`` next to ``<root>/Package.swift``.
@@ -63,7 +63,7 @@ def candidates() -> list[tuple[str, Path, Optional[Path]]]:
     out: list[tuple[str, Path, Optional[Path]]] = []
     explicit = os.environ.get("MICROSCOPE_GYM_LIBRARY")
     if explicit:
-        out.append(("MICROSCOPE_GYM_LIBRARY", Path(explicit), None))
+        return [("MICROSCOPE_GYM_LIBRARY", Path(explicit), None)]
     bundle = here / "_bundle"
     out.append(("bundled", bundle / LIBRARY_NAME, bundle / "Environments"))
     root = _repository_root(here)

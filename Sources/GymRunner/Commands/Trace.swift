@@ -14,7 +14,7 @@ struct Trace: ParsableCommand {
             """)
     @OptionGroup var environment: EnvironmentOptions
     @Option(help: "Seed of reset.") var seed: UInt64 = 0
-    @Option(help: "Discrete actions, comma-separated (the trace stops early if the episode ends).")
+    @Option(help: "Discrete actions, comma-separated; when an episode ends, the next one starts with reset() (no seed).")
     var actions: String
     @Option(help: "Output JSON file.") var out: String
 
@@ -33,11 +33,15 @@ struct Trace: ParsableCommand {
         for a in list {
             let s: Step<[String: [Float]]>
             do { s = try env.step(a) } catch let error as EnvironmentError { throw UserError("\(error)") }
-            steps.append([
+            var entry: [String: Any] = [
                 "action": a, "observation": encode(s.observation), "reward": s.reward, "terminated": s.terminated,
                 "truncated": s.truncated, "info": s.info
-            ])
-            if s.done { break }
+            ]
+            if s.done {
+                let (o, info) = try env.reset(seed: nil)
+                entry["next_reset"] = ["observation": encode(o), "info": info]
+            }
+            steps.append(entry)
         }
         let trace: [String: Any] = [
             "id": env.base.spec.id, "seed": seed, "reset": ["observation": encode(first), "info": firstInfo],
