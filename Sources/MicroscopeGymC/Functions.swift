@@ -260,7 +260,9 @@ public func mg_vector_step(
         let s = try vector.step(chosen)
         object.kind = .vector(vector)
         for j in 0..<vector.count {
-            write(HoldLostFrames<LiquidCell>.transform(s.observations[j], frames: object.frames), at: j, to: buffers, object)
+            write(
+                HoldLostFrames<LiquidCell>.transform(s.observations[j], frames: object.frames), at: j, to: buffers,
+                object)
             rewardOut[j] = s.rewards[j]
             termOut[j] = s.terminated[j] ? 1 : 0
             truncOut[j] = s.truncated[j] ? 1 : 0

@@ -7,14 +7,16 @@ import MicroscopeGym
 /// seeding-parity test, and a readable dump of what an agent sees.
 struct Trace: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Record the observations (as the C library and Python package present them) and rewards of given actions.",
+        abstract:
+            "Record the observations (as the C library and Python package present them) and rewards of given actions.",
         discussion: """
             Observations pass through HoldLostFrames (lost frames hold the last tracked position; 'tracked' marks \
             detections), as in the Python package. Floats are written exactly (float32 values widened to double).
             """)
     @OptionGroup var environment: EnvironmentOptions
     @Option(help: "Seed of reset.") var seed: UInt64 = 0
-    @Option(help: "Discrete actions, comma-separated; when an episode ends, the next one starts with reset() (no seed).")
+    @Option(
+        help: "Discrete actions, comma-separated; when an episode ends, the next one starts with reset() (no seed).")
     var actions: String
     @Option(help: "Output JSON file.") var out: String
 

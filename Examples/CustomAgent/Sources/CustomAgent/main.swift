@@ -41,7 +41,9 @@ struct DamageAwareBandit {
 }
 
 /// Runs one episode of any environment with dictionary observations and discrete actions; returns the return.
-func runEpisode<E: Environment>(_ env: inout E, seed: UInt64, policy: (E.Observation) -> Int, learn: (Int, Double) -> Void)
+func runEpisode<E: Environment>(
+    _ env: inout E, seed: UInt64, policy: (E.Observation) -> Int, learn: (Int, Double) -> Void
+)
     throws -> (total: Double, steps: Int) where E.Action == Int
 {
     var (observation, _) = try env.reset(seed: seed)
@@ -70,7 +72,8 @@ do {
         let maxSteps = Int(option("--max-steps", "0")), maxSteps >= 0,
         let seed = UInt64(option("--seed", "1"))
     else {
-        FileHandle.standardError.write("error: --episodes ≥ 1, --max-steps ≥ 0 and --seed must be integers\n".data(using: .utf8)!)
+        FileHandle.standardError.write(
+            "error: --episodes ≥ 1, --max-steps ≥ 0 and --seed must be integers\n".data(using: .utf8)!)
         exit(2)
     }
     let cell = try makeEnvironment(id: id)
@@ -100,7 +103,10 @@ do {
                 agentReturns.last!, fixedReturns.last!))
     }
     let mean = { (x: [Double]) in x.reduce(0, +) / Double(x.count) }
-    print(String(format: "%@ over %d episodes: DamageAwareBandit %.2f, fixed %.2f", id, episodes, mean(agentReturns), mean(fixedReturns)))
+    print(
+        String(
+            format: "%@ over %d episodes: DamageAwareBandit %.2f, fixed %.2f", id, episodes, mean(agentReturns),
+            mean(fixedReturns)))
 } catch {
     FileHandle.standardError.write("error: \(error)\n".data(using: .utf8)!)
     exit(1)

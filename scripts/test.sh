@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Every test of the project: the Swift packages (XCTest), the Python package (pytest, against a release build of
+# the C library and gym-runner), the standalone CustomAgent example, and the formatter check.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+
+echo "== Swift tests (debug build)"
+swift test --disable-swift-testing
+
+echo "== Release build (libMicroscopeGymC.so for Python, gym-runner for the parity test)"
+swift build -c release
+
+echo "== Python package (python/): pip install into .build-python, then pytest"
+if [ ! -x .build-python/bin/python ]; then
+  python3 -m venv .build-python
+fi
+.build-python/bin/python -m pip install -q --upgrade pip >/dev/null
+.build-python/bin/python -m pip install -q gymnasium numpy pytest ./python
+.build-python/bin/python -W error -c "import gymnasium as gym, microscope_gym; from gymnasium.utils.env_checker import check_env; check_env(gym.make('MicroscopeGym/LiquidCell-v0').unwrapped)"
+.build-python/bin/python -m pytest -q python/tests
+
+echo "== Examples/CustomAgent: a package depending on MicroscopeGym, with its own agent"
+(cd Examples/CustomAgent && swift run CustomAgent --env LiquidCell-v2 --episodes 1 --max-steps 3)
+
+echo "== Formatting (.swift-format, checked, not applied)"
+swift format lint --configuration .swift-format --strict --recursive --parallel Sources Tests Examples/CustomAgent/Sources
