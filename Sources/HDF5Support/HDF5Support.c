@@ -26,6 +26,7 @@ unsigned h5s_f_acc_trunc(void) { return H5F_ACC_TRUNC; }
 unsigned h5s_f_acc_rdonly(void) { return H5F_ACC_RDONLY; }
 unsigned h5s_f_acc_rdwr(void) { return H5F_ACC_RDWR; }
 int64_t h5s_p_link_create(void) { return H5P_LINK_CREATE; }
+int64_t h5s_p_dataset_create(void) { return H5P_DATASET_CREATE; }
 
 struct list_ctx { void (*cb)(const char *, void *); void *ctx; };
 

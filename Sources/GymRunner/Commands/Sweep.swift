@@ -20,6 +20,10 @@ struct Sweep: ParsableCommand {
     @Option(help: "Seed of the first episode.") var seed: UInt64 = 1000
     @Option(help: "Evaluate part k of K (k counts from 0), e.g. 0/4.") var shard: String = "0/1"
     @Option(help: "Output HDF5 file (.csv and .svg are written next to it).") var out: String = "sweep.h5"
+    @Flag(
+        help:
+            "Do nothing when --out already holds this shard complete, with the same environment, grid, episodes and seed (a re-submitted array task)."
+    ) var skipComplete = false
 
     func parseShard() throws -> (Int, Int) {
         let p = shard.split(separator: "/").map { Int($0) }
@@ -41,7 +45,18 @@ struct Sweep: ParsableCommand {
         let doses = try dose.map { try parseGrid($0, flag: "--dose") } ?? cell.spec.doseRates
         let frames = try frameRate.map { try parseGrid($0, flag: "--frame-rate") } ?? cell.spec.frameRates
         let (k, n) = try parseShard()
-        let count = (0..<(doses.count * frames.count)).filter { $0 % n == k }.count
+        let mine = (0..<(doses.count * frames.count)).filter { $0 % n == k }
+        if skipComplete, FileManager.default.fileExists(atPath: out) {
+            if let existing = try? SweepTable.read(out), existing.environment == cell.spec.id,
+                existing.doseRates == doses, existing.frameRates == frames, existing.episodes == episodes,
+                existing.seed == seed, existing.results.keys.sorted() == mine
+            {
+                print("\(out): shard \(k)/\(n) is already complete; skipped")
+                return
+            }
+            print("\(out): present but incomplete or from another sweep; computing shard \(k)/\(n) again")
+        }
+        let count = mine.count
         let bar = ProgressBar(total: count, label: "sweep \(k)/\(n)")
         let table: SweepTable
         do {

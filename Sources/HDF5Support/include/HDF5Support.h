@@ -23,6 +23,7 @@ unsigned h5s_f_acc_trunc(void);
 unsigned h5s_f_acc_rdonly(void);
 unsigned h5s_f_acc_rdwr(void);
 int64_t h5s_p_link_create(void);
+int64_t h5s_p_dataset_create(void);
 /* Calls cb(name, ctx) for every dataset below the file root (full path without leading '/'). */
 int h5s_list_datasets(int64_t file, void (*cb)(const char *name, void *ctx), void *ctx);
 /* Writes a variable-length UTF-8 string attribute (replacing an existing one). */

@@ -84,7 +84,11 @@ public final class HDF5File {
         let lcpl = H5Pcreate(h5s_p_link_create())
         H5Pset_create_intermediate_group(lcpl, 1)
         defer { H5Pclose(lcpl) }
-        let ds = H5Dcreate2(id, name, fileType ?? type, space, lcpl, h5s_p_default(), h5s_p_default())
+        // No modification times in the object headers: the same content gives the same bytes (reproducible files).
+        let dcpl = H5Pcreate(h5s_p_dataset_create())
+        H5Pset_obj_track_times(dcpl, false)
+        defer { H5Pclose(dcpl) }
+        let ds = H5Dcreate2(id, name, fileType ?? type, space, lcpl, dcpl, h5s_p_default())
         if ds < 0 { throw LeonardoError.hdf5("\(path): cannot create dataset '\(name)'") }
         defer { H5Dclose(ds) }
         if H5Dwrite(ds, type, h5s_s_all(), h5s_s_all(), h5s_p_default(), data) < 0 {
