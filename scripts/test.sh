@@ -25,3 +25,6 @@ echo "== Examples/CustomAgent: a package depending on MicroscopeGym, with its ow
 
 echo "== Formatting (.swift-format, checked, not applied)"
 swift format lint --configuration .swift-format --strict --recursive --parallel Sources Tests Examples/CustomAgent/Sources
+
+echo "== Slurm: a single-node scheduler, a sharded sweep and a training study through sbatch (root and apt only)"
+bash scripts/slurm/test-slurm.sh

@@ -9,7 +9,8 @@ struct Train: ParsableCommand {
         abstract: "Train an agent against a microscope environment (the default command).",
         discussion: """
             Writes to --out: config.json (everything to reproduce), progress.csv (one row per episode and per \
-            validation evaluation), checkpoint.h5 (full training state, every --checkpoint-every steps and on Ctrl-C), \
+            validation evaluation), checkpoint.h5 (full training state, at the first episode end after every --checkpoint-every steps, so that \
+            --resume continues exactly as an uninterrupted run), \
             policy.h5 (the best policy on the validation seeds; policy-final.h5 is the last one), summary.json (the test \
             evaluation, on seeds never used in training or selection, against random, fixed, heuristic and the best fixed \
             setting) and learning_curve.svg. --resume continues a killed run from checkpoint.h5.
@@ -93,7 +94,7 @@ struct Train: ParsableCommand {
         if agent == .dqn {
             if resume, FileManager.default.fileExists(atPath: path("checkpoint.h5")) {
                 dqnAgent = try DQNAgent.load(path("checkpoint.h5"))
-                dqnAgent!.endEpisode(return: 0)  // the interrupted episode restarts
+                dqnAgent!.endEpisode(return: 0)  // checkpoints lie at episode ends: the next episode starts afresh
                 startStep = dqnAgent!.step
                 progress = (try? String(contentsOfFile: path("progress.csv"), encoding: .utf8)) ?? progress
                 print("resuming from step \(startStep)")
@@ -134,6 +135,7 @@ struct Train: ParsableCommand {
             if let d = dqnAgent { try d.save(to: path("checkpoint.h5"), full: true) }
             try writeAtomically(path("progress.csv"), Data(progress.utf8))
         }
+        var checkpointDue = false
         while step < steps && !interruptRequested {
             let a = learner.act(o, explore: true)
             let s = try env.step(a)
@@ -170,7 +172,13 @@ struct Train: ParsableCommand {
                 progress +=
                     "eval,\(step),\(episode),,,\(r.damage.mean),,,\(r.episodeReturn.mean),\(r.episodeReturn.ci95)\n"
             }
-            if step % checkpointEvery == 0 { try checkpoint() }
+            // Checkpoints are taken at the first episode end once one is due: the environment then restarts from
+            // its episode seed, so a resumed run continues exactly as the uninterrupted one would have.
+            if step % checkpointEvery == 0 { checkpointDue = true }
+            if s.done && checkpointDue {
+                try checkpoint()
+                checkpointDue = false
+            }
             let rate = Double(step - startStep) / max(Date().timeIntervalSince(start), 1e-9)
             let mean = recent.isEmpty ? Double.nan : recent.reduce(0, +) / Double(recent.count)
             bar.update(
@@ -180,11 +188,12 @@ struct Train: ParsableCommand {
                     dqnAgent?.epsilon ?? 0, lastLoss, rate))
         }
         bar.finish()
-        try checkpoint()
         if interruptRequested {
-            print("interrupted at step \(step): checkpoint saved, continue with --resume")
-            return
+            // Mid-episode: the last checkpoint (an episode's end) is kept, so that --resume stays exact.
+            print("interrupted at step \(step): continue with --resume from the last checkpoint")
+            throw ExitCode(130)
         }
+        try checkpoint()
         // policy.h5: the best validated policy (when selecting), else the last one; policy-final.h5: the last one.
         var rows: [String: EvaluationResult] = [:]
         var selectedStep = step
