@@ -141,7 +141,7 @@ struct SlurmSweep: ParsableCommand {
                     --out \(shellQuote(parts))/sweep-"${SLURM_ARRAY_TASK_ID}".h5 --skip-complete
 
                 """
-        let partList = (0..<shards).map { shellQuote("\(parts)/sweep-\($0).h5") }.joined(separator: " ")
+        let partList = shellQuote(parts) + "/sweep-{0..\(shards - 1)}.h5"  // bash brace expansion: every part
         let merge =
             slurm.header(name: "mg-sweep-merge", log: "\(root)/logs/merge-%j.out", array: nil)
                 + """
