@@ -8,4 +8,4 @@ bash scripts/setup.sh
 swift build -c release
 bin=.build/release/gym-runner
 $bin check --env LiquidCell-v0
-$bin --agent dqn --env LiquidCell-v0 --out runs/dqn "$@"
+$bin --agent dqn --env LiquidCell-v0 --out runs/dqn --overwrite "$@"

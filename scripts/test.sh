@@ -20,6 +20,9 @@ fi
 .build-python/bin/python -W error -c "import gymnasium as gym, microscope_gym; from gymnasium.utils.env_checker import check_env; check_env(gym.make('MicroscopeGym/LiquidCell-v0').unwrapped)"
 .build-python/bin/python -m pytest -q python/tests
 
+echo "== gym-runner reliability on hostile input (Tests/CLI, through the release binary)"
+.build-python/bin/python -m pytest -q Tests/CLI
+
 echo "== Examples/CustomAgent: a package depending on MicroscopeGym, with its own agent"
 (cd Examples/CustomAgent && swift run CustomAgent --env LiquidCell-v2 --episodes 1 --max-steps 3)
 

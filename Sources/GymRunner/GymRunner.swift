@@ -11,7 +11,8 @@ struct GymRunner: ParsableCommand {
         subcommands: [
             Train.self, Evaluate.self, List.self, Check.self, Dataset.self, Stats.self, Generate.self, Encode.self,
             TrainLeonardo.self, PlotCurve.self, CalibrateDose.self, MatchDose.self, FitPrior.self, TrainClassifier.self,
-            Fidelity.self, SplitReal.self, Sweep.self, Merge.self, Bench.self, Trace.self, Study.self, Slurm.self
+            Fidelity.self, SplitReal.self, Sweep.self, Merge.self, Bench.self, Trace.self, Study.self, Slurm.self,
+            Soak.self
         ],
         defaultSubcommand: Train.self)
 }

@@ -76,8 +76,13 @@ public struct DQNHyperparameters: Codable, Equatable, Sendable {
         func need(_ ok: Bool, _ field: String, _ what: String) throws {
             if !ok { throw AgentError.incompatible("DQN: \(field) \(what)") }
         }
-        try need(learningRate > 0, "learning-rate", "must be positive")
+        try need(learningRate > 0 && learningRate <= 1, "learning-rate", "is \(learningRate); it must lie in (0, 1]")
         try need(bufferSize >= batchSize, "buffer-size", "must be at least the batch size")
+        try need(bufferSize <= 10_000_000, "buffer-size", "is \(bufferSize); it must be at most 10,000,000")
+        try need(batchSize <= 65_536, "batch-size", "is \(batchSize); it must be at most 65,536")
+        try need(
+            hiddenSizes.allSatisfy { $0 <= 65_536 } && hiddenSizes.count <= 16, "hidden-sizes",
+            "must be at most 16 layers of at most 65,536 units")
         try need(gamma >= 0 && gamma <= 1, "gamma", "must lie in [0, 1]")
         try need(tau > 0 && tau <= 1, "tau", "must lie in (0, 1]")
         try need(targetUpdateFrequency >= 1, "target-update-frequency", "must be at least 1")
@@ -89,9 +94,10 @@ public struct DQNHyperparameters: Codable, Equatable, Sendable {
         try need(learningStarts >= batchSize, "learning-starts", "must be at least the batch size")
         try need(trainFrequency >= 1, "train-frequency", "must be at least 1")
         try need(!hiddenSizes.isEmpty && hiddenSizes.allSatisfy { $0 >= 1 }, "hidden-sizes", "must be positive widths")
-        try need(maxGradNorm >= 0, "max-grad-norm", "must be ≥ 0")
+        try need(maxGradNorm >= 0 && maxGradNorm.isFinite, "max-grad-norm", "must be ≥ 0 and finite")
         try need(totalSteps >= 1, "total-steps", "must be positive")
-        try need(multiStep >= 1, "multi-step", "must be at least 1")
+        try need(multiStep >= 1 && multiStep <= 1000, "multi-step", "must lie in 1 … 1000")
+        try need(gamma.isFinite && startEpsilon.isFinite && endEpsilon.isFinite, "gamma/epsilon", "must be finite")
         try need(
             explorationDurationExponent == 0 || explorationDurationExponent > 1, "exploration-duration-exponent",
             "must be 0 (off) or > 1")

@@ -17,6 +17,7 @@ struct CalibrateDose: ParsableCommand {
     @OptionGroup var rewrite: CheckpointRewriteOptions
 
     func run() throws {
+        try rewrite.claim(inputs: [data])
         let model = try Leonardo.load(rewrite.checkpoint)
         let cal = try DoseCalibration.fit(model: model, data: rewrite.limited(try TrajectorySet.read(data)))
         model.doseCalibration = cal

@@ -19,20 +19,25 @@ struct Dataset: ParsableCommand {
     @Option(
         help: "What to generate: lptem, bm, fbm, ctrw, attm, sbm, lw or mixed (all seven classes, balanced at random).")
     var kind: DatasetKind
-    @Option(help: "Number of trajectories (ignored with --split).") var count: Int = 1000
-    @Option(help: "Frames per trajectory.") var length: Int = 200
+    @Option(help: "Number of trajectories, 1 … 10,000,000 (ignored with --split).") var count: Int = 1000
+    @Option(help: "Frames per trajectory, 3 … 100,000.") var length: Int = 200
     @Option(help: "Seed; the same seed gives a bit-identical file.") var seed: UInt64 = 0
     @Option(help: "Dose-rate range LOW:HIGH in e⁻/Å²/s for LPTEM-like trajectories (log-uniform).") var doseRange:
         String = "1:100"
     @Option(help: "JSON file overriding LPTEM-like model parameters (fields of LPTEMModel).") var modelFile: String?
     @Option(help: "Write a train/validation/test split TRAIN:VAL:TEST into the folder --out.") var split: String?
     @Option(help: "Output HDF5 file (or folder with --split).") var out: String
+    @OptionGroup var overwriting: OverwriteOption
 
     func validate() throws {
-        if count < 1 { throw ValidationError("--count must be at least 1") }
-        if length < 3 { throw ValidationError("--length must be at least 3") }
+        try requireRange(count, 1...10_000_000, "--count")
+        try requireRange(length, 3...100_000, "--length")
         _ = try parseRange(doseRange, flag: "--dose-range")
-        if let split { _ = try parseSplit(split) }
+        let total = try split.map { try parseSplit($0).reduce(0, +) } ?? count
+        try requireRange(total, 1...10_000_000, "the number of trajectories")
+        // Float32 storage of N×T×2 plus the generator's double-precision copy of each.
+        try requireMemory(
+            Double(total) * Double(length) * 2 * (4 + 8) * 1.5, "\(total) trajectories of \(length) frames")
     }
 
     func parseSplit(_ s: String) throws -> [Int] {
@@ -66,6 +71,9 @@ struct Dataset: ParsableCommand {
             }
         } else {
             jobs.append(("\(kind.rawValue)", count, seed, out))
+        }
+        for job in jobs {
+            try claimOutput(job.path, inputs: modelFile.map { [$0] } ?? [], overwrite: overwriting.overwrite)
         }
         for job in jobs {
             let bar = ProgressBar(total: job.count, label: job.name)

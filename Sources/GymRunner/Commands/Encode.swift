@@ -19,8 +19,10 @@ struct Encode: ParsableCommand {
         defaultLeonardoPath()
     @Option(help: "Trajectory file (HDF5 'trajectories', N×T×2).") var data: String
     @Option(help: "Output HDF5 file.") var out: String = "latents.h5"
+    @OptionGroup var overwriting: OverwriteOption
 
     func run() throws {
+        try claimOutput(out, inputs: [data, checkpoint], overwrite: overwriting.overwrite)
         let model = try Leonardo.load(checkpoint)
         let L = model.config.latentDim
         let T = model.config.length

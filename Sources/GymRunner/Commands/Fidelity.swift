@@ -20,8 +20,16 @@ struct Fidelity: ParsableCommand {
     @Option(help: "Reference trajectories (HDF5).") var reference: String
     @Option(parsing: .upToNextOption, help: "Candidate trajectory files (HDF5); one row each.") var candidate: [String]
     @Option(help: "Classifier (default: the shipped one).") var classifier: String?
-    @Option(help: "Number of random draws.") var seeds: Int = 1
-    @Option(help: "Trajectories per draw (default: all, or the smaller set's size).") var count: Int?
+    @Option(help: "Number of random draws, 1 … 1000.") var seeds: Int = 1
+    @Option(
+        help:
+            "Trajectories per draw (default: all, or the smaller set's size); more than the classifier's embedding size, so that the FMD's covariances have full rank."
+    ) var count: Int?
+
+    func validate() throws {
+        try requireRange(seeds, 1...1000, "--seeds")
+        if let count { try requireRange(count, 2...10_000_000, "--count") }
+    }
 
     func run() throws {
         let path = classifier ?? defaultClassifierPath()
@@ -53,6 +61,11 @@ struct Fidelity: ParsableCommand {
             let cand = try readWindows(file, length: T)
             let (probs, candEmb) = cls.predict(cand.trajectories)
             let n = min(count ?? min(ref.count, cand.count), ref.count, cand.count)
+            guard n > E else {
+                throw UserError(
+                    "\(file): an FMD from \(n) trajectories per set is not defined: it needs more than the embedding's \(E) dimensions (reference \(ref.count), candidate \(cand.count), --count \(count.map(String.init) ?? "all"))"
+                )
+            }
             var fmds: [Double] = []
             var shares: [Double] = []
             for s in 0..<max(seeds, 1) {

@@ -24,6 +24,7 @@ struct FitPrior: ParsableCommand {
     }
 
     func run() throws {
+        try rewrite.claim(inputs: data)
         let model = try Leonardo.load(rewrite.checkpoint)
         var pooled = try readWindows(data[0], length: model.config.length)
         for path in data.dropFirst() {

@@ -15,12 +15,14 @@ struct Generate: ParsableCommand {
 
     @Option(help: "LEONARDO checkpoint (HDF5; default: the shipped model of LiquidCell-v0).") var checkpoint: String =
         defaultLeonardoPath()
-    @Option(help: "Number of trajectories to sample.") var count: Int = 16
+    @Option(help: "Number of trajectories to sample (1 … 10,000,000, and within half the machine's memory).")
+    var count: Int = 16
     @Option(help: "Seed of the latent sampling.") var seed: UInt64 = 0
-    @Option(help: "Fix the dose-axis latent z4 (index 3) to this value.") var z4: Float?
+    @Option(help: "Fix latent z4 (index 3, the authors' dose axis) to this value (finite, −10 … 10).") var z4: Float?
     @Option(help: "Decode the latents in dataset 'latents' (N×latent) of this HDF5 file instead of sampling.")
     var latents: String?
     @Option(help: "Output HDF5 file.") var out: String = "generated.h5"
+    @OptionGroup var overwriting: OverwriteOption
     @Option(
         help:
             "Fix the calibrated dose axis to the latent value of this dose rate (e⁻/Å²/s); with --prior fitted the other latents are drawn conditioned on it."
@@ -35,11 +37,16 @@ struct Generate: ParsableCommand {
     ) var prior: PriorKind = .standard
 
     func validate() throws {
-        if count < 1 { throw ValidationError("--count must be at least 1") }
+        try requireRange(count, 1...10_000_000, "--count")
+        // The trajectories (float32 N×T×2 with T ≤ 4096), latents and the decoder's per-batch buffers.
+        try requireMemory(Double(count) * (200 * 2 * 4 * 3 + 64 * 4), "--count \(count)")
+        if let z4 { try requireFinite(z4, -10...10, "--z4") }
+        if let doseRate { try requireFinite(doseRate, doseRateBounds, "--dose-rate") }
         if doseResidual && doseRate == nil { throw ValidationError("--dose-residual needs --dose-rate") }
     }
 
     func run() throws {
+        try claimOutput(out, inputs: [checkpoint] + (latents.map { [$0] } ?? []), overwrite: overwriting.overwrite)
         let model = try Leonardo.load(checkpoint)
         let L = model.config.latentDim
         var z: [Float]
@@ -129,7 +136,7 @@ struct Generate: ParsableCommand {
             try f.setAttribute("generator", "LEONARDO decoder")
             try f.setAttribute("checkpoint", checkpoint)
             if latents == nil {
-                try f.setAttribute("seed", Int(seed))
+                try f.setAttribute("seed", String(seed))  // any UInt64 (Int would trap from 2⁶³)
                 try f.setAttribute("prior", prior.rawValue)
             }
         }

@@ -7,10 +7,12 @@ struct Merge: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Join the shards of a sweep into one table.")
     @Argument(help: "Sweep part files (HDF5).") var parts: [String]
     @Option(help: "Output HDF5 file (.csv and .svg are written next to it).") var out: String
+    @OptionGroup var overwriting: OverwriteOption
     @Flag(help: "Write the merged table even when settings are missing (otherwise an error).") var allowIncomplete =
         false
     func validate() throws { if parts.isEmpty { throw ValidationError("give the sweep part files to merge") } }
     func run() throws {
+        try claimOutput(out, inputs: parts, overwrite: overwriting.overwrite)
         let merged: SweepTable
         do { merged = try SweepTable.merge(try parts.map { try SweepTable.read($0) }) } catch let e as EnvironmentError
         { throw UserError(e.description) }

@@ -9,6 +9,7 @@ struct PlotCurve: ParsableCommand {
 
     @Option(help: "Curve file written by train-leonardo --validation.") var csv: String
     @Option(help: "Output SVG (default: the CSV's path with .svg).") var out: String?
+    @OptionGroup var overwriting: OverwriteOption
     @Option(help: "Plot title (default: the file name).") var title: String?
 
     func run() throws {
@@ -21,6 +22,7 @@ struct PlotCurve: ParsableCommand {
             )
         }
         let path = out ?? (csv as NSString).deletingPathExtension + ".svg"
+        try claimOutput(path, inputs: [csv], overwrite: overwriting.overwrite)
         try writeAtomically(
             path, Data(ValidationCurve.plot(csv: text, title: title ?? (csv as NSString).lastPathComponent).utf8))
         print("wrote \(path)")

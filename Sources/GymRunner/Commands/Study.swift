@@ -17,6 +17,9 @@ struct Study: ParsableCommand {
         subcommands: [StudyPlan.self, StudyRun.self, StudyAggregate.self])
 }
 
+/// The arguments of the `train` run in progress when it is not the process's own command line (`study run`).
+nonisolated(unsafe) var trainInvocationArguments: [String]? = nil
+
 /// One training run of a study.
 struct StudyTask: Codable, Equatable {
     var index: Int
@@ -174,7 +177,9 @@ struct StudyRun: ParsableCommand {
             let checkpoint = (folder as NSString).appendingPathComponent("checkpoint.h5")
             let resume = t.agent == AgentKind.dqn.rawValue && FileManager.default.fileExists(atPath: checkpoint)
             print("task \(t.index) (\(t.agent), \(t.environment), seed \(t.seed))\(resume ? ": resuming" : "")")
-            var command = try Train.parse(args + (resume ? ["--resume"] : []))
+            let command = try Train.parse(args + (resume ? ["--resume"] : ["--overwrite"]))
+            trainInvocationArguments = args + (resume ? ["--resume"] : [])
+            defer { trainInvocationArguments = nil }
             try command.run()
         }
     }

@@ -16,10 +16,11 @@ struct Sweep: ParsableCommand {
     @OptionGroup var environment: EnvironmentOptions
     @Option(help: "Dose rates LOW:HIGH:COUNT, log-spaced (default: the environment's grid).") var dose: String?
     @Option(help: "Frame rates LOW:HIGH:COUNT, log-spaced (default: the environment's grid).") var frameRate: String?
-    @Option(help: "Episodes per setting.") var episodes: Int = 8
+    @Option(help: "Episodes per setting, 1 … 10,000.") var episodes: Int = 8
     @Option(help: "Seed of the first episode.") var seed: UInt64 = 1000
     @Option(help: "Evaluate part k of K (k counts from 0), e.g. 0/4.") var shard: String = "0/1"
     @Option(help: "Output HDF5 file (.csv and .svg are written next to it).") var out: String = "sweep.h5"
+    @OptionGroup var overwriting: OverwriteOption
     @Flag(
         help:
             "Do nothing when --out already holds this shard complete, with the same environment, grid, episodes and seed (a re-submitted array task)."
@@ -34,7 +35,7 @@ struct Sweep: ParsableCommand {
     }
 
     func validate() throws {
-        if episodes < 1 { throw ValidationError("--episodes must be at least 1") }
+        try requireRange(episodes, 1...10_000, "--episodes")
         _ = try parseShard()
         if let dose { _ = try parseGrid(dose, flag: "--dose") }
         if let frameRate { _ = try parseGrid(frameRate, flag: "--frame-rate") }
@@ -54,7 +55,13 @@ struct Sweep: ParsableCommand {
                 print("\(out): shard \(k)/\(n) is already complete; skipped")
                 return
             }
-            print("\(out): present but incomplete or from another sweep; computing shard \(k)/\(n) again")
+            guard overwriting.overwrite else {
+                throw UserError(
+                    "\(out) holds another sweep or another shard: pass --overwrite to replace it, or choose another --out"
+                )
+            }
+        } else {
+            try claimOutput(out, inputs: environment.envFile.map { [$0] } ?? [], overwrite: overwriting.overwrite)
         }
         let count = mine.count
         let bar = ProgressBar(total: count, label: "sweep \(k)/\(n)")

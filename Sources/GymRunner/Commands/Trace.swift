@@ -19,8 +19,10 @@ struct Trace: ParsableCommand {
         help: "Discrete actions, comma-separated; when an episode ends, the next one starts with reset() (no seed).")
     var actions: String
     @Option(help: "Output JSON file.") var out: String
+    @OptionGroup var overwriting: OverwriteOption
 
     func run() throws {
+        try claimOutput(out, overwrite: overwriting.overwrite)
         let list = try actions.split(separator: ",").map { part -> Int in
             guard let a = Int(part.trimmingCharacters(in: .whitespaces)) else {
                 throw UserError("--actions: '\(part)' is not an integer")

@@ -38,7 +38,11 @@ struct Train: ParsableCommand {
     var sweepEpisodes: Int = 3
     @Option(help: "The fixed agent's action (default: middle dose rate at the highest frame rate).") var fixedAction:
         Int?
-    @Flag(help: "Continue the run in --out from its checkpoint.") var resume = false
+    @Flag(
+        help:
+            "Continue the DQN run in --out from its checkpoint, with the arguments recorded in its config.json (flags that contradict them are refused)."
+    ) var resume = false
+    @OptionGroup var overwriting: OverwriteOption
     @Flag(
         help: """
             Bootstrap from the last state of truncated episodes. Off by default: the liquid cell's budgets are part of         the task and observed (elapsed time, cumulative dose), so a budget's end is terminal for learning         (Pardo et al., ICML 2018, "Time limits in reinforcement learning").
@@ -53,10 +57,117 @@ struct Train: ParsableCommand {
                 "--eval-every, --eval-episodes, --test-episodes and --checkpoint-every must be positive")
         }
         if sweepEpisodes < 0 { throw ValidationError("--sweep-episodes must be ≥ 0") }
+        try requireRange(steps, 1...100_000_000, "--steps")
+        try requireRange(testEpisodes, 1...100_000, "--test-episodes")
+        try requireRange(evalEpisodes, 1...100_000, "--eval-episodes")
+        try requireRange(sweepEpisodes, 0...10_000, "--sweep-episodes")
+        if resume && overwriting.overwrite { throw ValidationError("--resume and --overwrite exclude each other") }
+        if agent == .dqn { _ = try dqn.hyper(totalSteps: steps) }  // hyper-parameter ranges, before any file is made
+        if agent == .cem { _ = try cem.hyper() }
     }
+
+    /// The files of a run folder (replaced together by --overwrite).
+    static let runFiles = [
+        "config.json", "progress.csv", "checkpoint.h5", "policy.h5", "policy-best.h5", "policy-final.h5",
+        "summary.json",
+        "learning_curve.svg"
+    ]
 
     func run() throws {
         installInterruptHandler()
+        let invocation = trainInvocationArguments ?? Array(CommandLine.arguments.dropFirst().drop { $0 == "train" })
+        let configPath = (out as NSString).appendingPathComponent("config.json")
+        if resume {
+            // The run folder's config is the source of truth: rerun with its arguments, refusing contradicting flags.
+            guard FileManager.default.fileExists(atPath: configPath) else {
+                throw UserError("--resume: \(out) holds no run to continue (no config.json)")
+            }
+            guard agent == .dqn || invocation.contains("--agent") else {
+                throw UserError("--resume continues DQN runs only (other agents have no checkpoint)")
+            }
+            let stored = try storedArguments(configPath)
+            let resumed = try Train.parse(stored + ["--resume"])
+            guard resumed.agent == .dqn else {
+                throw UserError(
+                    "--resume: \(out) holds a \(resumed.agent.rawValue) run, which has no checkpoint; start it again with --overwrite"
+                )
+            }
+            let conflicts = try conflictingFlags(invocation, stored: stored)
+            guard conflicts.isEmpty else {
+                throw UserError(
+                    "--resume: \(conflicts.joined(separator: ", ")) contradict\(conflicts.count == 1 ? "s" : "") the run's config.json; drop \(conflicts.count == 1 ? "it" : "them") to continue the run as it was started"
+                )
+            }
+            try resumed.execute(arguments: stored)
+        } else {
+            if FileManager.default.fileExists(atPath: configPath) {
+                guard overwriting.overwrite else {
+                    throw UserError("\(out) already holds a run: --resume continues it, --overwrite replaces it")
+                }
+            }
+            try execute(arguments: invocation.filter { $0 != "--overwrite" })
+        }
+    }
+
+    /// The argument list recorded in a run's config.json.
+    func storedArguments(_ configPath: String) throws -> [String] {
+        guard let data = FileManager.default.contents(atPath: configPath),
+            let config = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else { throw UserError("\(configPath) cannot be read as JSON") }
+        guard let arguments = config["arguments"] as? [String] else {
+            throw UserError("\(configPath) does not record its arguments (a run of an older version): start it again")
+        }
+        return arguments
+    }
+
+    /// The flags of `invocation` (besides --resume) whose values differ from the run's `stored` arguments.
+    func conflictingFlags(_ invocation: [String], stored: [String]) throws -> [String] {
+        func json(_ c: [String: Any]) throws -> Data {
+            try JSONSerialization.data(withJSONObject: c, options: [.sortedKeys])
+        }
+        let reference = try json(Train.parse(stored).configuration(arguments: stored))
+        var conflicts: [String] = []
+        var i = 0
+        while i < invocation.count {
+            let flag = invocation[i]
+            var group = [flag]
+            i += 1
+            while i < invocation.count && !invocation[i].hasPrefix("--") {
+                group.append(invocation[i])
+                i += 1
+            }
+            guard flag.hasPrefix("--"), flag != "--resume" else { continue }
+            let changed = try json(Train.parse(stored + group).configuration(arguments: stored))
+            if changed != reference { conflicts.append(group.joined(separator: " ")) }
+        }
+        return conflicts
+    }
+
+    /// Everything that defines the run (config.json's content besides `arguments`).
+    func configuration(arguments: [String]) throws -> [String: Any] {
+        let cell = try environment.make()
+        var config: [String: Any] = [
+            "agent": agent.rawValue, "environment": cell.spec.id, "steps": steps, "seed": seed,
+            "eval_every": evalEvery, "eval_episodes": evalEpisodes,
+            "fixed_action": fixedAction ?? defaultFixedAction(cell),
+            "test_episodes": testEpisodes, "select_on_validation": selectOnValidation,
+            "observation_keys": Evaluation.observationKeys, "sweep_episodes": sweepEpisodes,
+            "bootstrap_truncation": bootstrapTruncation, "checkpoint_every": checkpointEvery,
+            "checkpoint": cell.spec.resolvedCheckpoint, "arguments": arguments
+        ]
+        if let envFile = environment.envFile { config["env_file"] = envFile }
+        if agent == .dqn {
+            config["dqn"] = try JSONSerialization.jsonObject(
+                with: JSONEncoder().encode(try dqn.hyper(totalSteps: steps)))
+        }
+        if agent == .cem {
+            config["cem"] = try JSONSerialization.jsonObject(with: JSONEncoder().encode(try cem.hyper()))
+        }
+        return config
+    }
+
+    /// Trains: the run itself, with `arguments` recorded in config.json.
+    func execute(arguments: [String]) throws {
         let cell = try environment.make()
         let fixed = fixedAction ?? defaultFixedAction(cell)
         guard cell.actionSpace.contains(fixed) else {
@@ -64,25 +175,19 @@ struct Train: ParsableCommand {
         }
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         let path = { (name: String) in (out as NSString).appendingPathComponent(name) }
+        let lock = try OutputLock(path(".lock"), what: "run folder \(out)")
+        defer { withExtendedLifetime(lock) {} }
+        removeStaleTemporaries(in: out)
+        if !resume {
+            for name in Train.runFiles where name != "config.json" { unlink(path(name)) }  // --overwrite: a clean folder
+        }
         let testSeeds = (0..<testEpisodes).map { UInt64(1_000_000 + $0) }
         let validationSeeds = (0..<evalEpisodes).map { UInt64(3_000_000 + $0) }
         let hyper = try dqn.hyper(totalSteps: steps)
         let obsSize = LiquidCell.featureNames.count + LiquidCell.instrumentNames.count
 
-        // config.json: everything needed to reproduce the run.
-        var config: [String: Any] = [
-            "agent": agent.rawValue, "environment": cell.spec.id, "steps": steps, "seed": seed,
-            "eval_every": evalEvery, "eval_episodes": evalEpisodes, "fixed_action": fixed,
-            "test_episodes": testEpisodes, "select_on_validation": selectOnValidation,
-            "observation_keys": Evaluation.observationKeys, "sweep_episodes": sweepEpisodes,
-            "bootstrap_truncation": bootstrapTruncation,
-            "checkpoint": cell.spec.resolvedCheckpoint
-        ]
-        if let envFile = environment.envFile { config["env_file"] = envFile }
-        if agent == .dqn { config["dqn"] = try JSONSerialization.jsonObject(with: JSONEncoder().encode(hyper)) }
-        if agent == .cem {
-            config["cem"] = try JSONSerialization.jsonObject(with: JSONEncoder().encode(try cem.hyper()))
-        }
+        // config.json: everything needed to reproduce the run, and the arguments that --resume restores.
+        let config = try configuration(arguments: arguments)
         try writeAtomically(
             path("config.json"),
             try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys]))
@@ -92,6 +197,9 @@ struct Train: ParsableCommand {
         var startStep = 0
         var progress = "kind,step,episode,return,length,damage,epsilon,loss,eval_mean,eval_ci95\n"
         if agent == .dqn {
+            if resume, !FileManager.default.fileExists(atPath: path("checkpoint.h5")) {
+                print("no checkpoint yet in \(out): the run starts from step 0")
+            }
             if resume, FileManager.default.fileExists(atPath: path("checkpoint.h5")) {
                 dqnAgent = try DQNAgent.load(path("checkpoint.h5"))
                 dqnAgent!.endEpisode(return: 0)  // checkpoints lie at episode ends: the next episode starts afresh
@@ -146,6 +254,13 @@ struct Train: ParsableCommand {
                     terminated: endsTask, done: s.done))
             if let l = metrics["loss"] { lastLoss = l }
             step += 1
+            if let l = metrics["loss"], !l.isFinite {
+                let kept = FileManager.default.fileExists(atPath: path("checkpoint.h5"))
+                throw UserError(
+                    "training diverged at step \(step): the loss is \(l) (lower --learning-rate or --max-grad-norm); "
+                        + (kept
+                            ? "the last good checkpoint is \(path("checkpoint.h5"))" : "no checkpoint was written yet"))
+            }
             episodeReturn += s.reward
             episodeLength += 1
             o = s.observation
@@ -184,8 +299,9 @@ struct Train: ParsableCommand {
             bar.update(
                 step,
                 String(
-                    format: "ep %d | return(20) %.2f | ε %.2f | loss %.4f | %.0f steps/s", episode, mean,
-                    dqnAgent?.epsilon ?? 0, lastLoss, rate))
+                    format: "ep %d | return(20) %@ | ε %.2f | loss %@ | %.0f steps/s", episode,
+                    mean.isNaN ? "–" : String(format: "%.2f", mean), dqnAgent?.epsilon ?? 0,
+                    lastLoss.isNaN ? "–" : String(format: "%.4f", lastLoss), rate))
         }
         bar.finish()
         if interruptRequested {

@@ -10,6 +10,7 @@ struct TrainClassifier: ParsableCommand {
     @Option(help: "Labelled training set (e.g. 'gym-runner dataset --kind mixed').") var data: String
     @Option(help: "Labelled held-out set for the F1 report.") var test: String
     @Option(help: "Output classifier (HDF5).") var out: String
+    @OptionGroup var overwriting: OverwriteOption
     @Option(help: "Epochs.") var epochs: Int = 6
     @Option(help: "Batch size.") var batch: Int = 64
     @Option(help: "Adam learning rate.") var lr: Float = 1e-3
@@ -51,6 +52,7 @@ struct TrainClassifier: ParsableCommand {
     }
 
     func run() throws {
+        try claimOutput(out, inputs: [data, test], overwrite: overwriting.overwrite)
         var train = try TrajectorySet.read(data)
         var held = try TrajectorySet.read(test)
         if let lptemFrom { train = try replacingLPTEM(in: train, with: lptemFrom, seed: seed &+ 1) }

@@ -27,7 +27,11 @@ struct TrainLeonardo: ParsableCommand {
     @Option(help: "Checkpoint every this many optimizer steps.") var checkpointEvery: Int = 200
     @Option(help: "Use only the first N trajectories.") var limit: Int?
     @Option(help: "Validation trajectories (HDF5) evaluated at each epoch's end.") var validation: String?
-    @Flag(help: "Continue from the checkpoint at --out.") var resume = false
+    @Flag(
+        help:
+            "Continue from the checkpoint at --out with its saved batch, learning rate, clip, seed and checkpoint cadence (flags that contradict them are refused; --epochs may extend the run)."
+    ) var resume = false
+    @OptionGroup var overwriting: OverwriteOption
     @Option(
         help:
             "Start from the weights of this checkpoint (fine-tuning; fresh optimizer, its dose calibration and latent prior are dropped since they no longer fit)."
@@ -83,9 +87,11 @@ struct TrainLeonardo: ParsableCommand {
     ) var validateEvery: Int = 0
 
     func validate() throws {
-        if epochs < 1 { throw ValidationError("--epochs must be at least 1") }
-        if batch < 2 { throw ValidationError("--batch must be at least 2") }
-        if !(lr > 0) { throw ValidationError("--lr must be positive") }
+        try requireRange(epochs, 1...1_000_000, "--epochs")
+        try requireRange(batch, 2...65_536, "--batch")
+        try requireFinite(lr, 1e-9...1, "--lr")
+        try requireFinite(gradClip, 0...1e6, "--grad-clip")
+        if resume && overwriting.overwrite { throw ValidationError("--resume and --overwrite exclude each other") }
         if checkpointEvery < 1 { throw ValidationError("--checkpoint-every must be at least 1") }
         if let limit, limit < 2 { throw ValidationError("--limit must be at least 2") }
         if resume && initFrom != nil {
@@ -194,6 +200,53 @@ struct TrainLeonardo: ParsableCommand {
     }
 
     func run() throws {
+        // Nothing is destroyed: a new run never replaces a checkpoint unless asked, an input is never the output,
+        // and one process at a time writes a checkpoint.
+        if resume {
+            guard FileManager.default.fileExists(atPath: out) else {
+                throw UserError("--resume: \(out) does not exist (nothing to continue)")
+            }
+        } else {
+            try claimOutput(
+                out, inputs: [data, initFrom, validation].compactMap { $0 } + mix, overwrite: overwriting.overwrite)
+        }
+        let folder = (canonicalPath(out) as NSString).deletingLastPathComponent
+        let lock = try OutputLock(
+            (folder as NSString).appendingPathComponent("." + (out as NSString).lastPathComponent + ".lock"),
+            what: "checkpoint \(out)")
+        defer { withExtendedLifetime(lock) {} }
+        removeStaleTemporaries(in: folder)
+        var command = self
+        if resume {
+            // The checkpoint's options are the source of truth; a flag given explicitly must agree with them.
+            guard let saved = try LeonardoCheckpoint.trainingOptions(out) else {
+                throw UserError("--resume: \(out) holds weights only, no training state to continue")
+            }
+            let given = Set(CommandLine.arguments.filter { $0.hasPrefix("--") }.map { $0.split(separator: "=")[0] })
+            var conflicts: [String] = []
+            func restore<V: Equatable>(_ flag: String, _ current: V, _ stored: V, _ set: (inout TrainLeonardo) -> Void)
+            {
+                guard current != stored else { return }
+                if given.contains(Substring(flag)) { conflicts.append("\(flag) \(current) (the run's: \(stored))") }
+                set(&command)
+            }
+            restore("--batch", batch, saved.batchSize) { $0.batch = saved.batchSize }
+            restore("--lr", lr, saved.learningRate) { $0.lr = saved.learningRate }
+            restore("--grad-clip", gradClip, saved.gradClip) { $0.gradClip = saved.gradClip }
+            restore("--seed", seed, saved.seed) { $0.seed = saved.seed }
+            restore("--checkpoint-every", checkpointEvery, saved.checkpointEvery) {
+                $0.checkpointEvery = saved.checkpointEvery
+            }
+            guard conflicts.isEmpty else {
+                throw UserError(
+                    "--resume: \(conflicts.joined(separator: ", ")) contradict\(conflicts.count == 1 ? "s" : "") the checkpoint's training state; leave \(conflicts.count == 1 ? "it" : "them") out to continue the run"
+                )
+            }
+        }
+        try command.train()
+    }
+
+    func train() throws {
         var cfg = model.config
         cfg.chainDecoderBlocks = chainDecoderBlocks
         if decoder == .stationary {
@@ -285,6 +338,13 @@ struct TrainLeonardo: ParsableCommand {
         var rate = 0.0
         while !trainer.isFinished {
             let terms = trainer.step()
+            if let bad = trainer.divergedLoss {
+                bar.finish()
+                throw UserError(
+                    "training diverged at optimizer step \(trainer.state.optimizerStep + 1): the loss is \(bad) (lower --lr or --grad-clip); no update was made; "
+                        + (FileManager.default.fileExists(atPath: out)
+                            ? "the last good checkpoint is \(out)" : "no checkpoint was written yet"))
+            }
             let st = trainer.state
             let now = Date()
             if now.timeIntervalSince(last) > 1 {

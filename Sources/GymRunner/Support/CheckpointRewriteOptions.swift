@@ -6,7 +6,13 @@ import LeonardoSim
 struct CheckpointRewriteOptions: ParsableArguments {
     @Option(help: "LEONARDO checkpoint (HDF5).") var checkpoint: String
     @Option(help: "Use at most this many trajectories.") var limit: Int?
-    @Option(help: "Output checkpoint (may equal --checkpoint).") var out: String
+    @Option(help: "Output checkpoint (another file than --checkpoint).") var out: String
+    @OptionGroup var overwriting: OverwriteOption
+
+    /// Refuses an --out that is an input or exists (without --overwrite).
+    func claim(inputs: [String]) throws {
+        try claimOutput(out, inputs: [checkpoint] + inputs, overwrite: overwriting.overwrite)
+    }
     @Flag(help: "Store the weights as IEEE float16 (half the size; for the shipped model).") var float16 = false
 
     /// The first --limit trajectories of `set` (all without --limit).

@@ -110,6 +110,16 @@ public enum LeonardoCheckpoint {
     }
 
     /// Loads optimizer moments and the training state, if the checkpoint has them.
+    /// The training options saved in a checkpoint (nil for a weights-only file), without loading anything else.
+    public static func trainingOptions(_ path: String) throws -> TrainingOptions? {
+        let f = try HDF5File.open(path)
+        defer { f.close() }
+        guard let json = try f.stringAttribute("training_state") else { return nil }
+        do { return try JSONDecoder().decode(TrainingState.self, from: Data(json.utf8)).options } catch {
+            throw LeonardoError.hdf5("\(path): attribute 'training_state' is damaged (\(error))")
+        }
+    }
+
     public static func loadTrainingState(_ path: String, into optimizer: Adam) throws -> TrainingState? {
         let f = try HDF5File.open(path)
         defer { f.close() }

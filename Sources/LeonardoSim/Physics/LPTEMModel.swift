@@ -113,25 +113,31 @@ public struct LPTEMModel: Codable, Equatable, Sendable {
         func check(_ ok: Bool, _ field: String, _ what: String) throws {
             if !ok { throw LeonardoError.invalidArgument("LPTEM model: '\(field)' \(what)") }
         }
-        try check(referenceDoseRate > 0 && referenceDoseRate.isFinite, "referenceDoseRate", "must be positive")
-        try check(heterogeneity >= 0 && heterogeneity.isFinite, "heterogeneity", "must be ≥ 0")
+        // Physical ranges (nm, frames, e⁻/Å²/s); they also keep a trajectory of 10⁵ frames at dose rates up to 10⁵
+        // finite: every dose factor (rate / reference)^exponent stays below 10⁴⁰.
+        func within(_ v: Double, _ field: String, _ r: ClosedRange<Double>) throws {
+            try check(v.isFinite && r.contains(v), field, "is \(v); it must lie in [\(r.lowerBound), \(r.upperBound)]")
+        }
+        try within(referenceDoseRate, "referenceDoseRate", 1e-3...1e5)
+        try within(heterogeneity, "heterogeneity", 0...3)
         try check(
             hurstRange.count == 2 && hurstRange[0] > 0 && hurstRange[1] < 1 && hurstRange[0] <= hurstRange[1],
             "hurstRange", "must be [low, high] inside (0, 1)")
-        try check(cageNoise >= 0 && cageNoise.isFinite, "cageNoise", "must be ≥ 0")
+        try within(cageNoise, "cageNoise", 0...1e4)
         try check(trapStiffness > 0 && trapStiffness <= 1, "trapStiffness", "must lie in (0, 1]")
-        try check(cageTime > 0 && cageTime.isFinite, "cageTime", "must be positive")
-        try check(cageTimeTail > 0 && cageTimeTail.isFinite, "cageTimeTail", "must be positive")
-        try check(hopLength >= 0 && hopLength.isFinite, "hopLength", "must be ≥ 0")
-        try check(hopSpread >= 0 && hopSpread.isFinite, "hopSpread", "must be ≥ 0")
-        try check(mobileNoise >= 0 && mobileNoise.isFinite, "mobileNoise", "must be ≥ 0")
-        try check(escapeEndProbability > 0 && escapeEndProbability <= 1, "escapeEndProbability", "must lie in (0, 1]")
-        try check(localizationError >= 0 && localizationError.isFinite, "localizationError", "must be ≥ 0")
+        try within(cageTime, "cageTime", 1e-3...1e6)
+        try within(cageTimeTail, "cageTimeTail", 1e-2...10)
+        try within(hopLength, "hopLength", 0...1e4)
+        try within(hopSpread, "hopSpread", 0...10)
+        try within(mobileNoise, "mobileNoise", 0...1e4)
+        // The hop lasts a geometric number of frames with this end probability: ≥ 10⁻³ keeps the mean ≤ 1000 frames.
+        try within(escapeEndProbability, "escapeEndProbability", 1e-3...1)
+        try within(localizationError, "localizationError", 0...1e4)
         for (name, v) in [
             ("escapeExponent", escapeExponent), ("hopExponent", hopExponent),
             ("stiffnessExponent", stiffnessExponent), ("cageNoiseExponent", cageNoiseExponent)
         ] {
-            try check(v >= 0 && v.isFinite, name, "must be ≥ 0 (dose effects are monotone)")
+            try within(v, name, 0...5)  // ≥ 0: dose effects are monotone
         }
     }
 

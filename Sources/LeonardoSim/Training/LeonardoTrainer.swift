@@ -87,6 +87,9 @@ public final class LeonardoTrainer {
         try LeonardoCheckpoint.save(model, to: path, optimizer: optimizer, state: state)
     }
 
+    /// The non-finite loss of the last `step()`, which made no update; nil while training is healthy.
+    public private(set) var divergedLoss: Double? = nil
+
     /// One optimizer step on the next batch; returns the loss terms of that batch.
     @discardableResult
     public func step() -> LossTerms {
@@ -116,6 +119,11 @@ public final class LeonardoTrainer {
         let terms = model.lossAndGradients(
             input: xb, eps: ep, noise: noiseCount > 0 ? np : nil, batch: B, loss: loss,
             doseAnchor: anchor)
+        // A non-finite loss leaves the weights and the state as they were: the caller stops (`isDiverged`).
+        guard terms.total.isFinite else {
+            divergedLoss = terms.total
+            return terms
+        }
         optimizer.clipGradients(maxNorm: state.options.gradClip)
         optimizer.update()
         state.optimizerStep = optimizer.step

@@ -73,11 +73,13 @@ public func checkEnvironment<E: Environment>(_ environment: E, seed: UInt64 = 12
     }
     let r1 = try rollout(&env)
     let r2 = try rollout(&env)
+    let total = r1.rewards.reduce(0, +)
+    try require(total.isFinite, "the return of the checked steps, \(total), is not finite")
     try require(
         r1.rewards.map(\.bitPattern) == r2.rewards.map(\.bitPattern), "same seed and actions gave different rewards")
     try require(
         zip(r1.obs, r2.obs).allSatisfy { bitIdentical($0, $1) }, "same seed and actions gave different observations")
-    passed.append("same seed and actions: bit-identical observations and rewards; finite rewards and infos")
+    passed.append("same seed and actions: bit-identical observations and rewards; finite rewards, return and infos")
 
     // Run an episode to its end (bounded), then a further step must throw.
     _ = try env.reset(seed: seed &+ 1, options: [:])

@@ -1,7 +1,8 @@
 import Foundation
 import LeonardoSim
 
-/// Mean and 95 % confidence half-width (normal approximation, 1.96·s/√n) of a sample.
+/// Mean and 95 % confidence half-width (normal approximation, 1.96·s/√n) of a sample. A statistic a sample is too
+/// small for (the interval of one value, the mean of none) is NaN in Swift and `null` in JSON, never a number.
 public struct Estimate: Codable, Equatable, Sendable {
     public var mean: Double
     public var ci95: Double
@@ -14,5 +15,23 @@ public struct Estimate: Codable, Equatable, Sendable {
         let v = xs.count > 1 ? xs.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(xs.count - 1) : 0
         std = v.squareRoot()
         ci95 = xs.count > 1 ? 1.96 * std / Double(xs.count).squareRoot() : .nan
+    }
+
+    private enum CodingKeys: String, CodingKey { case mean, ci95, std, count }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        mean = try c.decodeIfPresent(Double.self, forKey: .mean) ?? .nan
+        ci95 = try c.decodeIfPresent(Double.self, forKey: .ci95) ?? .nan
+        std = try c.decodeIfPresent(Double.self, forKey: .std) ?? .nan
+        count = try c.decode(Int.self, forKey: .count)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        for (key, value) in [(CodingKeys.mean, mean), (.ci95, ci95), (.std, std)] {
+            if value.isFinite { try c.encode(value, forKey: key) } else { try c.encodeNil(forKey: key) }
+        }
+        try c.encode(count, forKey: .count)
     }
 }

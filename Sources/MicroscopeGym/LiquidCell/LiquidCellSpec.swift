@@ -111,9 +111,10 @@ public struct LiquidCellSpec: Codable, Equatable, Sendable {
     /// Where the spec was read from (for resolving the checkpoint path); not part of the JSON.
     public var sourceFile: String? = nil
 
-    private enum CodingKeys: String, CodingKey {
+    private enum CodingKeys: String, CodingKey, CaseIterable {
         case id, description, checkpoint, segmentFrames, baseFrameRate, frameRates, doseRates, doseRateRange,
             frameRateRange, particle, scale, latent, noise, damage, reward, limits
+        static var allFields: [String] { allCases.map(\.rawValue) }
     }
 
     /// Reads and validates a spec file; errors name the file and the field.
@@ -122,6 +123,15 @@ public struct LiquidCellSpec: Codable, Equatable, Sendable {
             throw EnvironmentError.invalidSpec(
                 file: path, field: "-", problem: "cannot read the spec file (missing or unreadable)")
         }
+        return try decode(data, file: path)
+    }
+
+    /// Decodes and validates spec JSON (`file` names it in errors and resolves the checkpoint path).
+    public static func decode(_ data: Data, file path: String) throws -> LiquidCellSpec {
+        guard data.count <= 1 << 20 else {
+            throw EnvironmentError.invalidSpec(file: path, field: "-", problem: "is over 1 MiB: not a spec file")
+        }
+        try checkKnownFields(data, file: path)
         var spec: LiquidCellSpec
         do { spec = try JSONDecoder().decode(LiquidCellSpec.self, from: data) } catch let DecodingError.keyNotFound(
             key, ctx)
@@ -149,36 +159,102 @@ public struct LiquidCellSpec: Codable, Equatable, Sendable {
         return spec
     }
 
-    /// Checks every field's range; the error names the field.
     /// Largest baseFrameRate / lowest frame rate a spec may ask for: a step then decodes at most this many segments.
     public static let maximumFrameRateRatio = 64.0
 
+    /// Valid range of every numeric field (dotted path → [min, max], units in `docs/environment.md`). The bounds
+    /// are physical (a camera's frame rates, the dose rates of LPTEM, a nanoparticle's size) and keep every step's
+    /// memory, time and arithmetic bounded: the return of any valid spec is finite.
+    public static let bounds: [String: ClosedRange<Double>] = [
+        "segmentFrames": 12...4096, "baseFrameRate": 0.01...10_000, "frameRates": 1e-4...10_000,
+        "doseRates": 1e-3...1e5, "doseRateRange": 1e-3...1e5, "frameRateRange": 1e-4...10_000,
+        "particle.length": 0.5...10_000, "particle.width": 0.5...10_000,
+        "scale.referenceRange": 1e-3...1e4, "scale.referenceDoseRate": 1e-3...1e5, "scale.doseExponent": -1...1,
+        "scale.particleSpread": 0...2, "scale.segmentSpread": 0...2,
+        "latent.relaxationTime": 1e-3...1e7, "latent.doseLagTime": 1e-3...1e7, "latent.nativeDoseRate": 1e-3...1e5,
+        "noise.precisionConstant": 1e-3...1e7, "noise.precisionFloor": 0...1e4, "noise.detectionElectrons": 1e-3...1e12,
+        "damage.criticalDose": 1e-3...1e9, "damage.shape": 0.1...20, "damage.doseRateExponent": 0...5,
+        "damage.referenceDoseRate": 1e-3...1e5, "damage.destroyedAt": 1e-6...1,
+        "reward.signalWeight": 0...1e6, "reward.damageWeight": 0...1e6, "reward.perturbationWeight": 0...1e6,
+        "limits.timeBudget": 1e-3...1e8, "limits.doseBudget": 1e-3...1e12, "limits.maxSteps": 1...1e7
+    ]
+    /// Most entries of `frameRates` and of `doseRates`.
+    public static let maximumGridSize = 64
+
+    /// The fields a spec file may hold, by object (`""` for the top level).
+    static let knownFields: [String: [String]] = [
+        "": CodingKeys.allFields, "particle": ["length", "width"],
+        "scale": ["referenceRange", "referenceDoseRate", "doseExponent", "particleSpread", "segmentSpread"],
+        "latent": ["relaxationTime", "doseLagTime", "nativeDoseRate", "prior"],
+        "noise": ["precisionConstant", "precisionFloor", "detectionElectrons"],
+        "damage": ["criticalDose", "shape", "doseRateExponent", "referenceDoseRate", "destroyedAt"],
+        "reward": ["signalWeight", "damageWeight", "perturbationWeight"],
+        "limits": ["timeBudget", "doseBudget", "maxSteps"]
+    ]
+
+    /// Refuses fields the spec does not have (a misspelling would otherwise be ignored), suggesting the nearest.
+    static func checkKnownFields(_ data: Data, file: String) throws {
+        guard let top = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return }
+        let all = knownFields.flatMap { object, fields in fields.map { object.isEmpty ? $0 : object + "." + $0 } }
+        func refuse(_ path: String) throws -> Never {
+            let name = path.split(separator: ".").last.map(String.init) ?? path
+            let nearest = all.min {
+                editDistance($0.split(separator: ".").last.map(String.init) ?? $0, name)
+                    < editDistance($1.split(separator: ".").last.map(String.init) ?? $1, name)
+            }
+            let hint =
+                nearest.map { n -> String in
+                    editDistance(n.split(separator: ".").last.map(String.init) ?? n, name) <= 3
+                        ? " (did you mean '\(n)'?)" : ""
+                } ?? ""
+            throw EnvironmentError.invalidSpec(file: file, field: path, problem: "is not a spec field\(hint)")
+        }
+        for (key, value) in top {
+            guard knownFields[""]!.contains(key) else { try refuse(key) }
+            if let nested = value as? [String: Any], let fields = knownFields[key] {
+                for k in nested.keys where !fields.contains(k) { try refuse(key + "." + k) }
+            }
+        }
+    }
+
+    /// Checks every field against its range and the relations between fields; the error names the field, the value
+    /// and the valid range.
     public func validate(file: String = "spec") throws {
         func check(_ ok: Bool, _ field: String, _ problem: String) throws {
             if !ok { throw EnvironmentError.invalidSpec(file: file, field: field, problem: problem) }
         }
-        func positive(_ v: Double, _ field: String) throws {
-            try check(v > 0 && v.isFinite, field, "must be positive and finite (got \(v))")
+        func within(_ v: Double, _ field: String, bound key: String? = nil) throws {
+            let r = LiquidCellSpec.bounds[key ?? field]!
+            try check(
+                v.isFinite && r.contains(v), field, "is \(v); it must lie in [\(r.lowerBound), \(r.upperBound)]")
+        }
+        func grid(_ values: [Double], _ field: String) throws {
+            try check(
+                !values.isEmpty && values.count <= LiquidCellSpec.maximumGridSize, field,
+                "must list 1 to \(LiquidCellSpec.maximumGridSize) values (got \(values.count))")
+            for (i, v) in values.enumerated() { try within(v, "\(field)[\(i)]", bound: field) }
+            for i in values.indices.dropFirst() where !(values[i] > values[i - 1]) {
+                throw EnvironmentError.invalidSpec(
+                    file: file, field: field,
+                    problem:
+                        "must be strictly increasing (entries \(i - 1) and \(i) are \(values[i - 1]) and \(values[i]))")
+            }
         }
         try check(!id.isEmpty && id.contains("-v"), "id", "must be a versioned ID such as LiquidCell-v0 (got '\(id)')")
         try check(!checkpoint.isEmpty, "checkpoint", "must name a LEONARDO checkpoint")
-        try check(segmentFrames >= 12, "segmentFrames", "must be at least 12")
-        try positive(baseFrameRate, "baseFrameRate")
-        try check(!frameRates.isEmpty, "frameRates", "must list at least one frame rate")
-        for (i, f) in frameRates.enumerated() {
-            try check(
-                f > 0 && f <= baseFrameRate, "frameRates[\(i)]",
-                "must lie in (0, baseFrameRate = \(baseFrameRate)] (got \(f))")
+        try within(Double(segmentFrames), "segmentFrames")
+        try within(baseFrameRate, "baseFrameRate")
+        try grid(frameRates, "frameRates")
+        try grid(doseRates, "doseRates")
+        for (name, range) in [("doseRateRange", doseRateRange), ("frameRateRange", frameRateRange)] {
+            try check(range.count == 2, name, "must be [min, max]")
+            try within(range[0], name + "[0]", bound: name)
+            try within(range[1], name + "[1]", bound: name)
+            try check(range[0] < range[1], name, "must be [min, max] with min < max (got \(range))")
         }
-        try check(!doseRates.isEmpty, "doseRates", "must list at least one dose rate")
-        for (i, d) in doseRates.enumerated() { try positive(d, "doseRates[\(i)]") }
         try check(
-            doseRateRange.count == 2 && doseRateRange[0] > 0 && doseRateRange[0] < doseRateRange[1],
-            "doseRateRange", "must be [min, max] with 0 < min < max")
-        try check(
-            frameRateRange.count == 2 && frameRateRange[0] > 0 && frameRateRange[0] < frameRateRange[1]
-                && frameRateRange[1] <= baseFrameRate, "frameRateRange",
-            "must be [min, max] with 0 < min < max ≤ baseFrameRate")
+            frameRateRange[1] <= baseFrameRate, "frameRateRange",
+            "must end at or below baseFrameRate = \(baseFrameRate) (got \(frameRateRange[1]))")
         // Each step decodes ⌈(T−1)·baseFrameRate/frameRate / T⌉ segments: the ratio bounds a step's time and memory.
         try check(
             baseFrameRate / frameRateRange[0] <= LiquidCellSpec.maximumFrameRateRatio, "frameRateRange",
@@ -190,34 +266,23 @@ public struct LiquidCellSpec: Codable, Equatable, Sendable {
         try check(
             frameRates.allSatisfy { $0 >= frameRateRange[0] && $0 <= frameRateRange[1] }, "frameRates",
             "must lie inside frameRateRange")
-        try positive(particle.length, "particle.length")
-        try positive(particle.width, "particle.width")
-        try positive(scale.referenceRange, "scale.referenceRange")
-        try positive(scale.referenceDoseRate, "scale.referenceDoseRate")
-        try check(scale.doseExponent.isFinite, "scale.doseExponent", "must be finite")
-        try check(scale.particleSpread >= 0 && scale.particleSpread.isFinite, "scale.particleSpread", "must be ≥ 0")
-        try check(scale.segmentSpread >= 0 && scale.segmentSpread.isFinite, "scale.segmentSpread", "must be ≥ 0")
-        try positive(latent.relaxationTime, "latent.relaxationTime")
-        try positive(latent.doseLagTime, "latent.doseLagTime")
-        try positive(latent.nativeDoseRate, "latent.nativeDoseRate")
-        try positive(noise.precisionConstant, "noise.precisionConstant")
-        try check(noise.precisionFloor >= 0 && noise.precisionFloor.isFinite, "noise.precisionFloor", "must be ≥ 0")
-        try positive(noise.detectionElectrons, "noise.detectionElectrons")
-        try positive(damage.criticalDose, "damage.criticalDose")
-        try positive(damage.shape, "damage.shape")
-        try check(
-            damage.doseRateExponent >= 0 && damage.doseRateExponent.isFinite, "damage.doseRateExponent", "must be ≥ 0")
-        try positive(damage.referenceDoseRate, "damage.referenceDoseRate")
-        try check(damage.destroyedAt > 0 && damage.destroyedAt <= 1, "damage.destroyedAt", "must lie in (0, 1]")
-        for (name, w) in [
+        let numbers: [(String, Double)] = [
+            ("particle.length", particle.length), ("particle.width", particle.width),
+            ("scale.referenceRange", scale.referenceRange), ("scale.referenceDoseRate", scale.referenceDoseRate),
+            ("scale.doseExponent", scale.doseExponent), ("scale.particleSpread", scale.particleSpread),
+            ("scale.segmentSpread", scale.segmentSpread), ("latent.relaxationTime", latent.relaxationTime),
+            ("latent.doseLagTime", latent.doseLagTime), ("latent.nativeDoseRate", latent.nativeDoseRate),
+            ("noise.precisionConstant", noise.precisionConstant), ("noise.precisionFloor", noise.precisionFloor),
+            ("noise.detectionElectrons", noise.detectionElectrons), ("damage.criticalDose", damage.criticalDose),
+            ("damage.shape", damage.shape), ("damage.doseRateExponent", damage.doseRateExponent),
+            ("damage.referenceDoseRate", damage.referenceDoseRate), ("damage.destroyedAt", damage.destroyedAt),
             ("reward.signalWeight", reward.signalWeight), ("reward.damageWeight", reward.damageWeight),
             ("reward.perturbationWeight", reward.perturbationWeight)
-        ] {
-            try check(w >= 0 && w.isFinite, name, "must be ≥ 0")
-        }
-        if let t = limits.timeBudget { try positive(t, "limits.timeBudget") }
-        if let d = limits.doseBudget { try positive(d, "limits.doseBudget") }
-        if let m = limits.maxSteps { try check(m >= 1, "limits.maxSteps", "must be at least 1") }
+        ]
+        for (field, v) in numbers { try within(v, field) }
+        if let t = limits.timeBudget { try within(t, "limits.timeBudget") }
+        if let d = limits.doseBudget { try within(d, "limits.doseBudget") }
+        if let m = limits.maxSteps { try within(Double(m), "limits.maxSteps") }
         try check(
             limits.timeBudget != nil || limits.doseBudget != nil || limits.maxSteps != nil, "limits",
             "must set at least one of timeBudget, doseBudget, maxSteps (episodes must end)")

@@ -1,0 +1,215 @@
+"""Reliability of gym-runner on hostile but fair input, through the built release binary: every case gives a
+one-line error and a non-zero exit, or a correct finite result, and no file is lost or overwritten.
+
+Run by scripts/test.sh (pytest Tests/CLI); GYM_RUNNER overrides the binary (default .build/release/gym-runner).
+"""
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+GYM = os.environ.get("GYM_RUNNER", str(ROOT / ".build" / "release" / "gym-runner"))
+SPEC = json.loads((ROOT / "Environments" / "LiquidCell-v2.json").read_text())
+# Short training runs: a few hundred steps, tiny evaluations, no built-in sweep.
+SHORT = ["--env", "LiquidCell-v2", "--steps", "200", "--eval-every", "100", "--eval-episodes", "2",
+         "--test-episodes", "2", "--sweep-episodes", "0", "--checkpoint-every", "50"]
+
+
+def run(*args, timeout=600, cwd=None):
+    return subprocess.run([GYM, *map(str, args)], capture_output=True, text=True, timeout=timeout, cwd=cwd)
+
+
+def fails(result, *fragments):
+    """Non-zero exit, one error line that names every fragment, no crash trace."""
+    assert result.returncode != 0, result.stdout[-500:]
+    lines = [l for l in result.stderr.strip().splitlines() if l.strip()]
+    assert lines, "no error message"
+    error = next((l for l in lines if l.startswith("Error")), lines[-1])
+    for f in fragments:
+        assert f.lower() in error.lower(), f"'{error}' does not mention '{f}'"
+    for crash in ("Fatal error", "Backtrace", "Program crashed", "Stack dump"):
+        assert crash not in result.stderr
+    return error
+
+
+def spec_file(tmp_path, name="spec.json", **edits):
+    spec = json.loads(json.dumps(SPEC))
+    spec["checkpoint"] = str(ROOT / "Environments" / "models" / "leonardo-real-v2.h5")
+    for path, value in edits.items():
+        target = spec
+        keys = path.split("__")
+        for k in keys[:-1]:
+            target = target[k]
+        target[keys[-1]] = value
+    p = tmp_path / name
+    p.write_text(json.dumps(spec))
+    return p
+
+
+def digest(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def no_temporaries(folder):
+    return not [p for p in Path(folder).rglob("*") if ".tmp-" in p.name]
+
+
+# Unbounded sizes are refused before anything is allocated.
+
+def test_spec_sizes_and_overflowing_constants(tmp_path):
+    fails(run("check", "--env-file", spec_file(tmp_path, baseFrameRate=1e9)), "baseFrameRate")
+    fails(run("check", "--env-file", spec_file(tmp_path, baseFrameRate=1e308)), "baseFrameRate")
+    fails(run("check", "--env-file", spec_file(tmp_path, frameRateRange=[0.001, 25])), "frameRateRange")
+    fails(run("check", "--env-file", spec_file(tmp_path, damage__criticalDose=1e300)), "damage.criticalDose")
+    fails(run("check", "--env-file", spec_file(tmp_path, reward__signalWeight=1e308)), "reward.signalWeight")
+    fails(run("check", "--env-file", spec_file(tmp_path, scale__doseExponent=50)), "scale.doseExponent")
+
+
+def test_misspelled_fields_and_bad_grids(tmp_path):
+    spec = json.loads(json.dumps(SPEC))
+    spec["reward"]["signalWieght"] = spec["reward"].pop("signalWeight")
+    (tmp_path / "typo.json").write_text(json.dumps(spec))
+    error = fails(run("check", "--env-file", tmp_path / "typo.json"), "signalWieght")
+    assert "did you mean 'reward.signalWeight'" in error
+    fails(run("check", "--env-file", spec_file(tmp_path, doseRates=[1, 5, 2, 10])), "doseRates", "increasing")
+    fails(run("check", "--env-file", spec_file(tmp_path, frameRates=[12.5, 12.5])), "frameRates", "increasing")
+    fails(run("sweep", "--env", "LiquidCell-v2", "--dose", "5:5:3", "--out", tmp_path / "s.h5"), "--dose")
+
+
+def test_huge_counts_are_refused_up_front(tmp_path):
+    fails(run("generate", "--count", 10**12, "--out", tmp_path / "g.h5"), "--count")
+    fails(run("dataset", "--kind", "bm", "--length", 10**9, "--out", tmp_path / "d.h5"), "--length")
+    fails(run("dataset", "--kind", "bm", "--count", 9_000_000, "--length", 100_000, "--out", tmp_path / "d.h5"),
+          "memory")
+    fails(run("sweep", "--env", "LiquidCell-v2", "--dose", "1:100:1000000", "--out", tmp_path / "s.h5"), "COUNT")
+    fails(run("sweep", "--env", "LiquidCell-v2", "--episodes", 10**12, "--out", tmp_path / "s.h5"), "--episodes")
+    assert not list(tmp_path.iterdir())
+
+
+# Finite or fail.
+
+def test_non_finite_flags_and_model_files(tmp_path):
+    for value in ("nan", "inf"):
+        fails(run("generate", "--z4", value, "--out", tmp_path / "g.h5"), "--z4")
+    fails(run("dataset", "--kind", "lptem", "--dose-range", "1:1e308", "--out", tmp_path / "d.h5"), "--dose-range")
+    model = tmp_path / "model.json"
+    model.write_text(json.dumps({"cageNoise": 1e308}))
+    fails(run("dataset", "--kind", "lptem", "--model-file", model, "--out", tmp_path / "d.h5"), "cageNoise")
+    fails(run("train", *SHORT, "--learning-rate", "1e30", "--out", tmp_path / "r"), "learning-rate")
+    assert not (tmp_path / "d.h5").exists() and not (tmp_path / "r").exists()
+
+
+def test_seeds_above_two_to_the_63(tmp_path):
+    out = tmp_path / "g.h5"
+    r = run("generate", "--checkpoint", ROOT / "Environments/models/leonardo-real-v2.h5", "--seed",
+            "9223372036854775808", "--count", 2, "--out", out)
+    assert r.returncode == 0, r.stderr
+    assert out.exists() and no_temporaries(tmp_path)
+
+
+def test_one_test_episode_still_writes_the_summary(tmp_path):
+    out = tmp_path / "run"
+    r = run("train", "--agent", "random", *SHORT[:-2], "--test-episodes", "1", "--out", out)
+    assert r.returncode == 0, r.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["random"]["episodeReturn"]["ci95"] is None  # too few samples: said, not NaN
+    assert summary["random"]["episodeReturn"]["count"] == 1
+    assert (out / "learning_curve.svg").exists()
+
+
+def test_fidelity_needs_enough_trajectories(tmp_path):
+    data = ROOT / "data" / "aunr_lptem_300.h5"
+    fails(run("fidelity", "--reference", data, "--candidate", data, "--count", 0), "--count")
+    fails(run("fidelity", "--reference", data, "--candidate", data, "--count", 1), "--count")
+    fails(run("fidelity", "--reference", data, "--candidate", data, "--count", 5), "FMD", "not defined")
+
+
+# Resume means resume.
+
+def test_resume_restores_the_run_and_refuses_contradictions(tmp_path):
+    out = tmp_path / "run"
+    first = run("train", "--agent", "dqn", *SHORT, "--seed", 7, "--hidden-sizes", "16", "--out", out)
+    assert first.returncode == 0, first.stderr
+    config = (out / "config.json").read_text()
+    assert json.loads(config)["seed"] == 7
+    resumed = run("train", "--out", out, "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert (out / "config.json").read_text() == config  # seed 7, 200 steps, 16 units: restored, not defaults
+    for flags, named in ((["--hidden-sizes", "32"], "--hidden-sizes 32"), (["--seed", "1"], "--seed 1"),
+                         (["--agent", "cem"], "--agent cem"), (["--env", "LiquidCell-v0"], "--env LiquidCell-v0")):
+        fails(run("train", "--out", out, "--resume", *flags), named)
+    assert (out / "config.json").read_text() == config
+    fails(run("train", "--out", tmp_path / "missing", "--resume"), "no run to continue")
+    assert not (tmp_path / "missing").exists()
+
+
+# Nothing is destroyed.
+
+def test_existing_outputs_are_kept_unless_overwrite(tmp_path):
+    run_dir = tmp_path / "run"
+    assert run("train", "--agent", "random", *SHORT, "--out", run_dir).returncode == 0
+    before = digest(run_dir / "summary.json")
+    fails(run("train", "--agent", "random", *SHORT, "--out", run_dir), "already holds a run", "--overwrite")
+    assert digest(run_dir / "summary.json") == before
+    again = run("train", "--agent", "random", *SHORT, "--seed", 3, "--out", run_dir, "--overwrite")
+    assert again.returncode == 0, again.stderr
+
+    shipped = ROOT / "Environments/models/leonardo-real-v2.h5"
+    copy = tmp_path / "model.h5"
+    copy.write_bytes(shipped.read_bytes())
+    data = tmp_path / "data.h5"
+    assert run("dataset", "--kind", "bm", "--count", 8, "--out", data).returncode == 0
+    fails(run("train-leonardo", "--data", data, "--out", copy, "--model", "tiny", "--epochs", 1, "--batch", 2),
+          "already exists", "--overwrite")
+    assert digest(copy) == digest(shipped)
+    fails(run("encode", "--checkpoint", copy, "--data", data, "--out", data), "also an input")
+    fails(run("encode", "--checkpoint", copy, "--data", data, "--out", data, "--overwrite"), "also an input")
+    fails(run("dataset", "--kind", "bm", "--count", 8, "--seed", 1, "--out", data), "already exists")
+    assert run("dataset", "--kind", "bm", "--count", 8, "--seed", 1, "--out", data, "--overwrite").returncode == 0
+
+
+def start(*args):
+    return subprocess.Popen([GYM, *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for(path, process, seconds=120):
+    for _ in range(int(seconds * 10)):
+        if Path(path).exists():
+            return
+        assert process.poll() is None, process.communicate()
+        time.sleep(0.1)
+    raise AssertionError(f"{path} did not appear")
+
+
+def test_one_writer_per_run_folder_and_stale_temporaries(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    stale = out / ".progress.csv.tmp-999999"  # a killed writer's leftover (no such process)
+    stale.write_text("partial")
+    first = start("train", "--agent", "dqn", *SHORT[:2], "--steps", 100000, "--out", out)
+    try:
+        wait_for(out / "config.json", first)
+        error = fails(run("train", "--agent", "dqn", *SHORT, "--out", out, "--overwrite"), "another process")
+        assert f"PID {first.pid}" in error
+        assert not stale.exists()
+    finally:
+        first.kill()
+        first.wait()
+
+
+def test_ctrl_c_exits_130_and_keeps_a_resumable_run(tmp_path):
+    out = tmp_path / "run"
+    p = start("train", "--agent", "dqn", *SHORT[:2], "--steps", 100000, "--checkpoint-every", 50, "--out", out)
+    wait_for(out / "checkpoint.h5", p)
+    p.send_signal(signal.SIGINT)
+    stdout, stderr = p.communicate(timeout=120)
+    assert p.returncode == 130, stderr[-500:]
+    assert "continue with --resume" in stdout
+    assert "loss nan" not in stdout + stderr  # before learning starts the progress line shows '–'
+    assert no_temporaries(out)
