@@ -179,7 +179,8 @@ struct Train: ParsableCommand {
         defer { withExtendedLifetime(lock) {} }
         removeStaleTemporaries(in: out)
         if !resume {
-            for name in Train.runFiles where name != "config.json" { unlink(path(name)) }  // --overwrite: a clean folder
+            // A new run (--overwrite of an old one): nothing of the old run may be mistaken for this one's.
+            for name in Train.runFiles where name != "config.json" { unlink(path(name)) }
         }
         let testSeeds = (0..<testEpisodes).map { UInt64(1_000_000 + $0) }
         let validationSeeds = (0..<evalEpisodes).map { UInt64(3_000_000 + $0) }
