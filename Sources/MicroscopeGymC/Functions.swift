@@ -52,9 +52,7 @@ public func mg_make(
             spec = try LiquidCellSpec.load(try string(specFile, "specFile (id is null)"))
         }
         let environment = try LiquidCell(spec: spec)
-        let object =
-            count == 0
-            ? try HandleObject(single: environment) : try HandleObject(vector: environment, count: Int(count))
+        let object = try HandleObject(environment, count: count == 0 ? nil : Int(count))
         out.pointee = HandleStore.insert(object)
     }
 }

@@ -38,20 +38,10 @@ final class HandleObject {
     let actionCount: Int
     let cell: LiquidCell
 
-    init(single environment: LiquidCell) throws {
+    /// One environment (`count` nil) or a vector of `count` copies with batched decoding.
+    init(_ environment: LiquidCell, count: Int?) throws {
         let wrapped = try HoldLostFrames(environment)
-        kind = .single(wrapped)
-        cell = environment
-        observationSpace = wrapped.observationSpace
-        frames = wrapped.frames
-        keys = wrapped.observationSpace.keys
-        sizes = keys.map { wrapped.observationSpace.spaces[$0]!.count }
-        actionCount = environment.actionSpace.n
-    }
-
-    init(vector environment: LiquidCell, count: Int) throws {
-        let wrapped = try HoldLostFrames(environment)
-        kind = .vector(LiquidCellVector(environment, count: count))
+        kind = count.map { .vector(LiquidCellVector(environment, count: $0)) } ?? .single(wrapped)
         cell = environment
         observationSpace = wrapped.observationSpace
         frames = wrapped.frames

@@ -116,7 +116,29 @@ def check_action(action: Any, n: int) -> int:
     return value
 
 
-class MicroscopeEnv(gym.Env):
+class NativeHandle:
+    """Owns one handle of the C library: refuses use after close, closes once (close is idempotent)."""
+
+    _handle: Optional[int] = None
+
+    def _require_open(self) -> int:
+        if self._handle is None:
+            raise _native.InvalidArgumentError(f"the {type(self).__name__} is closed")
+        return self._handle
+
+    def _close_handle(self) -> None:
+        if self._handle is not None:
+            handle, self._handle = self._handle, None
+            _native.check(_native.lib().mg_close(handle))
+
+    def __del__(self):
+        try:
+            self._close_handle()
+        except Exception:
+            pass
+
+
+class MicroscopeEnv(NativeHandle, gym.Env):
     """A registered MicroscopeGym environment (`MicroscopeGym/<ID>`) or one of your own spec file.
 
     Observations: a dict of float32 arrays, new every call. ``segment`` (T×2, nm) holds the tracked positions, a lost
@@ -147,11 +169,6 @@ class MicroscopeEnv(gym.Env):
         self._seeded = False
         self._reward = np.zeros(1, dtype=np.float64)
         self._flags = np.zeros(2, dtype=np.uint8)
-
-    def _require_open(self) -> int:
-        if self._handle is None:
-            raise _native.InvalidArgumentError("the environment is closed")
-        return self._handle
 
     def _info(self, row: np.ndarray) -> dict[str, float]:
         return {k: float(v) for k, v in zip(self.info_keys, row)}
@@ -195,12 +212,4 @@ class MicroscopeEnv(gym.Env):
         return observation, float(self._reward[0]), bool(self._flags[0]), bool(self._flags[1]), self._info(info)
 
     def close(self):
-        if self._handle is not None:
-            handle, self._handle = self._handle, None
-            _native.check(_native.lib().mg_close(handle))
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
+        self._close_handle()

@@ -9,12 +9,12 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from . import _native
-from .env import Layout, _f64, _u8, check_action, check_seed
+from .env import Layout, NativeHandle, _f64, _u8, check_action, check_seed
 
 MAX_COPIES = 4096
 
 
-class MicroscopeVectorEnv(VectorEnv):
+class MicroscopeVectorEnv(NativeHandle, VectorEnv):
     """``gym.make_vec("MicroscopeGym/<ID>", num_envs=N)``: the Swift `LiquidCellVector`, decoding all N copies'
     segments in one call per step.
 
@@ -47,11 +47,6 @@ class MicroscopeVectorEnv(VectorEnv):
         self.info_keys = self.layout.info_keys
         self.settings = self.layout.settings
         self._seeded = False
-
-    def _require_open(self) -> int:
-        if self._handle is None:
-            raise _native.InvalidArgumentError("the vector environment is closed")
-        return self._handle
 
     def _infos(self, rows: np.ndarray) -> dict[str, Any]:
         infos: dict[str, Any] = {}
@@ -125,12 +120,4 @@ class MicroscopeVectorEnv(VectorEnv):
         return observations, rewards, terminated.astype(np.bool_), truncated.astype(np.bool_), infos
 
     def close_extras(self, **kwargs):
-        if self._handle is not None:
-            handle, self._handle = self._handle, None
-            _native.check(_native.lib().mg_close(handle))
-
-    def __del__(self):
-        try:
-            self.close_extras()
-        except Exception:
-            pass
+        self._close_handle()

@@ -78,7 +78,7 @@ def test_unknown_ids_and_bad_spec_files(tmp_path, repository):
     spec["frameRates"] = [3.125, 25]
     huge = tmp_path / "huge.json"
     huge.write_text(json.dumps(spec))
-    with pytest.raises(SpecError, match="frameRateRange"):
+    with pytest.raises(SpecError, match="baseFrameRate"):
         microscope_gym.MicroscopeEnv(spec_file=str(huge))
     with pytest.raises(ValueError, match="exactly one"):
         microscope_gym.MicroscopeEnv()

@@ -160,18 +160,12 @@ struct SlurmStudy: ParsableCommand {
         commandName: "study",
         abstract: "A training study as a job array (one task per agent × environment × seed) and an aggregation job.")
     @Option(help: "Study folder (study.json, runs/, logs/, summary.csv and .md).") var dir: String
-    @Option(help: "Agents, comma-separated.") var agents: String
-    @Option(help: "Registered environment IDs, comma-separated.") var envs: String
-    @Option(help: "Seeds: comma-separated, or FIRST:LAST.") var seeds: String
-    @Flag(help: "Replace an existing study.json that differs.") var overwrite = false
     @OptionGroup var slurm: SlurmOptions
-    @Argument(parsing: .postTerminator, help: "Options of every train run, after '--'.")
-    var trainArguments: [String] = []
+    @OptionGroup var study: StudyOptions
 
     func run() throws {
         let root = absolutePath(dir)
-        let plan = try makeStudyPlan(
-            dir: root, agents: agents, envs: envs, seeds: seeds, trainArguments: trainArguments, overwrite: overwrite)
+        let plan = try study.plan(dir: root)
         let gym = shellQuote(try slurm.binary())
         let array =
             slurm.header(name: "mg-study", log: "\(root)/logs/task-%A_%a.out", array: "0-\(plan.tasks.count - 1)")

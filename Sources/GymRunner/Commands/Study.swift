@@ -60,10 +60,8 @@ struct StudyPlanFile: Codable, Equatable {
     }
 }
 
-struct StudyPlan: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "plan", abstract: "Write DIR/study.json: one task per agent × environment × seed.")
-    @Option(help: "Study folder.") var dir: String
+/// What a study is: its lists and the options of every train run (shared by `study plan` and `slurm study`).
+struct StudyOptions: ParsableArguments {
     @Option(help: "Agents, comma-separated (dqn, cem, random, fixed, heuristic, bandit).") var agents: String
     @Option(help: "Registered environment IDs, comma-separated.") var envs: String
     @Option(help: "Seeds: comma-separated, or FIRST:LAST.") var seeds: String
@@ -71,9 +69,21 @@ struct StudyPlan: ParsableCommand {
     @Argument(parsing: .postTerminator, help: "Options of every train run, after '--' (e.g. -- --steps 5000).")
     var trainArguments: [String] = []
 
-    func run() throws {
-        let plan = try makeStudyPlan(
+    /// Writes `dir`/study.json (see `makeStudyPlan`).
+    func plan(dir: String) throws -> StudyPlanFile {
+        try makeStudyPlan(
             dir: dir, agents: agents, envs: envs, seeds: seeds, trainArguments: trainArguments, overwrite: overwrite)
+    }
+}
+
+struct StudyPlan: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plan", abstract: "Write DIR/study.json: one task per agent × environment × seed.")
+    @Option(help: "Study folder.") var dir: String
+    @OptionGroup var study: StudyOptions
+
+    func run() throws {
+        let plan = try study.plan(dir: dir)
         print("wrote \(StudyPlanFile.path(dir)): \(plan.tasks.count) tasks")
     }
 }
