@@ -45,7 +45,7 @@ final class SpecTests: XCTestCase {
                 "damage.destroyedAt"))
         XCTAssertTrue(
             load(original.replacingOccurrences(of: "\"baseFrameRate\": 25", with: "\"baseFrameRate\": 10")).contains(
-                "frameRates[2]"))
+                "field 'frameRateRange' must end at or below baseFrameRate = 10.0"))
         XCTAssertTrue(
             load(original.replacingOccurrences(of: "\"precisionConstant\": 400,", with: "")).contains(
                 "noise.precisionConstant"))
