@@ -106,7 +106,7 @@ cmp "$WORK/sweep/sweep.h5" "$WORK/local-sweep.h5" || fail "the merged sweep diff
 echo "merged sweep is byte-identical to the unsharded sweep"
 
 echo "== 2. study: 2 agents x 2 seeds, one task killed mid-run, then re-submitted"
-TRAIN=(--steps 1500 --eval-every 500 --eval-episodes 2 --test-episodes 4 --sweep-episodes 1 --checkpoint-every 250)
+TRAIN=(--steps 800 --eval-every 400 --eval-episodes 2 --test-episodes 4 --sweep-episodes 1 --checkpoint-every 200)
 "$GYM" study plan --dir "$WORK/local-study" --agents dqn,bandit --envs LiquidCell-v2 --seeds 1,2 -- "${TRAIN[@]}" >/dev/null
 "$GYM" study run --dir "$WORK/local-study" >/dev/null
 "$GYM" study aggregate --dir "$WORK/local-study" >/dev/null

@@ -86,13 +86,15 @@ do {
         let episodeSeed = seed &+ UInt64(episode)
         if maxSteps > 0 {
             var env = TimeLimit(cell, maxSteps: maxSteps)
-            let a = try runEpisode(&env, seed: episodeSeed, policy: { agent.act($0) }, learn: agent.learn)
+            let a = try runEpisode(
+                &env, seed: episodeSeed, policy: { agent.act($0) }, learn: { agent.learn(action: $0, reward: $1) })
             let f = try runEpisode(&env, seed: episodeSeed, policy: { _ in fixed }, learn: { _, _ in })
             agentReturns.append(a.total)
             fixedReturns.append(f.total)
         } else {
             var env = cell
-            let a = try runEpisode(&env, seed: episodeSeed, policy: { agent.act($0) }, learn: agent.learn)
+            let a = try runEpisode(
+                &env, seed: episodeSeed, policy: { agent.act($0) }, learn: { agent.learn(action: $0, reward: $1) })
             let f = try runEpisode(&env, seed: episodeSeed, policy: { _ in fixed }, learn: { _, _ in })
             agentReturns.append(a.total)
             fixedReturns.append(f.total)
