@@ -213,3 +213,24 @@ def test_ctrl_c_exits_130_and_keeps_a_resumable_run(tmp_path):
     assert "continue with --resume" in stdout
     assert "loss nan" not in stdout + stderr  # before learning starts the progress line shows '–'
     assert no_temporaries(out)
+
+
+def test_train_leonardo_resume_keeps_the_checkpoints_options(tmp_path):
+    data = tmp_path / "data.h5"
+    assert run("dataset", "--kind", "bm", "--count", 8, "--length", 16, "--out", data).returncode == 0  # tiny: T = 16
+    checkpoint = tmp_path / "model.h5"
+    first = run("train-leonardo", "--data", data, "--out", checkpoint, "--model", "tiny", "--epochs", 1, "--batch", 4,
+                "--lr", "0.001", "--seed", 5)
+    assert first.returncode == 0, first.stderr
+    before = digest(checkpoint)
+    fails(run("train-leonardo", "--data", data, "--out", checkpoint, "--model", "tiny", "--epochs", 2, "--resume",
+              "--lr", "0.01"), "--lr 0.01", "contradicts")
+    fails(run("train-leonardo", "--data", data, "--out", checkpoint, "--model", "tiny", "--epochs", 2, "--resume",
+              "--batch", 2, "--seed", 6), "--batch 2", "--seed 6")
+    assert digest(checkpoint) == before
+    # Without flags the run continues with its own batch 4, learning rate 0.001 and seed 5.
+    resumed = run("train-leonardo", "--data", data, "--out", checkpoint, "--model", "tiny", "--epochs", 2, "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resumed from" in resumed.stdout
+    fails(run("train-leonardo", "--data", data, "--out", tmp_path / "none.h5", "--model", "tiny", "--resume"),
+          "does not exist")
