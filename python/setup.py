@@ -17,8 +17,11 @@ LIBRARY = ROOT / ".build" / "release" / "libMicroscopeGymC.so"
 
 
 class BundleBuild(build_py):
+    """Copies the library and the specs into the built package (never into the source tree)."""
+
     def run(self):
-        bundle = HERE / "microscope_gym" / "_bundle"
+        super().run()
+        bundle = Path(self.build_lib) / "microscope_gym" / "_bundle"
         if bundle.exists():
             shutil.rmtree(bundle)
         if LIBRARY.exists() and (ROOT / "Environments").is_dir():
@@ -31,7 +34,6 @@ class BundleBuild(build_py):
             print(f"microscope_gym: bundled {LIBRARY} and {ROOT / 'Environments'}")
         else:
             print(f"microscope_gym: {LIBRARY} not built; the package will look for the library at import time")
-        super().run()
 
 
 setup(cmdclass={"build_py": BundleBuild})

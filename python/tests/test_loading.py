@@ -13,6 +13,23 @@ def test_the_library_in_use_is_found(repository):
     assert origins[0] in ("MICROSCOPE_GYM_LIBRARY", "bundled")
 
 
+def test_installed_copy_is_bundled_and_checkout_finds_its_build(repository, tmp_path):
+    # The installed package (what the tests import) carries its own library and specs.
+    origin, path, environments = microscope_gym._native.candidates()[0]
+    if origin == "bundled":
+        assert microscope_gym.library_path() == str(path) and "site-packages" in str(path)
+        assert (environments / "LiquidCell-v0.json").exists()
+    # A checkout used in place (PYTHONPATH=python, or pip install -e) finds <root>/.build/release and Environments/.
+    result = run_python(
+        "import microscope_gym; from microscope_gym import _native; print(microscope_gym.library_path()); "
+        "print(_native.ENVIRONMENTS)",
+        PYTHONPATH=str(repository / "python"), MICROSCOPE_GYM_LIBRARY=None, MICROSCOPEGYM_ENVIRONMENTS=None,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        str(repository / ".build" / "release" / "libMicroscopeGymC.so"), str(repository / "Environments")]
+
+
 def test_explicit_library_path(repository):
     built = repository / ".build" / "release" / "libMicroscopeGymC.so"
     result = run_python("import microscope_gym; print(microscope_gym.library_path())", MICROSCOPE_GYM_LIBRARY=str(built))
