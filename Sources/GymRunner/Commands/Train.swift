@@ -245,7 +245,9 @@ struct Train: ParsableCommand {
             try writeAtomically(path("progress.csv"), Data(progress.utf8))
         }
         var checkpointDue = false
-        while step < steps && !interruptRequested {
+        // Ctrl-C: the current episode is finished first, so that the checkpoint lies at an episode's end and the
+        // resumed run stays exact (a second Ctrl-C stops at once).
+        while step < steps && !(interruptRequested && episodeLength == 0) {
             let a = learner.act(o, explore: true)
             let s = try env.step(a)
             let endsTask = s.terminated || (s.truncated && !bootstrapTruncation)
@@ -305,9 +307,9 @@ struct Train: ParsableCommand {
                     lastLoss.isNaN ? "–" : String(format: "%.4f", lastLoss), rate))
         }
         bar.finish()
-        if interruptRequested {
-            // Mid-episode: the last checkpoint (an episode's end) is kept, so that --resume stays exact.
-            print("interrupted at step \(step): continue with --resume from the last checkpoint")
+        if interruptRequested && step < steps {
+            if dqnAgent != nil { try checkpoint() }
+            print("interrupted at step \(step), at the end of an episode: checkpoint saved, continue with --resume")
             throw ExitCode(130)
         }
         try checkpoint()
