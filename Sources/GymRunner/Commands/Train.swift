@@ -301,10 +301,10 @@ struct Train: ParsableCommand {
             let mean = recent.isEmpty ? Double.nan : recent.reduce(0, +) / Double(recent.count)
             bar.update(
                 step,
-                String(
-                    format: "ep %d | return(20) %@ | ε %.2f | loss %@ | %.0f steps/s", episode,
-                    mean.isNaN ? "–" : String(format: "%.2f", mean), dqnAgent?.epsilon ?? 0,
-                    lastLoss.isNaN ? "–" : String(format: "%.4f", lastLoss), rate))
+                "ep \(episode) | return(20) \(mean.isNaN ? "–" : String(format: "%.2f", mean)) | "
+                    + String(format: "ε %.2f", dqnAgent?.epsilon ?? 0)
+                    + " | loss \(lastLoss.isNaN ? "–" : String(format: "%.4f", lastLoss)) | "
+                    + String(format: "%.0f steps/s", rate))
         }
         bar.finish()
         if interruptRequested && step < steps {
