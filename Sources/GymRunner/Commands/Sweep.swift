@@ -8,8 +8,8 @@ struct Sweep: ParsableCommand {
         abstract: "In-silico experiment design: evaluate every fixed (dose rate, frame rate) setting of a grid.",
         discussion: """
             For every setting, runs --episodes episodes (seeds S, S+1, …, the same for every setting) and reports mean \
-            return, signal, damage and episode length with 95% confidence intervals. Writes --out (HDF5) plus .csv and \
-            an .svg heat map next to it. --shard k/K evaluates every K-th setting starting at k (for a Slurm array: \
+            return, signal, damage and episode length with 95% confidence intervals. Writes --out (HDF5) plus .csv (its 'pareto' column marks \
+            the signal–damage Pareto front), an .svg heat map and a -pareto.svg of signal against damage next to it. --shard k/K evaluates every K-th setting starting at k (for a Slurm array: \
             --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT); 'gym-runner merge' joins the parts.
             """)
 

@@ -9,6 +9,10 @@ struct LinePlot {
         var points: [(x: Double, y: Double)]
         var dashed = false
         var markers = false
+        /// Markers only, no connecting line (a scatter).
+        var lineless = false
+        /// A short text beside each point (same order as `points`), e.g. the setting it stands for.
+        var pointLabels: [String] = []
     }
 
     var title: String
@@ -81,9 +85,18 @@ struct LinePlot {
             let pts = item.points.filter { $0.x.isFinite && $0.y.isFinite && (!logY || $0.y > 0) }
             guard !pts.isEmpty else { continue }
             let dash = item.dashed ? " stroke-dasharray=\"6 4\"" : ""
-            s +=
-                "<polyline fill=\"none\" stroke=\"\(item.color)\" stroke-width=\"2\"\(dash) points=\""
-                + pts.map { String(format: "%.1f,%.1f", px($0.x), py($0.y)) }.joined(separator: " ") + "\"/>\n"
+            if !item.lineless {
+                s +=
+                    "<polyline fill=\"none\" stroke=\"\(item.color)\" stroke-width=\"2\"\(dash) points=\""
+                    + pts.map { String(format: "%.1f,%.1f", px($0.x), py($0.y)) }.joined(separator: " ") + "\"/>\n"
+            }
+            for (p, label) in zip(item.points, item.pointLabels) where p.x.isFinite && p.y.isFinite {
+                // Beside the point, on the side that keeps the text inside the plot.
+                let onLeft = px(p.x) + 6 + Self.textWidth(label, size: 10) > left + plotW
+                s +=
+                    "<text x=\"\(String(format: "%.1f", px(p.x) + (onLeft ? -6 : 6)))\" y=\"\(String(format: "%.1f", py(p.y) - 5))\" "
+                    + "font-size=\"10\" text-anchor=\"\(onLeft ? "end" : "start")\" fill=\"\(item.color)\">\(escape(label))</text>\n"
+            }
             if item.markers {
                 for p in pts {
                     s += String(

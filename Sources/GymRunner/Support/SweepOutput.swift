@@ -9,6 +9,30 @@ func writeSweep(_ table: SweepTable, to out: String) throws {
     let base = (out as NSString).deletingPathExtension
     try writeAtomically(base + ".csv", Data(table.csv().utf8))
     try writeAtomically(base + ".svg", Data(table.heatmapSVG().utf8))
+    try writeAtomically(base + "-pareto.svg", Data(paretoSVG(table).utf8))
+}
+
+/// Signal against damage for every evaluated setting, with the Pareto front drawn and its settings listed.
+func paretoSVG(_ table: SweepTable) -> String {
+    let front = table.paretoFront
+    let frontSet = Set(front)
+    var plot = LinePlot(
+        title: "\(table.environment): signal against damage (\(table.episodes) episodes per setting)",
+        xLabel: "mean damage at the episode's end", yLabel: "mean signal (bits)")
+    let others = table.results.keys.sorted().filter { !frontSet.contains($0) }.map { table.results[$0]! }
+    plot.series.append(
+        LinePlot.Series(
+            label: "other settings", color: "#999999", points: others.map { ($0.damage.mean, $0.signal.mean) },
+            markers: true, lineless: true))
+    plot.series.append(
+        LinePlot.Series(
+            label: "Pareto front (\(front.count) settings; e⁻/Å²/s @ frames/s)", color: "#c0392b",
+            points: front.map { (table.results[$0]!.damage.mean, table.results[$0]!.signal.mean) }, markers: true,
+            pointLabels: front.map {
+                String(format: "%g@%g", table.results[$0]!.doseRate, table.results[$0]!.frameRate)
+            }
+        ))
+    return plot.svg()
 }
 
 func printSweep(_ table: SweepTable) {

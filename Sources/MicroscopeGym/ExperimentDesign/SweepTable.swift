@@ -163,14 +163,33 @@ public struct SweepTable: Equatable {
             environment: env, doseRates: doses, frameRates: frames, episodes: n, seed: seed, results: results)
     }
 
-    /// CSV with one row per evaluated setting.
+    /// The settings on the signal–damage Pareto front: no other evaluated setting gives at least as much mean signal
+    /// with at most as much mean damage and is strictly better in one of them. Grid indices, sorted by damage.
+    /// A scientist picks from these by how much damage the specimen tolerates.
+    public var paretoFront: [Int] {
+        let keys = results.keys.sorted()
+        let front = keys.filter { i in
+            let a = results[i]!
+            return !keys.contains { j in
+                let b = results[j]!
+                return b.signal.mean >= a.signal.mean && b.damage.mean <= a.damage.mean
+                    && (b.signal.mean > a.signal.mean || b.damage.mean < a.damage.mean)
+            }
+        }
+        return front.sorted {
+            (results[$0]!.damage.mean, results[$0]!.signal.mean) < (results[$1]!.damage.mean, results[$1]!.signal.mean)
+        }
+    }
+
+    /// CSV with one row per evaluated setting; `pareto` is 1 for the settings on the signal–damage front.
     public func csv() -> String {
         var s =
-            "dose_rate,frame_rate,return_mean,return_ci95,signal_mean,signal_ci95,damage_mean,damage_ci95,length_mean,length_ci95,destroyed_fraction\n"
+            "dose_rate,frame_rate,return_mean,return_ci95,signal_mean,signal_ci95,damage_mean,damage_ci95,length_mean,length_ci95,destroyed_fraction,pareto\n"
+        let front = Set(paretoFront)
         for i in results.keys.sorted() {
             let r = results[i]!
             s +=
-                "\(r.doseRate),\(r.frameRate),\(r.episodeReturn.mean),\(r.episodeReturn.ci95),\(r.signal.mean),\(r.signal.ci95),\(r.damage.mean),\(r.damage.ci95),\(r.length.mean),\(r.length.ci95),\(r.destroyedFraction)\n"
+                "\(r.doseRate),\(r.frameRate),\(r.episodeReturn.mean),\(r.episodeReturn.ci95),\(r.signal.mean),\(r.signal.ci95),\(r.damage.mean),\(r.damage.ci95),\(r.length.mean),\(r.length.ci95),\(r.destroyedFraction),\(front.contains(i) ? 1 : 0)\n"
         }
         return s
     }

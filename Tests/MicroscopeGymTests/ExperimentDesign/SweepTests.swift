@@ -48,3 +48,45 @@ final class SweepTests: XCTestCase {
         XCTAssertThrowsError(try SweepTable.run(env, doseRates: [1000], frameRates: frames, episodes: 1, seed: 1))
     }
 }
+
+final class ParetoFrontTests: XCTestCase {
+    /// The front equals a brute-force dominance check on random tables (ties included), sorted by damage.
+    func testFrontMatchesBruteForceDominance() {
+        var rng = Xoshiro256StarStar(seed: 5)
+        for trial in 0..<200 {
+            var table = SweepTable(
+                environment: "T-v0", doseRates: [1, 2, 3, 4], frameRates: [1, 2, 3], episodes: 1, seed: 0, results: [:])
+            for i in 0..<12 where rng.uniform() < 0.8 {
+                // Coarse values so that equal signals or damages occur.
+                let signal = Double(rng.uniformInt(6))
+                let damage = Double(rng.uniformInt(6)) / 5
+                table.results[i] = SettingResult(
+                    doseRate: table.doseRates[i / 3], frameRate: table.frameRates[i % 3],
+                    episodeReturn: Estimate([signal - damage]), signal: Estimate([signal]), damage: Estimate([damage]),
+                    length: Estimate([1]), destroyedFraction: 0)
+            }
+            func dominates(_ b: SettingResult, _ a: SettingResult) -> Bool {
+                b.signal.mean >= a.signal.mean && b.damage.mean <= a.damage.mean
+                    && (b.signal.mean > a.signal.mean || b.damage.mean < a.damage.mean)
+            }
+            let front = table.paretoFront
+            for i in table.results.keys {
+                let dominated = table.results.values.contains { dominates($0, table.results[i]!) }
+                XCTAssertEqual(front.contains(i), !dominated, "trial \(trial), setting \(i)")
+            }
+            let damages = front.map { table.results[$0]!.damage.mean }
+            XCTAssertEqual(damages, damages.sorted(), "trial \(trial): the front is sorted by damage")
+            // Along the front, more damage buys strictly more signal (equal settings tie and both stay on it).
+            let signals = front.map { table.results[$0]!.signal.mean }
+            for k in signals.indices.dropFirst() {
+                if damages[k] > damages[k - 1] {
+                    XCTAssertGreaterThan(signals[k], signals[k - 1])
+                } else {
+                    XCTAssertEqual(signals[k], signals[k - 1])
+                }
+            }
+            let csvFlags = table.csv().split(separator: "\n").dropFirst().map { $0.hasSuffix(",1") }
+            XCTAssertEqual(csvFlags.filter { $0 }.count, front.count)
+        }
+    }
+}
