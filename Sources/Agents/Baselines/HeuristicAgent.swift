@@ -18,6 +18,12 @@ public struct HeuristicAgent: Agent {
     /// log₁₀ mean step (nm) above which the particle counts as escaping (faster frames).
     public var fastStep: Float = 0.9
 
+    // The inputs it reads, by name (flattened features + instrument).
+    static let damage = LiquidCell.flatIndex(of: "damage")!
+    static let tracked = LiquidCell.flatIndex(of: "tracked_fraction")!
+    static let logStep = LiquidCell.flatIndex(of: "log10_mean_step_nm")!
+    static let frameRate = LiquidCell.flatIndex(of: "frame_rate")!
+
     public init(doseRates: [Double], frameRates: [Double]) {
         self.doseRates = doseRates
         self.frameRates = frameRates
@@ -28,11 +34,10 @@ public struct HeuristicAgent: Agent {
     }
 
     public mutating func act(_ o: [Float], explore: Bool) -> Int {
-        let nf = LiquidCell.featureNames.count
-        let damage = o[nf + 3]
-        let tracked = o[11]
-        let logStep = o[0]
-        let currentFrame = o[nf + 1]
+        let damage = o[HeuristicAgent.damage]
+        let tracked = o[HeuristicAgent.tracked]
+        let logStep = o[HeuristicAgent.logStep]
+        let currentFrame = o[HeuristicAgent.frameRate]
         var dose = lateDose
         for (i, t) in damageSteps.enumerated() where damage < t {
             dose = doseSchedule[i]

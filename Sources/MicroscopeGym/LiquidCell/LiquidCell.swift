@@ -44,6 +44,16 @@ public struct LiquidCell: Environment {
     /// Keys `reset(seed:options:)` accepts.
     public static let resetOptionKeys = ["dose_rate", "frame_rate"]
 
+    /// Index of each name of `featureNames` (features are written and read by name).
+    public static let featureIndex = Dictionary(uniqueKeysWithValues: featureNames.enumerated().map { ($1, $0) })
+
+    /// Index of a named entry of the flattened `features` + `instrument` vector (the agents' input, keys in sorted
+    /// order: `FlattenObservation(keys: ["features", "instrument"])`), or nil for an unknown name.
+    public static func flatIndex(of name: String) -> Int? {
+        if let i = featureNames.firstIndex(of: name) { return i }
+        return instrumentNames.firstIndex(of: name).map { featureNames.count + $0 }
+    }
+
     enum Phase { case needsReset, running, ended }
 
     // State.
@@ -373,7 +383,7 @@ public struct LiquidCell: Environment {
     /// tracker holds its estimate), then `TrajectoryStatistics` of the normalised segment and step sizes in nm.
     public static func features(_ observed: [Float], length T: Int, detected: Int) -> [Float] {
         var out = [Float](repeating: 0, count: featureNames.count)
-        out[11] = Float(detected) / Float(T)
+        out[featureIndex["tracked_fraction"]!] = Float(detected) / Float(T)
         guard detected >= 3 else { return out }
         var filled = observed
         var firstValid = 0
@@ -403,17 +413,16 @@ public struct LiquidCell: Environment {
             MSD.timeAveraged($0.baseAddress!, length: T, maxLag: min(10, T - 1))
         }
         let alpha = MSD.exponent(msd)
-        out[0] = Float(log10(mean + 0.01))
-        out[1] = Float(log10(std + 0.01))
-        out[2] = Float(max(-10, min(10, stats.stepSkewness)))
-        out[3] = Float(log10(max(stats.stepKurtosis, 1e-3)))
-        out[4] = Float(log10(sorted[(T - 2) / 2] + 0.01))
-        out[5] = Float(stats.velocityAutocorrelation[0])
-        out[6] = Float(stats.velocityAutocorrelation[1])
-        out[7] = Float(stats.velocityAutocorrelation[2])
-        out[8] = Float(stats.positionAutocorrelation[0])
-        out[9] = Float(stats.xyStepCorrelation)
-        out[10] = Float(alpha.isFinite ? alpha : 0)
+        let values: [(String, Double)] = [
+            ("log10_mean_step_nm", log10(mean + 0.01)), ("log10_step_std_nm", log10(std + 0.01)),
+            ("step_skewness", max(-10, min(10, stats.stepSkewness))),
+            ("log10_step_kurtosis", log10(max(stats.stepKurtosis, 1e-3))),
+            ("log10_median_step_nm", log10(sorted[(T - 2) / 2] + 0.01)), ("vacf_1", stats.velocityAutocorrelation[0]),
+            ("vacf_2", stats.velocityAutocorrelation[1]), ("vacf_3", stats.velocityAutocorrelation[2]),
+            ("position_acf_1", stats.positionAutocorrelation[0]), ("xy_step_correlation", stats.xyStepCorrelation),
+            ("msd_exponent", alpha.isFinite ? alpha : 0)
+        ]
+        for (name, v) in values { out[featureIndex[name]!] = Float(v) }
         return out
     }
 }
