@@ -234,3 +234,56 @@ def test_train_leonardo_resume_keeps_the_checkpoints_options(tmp_path):
     assert "resumed from" in resumed.stdout
     fails(run("train-leonardo", "--data", data, "--out", tmp_path / "none.h5", "--model", "tiny", "--resume"),
           "does not exist")
+
+
+# Slurm scripts and studies, without a scheduler (the scheduler itself: scripts/slurm/test-slurm.sh).
+
+def test_slurm_scripts_are_written_and_checked(tmp_path):
+    d = tmp_path / "sweep"
+    r = run("slurm", "sweep", "--dir", d, "--shards", 4, "--throttle", 2, "--partition", "cpu", "--time", "00:10:00",
+            "--", "--env", "LiquidCell-v2", "--episodes", 2)
+    assert r.returncode == 0, r.stderr
+    array = (d / "sweep-array.sbatch").read_text()
+    assert "#SBATCH --array=0-3%2" in array and "#SBATCH --partition=cpu" in array
+    assert '--shard "${SLURM_ARRAY_TASK_ID}/4"' in array and "--skip-complete" in array
+    assert "sweep-{0..3}.h5" in (d / "merge.sbatch").read_text()
+    assert "--dependency=afterok:" in (d / "submit.sh").read_text()
+    assert os.access(d / "submit.sh", os.X_OK)
+    fails(run("slurm", "sweep", "--dir", d, "--shards", 4, "--", "--shard", "0/2"), "--shard")
+    fails(run("slurm", "sweep", "--dir", d, "--shards", 0), "--shards")
+    fails(run("slurm", "sweep", "--dir", d, "--shards", 2, "--", "--episodes", 0), "--episodes")
+    fails(run("slurm", "sweep", "--dir", d, "--shards", 2, "--throttle", -1), "--throttle")
+
+    s = tmp_path / "study"
+    r = run("slurm", "study", "--dir", s, "--agents", "dqn,cem", "--envs", "LiquidCell-v2", "--seeds", "1:3", "--",
+            "--steps", 1000)
+    assert r.returncode == 0, r.stderr
+    assert "#SBATCH --array=0-5" in (s / "study-array.sbatch").read_text()
+    plan = json.loads((s / "study.json").read_text())
+    assert [(t["agent"], t["seed"]) for t in plan["tasks"]] == [("dqn", 1), ("dqn", 2), ("dqn", 3), ("cem", 1),
+                                                                 ("cem", 2), ("cem", 3)]
+    fails(run("slurm", "study", "--dir", s, "--agents", "sarsa", "--envs", "LiquidCell-v2", "--seeds", 1), "sarsa")
+    fails(run("slurm", "study", "--dir", s, "--agents", "dqn", "--envs", "Nope-v1", "--seeds", 1), "Nope-v1")
+    fails(run("study", "plan", "--dir", s, "--agents", "dqn", "--envs", "LiquidCell-v2", "--seeds", 1, "--", "--seed",
+              3), "--seed")
+    fails(run("study", "plan", "--dir", s, "--agents", "dqn", "--envs", "LiquidCell-v2", "--seeds", 1),
+          "another study")
+    fails(run("study", "aggregate", "--dir", s), "6 of 6 tasks are not complete")
+    fails(run("study", "run", "--dir", s, "--task", 6), "--task 6")
+    fails(run("slurm", "sweep", "--dir", d, "--shards", 2, "--submit", "--gym-runner", "/nonexistent"), "/nonexistent")
+
+
+def test_merge_refuses_incomplete_and_mismatched_parts(tmp_path):
+    common = ["--env", "LiquidCell-v2", "--dose", "5:20:2", "--frame-rate", "12.5:25:2", "--episodes", 1]
+    for k in range(2):
+        assert run("sweep", *common, "--shard", f"{k}/2", "--out", tmp_path / f"p{k}.h5").returncode == 0
+    fails(run("merge", tmp_path / "p0.h5", "--out", tmp_path / "m.h5"), "2 of 4 settings", "--allow-incomplete")
+    other = ["--env", "LiquidCell-v2", "--dose", "5:20:2", "--frame-rate", "12.5:25:2", "--episodes", 2]
+    assert run("sweep", *other, "--shard", "1/2", "--out", tmp_path / "q1.h5").returncode == 0
+    fails(run("merge", tmp_path / "p0.h5", tmp_path / "q1.h5", "--out", tmp_path / "m.h5"), "differ")
+    fails(run("merge", tmp_path / "p0.h5", tmp_path / "p1.h5", "--out", tmp_path / "p0.h5"), "also an input")
+    assert run("merge", tmp_path / "p0.h5", tmp_path / "p1.h5", "--out", tmp_path / "m.h5").returncode == 0
+    # A re-submitted shard whose part is complete does nothing; one from another sweep needs --overwrite.
+    skipped = run("sweep", *common, "--shard", "1/2", "--out", tmp_path / "p1.h5", "--skip-complete")
+    assert skipped.returncode == 0 and "already complete" in skipped.stdout
+    fails(run("sweep", *other, "--shard", "1/2", "--out", tmp_path / "p1.h5", "--skip-complete"), "another sweep")
