@@ -120,6 +120,16 @@ class NativeHandle:
     """Owns one handle of the C library: refuses use after close, closes once (close is idempotent)."""
 
     _handle: Optional[int] = None
+    _seeded = False
+
+    def _swift_seed(self, seed: Optional[int]) -> Optional[int]:
+        """Gymnasium's seeding rule, after `super().reset(seed=seed)`: a given seed restarts the Swift generator; the
+        first reset without one draws it from `np_random`; later ones continue (None)."""
+        if seed is None and not self._seeded:
+            seed = int(self.np_random.integers(0, 2**63))
+        if seed is not None:
+            self._seeded = True
+        return seed
 
     def _require_open(self) -> int:
         if self._handle is None:
@@ -166,7 +176,6 @@ class MicroscopeEnv(NativeHandle, gym.Env):
         self.action_space = spaces.Discrete(self.layout.actions)
         self.info_keys = self.layout.info_keys
         self.settings = self.layout.settings
-        self._seeded = False
         self._reward = np.zeros(1, dtype=np.float64)
         self._flags = np.zeros(2, dtype=np.uint8)
 
@@ -178,10 +187,7 @@ class MicroscopeEnv(NativeHandle, gym.Env):
         if seed is not None:
             seed = check_seed(seed)
         super().reset(seed=seed)
-        if seed is None and not self._seeded:
-            seed = int(self.np_random.integers(0, 2**63))
-        if seed is not None:
-            self._seeded = True
+        seed = self._swift_seed(seed)
         options = dict(options or {})
         keys = (ctypes.c_char_p * max(1, len(options)))(*[str(k).encode() for k in options])
         try:

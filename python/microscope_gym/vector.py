@@ -46,7 +46,6 @@ class MicroscopeVectorEnv(NativeHandle, VectorEnv):
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self.info_keys = self.layout.info_keys
         self.settings = self.layout.settings
-        self._seeded = False
 
     def _infos(self, rows: np.ndarray) -> dict[str, Any]:
         infos: dict[str, Any] = {}
@@ -69,10 +68,7 @@ class MicroscopeVectorEnv(NativeHandle, VectorEnv):
         elif seed is not None:
             seed = check_seed(seed)
         super().reset(seed=seed)
-        if seed is None and not self._seeded:
-            seed = int(self.np_random.integers(0, 2**63))
-        if seed is not None:
-            self._seeded = True
+        seed = self._swift_seed(seed)
         observations = self.layout.observation_buffers(self.num_envs)
         info = np.empty((self.num_envs, len(self.info_keys)), dtype=np.float64)
         _native.check(
