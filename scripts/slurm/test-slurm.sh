@@ -44,12 +44,12 @@ runuser -u munge -- /usr/sbin/munged --foreground --force --pid-file=/run/munge/
   >"$WORK/munged.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 50); do [ -S /run/munge/munge.socket.2 ] && break; sleep 0.1; done
-HOST=$(hostname -s)
+HOST=$(hostname -s)   # addressed as 127.0.0.1, so the test needs no resolvable host name
 NODE=$(slurmd -C | head -1)   # NodeName=... CPUs=... RealMemory=... as slurmd detects them
 mkdir -p "$WORK/state" "$WORK/spool"
 cat > "$SLURM_CONF" <<CONF
 ClusterName=microscopegym-test
-SlurmctldHost=$HOST
+SlurmctldHost=$HOST(127.0.0.1)
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
@@ -71,7 +71,7 @@ SelectTypeParameters=CR_CPU
 SchedulerType=sched/backfill
 ReturnToService=2
 MpiDefault=none
-$NODE State=UNKNOWN
+$NODE NodeAddr=127.0.0.1 State=UNKNOWN
 PartitionName=test Nodes=$HOST Default=YES MaxTime=INFINITE State=UP
 CONF
 slurmctld -D -f "$SLURM_CONF" >"$WORK/slurmctld.out.log" 2>&1 &

@@ -14,15 +14,17 @@ public struct CEMHyperparameters: Codable, Equatable, Sendable {
     public var episodesPerCandidate = 1
     public init() {}
     public func validate() throws {
-        guard population >= 2 else { throw AgentError.incompatible("CEM: population must be at least 2") }
+        guard population >= 2 && population <= 100_000 else {
+            throw AgentError.incompatible("CEM: population is \(population); it must lie in 2 … 100,000")
+        }
         guard eliteFraction > 0 && eliteFraction <= 1 else {
             throw AgentError.incompatible("CEM: elite-fraction must lie in (0, 1]")
         }
-        guard initialStd > 0, extraNoise >= 0 else {
-            throw AgentError.incompatible("CEM: initial-std must be positive, extra-noise ≥ 0")
+        guard initialStd > 0, initialStd <= 1e3, extraNoise >= 0, extraNoise <= 1e3 else {
+            throw AgentError.incompatible("CEM: initial-std must lie in (0, 1000], extra-noise in [0, 1000]")
         }
-        guard episodesPerCandidate >= 1 else {
-            throw AgentError.incompatible("CEM: episodes-per-candidate must be at least 1")
+        guard episodesPerCandidate >= 1 && episodesPerCandidate <= 10_000 else {
+            throw AgentError.incompatible("CEM: episodes-per-candidate must lie in 1 … 10,000")
         }
     }
 }

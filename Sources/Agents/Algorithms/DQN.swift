@@ -85,14 +85,17 @@ public struct DQNHyperparameters: Codable, Equatable, Sendable {
             "must be at most 16 layers of at most 65,536 units")
         try need(gamma >= 0 && gamma <= 1, "gamma", "must lie in [0, 1]")
         try need(tau > 0 && tau <= 1, "tau", "must lie in (0, 1]")
-        try need(targetUpdateFrequency >= 1, "target-update-frequency", "must be at least 1")
+        try need(
+            targetUpdateFrequency >= 1 && targetUpdateFrequency <= 100_000_000, "target-update-frequency",
+            "must lie in 1 … 10⁸")
         try need(batchSize >= 1, "batch-size", "must be at least 1")
         try need(
             startEpsilon >= 0 && startEpsilon <= 1 && endEpsilon >= 0 && endEpsilon <= 1, "epsilon",
             "values must lie in [0, 1]")
         try need(explorationFraction > 0 && explorationFraction <= 1, "exploration-fraction", "must lie in (0, 1]")
         try need(learningStarts >= batchSize, "learning-starts", "must be at least the batch size")
-        try need(trainFrequency >= 1, "train-frequency", "must be at least 1")
+        try need(trainFrequency >= 1 && trainFrequency <= 100_000, "train-frequency", "must lie in 1 … 100,000")
+        try need(learningStarts <= 100_000_000, "learning-starts", "must be at most 10⁸")
         try need(!hiddenSizes.isEmpty && hiddenSizes.allSatisfy { $0 >= 1 }, "hidden-sizes", "must be positive widths")
         try need(maxGradNorm >= 0 && maxGradNorm.isFinite, "max-grad-norm", "must be ≥ 0 and finite")
         try need(totalSteps >= 1, "total-steps", "must be positive")

@@ -21,7 +21,10 @@ struct Bench: ParsableCommand {
         if batches.isEmpty || batches.contains(where: { $0 < 1 }) {
             throw ValidationError("--batches must be positive")
         }
-        if trainBatch < 2 { throw ValidationError("--train-batch must be at least 2") }
+        try requireRange(trainBatch, 2...4096, "--train-batch")
+        for b in batches { try requireRange(b, 1...65_536, "--batches") }
+        try requireFinite(seconds, 0.01...3600, "--seconds")
+        try requireRange(vector, 1...4096, "--vector")
     }
 
     /// Runs body repeatedly for at least `seconds` (after one warm-up call); returns calls per second.

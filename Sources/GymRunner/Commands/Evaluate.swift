@@ -23,7 +23,7 @@ struct Evaluate: ParsableCommand {
         if let agent, ![.random, .fixed, .heuristic].contains(agent) {
             throw ValidationError("--agent must be random, fixed or heuristic (learning agents need --policy)")
         }
-        if episodes < 1 { throw ValidationError("--episodes must be at least 1") }
+        try requireRange(episodes, 1...100_000, "--episodes")
     }
 
     func run() throws {

@@ -26,8 +26,8 @@ struct SplitReal: ParsableCommand {
     @Option(help: "Frames per window for --window-stride.") var windowLength: Int = 200
 
     func validate() throws {
-        if let k = windowStride, k < 1 { throw ValidationError("--window-stride must be at least 1") }
-        if windowLength < 3 { throw ValidationError("--window-length must be at least 3") }
+        if let k = windowStride { try requireRange(k, 1...100_000, "--window-stride") }
+        try requireRange(windowLength, 3...100_000, "--window-length")
         if makeSplit != nil { _ = try splitCounts() }
     }
 

@@ -23,7 +23,7 @@ struct Stats: ParsableCommand {
     func validate() throws {
         if files.isEmpty { throw ValidationError("give at least one trajectory file") }
         if let dose { _ = try parseRange(dose, flag: "--dose") }
-        if let window, window < 12 { throw ValidationError("--window must be at least 12 frames") }
+        if let window { try requireRange(window, 12...100_000, "--window") }
     }
 
     func run() throws {

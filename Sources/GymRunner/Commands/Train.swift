@@ -58,6 +58,8 @@ struct Train: ParsableCommand {
         }
         if sweepEpisodes < 0 { throw ValidationError("--sweep-episodes must be ≥ 0") }
         try requireRange(steps, 1...100_000_000, "--steps")
+        try requireRange(evalEvery, 1...100_000_000, "--eval-every")
+        try requireRange(checkpointEvery, 1...100_000_000, "--checkpoint-every")
         try requireRange(testEpisodes, 1...100_000, "--test-episodes")
         try requireRange(evalEpisodes, 1...100_000, "--eval-episodes")
         try requireRange(sweepEpisodes, 0...10_000, "--sweep-episodes")

@@ -26,7 +26,10 @@ struct TrainClassifier: ParsableCommand {
     @Option(help: "Frames between the starts of the real trajectories' windows.") var windowStride: Int = 20
 
     func validate() throws {
-        if windowStride < 1 { throw ValidationError("--window-stride must be at least 1") }
+        try requireRange(windowStride, 1...100_000, "--window-stride")
+        try requireRange(epochs, 1...10_000, "--epochs")
+        try requireRange(batch, 1...65_536, "--batch")
+        try requireFinite(lr, 1e-9...1, "--lr")
     }
 
     /// `set` with its LPTEM-labelled trajectories replaced by windows (and their 8 symmetry images) of the real file,

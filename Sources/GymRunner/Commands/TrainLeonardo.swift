@@ -88,6 +88,8 @@ struct TrainLeonardo: ParsableCommand {
 
     func validate() throws {
         try requireRange(epochs, 1...1_000_000, "--epochs")
+        try requireRange(checkpointEvery, 1...100_000_000, "--checkpoint-every")
+        if let limit { try requireRange(limit, 2...100_000_000, "--limit") }
         try requireRange(batch, 2...65_536, "--batch")
         try requireFinite(lr, 1e-9...1, "--lr")
         try requireFinite(gradClip, 0...1e6, "--grad-clip")
