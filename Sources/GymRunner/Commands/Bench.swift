@@ -13,7 +13,8 @@ struct Bench: ParsableCommand {
     @Option(help: "Minimum seconds per measurement.") var seconds: Double = 2
     @Option(help: "Benchmark this registered environment (steps/s, one and a vector of 16) instead of the model.")
     var env: String?
-    @Option(help: "Vector size for the environment benchmark.") var vector: Int = 16
+    @Option(parsing: .upToNextOption, help: "Vector sizes for the environment benchmark (one run each).")
+    var vector: [Int] = [4, 16, 64]
     @Flag(help: "Skip the training-step measurement (decoder figures only).") var skipTraining = false
     @Flag(help: "Print the decoder's time per layer (batch = the first --batches value).") var layers = false
 
@@ -24,7 +25,7 @@ struct Bench: ParsableCommand {
         try requireRange(trainBatch, 2...4096, "--train-batch")
         for b in batches { try requireRange(b, 1...65_536, "--batches") }
         try requireFinite(seconds, 0.01...3600, "--seconds")
-        try requireRange(vector, 1...4096, "--vector")
+        for n in vector { try requireRange(n, 1...4096, "--vector") }
     }
 
     /// Runs body repeatedly for at least `seconds` (after one warm-up call); returns calls per second.
@@ -68,20 +69,22 @@ struct Bench: ParsableCommand {
                 format:
                     "%@ single environment: %.1f steps/s (%.2f decoded segments per step on average), decoder %.0f%% of the time",
                 id, single, Double(decodedPerStep.reduce(0, +)) / Double(steps), 100 * share))
-        // A vector of environments with one batched decoder call per step.
-        var vec = LiquidCellVector(cell, count: vector)
-        _ = try vec.reset(seed: 1)
-        var vsteps = 0
-        let vstart = Date()
-        repeat {
-            _ = try vec.step((0..<vector).map { _ in rng.uniformInt(actions) })
-            vsteps += 1
-        } while Date().timeIntervalSince(vstart) < seconds
-        let vrate = Double(vsteps * vector) / Date().timeIntervalSince(vstart)
-        print(
-            String(
-                format: "%@ vector of %d (batched decoding): %.1f environment steps/s (%.1f× one environment)",
-                id, vector, vrate, vrate / single))
+        // Vectors of environments with one batched decoder call per step.
+        for n in vector {
+            var vec = LiquidCellVector(cell, count: n)
+            _ = try vec.reset(seed: 1)
+            var vsteps = 0
+            let vstart = Date()
+            repeat {
+                _ = try vec.step((0..<n).map { _ in rng.uniformInt(actions) })
+                vsteps += 1
+            } while Date().timeIntervalSince(vstart) < seconds
+            let vrate = Double(vsteps * n) / Date().timeIntervalSince(vstart)
+            print(
+                String(
+                    format: "%@ vector of %d (batched decoding): %.1f environment steps/s (%.1f× one environment)",
+                    id, n, vrate, vrate / single))
+        }
     }
 
     /// Seconds per call of each stage of the decoder's forward pass (live blocks only), at one batch size.
