@@ -17,7 +17,10 @@ if [ ! -x .build-python/bin/python ]; then
 fi
 .build-python/bin/python -m pip install -q --upgrade pip >/dev/null
 .build-python/bin/python -m pip install -q gymnasium numpy pytest ./python
-.build-python/bin/python -W error -c "import gymnasium as gym, microscope_gym; from gymnasium.utils.env_checker import check_env; check_env(gym.make('MicroscopeGym/LiquidCell-v0').unwrapped)"
+for id in $(.build-python/bin/python -c "import microscope_gym; print(' '.join(microscope_gym.registered_ids()))"); do
+  .build-python/bin/python -W error -c "import gymnasium as gym, microscope_gym; from gymnasium.utils.env_checker import check_env; check_env(gym.make('MicroscopeGym/$id').unwrapped)"
+  echo "check_env under -W error: MicroscopeGym/$id passed"
+done
 .build-python/bin/python -m pytest -q python/tests
 
 echo "== gym-runner reliability on hostile input (Tests/CLI, through the release binary)"
