@@ -287,3 +287,42 @@ def test_merge_refuses_incomplete_and_mismatched_parts(tmp_path):
     skipped = run("sweep", *common, "--shard", "1/2", "--out", tmp_path / "p1.h5", "--skip-complete")
     assert skipped.returncode == 0 and "already complete" in skipped.stdout
     fails(run("sweep", *other, "--shard", "1/2", "--out", tmp_path / "p1.h5", "--skip-complete"), "another sweep")
+
+
+# Plots people can read: every text inside the view box, labels that do not sit on each other.
+
+def text_boxes(svg: str):
+    import re
+    width = float(re.search(r'<svg[^>]*width="([0-9.]+)"', svg).group(1))
+    height = float(re.search(r'<svg[^>]*height="([0-9.]+)"', svg).group(1))
+    base = float(re.search(r'<svg[^>]*font-size="([0-9.]+)"', svg).group(1))
+    boxes = []
+    for attrs, content in re.findall(r"<text([^>]*)>([^<]*)</text>", svg):
+        x = float(re.search(r'\bx="([-0-9.]+)"', attrs).group(1))
+        y = float(re.search(r'\by="([-0-9.]+)"', attrs).group(1))
+        size = float(m.group(1)) if (m := re.search(r'font-size="([0-9.]+)"', attrs)) else base
+        anchor = m.group(1) if (m := re.search(r'text-anchor="(\w+)"', attrs)) else "start"
+        if "rotate" in attrs:
+            continue
+        w = 0.6 * size * len(content)
+        x0 = {"start": x, "middle": x - w / 2, "end": x - w}[anchor]
+        boxes.append((x0, x0 + w, y, content))
+    return width, height, boxes
+
+
+def test_plots_keep_their_text_inside_and_apart(tmp_path):
+    run_dir = tmp_path / "run"
+    r = run("train", "--agent", "bandit", *SHORT[:2], "--steps", 150, "--eval-every", 50, "--eval-episodes", 2,
+            "--test-episodes", 3, "--sweep-episodes", 1, "--out", run_dir)
+    assert r.returncode == 0, r.stderr
+    sweep = tmp_path / "s.h5"
+    assert run("sweep", "--env", "LiquidCell-v2", "--episodes", 1, "--out", sweep).returncode == 0
+    for svg in (run_dir / "learning_curve.svg", tmp_path / "s.svg", tmp_path / "s-pareto.svg"):
+        width, height, boxes = text_boxes(svg.read_text())
+        for x0, x1, y, content in boxes:
+            assert 0 <= x0 and x1 <= width + 1, f"{svg.name}: '{content}' spans {x0:.0f}…{x1:.0f} of {width:.0f}"
+            assert 0 < y <= height, f"{svg.name}: '{content}' at y {y}"
+    # The learning curve's baseline labels (right margin) are at least 12 px apart.
+    _, _, boxes = text_boxes((run_dir / "learning_curve.svg").read_text())
+    right = sorted(y for x0, _, y, _ in boxes if x0 > 600)
+    assert len(right) >= 4 and all(b - a >= 12 for a, b in zip(right, right[1:])), right

@@ -63,16 +63,39 @@ func learningCurveSVG(curve: [(Int, Double)], eval: [(Int, Double, Double)], bas
             py(e.1 - (e.2.isFinite ? e.2 : 0)), px(Double(e.0)), py(e.1 + (e.2.isFinite ? e.2 : 0)))
         s += String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"#d94801\"/>\n", px(Double(e.0)), py(e.1))
     }
+    // Baselines: dashed lines, labelled at the right edge; labels closer than 14 px are pushed apart (kept in order).
     let colors = ["#636363", "#31a354", "#756bb1", "#e6550d"]
-    for (i, (name, v)) in baselines.sorted(by: { $0.key < $1.key }).enumerated() where v.isFinite {
+    let shown = baselines.sorted(by: { $0.key < $1.key }).enumerated().filter { $0.element.value.isFinite }
+    var labelY: [Int: Double] = [:]
+    var previous = -Double.infinity
+    for (i, item) in shown.sorted(by: { py($0.element.value) < py($1.element.value) }) {
+        let y = max(py(item.value) + 4, previous + 14)
+        labelY[i] = y
+        previous = y
+    }
+    let overflow = max(0, previous - (h - bottom + 4))
+    for (i, (name, v)) in shown {
+        let color = colors[i % colors.count]
         s += String(
             format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%@\" stroke-dasharray=\"6 4\"/>\n",
-            left, py(v), w - right, py(v), colors[i % colors.count])
-        s += String(
-            format: "<text x=\"%.1f\" y=\"%.1f\" fill=\"%@\">%@ %.1f</text>\n", w - right + 6, py(v) + 4,
-            colors[i % colors.count], name, v)
+            left, py(v), w - right, py(v), color)
+        s +=
+            "<text x=\"\(String(format: "%.1f", w - right + 6))\" y=\"\(String(format: "%.1f", labelY[i]! - overflow))\" "
+            + "fill=\"\(color)\">\(name) \(String(format: "%.1f", v))</text>\n"
     }
-    s += "<text x=\"\(w - right + 6)\" y=\"\(top)\" fill=\"#08519c\">training (avg of 20)</text>\n"
-    s += "<text x=\"\(w - right + 6)\" y=\"\(top + 16)\" fill=\"#d94801\">validation ± 95% CI (lines: test)</text>\n"
+    // Legend inside the plot area, top left (early training returns sit low), on a white box.
+    let entries = [("training (avg of 20)", "#08519c"), ("validation ± 95% CI (lines: test)", "#d94801")]
+    let boxW = Double(entries.map { $0.0.count }.max() ?? 0) * 7.2 + 40
+    s += String(
+        format:
+            "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"white\" fill-opacity=\"0.9\" stroke=\"#bbb\"/>\n",
+        left + 8, top + 6, boxW, Double(entries.count) * 16 + 8)
+    for (k, entry) in entries.enumerated() {
+        let y = top + 22 + Double(k) * 16
+        s += String(
+            format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%@\" stroke-width=\"2\"/>\n",
+            left + 14, y - 4, left + 38, y - 4, entry.1)
+        s += "<text x=\"\(left + 44)\" y=\"\(y)\" fill=\"\(entry.1)\">\(entry.0)</text>\n"
+    }
     return s + "</svg>\n"
 }

@@ -194,12 +194,20 @@ public struct SweepTable: Equatable {
         return s
     }
 
-    /// An SVG heat map of the mean return over the grid (best setting outlined).
+    /// The heat map's diverging colour for t in [0, 1] (blue → green → red).
+    static func color(_ t: Double) -> (Int, Int, Int) {
+        (Int(255 * min(1, 2 * t)), Int(255 * (1 - abs(2 * t - 1)) * 0.8), Int(255 * min(1, 2 * (1 - t))))
+    }
+
+    /// An SVG heat map of the mean return over the grid (best setting outlined), with a colour bar.
     public func heatmapSVG() -> String {
         let cell = 64.0
         let left = 90.0
         let top = 50.0
-        let w = left + cell * Double(frameRates.count) + 40
+        let title = "\(environment): mean return (\(episodes) episodes per setting)"
+        let barX = left + cell * Double(frameRates.count) + 24  // colour bar right of the grid
+        // Wide enough for the title (14 px, ~0.6 em per character) and the colour bar with its labels.
+        let w = max(barX + 90, left + Double(title.count) * 8.4 + 20)
         let h = top + cell * Double(doseRates.count) + 60
         let values = results.values.map { $0.episodeReturn.mean }
         let lo = values.min() ?? 0
@@ -207,7 +215,7 @@ public struct SweepTable: Equatable {
         var s =
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(w))\" height=\"\(Int(h))\" font-family=\"sans-serif\" font-size=\"11\">\n"
         s +=
-            "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n<text x=\"\(left)\" y=\"20\" font-size=\"14\">\(environment): mean return (\(episodes) episodes per setting)</text>\n"
+            "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n<text x=\"\(left)\" y=\"20\" font-size=\"14\">\(title)</text>\n"
         let bestIndex = results.max { $0.value.episodeReturn.mean < $1.value.episodeReturn.mean }?.key
         for di in 0..<doseRates.count {
             for fi in 0..<frameRates.count {
@@ -220,10 +228,7 @@ public struct SweepTable: Equatable {
                         cell, cell)
                     continue
                 }
-                let t = (r.episodeReturn.mean - lo) / (hi - lo)
-                let red = Int(255 * min(1, 2 * t))
-                let blue = Int(255 * min(1, 2 * (1 - t)))
-                let green = Int(255 * (1 - abs(2 * t - 1)) * 0.8)
+                let (red, green, blue) = SweepTable.color((r.episodeReturn.mean - lo) / (hi - lo))
                 s += String(
                     format:
                         "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" fill=\"rgb(%d,%d,%d)\" stroke=\"%@\" stroke-width=\"%@\"/>\n",
@@ -241,6 +246,17 @@ public struct SweepTable: Equatable {
                 format: "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">%g</text>\n",
                 left + Double(fi) * cell + cell / 2, top + cell * Double(doseRates.count) + 16, frameRates[fi])
         }
+        // Colour bar: the return each colour stands for.
+        let barH = cell * Double(doseRates.count)
+        for k in 0..<20 {
+            let (red, green, blue) = SweepTable.color(1 - (Double(k) + 0.5) / 20)
+            s += String(
+                format: "<rect x=\"%.0f\" y=\"%.1f\" width=\"14\" height=\"%.1f\" fill=\"rgb(%d,%d,%d)\"/>\n", barX,
+                top + barH * Double(k) / 20, barH / 20 + 0.5, red, green, blue)
+        }
+        s += String(format: "<text x=\"%.0f\" y=\"%.0f\">%.1f</text>\n", barX + 18, top + 10, hi)
+        s += String(format: "<text x=\"%.0f\" y=\"%.0f\">%.1f</text>\n", barX + 18, top + barH, lo)
+        s += String(format: "<text x=\"%.0f\" y=\"%.0f\">return</text>\n", barX + 18, top + barH / 2 + 4)
         s += String(
             format: "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">frame rate (frames/s)</text>\n",
             left + cell * Double(frameRates.count) / 2, h - 18)
