@@ -38,7 +38,8 @@ struct Generate: ParsableCommand {
 
     func validate() throws {
         try requireRange(count, 1...10_000_000, "--count")
-        // The trajectories (float32 N×T×2 with T ≤ 4096), latents and the decoder's per-batch buffers.
+        // The trajectories (float32 N×T×2; T = 200, the shipped models' length, as the checkpoint is not read yet),
+        // the latents and the decoder's per-batch buffers.
         try requireMemory(Double(count) * (200 * 2 * 4 * 3 + 64 * 4), "--count \(count)")
         if let z4 { try requireFinite(z4, -10...10, "--z4") }
         if let doseRate { try requireFinite(doseRate, doseRateBounds, "--dose-rate") }

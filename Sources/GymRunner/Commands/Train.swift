@@ -84,9 +84,6 @@ struct Train: ParsableCommand {
             guard FileManager.default.fileExists(atPath: configPath) else {
                 throw UserError("--resume: \(out) holds no run to continue (no config.json)")
             }
-            guard agent == .dqn || invocation.contains("--agent") else {
-                throw UserError("--resume continues DQN runs only (other agents have no checkpoint)")
-            }
             let stored = try storedArguments(configPath)
             let resumed = try Train.parse(stored + ["--resume"])
             guard resumed.agent == .dqn else {
@@ -133,7 +130,7 @@ struct Train: ParsableCommand {
         let obsSize = LiquidCell.featureNames.count + LiquidCell.instrumentNames.count
 
         // config.json: everything needed to reproduce the run, and the arguments that --resume restores.
-        let config = try configuration(arguments: arguments)
+        let config = try configuration(arguments: arguments, cell: cell)
         try writeAtomically(
             path("config.json"),
             try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys]))

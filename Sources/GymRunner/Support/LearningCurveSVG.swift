@@ -85,7 +85,7 @@ func learningCurveSVG(curve: [(Int, Double)], eval: [(Int, Double, Double)], bas
     }
     // Legend inside the plot area, top left (early training returns sit low), on a white box.
     let entries = [("training (avg of 20)", "#08519c"), ("validation ± 95% CI (lines: test)", "#d94801")]
-    let boxW = Double(entries.map { $0.0.count }.max() ?? 0) * 7.2 + 40
+    let boxW = (entries.map { LinePlot.textWidth($0.0) }.max() ?? 0) + 40
     s += String(
         format:
             "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"white\" fill-opacity=\"0.9\" stroke=\"#bbb\"/>\n",

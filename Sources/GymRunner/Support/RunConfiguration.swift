@@ -40,9 +40,10 @@ extension Train {
         return conflicts
     }
 
-    /// Everything that defines the run (config.json's content besides `arguments`).
-    func configuration(arguments: [String]) throws -> [String: Any] {
-        let cell = try environment.make()
+    /// Everything that defines the run, as config.json records it; `cell` is the run's environment when the caller
+    /// has it already (made from --env or --env-file otherwise).
+    func configuration(arguments: [String], cell given: LiquidCell? = nil) throws -> [String: Any] {
+        let cell = try given ?? environment.make()
         var config: [String: Any] = [
             "agent": agent.rawValue, "environment": cell.spec.id, "steps": steps, "seed": seed,
             "eval_every": evalEvery, "eval_episodes": evalEpisodes,
