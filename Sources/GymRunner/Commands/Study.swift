@@ -197,14 +197,20 @@ struct StudyRun: ParsableCommand {
 
 /// Whether a task's run folder holds a finished run of exactly this task.
 func studyTaskIsComplete(_ t: StudyTask, folder: String, steps: Int, testEpisodes: Int) -> Bool {
+    completeStudySummary(t, folder: folder, steps: steps, testEpisodes: testEpisodes) != nil
+}
+
+/// A task's summary.json, when it holds a finished run of exactly this task (else nil).
+func completeStudySummary(_ t: StudyTask, folder: String, steps: Int, testEpisodes: Int) -> [String: Any]? {
     let path = (folder as NSString).appendingPathComponent("summary.json")
     guard let data = FileManager.default.contents(atPath: path),
         let summary = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
-    else { return false }
-    return summary["agent"] as? String == t.agent && summary["environment"] as? String == t.environment
+    else { return nil }
+    let matches =
+        summary["agent"] as? String == t.agent && summary["environment"] as? String == t.environment
         && (summary["seed"] as? NSNumber)?.uint64Value == t.seed && (summary["steps"] as? NSNumber)?.intValue == steps
-        && (summary["test_seeds"] as? [Any])?.count == testEpisodes
-        && (summary[t.agent] as? [String: Any]) != nil
+        && (summary["test_seeds"] as? [Any])?.count == testEpisodes && (summary[t.agent] as? [String: Any]) != nil
+    return matches ? summary : nil
 }
 
 struct StudyAggregate: ParsableCommand {
@@ -225,10 +231,7 @@ struct StudyAggregate: ParsableCommand {
         for t in plan.tasks {
             let folder = (dir as NSString).appendingPathComponent(t.out)
             let train = try Train.parse(plan.arguments(t, dir: dir))
-            guard studyTaskIsComplete(t, folder: folder, steps: train.steps, testEpisodes: train.testEpisodes),
-                let data = FileManager.default.contents(
-                    atPath: (folder as NSString).appendingPathComponent("summary.json")),
-                let s = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+            guard let s = completeStudySummary(t, folder: folder, steps: train.steps, testEpisodes: train.testEpisodes)
             else {
                 missing.append("\(t.index) (\(t.out))")
                 continue
