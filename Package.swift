@@ -37,7 +37,7 @@ let package = Package(
         .testTarget(name: "AgentsTests", dependencies: ["Agents", "MicroscopeGym", "LeonardoSim"], path: "Tests/AgentsTests"),
         .testTarget(name: "MicroscopeGymTests", dependencies: ["MicroscopeGym", "LeonardoSim"], path: "Tests/MicroscopeGymTests"),
         // Uses only the public API (no @testable): a custom agent and a toy environment from outside the module.
-        .testTarget(name: "ExternalAgentTests", dependencies: ["MicroscopeGym", "LeonardoSim"], path: "Tests/ExternalAgentTests"),
+        .testTarget(name: "ExternalAgentTests", dependencies: ["Agents", "MicroscopeGym", "LeonardoSim"], path: "Tests/ExternalAgentTests"),
         // Runs the built gym-runner binary: bad input gives one clear line and a non-zero exit.
         .testTarget(name: "GymRunnerTests", dependencies: ["GymRunner"], path: "Tests/GymRunnerTests"),
     ]

@@ -5,6 +5,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 
+# OpenBLAS picks its kernel per CPU, and kernels sum in different orders: the golden traces were recorded with the
+# Haswell kernel (AVX2 + FMA), so the tests pin it where the CPU can run it (docs/leonardo.md, "Determinism").
+if [[ -z "${OPENBLAS_CORETYPE:-}" ]] && grep -q ' avx2' /proc/cpuinfo && grep -q ' fma' /proc/cpuinfo; then
+    export OPENBLAS_CORETYPE=Haswell
+fi
+echo "OpenBLAS kernel: ${OPENBLAS_CORETYPE:-chosen by OpenBLAS for this CPU}"
+
 echo "== Swift tests (debug build)"
 swift test --disable-swift-testing
 

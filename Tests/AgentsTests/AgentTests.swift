@@ -155,7 +155,7 @@ final class AgentTests: XCTestCase {
 
     func testResumeContinuesBitForBit() throws {
         // Uninterrupted: 800 steps. Interrupted: 400 steps, full checkpoint, load, 400 more. Same network.
-        var straight = try DQNAgent(observationSize: 7, actionCount: 2, hyper: smallDQN(total: 800), seed: 5)
+        let straight = try DQNAgent(observationSize: 7, actionCount: 2, hyper: smallDQN(total: 800), seed: 5)
         var env = TimeLimit(Chain(), maxSteps: 30)
         // A fixed, agent-independent stream of transitions so both runs see the same data.
         var transitions: [Transition] = []
@@ -175,14 +175,14 @@ final class AgentTests: XCTestCase {
             _ = straight.observe(t)
             _ = straight.act(t.observation, explore: true)
         }
-        var first = try DQNAgent(observationSize: 7, actionCount: 2, hyper: smallDQN(total: 800), seed: 5)
+        let first = try DQNAgent(observationSize: 7, actionCount: 2, hyper: smallDQN(total: 800), seed: 5)
         for t in transitions[0..<400] {
             _ = first.observe(t)
             _ = first.act(t.observation, explore: true)
         }
         let path = NSTemporaryDirectory() + "dqn-full-\(getpid()).h5"
         try first.save(to: path, full: true)
-        var resumed = try DQNAgent.load(path)
+        let resumed = try DQNAgent.load(path)
         for t in transitions[400...] {
             _ = resumed.observe(t)
             _ = resumed.act(t.observation, explore: true)

@@ -96,7 +96,7 @@ def test_huge_counts_are_refused_up_front(tmp_path):
 
 def test_non_finite_flags_and_model_files(tmp_path):
     for value in ("nan", "inf"):
-        fails(run("generate", "--z4", value, "--out", tmp_path / "g.h5"), "--z4")
+        fails(run("generate", "--dose-latent", value, "--out", tmp_path / "g.h5"), "--dose-latent")
     fails(run("dataset", "--kind", "lptem", "--dose-range", "1:1e308", "--out", tmp_path / "d.h5"), "--dose-range")
     model = tmp_path / "model.json"
     model.write_text(json.dumps({"cageNoise": 1e308}))

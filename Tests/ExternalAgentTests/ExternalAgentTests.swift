@@ -1,6 +1,7 @@
 import XCTest
 import LeonardoSim
-import MicroscopeGym  // public API only: no @testable
+import Agents  // public API only: no @testable
+import MicroscopeGym
 
 /// A toy environment written outside the module: a corridor of `length` cells; action 1 moves right, 0 left;
 /// reaching the right end pays 1 and terminates.
@@ -100,5 +101,36 @@ final class ExternalAgentTests: XCTestCase {
         }
         XCTAssertGreaterThan(n, 1)
         XCTAssertTrue(total.isFinite)
+    }
+}
+
+/// docs/agents.md's "Training from Swift code", through the public API only, on a small random decoder.
+final class TrainingSessionFromOutsideTests: XCTestCase {
+    func testTrainsDQNFromSwiftCode() throws {
+        let cell = try makeEnvironment(id: "LiquidCell-v0").withSmallRandomDecoder {
+            $0.segmentFrames = 32
+            $0.limits.maxSteps = 10
+        }
+        // The example, with 60 steps instead of 20,000.
+        var hyper = DQNHyperparameters()
+        hyper.totalSteps = 60
+        hyper.learningStarts = 20
+        hyper.batchSize = 8
+        let agent = try DQNAgent(
+            observationSize: Evaluation.observationSize, actionCount: cell.actionSpace.n, hyper: hyper, seed: 1)
+        let folder = NSTemporaryDirectory() + "outside-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        var schedule = TrainingSchedule(steps: 60, seed: 1)
+        schedule.evaluateEvery = 30
+        schedule.validationSeeds = [3_000_000]
+        let session = try TrainingSession(agent: agent, environment: cell, schedule: schedule, folder: folder)
+        XCTAssertTrue(try session.run())
+        var best = try PolicyFile.load(folder + "/policy-best.h5", environment: cell)
+        let result = try Evaluation.run(&best, environment: cell, seeds: [1_000_000, 1_000_001])
+        XCTAssertEqual(result.returns.count, 2)
+        let progress = try String(contentsOfFile: folder + "/progress.csv", encoding: .utf8)
+        XCTAssertEqual(progress, session.progressCSV)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: folder + "/checkpoint.h5"))
     }
 }

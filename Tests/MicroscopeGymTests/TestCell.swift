@@ -49,3 +49,19 @@ enum TestCell {
         try! LiquidCell(spec: spec(id, edit), model: model)
     }
 }
+
+/// Golden traces hold for the OpenBLAS kernel they were recorded with (`OpenBLAS.goldenKernels`): other kernels sum
+/// in other orders. Fails with what to do where that kernel can run but another one is loaded; skips, saying why,
+/// where the CPU cannot run it.
+func requireGoldenBLASKernel(file: StaticString = #filePath, line: UInt = #line) throws {
+    let kernel = OpenBLAS.kernel
+    guard !OpenBLAS.goldenKernels.contains(kernel) else { return }
+    let flags = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+    guard flags.contains(" avx2") && flags.contains(" fma") else {
+        throw XCTSkip("golden traces are recorded with OpenBLAS's Haswell kernel, which this CPU cannot run: \(kernel)")
+    }
+    XCTFail(
+        "golden traces are recorded with OpenBLAS's Haswell kernel and this process loaded \(kernel): "
+            + "run with OPENBLAS_CORETYPE=Haswell (scripts/test.sh sets it)", file: file, line: line)
+    throw XCTSkip("the golden comparison needs the Haswell kernel")
+}

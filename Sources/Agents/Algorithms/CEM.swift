@@ -114,8 +114,8 @@ public final class CEMAgent: Agent {
 
     public func save(to path: String) throws {
         try PolicyFile.write(path, agent: name) { f in
-            try f.setAttribute("hyperparameters", String(decoding: try JSONEncoder().encode(hyper), as: UTF8.self))
-            try f.setAttribute("normalizer", String(decoding: try JSONEncoder().encode(normalizer), as: UTF8.self))
+            try f.setAttribute("hyperparameters", String(decoding: try JSONEncoder.sorted.encode(hyper), as: UTF8.self))
+            try f.setAttribute("normalizer", String(decoding: try JSONEncoder.sorted.encode(normalizer), as: UTF8.self))
             try f.setAttribute("observation_size", observationSize)
             try f.setAttribute("action_count", actionCount)
             try f.setAttribute("generation", generation)

@@ -301,11 +301,11 @@ public final class DQNAgent: Agent {
     /// resume training bit-for-bit (target network, Adam moments, replay buffer, generator).
     public func save(to path: String, full: Bool) throws {
         try PolicyFile.write(path, agent: name) { f in
-            try f.setAttribute("hyperparameters", String(decoding: try JSONEncoder().encode(hyper), as: UTF8.self))
+            try f.setAttribute("hyperparameters", String(decoding: try JSONEncoder.sorted.encode(hyper), as: UTF8.self))
             try f.setAttribute("observation_size", observationSize)
             try f.setAttribute("action_count", actionCount)
             try f.setAttribute("step", step)
-            try f.setAttribute("normalizer", String(decoding: try JSONEncoder().encode(normalizer), as: UTF8.self))
+            try f.setAttribute("normalizer", String(decoding: try JSONEncoder.sorted.encode(normalizer), as: UTF8.self))
             try q.write(to: f, prefix: "q")
             guard full else { return }
             try target.write(to: f, prefix: "target")

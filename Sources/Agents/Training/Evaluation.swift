@@ -16,6 +16,8 @@ public struct EvaluationResult: Codable, Equatable {
 public enum Evaluation {
     /// The vector observation agents see: features and instrument of the liquid cell, flattened.
     public static let observationKeys = ["features", "instrument"]
+    /// The length of that observation vector.
+    public static let observationSize = LiquidCell.featureNames.count + LiquidCell.instrumentNames.count
 
     /// Runs one episode per seed with the greedy policy (`explore: false`).
     public static func run<A: Agent>(_ agent: inout A, environment: LiquidCell, seeds: [UInt64]) throws

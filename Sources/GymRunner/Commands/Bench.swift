@@ -202,7 +202,7 @@ struct Bench: ParsableCommand {
         #if DEBUG
             print("warning: debug build; build with -c release for meaningful figures")
         #endif
-        print("workers: \(Workers.count) (OpenBLAS runs one thread per worker)")
+        print("workers: \(Workers.count) (OpenBLAS runs one thread per worker); OpenBLAS kernel \(OpenBLAS.kernel)")
         // Machine reference: a large square sgemm, through OpenBLAS's own threading and through the project's split.
         let n = 1024
         let a = FloatBuffer(count: n * n)

@@ -18,7 +18,10 @@ struct Generate: ParsableCommand {
     @Option(help: "Number of trajectories to sample (1 … 10,000,000, and within half the machine's memory).")
     var count: Int = 16
     @Option(help: "Seed of the latent sampling.") var seed: UInt64 = 0
-    @Option(help: "Fix latent z4 (index 3, the authors' dose axis) to this value (finite, −10 … 10).") var z4: Float?
+    @Option(
+        help:
+            "Fix the dose coordinate of the latent to this value (finite, −10 … 10): the checkpoint's calibrated dose axis (see 'calibrate-dose'), or the authors' z4 for a checkpoint without a calibration."
+    ) var doseLatent: Float?
     @Option(help: "Decode the latents in dataset 'latents' (N×latent) of this HDF5 file instead of sampling.")
     var latents: String?
     @Option(help: "Output HDF5 file.") var out: String = "generated.h5"
@@ -41,7 +44,10 @@ struct Generate: ParsableCommand {
         // The trajectories (float32 N×T×2; T = 200, the shipped models' length, as the checkpoint is not read yet),
         // the latents and the decoder's per-batch buffers.
         try requireMemory(Double(count) * (200 * 2 * 4 * 3 + 64 * 4), "--count \(count)")
-        if let z4 { try requireFinite(z4, -10...10, "--z4") }
+        if let doseLatent { try requireFinite(doseLatent, -10...10, "--dose-latent") }
+        if doseLatent != nil && doseRate != nil {
+            throw ValidationError("--dose-latent and --dose-rate both fix the dose coordinate: give one")
+        }
         if let doseRate { try requireFinite(doseRate, doseRateBounds, "--dose-rate") }
         if doseResidual && doseRate == nil { throw ValidationError("--dose-residual needs --dose-rate") }
     }
@@ -98,11 +104,13 @@ struct Generate: ParsableCommand {
                 for i in 0..<(z.count / L) { z[i * L + index] = Float(doseValue()) }
             }
         }
-        if let z4 {
-            guard L >= 4 else {
-                throw UserError("--z4 needs a model with at least 4 latent dimensions (this one has \(L))")
+        if let doseLatent {
+            // The authors' dose axis is z4 (LEONARDO paper §4.5); a calibrated checkpoint names its own.
+            let index = model.doseCalibration?.index ?? 3
+            guard index < L else {
+                throw UserError("--dose-latent: the dose coordinate z\(index + 1) is not in this \(L)-latent model")
             }
-            for i in 0..<(z.count / L) { z[i * L + 3] = z4 }
+            for i in 0..<(z.count / L) { z[i * L + index] = doseLatent }
         }
         let n = z.count / L
         let T = model.config.length

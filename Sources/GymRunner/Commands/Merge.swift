@@ -14,8 +14,9 @@ struct Merge: ParsableCommand {
     func run() throws {
         try claimOutput(out, inputs: parts, overwrite: overwriting.overwrite)
         let merged: SweepTable
-        do { merged = try SweepTable.merge(try parts.map { try SweepTable.read($0) }) } catch let e as EnvironmentError
-        { throw UserError(e.description) }
+        do { merged = try SweepTable.merge(try parts.map { try SweepTable.read($0) }) } catch let e as SweepError {
+            throw UserError(e.description)
+        }
         if !merged.isComplete {
             let total = merged.doseRates.count * merged.frameRates.count
             let message = "\(merged.results.count) of \(total) settings present (missing or incomplete shards?)"

@@ -34,12 +34,7 @@ struct Soak: ParsableCommand {
     func run() throws {
         var cell = try environment.make()
         if tinyDecoder {
-            var config = LeonardoConfig.tiny
-            config.length = cell.model.config.length
-            config.latentDim = cell.model.config.latentDim
-            let tiny = try Leonardo(config: config, seed: 1)
-            tiny.doseCalibration = cell.calibration
-            do { cell = try LiquidCell(spec: cell.spec, model: tiny) } catch let e as EnvironmentError {
+            do { cell = try cell.withSmallRandomDecoder(seed: 1) } catch let e as EnvironmentError {
                 throw UserError(e.description)
             }
         }

@@ -70,6 +70,10 @@ struct Sweep: ParsableCommand {
             table = try SweepTable.run(
                 cell, doseRates: doses, frameRates: frames, episodes: episodes, seed: seed, shard: k, of: n
             ) { done, _ in bar.update(done) }
+        } catch SweepError.settingOutsideRange(let quantity, let value, let range) {
+            throw UserError(
+                "\(quantity == "dose rate" ? "--dose" : "--frame-rate"): \(quantity) \(value) outside the environment's "
+                    + "range \(range)")
         } catch let e as EnvironmentError { throw UserError(e.description) }
         bar.finish()
         try writeSweep(table, to: out)

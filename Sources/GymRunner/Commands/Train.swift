@@ -127,7 +127,6 @@ struct Train: ParsableCommand {
         let testSeeds = (0..<testEpisodes).map { UInt64(1_000_000 + $0) }
         let validationSeeds = (0..<evalEpisodes).map { UInt64(3_000_000 + $0) }
         let hyper = try dqn.hyper(totalSteps: steps)
-        let obsSize = LiquidCell.featureNames.count + LiquidCell.instrumentNames.count
 
         // config.json: everything needed to reproduce the run, and the arguments that --resume restores.
         let config = try configuration(arguments: arguments, cell: cell)
@@ -135,135 +134,77 @@ struct Train: ParsableCommand {
             path("config.json"),
             try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys]))
 
-        var learner: any Agent
-        var dqnAgent: DQNAgent? = nil
-        var startStep = 0
-        var progress = "kind,step,episode,return,length,damage,epsilon,loss,eval_mean,eval_ci95\n"
-        if agent == .dqn {
-            if resume, !FileManager.default.fileExists(atPath: path("checkpoint.h5")) {
-                print("no checkpoint yet in \(out): the run starts from step 0")
-            }
-            if resume, FileManager.default.fileExists(atPath: path("checkpoint.h5")) {
-                dqnAgent = try DQNAgent.load(path("checkpoint.h5"))
-                dqnAgent!.endEpisode(return: 0)  // checkpoints lie at episode ends: the next episode starts afresh
-                startStep = dqnAgent!.step
-                progress = (try? String(contentsOfFile: path("progress.csv"), encoding: .utf8)) ?? progress
-                print("resuming from step \(startStep)")
-            } else {
-                dqnAgent = try DQNAgent(
-                    observationSize: obsSize, actionCount: cell.actionSpace.n, hyper: hyper, seed: seed)
-            }
-            learner = dqnAgent!
-        } else if agent == .cem {
-            learner = try CEMAgent(
-                observationSize: obsSize, actionCount: cell.actionSpace.n, hyper: try cem.hyper(), seed: seed)
+        var schedule = TrainingSchedule(steps: steps, seed: seed)
+        schedule.evaluateEvery = evalEvery
+        schedule.validationSeeds = validationSeeds
+        schedule.checkpointEvery = checkpointEvery
+        schedule.selectOnValidation = selectOnValidation && (agent == .dqn || agent == .cem)
+        schedule.bootstrapTruncation = bootstrapTruncation
+        let session: TrainingSession
+        if resume, agent == .dqn,
+            let resumed = try TrainingSession.resume(folder: out, environment: cell, schedule: schedule)
+        {
+            session = resumed
+            print("resuming from step \(session.startStep)")
         } else {
-            learner = makeBaseline(agent, cell: cell, seed: seed, fixedAction: fixed)
+            if resume { print("no checkpoint yet in \(out): the run starts from step 0") }
+            let learner: any Agent
+            switch agent {
+            case .dqn:
+                learner = try DQNAgent(
+                    observationSize: Evaluation.observationSize, actionCount: cell.actionSpace.n, hyper: hyper,
+                    seed: seed)
+            case .cem:
+                learner = try CEMAgent(
+                    observationSize: Evaluation.observationSize, actionCount: cell.actionSpace.n,
+                    hyper: try cem.hyper(),
+                    seed: seed)
+            default: learner = makeBaseline(agent, cell: cell, seed: seed, fixedAction: fixed)
+            }
+            session = try TrainingSession(agent: learner, environment: cell, schedule: schedule, folder: out)
         }
-
-        // Training loop (baselines other than bandit just run; the bandit learns online).
-        let learns = agent == .dqn || agent == .cem
-        var env = try FlattenObservation(cell, keys: Evaluation.observationKeys)
-        var episode = progress.split(separator: "\n").filter { $0.hasPrefix("episode,") }.count
-        var (o, _) = try env.reset(seed: seed &* 1_000_003 &+ UInt64(episode))
-        var episodeReturn = 0.0
-        var episodeLength = 0
-        var recent: [Double] = []
-        var lastLoss = Double.nan
-        let bar = ProgressBar(total: steps, label: agent.rawValue, alreadyDone: startStep)
+        let bar = ProgressBar(total: steps, label: agent.rawValue, alreadyDone: session.startStep)
         let start = Date()
-        var step = startStep
-        var curve: [(Int, Double)] = []
-        var evalCurve: [(Int, Double, Double)] = []
-        for line in progress.split(separator: "\n").dropFirst() {
-            let c = line.split(separator: ",", omittingEmptySubsequences: false)
-            if c.count >= 10, let s = Int(c[1]) {
-                if c[0] == "episode", let r = Double(c[3]) { curve.append((s, r)) }
-                if c[0] == "eval", let m = Double(c[8]), let ci = Double(c[9]) { evalCurve.append((s, m, ci)) }
-            }
-        }
-        func checkpoint() throws {
-            if let d = dqnAgent { try d.save(to: path("checkpoint.h5"), full: true) }
-            try writeAtomically(path("progress.csv"), Data(progress.utf8))
-        }
-        var checkpointDue = false
-        // Ctrl-C: the current episode is finished first, so that the checkpoint lies at an episode's end and the
-        // resumed run stays exact (a second Ctrl-C stops at once).
-        while step < steps && !(interruptRequested && episodeLength == 0) {
-            let a = learner.act(o, explore: true)
-            let s = try env.step(a)
-            let endsTask = s.terminated || (s.truncated && !bootstrapTruncation)
-            let metrics = learner.observe(
-                Transition(
-                    observation: o, action: a, reward: s.reward, nextObservation: s.observation,
-                    terminated: endsTask, done: s.done))
+        var lastLoss = Double.nan
+        session.stopRequested = { interruptRequested }
+        session.onStep = { session, metrics in
             if let l = metrics["loss"] { lastLoss = l }
-            step += 1
-            if let l = metrics["loss"], !l.isFinite {
-                let kept = FileManager.default.fileExists(atPath: path("checkpoint.h5"))
-                throw UserError(
-                    "training diverged at step \(step): the loss is \(l) (lower --learning-rate or --max-grad-norm); "
-                        + (kept
-                            ? "the last good checkpoint is \(path("checkpoint.h5"))" : "no checkpoint was written yet"))
-            }
-            episodeReturn += s.reward
-            episodeLength += 1
-            o = s.observation
-            if s.done {
-                learner.endEpisode(return: episodeReturn)
-                episode += 1
-                recent.append(episodeReturn)
-                if recent.count > 20 { recent.removeFirst() }
-                curve.append((step, episodeReturn))
-                progress +=
-                    "episode,\(step),\(episode),\(episodeReturn),\(episodeLength),\(s.info["damage"] ?? 0),\(dqnAgent?.epsilon ?? 0),\(lastLoss),,\n"
-                episodeReturn = 0
-                episodeLength = 0
-                (o, _) = try env.reset(seed: seed &* 1_000_003 &+ UInt64(episode))
-            }
-            if step % evalEvery == 0 || step == steps {
-                let r = try evaluate(learner, cell: cell, seeds: validationSeeds)
-                // The best validated policy so far (a resumed run finds it in progress.csv and policy-best.h5).
-                if selectOnValidation && learns && r.episodeReturn.mean > (evalCurve.map { $0.1 }.max() ?? -.infinity) {
-                    try learner.save(to: path("policy-best.h5"))
-                    progress += "best,\(step),\(episode),,,,,,\(r.episodeReturn.mean),\(r.episodeReturn.ci95)\n"
-                }
-                evalCurve.append((step, r.episodeReturn.mean, r.episodeReturn.ci95))
-                progress +=
-                    "eval,\(step),\(episode),,,\(r.damage.mean),,,\(r.episodeReturn.mean),\(r.episodeReturn.ci95)\n"
-            }
-            // Checkpoints are taken at the first episode end once one is due: the environment then restarts from
-            // its episode seed, so a resumed run continues exactly as the uninterrupted one would have.
-            if step % checkpointEvery == 0 { checkpointDue = true }
-            if s.done && checkpointDue {
-                try checkpoint()
-                checkpointDue = false
-            }
-            let rate = Double(step - startStep) / max(Date().timeIntervalSince(start), 1e-9)
-            let mean = recent.isEmpty ? Double.nan : recent.reduce(0, +) / Double(recent.count)
+            let rate = Double(session.step - session.startStep) / max(Date().timeIntervalSince(start), 1e-9)
+            let mean = session.recentReturn
             bar.update(
-                step,
-                "ep \(episode) | return(20) \(mean.isNaN ? "–" : String(format: "%.2f", mean)) | "
-                    + String(format: "ε %.2f", dqnAgent?.epsilon ?? 0)
+                session.step,
+                "ep \(session.episode) | return(20) \(mean.isNaN ? "–" : String(format: "%.2f", mean)) | "
+                    + String(format: "ε %.2f", metrics["epsilon"] ?? 0)
                     + " | loss \(lastLoss.isNaN ? "–" : String(format: "%.4f", lastLoss)) | "
                     + String(format: "%.0f steps/s", rate))
         }
+        let finished: Bool
+        do { finished = try session.run() } catch TrainingError.diverged(let step, let loss, let checkpoint) {
+            throw UserError(
+                "training diverged at step \(step): the loss is \(loss) (lower --learning-rate or --max-grad-norm); "
+                    + (checkpoint.map { "the last good checkpoint is \($0)" } ?? "no checkpoint was written yet"))
+        }
         bar.finish()
-        if interruptRequested && step < steps {
-            if dqnAgent != nil { try checkpoint() }
-            print("interrupted at step \(step), at the end of an episode: checkpoint saved, continue with --resume")
+        if !finished {
+            print(
+                "interrupted at step \(session.step), at the end of an episode: checkpoint saved, continue with --resume"
+            )
             throw ExitCode(130)
         }
-        try checkpoint()
+        var learner = session.agent
+        let step = session.step
+        let curve = session.records.filter { $0.kind == .episode }.map { ($0.step, $0.episodeReturn) }
+        let evalCurve = session.records.filter { $0.kind == .eval }.map {
+            ($0.step, $0.validationMean, $0.validationCI95)
+        }
+        let learns = agent == .dqn || agent == .cem
         // policy.h5: the best validated policy (when selecting), else the last one; policy-final.h5: the last one.
         var rows: [String: EvaluationResult] = [:]
-        var selectedStep = step
+        let selectedStep = session.selectedStep
         print("final test evaluation on \(testEpisodes) fixed seeds (never used during training)…")
         if selectOnValidation && learns, FileManager.default.fileExists(atPath: path("policy-best.h5")) {
             try learner.save(to: path("policy-final.h5"))
             rows[agent.rawValue + "_final"] = try evaluate(learner, cell: cell, seeds: testSeeds)
-            let bestLine = progress.split(separator: "\n").last { $0.hasPrefix("best,") }
-            selectedStep = bestLine.flatMap { Int($0.split(separator: ",")[1]) } ?? step
             learner = try loadPolicy(path("policy-best.h5"), cell: cell)
             if rename(path("policy-best.h5"), path("policy.h5")) != 0 {
                 throw UserError("\(path("policy.h5")): cannot replace the file")

@@ -38,7 +38,7 @@ struct TrainLeonardo: ParsableCommand {
     ) var initFrom: String?
     @Option(
         help:
-            "Set one of the paper's eleven loss weights, NAME=VALUE (repeatable); names: \(LossWeights.paperTermNames.joined(separator: ", "))."
+            "Set the weight of a loss term, NAME=VALUE (repeatable); names: \(LossTerms.names.joined(separator: ", ")) (L1 … L14; the last three are this project's, with their own flags too)."
     ) var lossWeight: [String] = []
     @Option(
         help:
@@ -155,17 +155,16 @@ struct TrainLeonardo: ParsableCommand {
     }
 
     /// --loss-weight NAME=VALUE pairs, checked.
-    func parsedLossWeights() throws -> [(String, Double)] {
+    func parsedLossWeights() throws -> [(LossTerm, Double)] {
         try lossWeight.map { item in
             let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
-            guard parts.count == 2, LossWeights.paperTermNames.contains(parts[0]), let v = Double(parts[1]), v >= 0,
-                v.isFinite
+            guard parts.count == 2, let term = LossTerm(name: parts[0]), let v = Double(parts[1]), v >= 0, v.isFinite
             else {
                 throw ValidationError(
-                    "--loss-weight must be NAME=VALUE with a finite VALUE ≥ 0 and NAME one of \(LossWeights.paperTermNames.joined(separator: ", ")); got '\(item)'"
+                    "--loss-weight must be NAME=VALUE with a finite VALUE ≥ 0 and NAME one of \(LossTerms.names.joined(separator: ", ")); got '\(item)'"
                 )
             }
-            return (parts[0], v)
+            return (term, v)
         }
     }
 
@@ -289,7 +288,7 @@ struct TrainLeonardo: ParsableCommand {
         opts.gradClip = gradClip
         opts.seed = seed
         opts.checkpointEvery = checkpointEvery
-        for (name, value) in try parsedLossWeights() { try opts.weights.setPaperWeight(name, value) }
+        for (term, value) in try parsedLossWeights() { opts.weights[term] = value }
         if let w = blockHeterogeneity { opts.weights.blockHeterogeneity = w }
         if let k = heterogeneityBlocks { opts.weights.heterogeneityBlocks = k }
         if let w = longLagMsd { opts.weights.longLagMSD = w }
@@ -354,12 +353,10 @@ struct TrainLeonardo: ParsableCommand {
                 last = now
                 lastStep = st.optimizerStep
             }
-            let shortNames = [
-                "mse", "kl", "mean", "var", "skew", "kurt", "med", "vacf", "vacfB", "xy", "pacf", "het", "lmsd", "prof"
-            ]
             let msg =
                 "epoch \(st.epoch + (st.stepInEpoch == 0 ? 0 : 1))/\(epochs) loss \(String(format: "%.4g", terms.total)) ["
-                + zip(shortNames, terms.values).map { "\($0) \(String(format: "%.3g", $1))" }.joined(separator: " ")
+                + LossTerm.allCases.map { "\($0.shortName) \(String(format: "%.3g", terms[$0]))" }.joined(
+                    separator: " ")
                 + (st.options.doseAnchor == nil ? "" : " dose \(String(format: "%.3g", terms.doseAnchor))")
                 + "] \(String(format: "%.0f", rate)) traj/s"
             bar.update(st.optimizerStep, msg)
@@ -371,7 +368,7 @@ struct TrainLeonardo: ParsableCommand {
                 let v = trainer.evaluate(val)
                 let trainLoss =
                     epochEnded
-                    ? zip(st.options.weights.asArray, st.lastEpochLosses).reduce(0) { $0 + $1.0 * $1.1 } : terms.total
+                    ? st.lastEpochTerms.total : terms.total
                 bar.finish()
                 let improved = v.total < curve.best
                 print(
@@ -391,10 +388,12 @@ struct TrainLeonardo: ParsableCommand {
             }
         }
         bar.finish()
-        let losses = trainer.state.lastEpochLosses
+        let losses = trainer.state.lastEpochTerms
         print("done: \(trainer.state.optimizerStep) steps; last epoch mean loss terms:")
-        for (name, v) in zip(LossTerms.names, losses) {
-            print("  \(name.padding(toLength: 20, withPad: " ", startingAt: 0)) \(String(format: "%.6g", v))")
+        for term in LossTerm.allCases {
+            print(
+                "  \(term.name.padding(toLength: 20, withPad: " ", startingAt: 0)) \(String(format: "%.6g", losses[term]))"
+            )
         }
         print("checkpoint: \(out)")
     }

@@ -13,6 +13,10 @@ struct EnvironmentOptions: ParsableArguments {
         do {
             if let envFile { return try makeEnvironment(specFile: envFile) }
             return try makeEnvironment(id: env)
+        } catch EnvironmentError.unknownEnvironment(let id, let known) {
+            throw UserError(
+                "--env: unknown environment '\(id)' (registered: \(known.joined(separator: ", ")); a spec of your own "
+                    + "goes to --env-file)")
         } catch let error as EnvironmentError {
             throw UserError(error.description)
         }

@@ -155,3 +155,16 @@ extension BLASThreads {
         return Double(calls) * 2 * Double(n * n * n) / Date().timeIntervalSince(start) / 1e9
     }
 }
+
+/// Which OpenBLAS runs the products. Its dynamic dispatch picks a kernel per CPU at load time; kernels sum in
+/// different orders, so results are bit-identical for one kernel, not across kernels. The environment variable
+/// `OPENBLAS_CORETYPE` (read when the library loads) pins the kernel; the golden traces of the test suite were
+/// recorded with `Haswell` (AVX2 + FMA; `Zen` gives the same bits), which `scripts/test.sh` sets.
+public enum OpenBLAS {
+    /// The kernel in use, e.g. "Haswell".
+    public static var kernel: String { openblas_get_corename().map { String(cString: $0) } ?? "unknown" }
+    /// The build: version and options.
+    public static var configuration: String { openblas_get_config().map { String(cString: $0) } ?? "unknown" }
+    /// The kernel the golden traces were recorded with.
+    public static let goldenKernels: Set<String> = ["Haswell", "Zen"]
+}

@@ -3,9 +3,9 @@ import Foundation
 /// In-place iterative radix-2 complex FFT (Cooley–Tukey, decimation in time) on split real/imaginary
 /// arrays of double precision. Forward transform: X_k = Σ_j x_j exp(−2πi jk/N). Used by the circulant
 /// embedding of fractional Gaussian noise, where N is a power of two of a few hundred points.
-public enum FFT {
+enum FFT {
     /// Transforms `re`/`im` (length N, a power of two) in place.
-    public static func forward(_ re: inout [Double], _ im: inout [Double]) {
+    static func forward(_ re: inout [Double], _ im: inout [Double]) {
         let n = re.count
         precondition(n == im.count && n > 0 && n & (n - 1) == 0, "FFT length must be a power of two")
         // Bit-reversal permutation.
@@ -47,7 +47,7 @@ public enum FFT {
     }
 
     /// The smallest power of two ≥ n.
-    public static func powerOfTwo(atLeast n: Int) -> Int {
+    static func powerOfTwo(atLeast n: Int) -> Int {
         var m = 1
         while m < n { m <<= 1 }
         return m

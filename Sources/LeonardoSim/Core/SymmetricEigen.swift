@@ -2,9 +2,9 @@ import CBLAS
 import Foundation
 
 /// Symmetric eigendecomposition (LAPACK `dsyev` from OpenBLAS), double precision.
-public enum SymmetricEigen {
+enum SymmetricEigen {
     /// Eigenvalues (ascending) and eigenvectors (columns of the row-major n×n result) of a symmetric matrix.
-    public static func decompose(_ a: [Double], n: Int) throws -> (values: [Double], vectors: [Double]) {
+    static func decompose(_ a: [Double], n: Int) throws -> (values: [Double], vectors: [Double]) {
         precondition(a.count == n * n)
         // LAPACK is column-major; a symmetric matrix is its own transpose, and the eigenvectors come back as
         // columns of the column-major array, i.e. rows of the row-major view: transpose on the way out.
@@ -30,7 +30,7 @@ public enum SymmetricEigen {
     }
 
     /// The principal square root of a symmetric positive semi-definite matrix, V·diag(√max(λ, 0))·Vᵀ.
-    public static func sqrtPSD(_ a: [Double], n: Int) throws -> [Double] {
+    static func sqrtPSD(_ a: [Double], n: Int) throws -> [Double] {
         let (w, v) = try decompose(a, n: n)
         var out = [Double](repeating: 0, count: n * n)
         for k in 0..<n {

@@ -152,7 +152,7 @@ public enum LeonardoCheckpoint {
 
 extension JSONEncoder {
     /// A JSON encoder with sorted keys (stable files for diffs and golden tests).
-    static var sorted: JSONEncoder {
+    public static var sorted: JSONEncoder {
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys]
         return e

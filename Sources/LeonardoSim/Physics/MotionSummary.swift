@@ -44,20 +44,8 @@ public struct MotionSummary: Equatable, Sendable {
                 for l in 0..<maxLag { tamsd[l] += m[l] }
             }
         }
-        let n = Double(sizes.count)
-        meanStep = sizes.reduce(0, +) / n
-        var m2 = 0.0
-        var m3 = 0.0
-        var m4 = 0.0
-        for s in sizes {
-            let c = s - meanStep
-            m2 += c * c
-            m3 += c * c * c
-            m4 += c * c * c * c
-        }
-        m2 /= n
-        m3 /= n
-        m4 /= n
+        let (mean, m2, m3, m4) = sizes.withUnsafeBufferPointer { centralMoments($0) }
+        meanStep = mean
         stepStd = m2.squareRoot()
         stepSkewness = m2 > 0 ? m3 / pow(m2, 1.5) : 0
         stepKurtosis = m2 > 0 ? m4 / (m2 * m2) : 0
@@ -65,7 +53,7 @@ public struct MotionSummary: Equatable, Sendable {
         medianStep =
             sorted.count % 2 == 1
             ? sorted[sorted.count / 2] : 0.5 * (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2])
-        tailFraction = Double(sizes.filter { $0 > 3 * medianStep }.count) / n
+        tailFraction = Double(sizes.filter { $0 > 3 * medianStep }.count) / Double(sizes.count)
         self.vacf = vacf.map { $0 / Double(set.count) }
         msdExponent = MSD.exponent(tamsd)
         let pm = profile.reduce(0, +) / Double(M)

@@ -121,33 +121,14 @@ func computeStatistics(
                 scratch.selectIndex.withUnsafeMutableBufferPointer { selIdx in
                     let d = dp.baseAddress!
                     let s = sp.baseAddress!
-                    var sum = 0.0
-                    var sumx = 0.0
-                    var sumy = 0.0
                     for t in 0..<M {
                         let dx = Double(r[2 * (t + 1)]) - Double(r[2 * t])
                         let dy = Double(r[2 * (t + 1) + 1]) - Double(r[2 * t + 1])
                         d[2 * t] = dx
                         d[2 * t + 1] = dy
                         s[t] = (dx * dx + dy * dy).squareRoot()
-                        sum += s[t]
-                        sumx += dx
-                        sumy += dy
                     }
-                    let m = sum / Double(M)
-                    var m2 = 0.0
-                    var m3 = 0.0
-                    var m4 = 0.0
-                    for t in 0..<M {
-                        let c = s[t] - m
-                        let c2 = c * c
-                        m2 += c2
-                        m3 += c2 * c
-                        m4 += c2 * c2
-                    }
-                    m2 /= Double(M)
-                    m3 /= Double(M)
-                    m4 /= Double(M)
+                    let (m, m2, m3, m4) = centralMoments(UnsafeBufferPointer(start: s, count: M))
                     scalars[StatsLayout.mean] = m
                     scalars[StatsLayout.variance] = m2
                     scalars[StatsLayout.skewness] = m2 > 0 ? m3 / (m2 * m2.squareRoot()) : 0
@@ -157,19 +138,8 @@ func computeStatistics(
                     scalars[StatsLayout.median] = s[k]
                     scalars[StatsLayout.medianIndex] = Double(k)
                     // x–y step correlation
-                    let mx = sumx / Double(M)
-                    let my = sumy / Double(M)
-                    var cxy = 0.0
-                    var vx = 0.0
-                    var vy = 0.0
-                    for t in 0..<M {
-                        let a = d[2 * t] - mx
-                        let b = d[2 * t + 1] - my
-                        cxy += a * b
-                        vx += a * a
-                        vy += b * b
-                    }
-                    scalars[StatsLayout.rho] = vx > 0 && vy > 0 ? cxy / (vx * vy).squareRoot() : 0
+                    let xy = XYStepMoments(d, count: M)
+                    scalars[StatsLayout.rho] = xy.correlation
                     // autocorrelations
                     autocorrelation(d, count: M, out: vacf)
                 }
@@ -193,6 +163,64 @@ func autocorrelation(_ a: UnsafePointer<Double>, count n: Int, out: UnsafeMutabl
         for t in 0..<(n - tau) { num += a[2 * t] * a[2 * (t + tau)] + a[2 * t + 1] * a[2 * (t + tau) + 1] }
         out[tau - 1] = den > 0 ? num / Double(n - tau) / den : 0
     }
+}
+
+/// Means and centred sums of squares and products of the x and y components of M steps (2M doubles, interleaved):
+/// the x–y step correlation and its gradient.
+struct XYStepMoments {
+    let meanX: Double, meanY: Double
+    /// Σ (Δx − ⟨Δx⟩)(Δy − ⟨Δy⟩), Σ (Δx − ⟨Δx⟩)², Σ (Δy − ⟨Δy⟩)².
+    let covariance: Double, varianceX: Double, varianceY: Double
+
+    @inline(__always)
+    init(_ d: UnsafePointer<Double>, count M: Int) {
+        var sumx = 0.0
+        var sumy = 0.0
+        for t in 0..<M {
+            sumx += d[2 * t]
+            sumy += d[2 * t + 1]
+        }
+        meanX = sumx / Double(M)
+        meanY = sumy / Double(M)
+        var cxy = 0.0
+        var vx = 0.0
+        var vy = 0.0
+        for t in 0..<M {
+            let a = d[2 * t] - meanX
+            let b = d[2 * t + 1] - meanY
+            cxy += a * b
+            vx += a * a
+            vy += b * b
+        }
+        covariance = cxy
+        varianceX = vx
+        varianceY = vy
+    }
+
+    /// ρ = cov/√(var_x var_y), 0 when either variance vanishes.
+    var correlation: Double {
+        varianceX > 0 && varianceY > 0 ? covariance / (varianceX * varianceY).squareRoot() : 0
+    }
+}
+
+/// Population central moments of n values: mean, m₂, m₃, m₄ (sums in order, then divided by n).
+@inline(__always)
+func centralMoments(_ x: UnsafeBufferPointer<Double>) -> (mean: Double, m2: Double, m3: Double, m4: Double) {
+    let n = x.count
+    var sum = 0.0
+    for i in 0..<n { sum += x[i] }
+    let mean = sum / Double(n)
+    var m2 = 0.0
+    var m3 = 0.0
+    var m4 = 0.0
+    for i in 0..<n {
+        let c = x[i] - mean
+        let c2 = c * c
+        m2 += c2
+        m3 += c2 * c
+        m4 += c2 * c2
+    }
+    return (mean, m2 / Double(n), m3 / Double(n), m4 / Double(n))
 }
 
 /// Adds to g (n×2 doubles) the gradient of Σ_τ w_τ·C(τ) with respect to the vectors a, given C already computed.

@@ -27,8 +27,12 @@ public final class LeonardoTrainer {
             throw LeonardoError.invalidData(
                 "training data must be N×\(model.config.length)×\(model.config.inputChannels)")
         }
-        guard options.batchSize >= 2 else { throw LeonardoError.invalidArgument("--batch must be at least 2") }
-        guard options.learningRate > 0 else { throw LeonardoError.invalidArgument("--lr must be positive") }
+        guard options.batchSize >= 2 else {
+            throw LeonardoError.invalidArgument("TrainingOptions.batchSize must be at least 2")
+        }
+        guard options.learningRate > 0 else {
+            throw LeonardoError.invalidArgument("TrainingOptions.learningRate must be positive")
+        }
         if options.doseAnchor != nil {
             guard let doseLabels, doseLabels.count == data.count / step else {
                 throw LeonardoError.invalidArgument(
@@ -127,7 +131,7 @@ public final class LeonardoTrainer {
         optimizer.clipGradients(maxNorm: state.options.gradClip)
         optimizer.update()
         state.optimizerStep = optimizer.step
-        for k in 0..<LossTerms.count { state.epochLossSums[k] += terms.values[k] }
+        for term in LossTerm.allCases { state.epochLossSums[term.rawValue] += terms[term] }
         state.epochBatches += 1
         state.stepInEpoch += 1
         if state.stepInEpoch >= stepsPerEpoch {

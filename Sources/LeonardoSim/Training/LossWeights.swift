@@ -20,12 +20,49 @@ public struct LossWeights: Codable, Equatable, Sendable {
     public var stepProfile = 0.0
     public init() {}
 
-    public var asArray: [Double] {
-        [
-            mse, kl, mean, variance, skewness, kurtosis, median, vacf, vacfBatch, xyCorrelation, positionACF,
-            blockHeterogeneity,
-            longLagMSD, stepProfile
-        ]
+    /// The weight of `term`.
+    public subscript(term: LossTerm) -> Double {
+        get {
+            switch term {
+            case .mse: mse
+            case .kl: kl
+            case .mean: mean
+            case .variance: variance
+            case .skewness: skewness
+            case .kurtosis: kurtosis
+            case .median: median
+            case .vacf: vacf
+            case .vacfBatch: vacfBatch
+            case .xyCorrelation: xyCorrelation
+            case .positionACF: positionACF
+            case .blockHeterogeneity: blockHeterogeneity
+            case .longLagMSD: longLagMSD
+            case .stepProfile: stepProfile
+            }
+        }
+        set {
+            switch term {
+            case .mse: mse = newValue
+            case .kl: kl = newValue
+            case .mean: mean = newValue
+            case .variance: variance = newValue
+            case .skewness: skewness = newValue
+            case .kurtosis: kurtosis = newValue
+            case .median: median = newValue
+            case .vacf: vacf = newValue
+            case .vacfBatch: vacfBatch = newValue
+            case .xyCorrelation: xyCorrelation = newValue
+            case .positionACF: positionACF = newValue
+            case .blockHeterogeneity: blockHeterogeneity = newValue
+            case .longLagMSD: longLagMSD = newValue
+            case .stepProfile: stepProfile = newValue
+            }
+        }
+    }
+
+    /// Σ wⱼ·Lⱼ over every term, in the order of `LossTerm.allCases`.
+    public func total(_ terms: LossTerms) -> Double {
+        LossTerm.allCases.reduce(0) { $0 + self[$1] * terms[$1] }
     }
 
     enum CodingKeys: String, CodingKey {
@@ -53,30 +90,5 @@ public struct LossWeights: Codable, Equatable, Sendable {
         longLagMSD = try c.decodeIfPresent(Double.self, forKey: .longLagMSD) ?? 0
         msdLags = try c.decodeIfPresent([Int].self, forKey: .msdLags) ?? [1, 10, 50, 100, 150]
         stepProfile = try c.decodeIfPresent(Double.self, forKey: .stepProfile) ?? 0
-    }
-}
-
-extension LossWeights {
-    /// Names of the paper's eleven terms L1–L11, as in `LossTerms.names`.
-    public static let paperTermNames = Array(LossTerms.names.prefix(11))
-
-    /// Sets the weight of the paper's term `name` (one of `paperTermNames`).
-    public mutating func setPaperWeight(_ name: String, _ value: Double) throws {
-        switch name {
-        case "mse": mse = value
-        case "kl": kl = value
-        case "mean": mean = value
-        case "variance": variance = value
-        case "skewness": skewness = value
-        case "kurtosis": kurtosis = value
-        case "median": median = value
-        case "vacf": vacf = value
-        case "vacf_batch": vacfBatch = value
-        case "xy_correlation": xyCorrelation = value
-        case "position_acf": positionACF = value
-        default:
-            throw LeonardoError.invalidArgument(
-                "loss weight '\(name)' is not one of \(Self.paperTermNames.joined(separator: ", "))")
-        }
     }
 }

@@ -63,4 +63,11 @@ public struct TrainingState: Codable, Equatable, Sendable {
     /// Running sums of each loss term over the current epoch, and the batches summed.
     public var epochLossSums: [Double] = [Double](repeating: 0, count: LossTerms.count)
     public var epochBatches: Int = 0
+
+    /// `lastEpochLosses` by term, with their weighted sum (without the dose term) as `total`.
+    public var lastEpochTerms: LossTerms {
+        var terms = LossTerms(values: lastEpochLosses)
+        terms.total = options.weights.total(terms)
+        return terms
+    }
 }

@@ -20,7 +20,7 @@ public enum EnvironmentError: Error, CustomStringConvertible, Equatable {
             return field == "-" ? "\(file): \(problem)" : "\(file): field '\(field)' \(problem)"
         case .unknownEnvironment(let id, let known):
             return
-                "unknown environment '\(id)' (registered: \(known.joined(separator: ", ")); add a spec file with --env-file)"
+                "unknown environment '\(id)' (registered: \(known.joined(separator: ", ")); a spec of your own is made from its file)"
         case .incompatibleSpaces(let what): return "incompatible spaces: \(what)"
         case .checkFailed(let what): return "environment check failed: \(what)"
         }

@@ -38,12 +38,10 @@ public struct SweepTable: Equatable {
         precondition(shards >= 1 && shard >= 0 && shard < shards)
         let spec = env.spec
         for d in doseRates where d < spec.doseRateRange[0] || d > spec.doseRateRange[1] {
-            throw EnvironmentError.actionOutsideSpace(
-                "dose rate \(d) outside the environment's range \(spec.doseRateRange)")
+            throw SweepError.settingOutsideRange(quantity: "dose rate", value: d, range: spec.doseRateRange)
         }
         for f in frameRates where f < spec.frameRateRange[0] || f > spec.frameRateRange[1] {
-            throw EnvironmentError.actionOutsideSpace(
-                "frame rate \(f) outside the environment's range \(spec.frameRateRange)")
+            throw SweepError.settingOutsideRange(quantity: "frame rate", value: f, range: spec.frameRateRange)
         }
         var table = SweepTable(
             environment: spec.id, doseRates: doseRates, frameRates: frameRates, episodes: episodes, seed: seed,
@@ -60,16 +58,16 @@ public struct SweepTable: Equatable {
 
     /// Joins shards of one sweep; they must agree on environment, grid, episodes and seed, and not overlap.
     public static func merge(_ parts: [SweepTable]) throws -> SweepTable {
-        guard var out = parts.first else { throw EnvironmentError.checkFailed("nothing to merge") }
+        guard var out = parts.first else { throw SweepError.noParts }
         for p in parts.dropFirst() {
             guard p.environment == out.environment, p.doseRates == out.doseRates, p.frameRates == out.frameRates,
                 p.episodes == out.episodes, p.seed == out.seed
             else {
-                throw EnvironmentError.incompatibleSpaces("sweep parts differ in environment, grid, episodes or seed")
+                throw SweepError.mismatchedParts
             }
             for (k, v) in p.results {
                 if out.results[k] != nil {
-                    throw EnvironmentError.incompatibleSpaces("setting \(k) appears in two parts")
+                    throw SweepError.overlappingParts(setting: k)
                 }
                 out.results[k] = v
             }
@@ -120,8 +118,7 @@ public struct SweepTable: Equatable {
             let env = try f.stringAttribute("environment"),
             let episodes = try f.doubleAttribute("episodes")
         else {
-            throw EnvironmentError.invalidSpec(
-                file: path, field: "format", problem: "is not a MicroscopeGym sweep file")
+            throw SweepError.notASweepFile(path)
         }
         let doses = try f.readDouble("dose_rate").data
         let frames = try f.readDouble("frame_rate").data

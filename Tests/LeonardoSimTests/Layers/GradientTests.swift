@@ -161,9 +161,10 @@ final class GradientTests: XCTestCase {
         let N = 2
         let T = 4
         let n = N * T * 4
-        // seed 11 puts a ReLU pre-activation within 1e-3 of its kink (central differences straddle it)
+        // seed 11 puts a ReLU pre-activation within 1e-3 of its kink (central differences straddle it); h = 3e-3
+        // left float32 rounding of the objective at 3.2 % on one key weight with another OpenBLAS kernel (Xeon)
         checkLayer(
-            "TransformerBlock", store: s, inputCount: 3 * n, outputCount: n, h: 3e-3, seed: 12,
+            "TransformerBlock", store: s, inputCount: 3 * n, outputCount: n, h: 5e-3, seed: 12,
             run: { x, y in
                 b.forward(values: x, keys: x + n, queries: x + 2 * n, out: y, batch: N, length: T, training: true)
             },
@@ -197,19 +198,9 @@ final class GradientTests: XCTestCase {
         var rh = randomWalks(N, length: T, seed: 22, persistence: 0.5)
         var mu = (0..<(N * L)).map { Float($0) * 0.3 - 0.5 }
         var lv = (0..<(N * L)).map { Float($0) * -0.2 + 0.3 }
-        for term in 0..<LossTerms.count {
+        for term in LossTerm.allCases {
             var w = LossWeights()
-            var arr = [Double](repeating: 0, count: LossTerms.count)
-            arr[term] = 1
-            (
-                w.mse, w.kl, w.mean, w.variance, w.skewness, w.kurtosis, w.median, w.vacf, w.vacfBatch, w.xyCorrelation,
-                w.positionACF,
-                w.blockHeterogeneity, w.longLagMSD, w.stepProfile
-            ) =
-                (
-                    arr[0], arr[1], arr[2], arr[3], arr[4], arr[5], arr[6], arr[7], arr[8], arr[9], arr[10], arr[11],
-                    arr[12], arr[13]
-                )
+            for other in LossTerm.allCases { w[other] = other == term ? 1 : 0 }
             w.vacfMaxLag = 5
             w.heterogeneityBlocks = 3  // 11 steps: blocks of 3, 4 and 4
             w.msdLags = [1, 3, 7, 50]  // 50 ≥ T: left out
@@ -251,8 +242,8 @@ final class GradientTests: XCTestCase {
                     }
                 }
             }
-            let name = LossTerms.names[term]
-            if term == 1 {
+            let name = term.name
+            if term == .kl {
                 var num: [Double] = []
                 var ana: [Double] = []
                 for i in 0..<mu.count {
@@ -279,7 +270,7 @@ final class GradientTests: XCTestCase {
             var num: [Double] = []
             var ana: [Double] = []
             // the median is piecewise linear: a small step keeps the selected element (no truncation error)
-            let h: Float = term == 6 ? 1e-5 : 1e-3
+            let h: Float = term == .median ? 1e-5 : 1e-3
             for i in 0..<rh.count {
                 let o = rh[i]
                 rh[i] = o + h
@@ -298,7 +289,7 @@ final class GradientTests: XCTestCase {
 
     // MARK: whole model
 
-    func checkWholeObjective(chain: Bool, onlyTerms: [Int]? = nil, variant: DecoderVariant = .authors) throws {
+    func checkWholeObjective(chain: Bool, onlyTerms: [LossTerm]? = nil, variant: DecoderVariant = .authors) throws {
         var cfg = LeonardoConfig.tiny
         cfg.length = 12
         cfg.chainDecoderBlocks = chain
@@ -315,13 +306,7 @@ final class GradientTests: XCTestCase {
         var w = LossWeights()
         w.vacfMaxLag = 5
         if let only = onlyTerms {
-            var a = w.asArray
-            for k in 0..<11 where !only.contains(k) { a[k] = 0 }
-            (
-                w.mse, w.kl, w.mean, w.variance, w.skewness, w.kurtosis, w.median, w.vacf, w.vacfBatch, w.xyCorrelation,
-                w.positionACF
-            ) =
-                (a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10])
+            for term in LossTerm.paperTerms where !only.contains(term) { w[term] = 0 }
         }
         let loss = PhysicsLoss(weights: w, length: cfg.length)
         _ = x.withUnsafeBufferPointer { xp in
@@ -392,7 +377,7 @@ final class GradientTests: XCTestCase {
     /// is linear in the output cotangent, so the model's Jacobian is checked with the smooth MSE + KL terms
     /// (a generic cotangent); each statistic term's gradient with respect to r̂ is checked on its own in
     /// `testEveryLossTermGradient`, and `testFullObjectiveGradientIsADescentDirection` uses all 11 together.
-    func testWholeObjectiveReleasedLoop() throws { try checkWholeObjective(chain: false, onlyTerms: [0, 1]) }
+    func testWholeObjectiveReleasedLoop() throws { try checkWholeObjective(chain: false, onlyTerms: [.mse, .kl]) }
 
     func testFullObjectiveGradientIsADescentDirection() throws {
         var cfg = LeonardoConfig.tiny
@@ -430,11 +415,11 @@ final class GradientTests: XCTestCase {
     /// give rounding noise × w₃ = 50000. The chained routing is therefore checked with the smooth MSE + KL terms;
     /// every statistic term is checked on its own in `testEveryLossTermGradient`, and all 11 together through
     /// the released model in `testWholeObjectiveReleasedLoop`.
-    func testWholeObjectiveChainedBlocks() throws { try checkWholeObjective(chain: true, onlyTerms: [0, 1]) }
+    func testWholeObjectiveChainedBlocks() throws { try checkWholeObjective(chain: true, onlyTerms: [.mse, .kl]) }
     func testWholeObjectiveStationaryDecoder() throws {
         // MSE and KL as for the authors' decoder: the large-weight terms amplify float32 rounding beyond what a central
         // difference resolves; each is checked on its own in testEveryLossTermGradient.
-        try checkWholeObjective(chain: false, onlyTerms: [0, 1], variant: .stationary)
+        try checkWholeObjective(chain: false, onlyTerms: [.mse, .kl], variant: .stationary)
     }
 
     func testStationaryFrontEnd() {

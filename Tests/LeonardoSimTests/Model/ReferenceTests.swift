@@ -67,13 +67,13 @@ final class ReferenceTests: XCTestCase {
             }
         }
         XCTAssertEqual(expected.count, 11, "the reference holds the paper's 11 terms")
-        for (k, name) in LossTerms.names.prefix(11).enumerated() {
-            XCTAssertEqual(terms.values[k], expected[k], accuracy: 1e-6 * max(1, abs(expected[k])), name)
+        for (term, value) in zip(LossTerm.paperTerms, expected) {
+            XCTAssertEqual(terms[term], value, accuracy: 1e-6 * max(1, abs(value)), term.name)
         }
-        XCTAssertEqual(terms.values[11], 0, "L12 is off (weight 0) in the paper's loss")
-        XCTAssertEqual(terms.values[12], 0, "L13 is off (weight 0) in the paper's loss")
-        XCTAssertEqual(terms.values[13], 0, "L14 is off (weight 0) in the paper's loss")
-        let total = zip(LossWeights().asArray, expected).reduce(0) { $0 + $1.0 * $1.1 }
+        for term in LossTerm.allCases where !term.isPaperTerm {
+            XCTAssertEqual(terms[term], 0, "\(term.label) is off (weight 0) in the paper's loss")
+        }
+        let total = zip(LossTerm.paperTerms, expected).reduce(0) { $0 + LossWeights()[$1.0] * $1.1 }
         XCTAssertEqual(terms.total, total, accuracy: 1e-6 * total)
     }
 

@@ -79,12 +79,13 @@ final class BlockHeterogeneityTests: XCTestCase {
         func terms(_ rh: [Float]) -> LossTerms { lossTerms(w, r, rh, length: T, batch: N) }
         // a mirrored copy has the same step sizes in the same order: L12 = 0
         XCTAssertEqual(
-            terms(r.enumerated().map { $0.offset % 2 == 0 ? -$0.element : $0.element }).values[11], 0, accuracy: 1e-12)
+            terms(r.enumerated().map { $0.offset % 2 == 0 ? -$0.element : $0.element })[.blockHeterogeneity], 0,
+            accuracy: 1e-12)
         // a Brownian reconstruction does not; the total carries w₁₂·L12
         let bm = (0..<N).flatMap { _ in DiffusionProcess.brownian(length: T, using: &rng).map { Float($0) } }
         let t = terms(bm)
-        XCTAssertGreaterThan(t.values[11], 0.01)
-        XCTAssertEqual(t.total, zip(w.asArray, t.values).reduce(0) { $0 + $1.0 * $1.1 }, accuracy: 1e-9 * t.total)
+        XCTAssertGreaterThan(t[.blockHeterogeneity], 0.01)
+        XCTAssertEqual(t.total, w.total(t), accuracy: 1e-9 * t.total)
     }
 
     /// L13's statistic: a straight walk of unit steps has TAMSD(τ) = τ²; Brownian motion has E[TAMSD(τ)] = 2τ.
@@ -129,10 +130,10 @@ final class BlockHeterogeneityTests: XCTestCase {
         var w = LossWeights()
         w.longLagMSD = 3
         func terms(_ rh: [Float]) -> LossTerms { lossTerms(w, r, rh, length: T, batch: N) }
-        XCTAssertEqual(terms(r).values[12], 0, accuracy: 1e-12)
+        XCTAssertEqual(terms(r)[.longLagMSD], 0, accuracy: 1e-12)
         let t = terms(back)
-        XCTAssertGreaterThan(t.values[12], 0.05)
-        XCTAssertEqual(t.total, zip(w.asArray, t.values).reduce(0) { $0 + $1.0 * $1.1 }, accuracy: 1e-9 * t.total)
+        XCTAssertGreaterThan(t[.longLagMSD], 0.05)
+        XCTAssertEqual(t.total, w.total(t), accuracy: 1e-9 * t.total)
     }
 
     /// L14 by hand: one trajectory whose first step is twice as long in the reconstruction as in the input;
@@ -145,13 +146,13 @@ final class BlockHeterogeneityTests: XCTestCase {
         }
         // steps (1, 0), (0, 1) against (2, 0), (0, 1): mean squared steps 1, 1 against 4, 1 → L14 = (ln 4)²/2
         let t = terms([0, 0, 1, 0, 1, 1], [0, 0, 2, 0, 2, 1], T: 3, N: 1)
-        XCTAssertEqual(t.values[13], log(4.0) * log(4.0) / 2, accuracy: 1e-5)
-        XCTAssertEqual(t.total, zip(w.asArray, t.values).reduce(0) { $0 + $1.0 * $1.1 }, accuracy: 1e-9 * t.total)
+        XCTAssertEqual(t[.stepProfile], log(4.0) * log(4.0) / 2, accuracy: 1e-5)
+        XCTAssertEqual(t.total, w.total(t), accuracy: 1e-9 * t.total)
         var rng = Xoshiro256StarStar(seed: 12)
         let a = DiffusionProcess.brownian(length: 30, using: &rng).map { Float($0) }
         let b = DiffusionProcess.attm(alpha: 0.5, length: 30, using: &rng).map { Float($0) }
-        XCTAssertEqual(terms(a + b, b + a, T: 30, N: 2).values[13], 0, accuracy: 1e-12)
-        XCTAssertGreaterThan(terms(a + b, a + a, T: 30, N: 2).values[13], 0.01)
+        XCTAssertEqual(terms(a + b, b + a, T: 30, N: 2)[.stepProfile], 0, accuracy: 1e-12)
+        XCTAssertGreaterThan(terms(a + b, a + a, T: 30, N: 2)[.stepProfile], 0.01)
     }
 
     /// `MotionSummary.stepProfileVariation`: N stationary Brownian walks give ≈ 1/√N (normalised squared 2-D

@@ -1,0 +1,296 @@
+import Foundation
+import LeonardoSim
+import MicroscopeGym
+
+/// A learner whose whole training state can be saved, so that a `TrainingSession` resumes it exactly.
+public protocol ResumableAgent: Agent, AnyObject {
+    /// Environment steps observed so far.
+    var step: Int { get }
+    /// Writes the full training state (weights, optimizer, replay buffer, generator) atomically.
+    func saveCheckpoint(to path: String) throws
+}
+
+extension DQNAgent: ResumableAgent {
+    public func saveCheckpoint(to path: String) throws { try save(to: path, full: true) }
+}
+
+/// When a training session evaluates, checkpoints and selects. Seeds: training episode k of a session runs on seed
+/// `seed`·1,000,003 + k; validation on `validationSeeds` (3,000,000 + i by default), never on test seeds.
+public struct TrainingSchedule: Equatable, Sendable {
+    /// Environment steps to train.
+    public var steps: Int
+    /// Seed of the training episodes.
+    public var seed: UInt64
+    /// Evaluate the greedy policy on the validation seeds every this many steps (and at the last step).
+    public var evaluateEvery = 2_000
+    /// The validation seeds.
+    public var validationSeeds: [UInt64] = (0..<10).map { 3_000_000 + UInt64($0) }
+    /// A checkpoint is due every this many steps; it is taken at the next episode end, so that a resumed session
+    /// continues exactly as an uninterrupted one.
+    public var checkpointEvery = 2_000
+    /// Keep the policy with the best validation return (`policy-best.h5` in the run folder); for learning agents.
+    public var selectOnValidation = true
+    /// Bootstrap from the last state of truncated episodes (off: a budget's end is terminal for learning).
+    public var bootstrapTruncation = false
+
+    public init(steps: Int, seed: UInt64) {
+        self.steps = steps
+        self.seed = seed
+    }
+
+    /// The seed of training episode `episode`.
+    public func episodeSeed(_ episode: Int) -> UInt64 { seed &* 1_000_003 &+ UInt64(episode) }
+}
+
+/// One row of a session's progress: a finished episode, a validation evaluation, or a new best policy.
+public struct TrainingRecord: Equatable, Sendable {
+    public enum Kind: String, Sendable { case episode, eval, best }
+    public var kind: Kind
+    public var step: Int
+    public var episode: Int
+    /// The episode's return (episode rows).
+    public var episodeReturn = Double.nan
+    public var length = 0
+    /// Damage at the episode's end (episode rows) or the validation mean (eval rows).
+    public var damage = Double.nan
+    public var epsilon = Double.nan
+    public var loss = Double.nan
+    /// Validation return: mean and 95 % CI half-width (eval and best rows).
+    public var validationMean = Double.nan
+    public var validationCI95 = Double.nan
+
+    /// The header of `progress.csv`.
+    public static let csvHeader = "kind,step,episode,return,length,damage,epsilon,loss,eval_mean,eval_ci95"
+
+    /// The record as a `progress.csv` line (fields that do not apply are empty).
+    public var csvLine: String {
+        func f(_ x: Double) -> String { x.isNaN ? "" : "\(x)" }
+        switch kind {
+        case .episode:
+            return "episode,\(step),\(episode),\(episodeReturn),\(length),\(damage),\(epsilon),\(loss),,"
+        case .eval:
+            return "eval,\(step),\(episode),,,\(damage),,,\(validationMean),\(validationCI95)"
+        case .best:
+            return "best,\(step),\(episode),,,,,,\(validationMean),\(validationCI95)"
+        }
+    }
+
+    /// Parses a `progress.csv` line written by `csvLine`; nil for the header or a foreign line.
+    public init?(csvLine line: Substring) {
+        let c = line.split(separator: ",", omittingEmptySubsequences: false)
+        guard c.count >= 10, let kind = Kind(rawValue: String(c[0])), let step = Int(c[1]), let episode = Int(c[2])
+        else { return nil }
+        func d(_ i: Int) -> Double { Double(c[i]) ?? .nan }
+        self.init(kind: kind, step: step, episode: episode)
+        episodeReturn = d(3)
+        length = Int(c[4]) ?? 0
+        damage = d(5)
+        epsilon = d(6)
+        loss = d(7)
+        validationMean = d(8)
+        validationCI95 = d(9)
+    }
+
+    public init(kind: Kind, step: Int, episode: Int) {
+        self.kind = kind
+        self.step = step
+        self.episode = episode
+    }
+}
+
+/// Errors of a training session.
+public enum TrainingError: Error, CustomStringConvertible {
+    /// The loss became non-finite; `checkpoint` is the last good checkpoint, if one was written.
+    case diverged(step: Int, loss: Double, checkpoint: String?)
+    public var description: String {
+        switch self {
+        case .diverged(let step, let loss, let checkpoint):
+            "training diverged at step \(step): the loss is \(loss) (lower the learning rate or the gradient-norm "
+                + "clip); "
+                + (checkpoint.map { "the last good checkpoint is \($0)" } ?? "no checkpoint was written yet")
+        }
+    }
+}
+
+/// Trains an agent on a liquid cell: the loop over episodes (training seeds), periodic validation on held-out seeds
+/// with selection of the best policy, checkpoints at episode ends for an exact resume, and a record of every
+/// episode and evaluation. With a run folder it keeps `checkpoint.h5` and `progress.csv` there (and
+/// `policy-best.h5` when selecting); without one everything stays in memory.
+///
+/// ```swift
+/// let cell = try makeEnvironment(id: "LiquidCell-v0")
+/// var hyper = DQNHyperparameters()
+/// hyper.totalSteps = 20_000
+/// let agent = try DQNAgent(
+///     observationSize: Evaluation.observationSize, actionCount: cell.actionSpace.n, hyper: hyper, seed: 1)
+/// let session = try TrainingSession(
+///     agent: agent, environment: cell, schedule: TrainingSchedule(steps: 20_000, seed: 1), folder: "runs/mine")
+/// try session.run()  // runs/mine: checkpoint.h5, progress.csv, policy-best.h5
+/// ```
+public final class TrainingSession {
+    public let environment: LiquidCell
+    public let schedule: TrainingSchedule
+    /// The run folder, or nil for a session in memory.
+    public let folder: String?
+    /// The agent being trained.
+    public private(set) var agent: any Agent
+    /// Environment steps done (including those of a resumed run).
+    public private(set) var step = 0
+    /// Training episodes finished.
+    public private(set) var episode = 0
+    /// Every record so far, a resumed run's included, in order.
+    public private(set) var records: [TrainingRecord] = []
+    /// The step at which the session started (non-zero for a resumed run).
+    public let startStep: Int
+    /// Returns true to stop at the next episode end (e.g. on Ctrl-C); the session then checkpoints there.
+    public var stopRequested: () -> Bool = { false }
+    /// Called after every step with the session and the step's training metrics (e.g. "loss", "epsilon").
+    public var onStep: ((TrainingSession, [String: Double]) -> Void)?
+
+    /// The mean return of the last (up to) 20 training episodes, NaN before the first.
+    public var recentReturn: Double {
+        let r = records.lazy.filter { $0.kind == .episode }.suffix(20).map(\.episodeReturn)
+        return r.isEmpty ? .nan : r.reduce(0, +) / Double(r.count)
+    }
+
+    /// The best validation record so far.
+    public var bestValidation: TrainingRecord? { records.last { $0.kind == .best } }
+
+    /// A session for `agent` (a new one, or the agent a resumed run loaded: see `resume(from:)`).
+    /// - Parameter records: the records of the run being resumed (its `progress.csv`), empty for a new run.
+    public init(
+        agent: any Agent, environment: LiquidCell, schedule: TrainingSchedule, folder: String?,
+        records: [TrainingRecord] = []
+    ) throws {
+        guard schedule.steps >= 1, schedule.evaluateEvery >= 1, schedule.checkpointEvery >= 1,
+            !schedule.validationSeeds.isEmpty
+        else {
+            throw AgentError.incompatible(
+                "a training schedule needs steps, evaluateEvery and checkpointEvery ≥ 1 and a validation seed")
+        }
+        self.agent = agent
+        self.environment = environment
+        self.schedule = schedule
+        self.folder = folder
+        self.records = records
+        startStep = (agent as? any ResumableAgent)?.step ?? 0
+        step = startStep
+        episode = records.filter { $0.kind == .episode }.count
+    }
+
+    /// Resumes the run in `folder` from its `checkpoint.h5` and `progress.csv`; nil when it holds no checkpoint.
+    public static func resume(folder: String, environment: LiquidCell, schedule: TrainingSchedule) throws
+        -> TrainingSession?
+    {
+        let checkpoint = (folder as NSString).appendingPathComponent("checkpoint.h5")
+        guard FileManager.default.fileExists(atPath: checkpoint) else { return nil }
+        let agent = try DQNAgent.load(checkpoint)
+        agent.endEpisode(return: 0)  // checkpoints lie at episode ends: the next episode starts afresh
+        let progress = (try? String(contentsOfFile: path(folder, "progress.csv"), encoding: .utf8)) ?? ""
+        let records = progress.split(separator: "\n").compactMap { TrainingRecord(csvLine: $0) }
+        return try TrainingSession(
+            agent: agent, environment: environment, schedule: schedule, folder: folder, records: records)
+    }
+
+    private static func path(_ folder: String, _ name: String) -> String {
+        (folder as NSString).appendingPathComponent(name)
+    }
+
+    private func path(_ name: String) -> String? { folder.map { Self.path($0, name) } }
+
+    /// Trains until `schedule.steps` (returns true) or until a stop was requested (returns false, after a
+    /// checkpoint at an episode end).
+    @discardableResult
+    public func run() throws -> Bool {
+        var env = try FlattenObservation(environment, keys: Evaluation.observationKeys)
+        var (observation, _) = try env.reset(seed: schedule.episodeSeed(episode))
+        var episodeReturn = 0.0
+        var episodeLength = 0
+        var lastLoss = Double.nan
+        var epsilon = Double.nan
+        var checkpointDue = false
+        while step < schedule.steps && !(stopRequested() && episodeLength == 0) {
+            let action = agent.act(observation, explore: true)
+            let s = try env.step(action)
+            let endsTask = s.terminated || (s.truncated && !schedule.bootstrapTruncation)
+            let metrics = agent.observe(
+                Transition(
+                    observation: observation, action: action, reward: s.reward, nextObservation: s.observation,
+                    terminated: endsTask, done: s.done))
+            step += 1
+            if let loss = metrics["loss"] {
+                guard loss.isFinite else {
+                    let kept = path("checkpoint.h5").flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
+                    throw TrainingError.diverged(step: step, loss: loss, checkpoint: kept)
+                }
+                lastLoss = loss
+            }
+            if let e = metrics["epsilon"] { epsilon = e }
+            episodeReturn += s.reward
+            episodeLength += 1
+            observation = s.observation
+            if s.done {
+                agent.endEpisode(return: episodeReturn)
+                episode += 1
+                var row = TrainingRecord(kind: .episode, step: step, episode: episode)
+                row.episodeReturn = episodeReturn
+                row.length = episodeLength
+                row.damage = s.info["damage"] ?? 0
+                row.epsilon = epsilon.isNaN ? 0 : epsilon
+                row.loss = lastLoss
+                records.append(row)
+                episodeReturn = 0
+                episodeLength = 0
+                (observation, _) = try env.reset(seed: schedule.episodeSeed(episode))
+            }
+            if step % schedule.evaluateEvery == 0 || step == schedule.steps { try validate() }
+            if step % schedule.checkpointEvery == 0 { checkpointDue = true }
+            if s.done && checkpointDue {
+                try checkpoint()
+                checkpointDue = false
+            }
+            onStep?(self, metrics)
+        }
+        try checkpoint()
+        return step >= schedule.steps
+    }
+
+    /// Evaluates the greedy policy on the validation seeds; keeps it as `policy-best.h5` when it is the best yet.
+    private func validate() throws {
+        var policy = agent
+        let r = try Evaluation.run(&policy, environment: environment, seeds: schedule.validationSeeds)
+        let best = records.filter { $0.kind == .eval }.map(\.validationMean).max() ?? -.infinity
+        if schedule.selectOnValidation && r.episodeReturn.mean > best {
+            if let p = path("policy-best.h5") { try agent.save(to: p) }
+            var row = TrainingRecord(kind: .best, step: step, episode: episode)
+            row.validationMean = r.episodeReturn.mean
+            row.validationCI95 = r.episodeReturn.ci95
+            records.append(row)
+        }
+        var row = TrainingRecord(kind: .eval, step: step, episode: episode)
+        row.damage = r.damage.mean
+        row.validationMean = r.episodeReturn.mean
+        row.validationCI95 = r.episodeReturn.ci95
+        records.append(row)
+    }
+
+    /// `progress.csv`: the header and every record.
+    public var progressCSV: String {
+        ([TrainingRecord.csvHeader] + records.map(\.csvLine)).joined(separator: "\n") + "\n"
+    }
+
+    /// Writes the checkpoint (resumable agents) and `progress.csv` to the run folder, atomically.
+    public func checkpoint() throws {
+        guard let folder else { return }
+        if let resumable = agent as? any ResumableAgent {
+            try resumable.saveCheckpoint(to: Self.path(folder, "checkpoint.h5"))
+        }
+        try writeDataAtomically(Self.path(folder, "progress.csv"), Data(progressCSV.utf8))
+    }
+
+    /// The step of the selected policy: the best validated one when selecting, else the last step.
+    public var selectedStep: Int {
+        guard schedule.selectOnValidation, let best = bestValidation else { return step }
+        return best.step
+    }
+}

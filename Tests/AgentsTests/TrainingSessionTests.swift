@@ -1,0 +1,117 @@
+import Foundation
+import XCTest
+
+@testable import Agents
+@testable import LeonardoSim
+@testable import MicroscopeGym
+
+/// `TrainingSession` trains agents from Swift code, without the CLI.
+final class TrainingSessionTests: XCTestCase {
+    /// LiquidCell-v0 on a small random decoder (T = 32), episodes of at most 12 steps: fast in debug builds.
+    func tinyCell() throws -> LiquidCell {
+        try makeEnvironment(id: "LiquidCell-v0").withSmallRandomDecoder(seed: 3) {
+            $0.segmentFrames = 32
+            $0.limits.maxSteps = 12
+        }
+    }
+
+    /// DQN hyper-parameters small enough for a test of `steps` steps.
+    func smallDQN(steps: Int, seed: UInt64) throws -> DQNAgent {
+        var hyper = DQNHyperparameters()
+        hyper.totalSteps = steps
+        hyper.learningStarts = 10
+        hyper.batchSize = 8
+        return try DQNAgent(
+            observationSize: Evaluation.observationSize, actionCount: 28, hyper: hyper, seed: seed)
+    }
+
+    func testTrainsDQNWithoutTheCLIAndSelectsOnValidation() throws {
+        let cell = try tinyCell()
+        let agent = try smallDQN(steps: 120, seed: 3)
+        var schedule = TrainingSchedule(steps: 120, seed: 3)
+        schedule.evaluateEvery = 40
+        schedule.validationSeeds = [3_000_000, 3_000_001]
+        let session = try TrainingSession(agent: agent, environment: cell, schedule: schedule, folder: nil)
+        var calls = 0
+        session.onStep = { _, _ in calls += 1 }
+        XCTAssertTrue(try session.run())
+        XCTAssertEqual(session.step, 120)
+        XCTAssertEqual(calls, 120)
+        XCTAssertEqual(agent.step, 120, "the session trains the agent it was given")
+        let evals = session.records.filter { $0.kind == .eval }
+        XCTAssertEqual(evals.map(\.step), [40, 80, 120])
+        // The best row marks the running maximum of the validation means.
+        let best = try XCTUnwrap(session.bestValidation)
+        XCTAssertEqual(best.validationMean, evals.map(\.validationMean).max())
+        XCTAssertEqual(session.selectedStep, best.step)
+        let episodes = session.records.filter { $0.kind == .episode }
+        XCTAssertEqual(episodes.count, session.episode)
+        XCTAssertGreaterThan(session.episode, 0)
+        XCTAssertTrue(episodes.allSatisfy { $0.length > 0 && $0.episodeReturn.isFinite })
+    }
+
+    func testProgressRowsRoundTrip() throws {
+        var row = TrainingRecord(kind: .episode, step: 7, episode: 2)
+        row.episodeReturn = 1.25
+        row.length = 7
+        row.damage = 0.5
+        row.epsilon = 0.9
+        let eval = {
+            var e = TrainingRecord(kind: .eval, step: 8, episode: 2)
+            e.damage = 0.25
+            e.validationMean = 3
+            e.validationCI95 = 0.5
+            return e
+        }()
+        for r in [row, eval] {
+            let back = try XCTUnwrap(TrainingRecord(csvLine: Substring(r.csvLine)))
+            XCTAssertEqual(back.csvLine, r.csvLine)
+        }
+        XCTAssertNil(TrainingRecord(csvLine: Substring(TrainingRecord.csvHeader)))
+        XCTAssertTrue(row.csvLine.hasSuffix(",nan,,"), "a loss not yet known is written as nan")
+    }
+
+    /// A session stopped at an episode end and resumed from its folder ends exactly where an uninterrupted one does.
+    func testResumeFromTheRunFolderIsExact() throws {
+        let cell = try tinyCell()
+        var schedule = TrainingSchedule(steps: 90, seed: 5)
+        schedule.evaluateEvery = 30
+        schedule.checkpointEvery = 20
+        schedule.validationSeeds = [3_000_000]
+        func fresh(_ folder: String) throws -> TrainingSession {
+            let agent = try smallDQN(steps: 90, seed: 5)
+            return try TrainingSession(agent: agent, environment: cell, schedule: schedule, folder: folder)
+        }
+        let root = NSTemporaryDirectory() + "session-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        for name in ["straight", "stopped"] {
+            try FileManager.default.createDirectory(atPath: root + "/" + name, withIntermediateDirectories: true)
+        }
+        let straight = try fresh(root + "/straight")
+        XCTAssertTrue(try straight.run())
+        let stopped = try fresh(root + "/stopped")
+        stopped.stopRequested = { stopped.step >= 25 }
+        XCTAssertFalse(try stopped.run(), "a requested stop ends the run early")
+        XCTAssertLessThan(stopped.step, 90)
+        let resumed = try XCTUnwrap(
+            try TrainingSession.resume(folder: root + "/stopped", environment: cell, schedule: schedule))
+        XCTAssertEqual(resumed.startStep, stopped.step)
+        XCTAssertTrue(try resumed.run())
+        XCTAssertEqual(resumed.progressCSV, straight.progressCSV)
+        let a = try XCTUnwrap(resumed.agent as? DQNAgent)
+        let b = try XCTUnwrap(straight.agent as? DQNAgent)
+        XCTAssertEqual(
+            a.qValues([Float](repeating: 0.5, count: Evaluation.observationSize)),
+            b.qValues(
+                [Float](repeating: 0.5, count: Evaluation.observationSize)))
+    }
+
+    func testRefusesAnEmptySchedule() throws {
+        let cell = try tinyCell()
+        var schedule = TrainingSchedule(steps: 10, seed: 1)
+        schedule.validationSeeds = []
+        XCTAssertThrowsError(
+            try TrainingSession(
+                agent: RandomAgent(actionCount: 2, seed: 1), environment: cell, schedule: schedule, folder: nil))
+    }
+}
