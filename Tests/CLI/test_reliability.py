@@ -149,6 +149,23 @@ def test_resume_restores_the_run_and_refuses_contradictions(tmp_path):
     assert not (tmp_path / "missing").exists()
 
 
+def test_ppo_trains_resumes_and_checks_its_flags(tmp_path):
+    out = tmp_path / "ppo"
+    flags = [*SHORT, "--agent", "ppo", "--rollout-steps", 32, "--minibatches", 2, "--ppo-hidden-sizes", "16"]
+    first = run("train", *flags, "--out", out)
+    assert first.returncode == 0, first.stderr
+    config = json.loads((out / "config.json").read_text())
+    assert config["ppo"]["rolloutSteps"] == 32 and config["ppo"]["hiddenSizes"] == [16]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["agent"] == "ppo" and len(summary["ppo"]["returns"]) == 2
+    assert run("evaluate", "--env", "LiquidCell-v2", "--policy", out / "policy.h5", "--episodes", 1).returncode == 0
+    resumed = run("train", "--out", out, "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    fails(run("train", *flags, "--clip-coefficient", 1.5, "--out", tmp_path / "bad"), "clip-coefficient")
+    fails(run("train", *flags, "--minibatches", 64, "--out", tmp_path / "bad"), "minibatches")
+    assert not (tmp_path / "bad").exists()
+
+
 # Nothing is destroyed.
 
 def test_existing_outputs_are_kept_unless_overwrite(tmp_path):

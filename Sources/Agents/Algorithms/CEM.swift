@@ -114,10 +114,8 @@ public final class CEMAgent: Agent {
 
     public func save(to path: String) throws {
         try PolicyFile.write(path, agent: name) { f in
-            try f.setAttribute("hyperparameters", String(decoding: try JSONEncoder.sorted.encode(hyper), as: UTF8.self))
-            try f.setAttribute("normalizer", String(decoding: try JSONEncoder.sorted.encode(normalizer), as: UTF8.self))
-            try f.setAttribute("observation_size", observationSize)
-            try f.setAttribute("action_count", actionCount)
+            try PolicyFile.writeHeader(
+                f, hyper: hyper, observationSize: observationSize, actionCount: actionCount, normalizer: normalizer)
             try f.setAttribute("generation", generation)
             try f.write("mean", mean, shape: [mean.count])
             try f.write("std", std, shape: [std.count])
@@ -127,21 +125,16 @@ public final class CEMAgent: Agent {
     public static func load(_ path: String) throws -> CEMAgent {
         let f = try HDF5File.open(path)
         defer { f.close() }
-        guard try f.stringAttribute("agent") == "cem", let hj = try f.stringAttribute("hyperparameters"),
-            let hyper = try? JSONDecoder().decode(CEMHyperparameters.self, from: Data(hj.utf8)),
-            let nj = try f.stringAttribute("normalizer"),
-            let norm = try? JSONDecoder().decode(ObservationNormalizer.self, from: Data(nj.utf8)),
-            let d = try f.doubleAttribute("observation_size"), let a = try f.doubleAttribute("action_count")
-        else {
-            throw AgentError.badPolicyFile("\(path): not a CEM policy file")
-        }
-        let agent = try CEMAgent(observationSize: Int(d), actionCount: Int(a), hyper: hyper, seed: 0)
+        let header = try PolicyFile.Header<CEMHyperparameters>(f, path: path, agent: "cem")
+        let agent = try CEMAgent(
+            observationSize: header.observationSize, actionCount: header.actionCount, hyper: header.hyper, seed: 0)
         agent.mean = try f.readDouble("mean").data
         agent.std = try f.readDouble("std").data
-        guard agent.mean.count == agent.std.count, agent.mean.count == (Int(d) + 1) * Int(a) else {
+        guard agent.mean.count == agent.std.count, agent.mean.count == (header.observationSize + 1) * header.actionCount
+        else {
             throw AgentError.badPolicyFile("\(path): CEM parameters have the wrong size")
         }
-        agent.normalizer = norm
+        agent.normalizer = header.normalizer
         agent.generation = Int(try f.doubleAttribute("generation") ?? 0)
         return agent
     }

@@ -301,11 +301,9 @@ public final class DQNAgent: Agent {
     /// resume training bit-for-bit (target network, Adam moments, replay buffer, generator).
     public func save(to path: String, full: Bool) throws {
         try PolicyFile.write(path, agent: name) { f in
-            try f.setAttribute("hyperparameters", String(decoding: try JSONEncoder.sorted.encode(hyper), as: UTF8.self))
-            try f.setAttribute("observation_size", observationSize)
-            try f.setAttribute("action_count", actionCount)
+            try PolicyFile.writeHeader(
+                f, hyper: hyper, observationSize: observationSize, actionCount: actionCount, normalizer: normalizer)
             try f.setAttribute("step", step)
-            try f.setAttribute("normalizer", String(decoding: try JSONEncoder.sorted.encode(normalizer), as: UTF8.self))
             try q.write(to: f, prefix: "q")
             guard full else { return }
             try target.write(to: f, prefix: "target")
@@ -338,21 +336,13 @@ public final class DQNAgent: Agent {
     public static func load(_ path: String, hyperOverride: DQNHyperparameters? = nil) throws -> DQNAgent {
         let f = try HDF5File.open(path)
         defer { f.close() }
-        guard try f.stringAttribute("agent") == "dqn" else {
-            throw AgentError.badPolicyFile("\(path): not a DQN policy file")
-        }
-        guard let hj = try f.stringAttribute("hyperparameters"),
-            var hyper = try? JSONDecoder().decode(DQNHyperparameters.self, from: Data(hj.utf8)),
-            let d = try f.doubleAttribute("observation_size"), let a = try f.doubleAttribute("action_count"),
-            let nj = try f.stringAttribute("normalizer"),
-            let norm = try? JSONDecoder().decode(ObservationNormalizer.self, from: Data(nj.utf8))
-        else {
-            throw AgentError.badPolicyFile("\(path): DQN policy attributes are missing or damaged")
-        }
+        let header = try PolicyFile.Header<DQNHyperparameters>(f, path: path, agent: "dqn")
+        var hyper = header.hyper
         if let hyperOverride { hyper.totalSteps = hyperOverride.totalSteps }
-        let agent = try DQNAgent(observationSize: Int(d), actionCount: Int(a), hyper: hyper, seed: 0)
+        let agent = try DQNAgent(
+            observationSize: header.observationSize, actionCount: header.actionCount, hyper: hyper, seed: 0)
         try agent.q.read(from: f, prefix: "q")
-        agent.normalizer = norm
+        agent.normalizer = header.normalizer
         agent.step = Int(try f.doubleAttribute("step") ?? 0)
         if f.exists("target/layers.0.weight") {
             try agent.target.read(from: f, prefix: "target")

@@ -16,6 +16,44 @@ public enum PolicyFile {
         }
     }
 
+    /// What every learned agent's policy file holds besides its weights: hyper-parameters, sizes and the normaliser.
+    public struct Header<Hyperparameters: Decodable> {
+        public let hyper: Hyperparameters
+        public let observationSize: Int, actionCount: Int
+        public let normalizer: ObservationNormalizer
+
+        /// Reads the header of `f` (opened from `path`), refusing a file of another agent or damaged attributes.
+        public init(_ f: HDF5File, path: String, agent: String) throws {
+            guard try f.stringAttribute("agent") == agent else {
+                throw AgentError.badPolicyFile("\(path): not a \(agent.uppercased()) policy file")
+            }
+            guard let hj = try f.stringAttribute("hyperparameters"),
+                let hyper = try? JSONDecoder().decode(Hyperparameters.self, from: Data(hj.utf8)),
+                let d = try f.doubleAttribute("observation_size"), let a = try f.doubleAttribute("action_count"),
+                d >= 1, d <= 1e6, a >= 1, a <= 1e6,
+                let nj = try f.stringAttribute("normalizer"),
+                let normalizer = try? JSONDecoder().decode(ObservationNormalizer.self, from: Data(nj.utf8))
+            else {
+                throw AgentError.badPolicyFile(
+                    "\(path): \(agent.uppercased()) policy attributes are missing or damaged")
+            }
+            self.hyper = hyper
+            observationSize = Int(d)
+            actionCount = Int(a)
+            self.normalizer = normalizer
+        }
+    }
+
+    /// Writes the header that `Header` reads.
+    public static func writeHeader<H: Encodable>(
+        _ f: HDF5File, hyper: H, observationSize: Int, actionCount: Int, normalizer: ObservationNormalizer
+    ) throws {
+        try f.setAttribute("hyperparameters", String(decoding: try JSONEncoder.sorted.encode(hyper), as: UTF8.self))
+        try f.setAttribute("observation_size", observationSize)
+        try f.setAttribute("action_count", actionCount)
+        try f.setAttribute("normalizer", String(decoding: try JSONEncoder.sorted.encode(normalizer), as: UTF8.self))
+    }
+
     /// Loads any policy file written by an agent's `save`, for `environment` (whose spaces it must fit).
     public static func load(_ path: String, environment: LiquidCell) throws -> any Agent {
         let f: HDF5File
@@ -26,6 +64,7 @@ public enum PolicyFile {
         switch kind {
         case "dqn": return try DQNAgent.load(path)
         case "cem": return try CEMAgent.load(path)
+        case "ppo": return try PPOAgent.load(path)
         case "fixed":
             guard let a = action, a.isFinite, environment.actionSpace.contains(Int(a)) else {
                 throw AgentError.badPolicyFile("\(path): fixed policy without an action of \(environment.actionSpace)")

@@ -184,7 +184,12 @@ public final class TrainingSession {
     {
         let checkpoint = (folder as NSString).appendingPathComponent("checkpoint.h5")
         guard FileManager.default.fileExists(atPath: checkpoint) else { return nil }
-        let agent = try DQNAgent.load(checkpoint)
+        var agent: any ResumableAgent
+        switch try PolicyFile.load(checkpoint, environment: environment) {
+        case let a as DQNAgent: agent = a
+        case let a as PPOAgent: agent = a
+        default: throw AgentError.badPolicyFile("\(checkpoint): not a checkpoint of a resumable agent (DQN, PPO)")
+        }
         agent.endEpisode(return: 0)  // checkpoints lie at episode ends: the next episode starts afresh
         let progress = (try? String(contentsOfFile: path(folder, "progress.csv"), encoding: .utf8)) ?? ""
         let records = progress.split(separator: "\n").compactMap { TrainingRecord(csvLine: $0) }
@@ -206,7 +211,8 @@ public final class TrainingSession {
         var (observation, _) = try env.reset(seed: schedule.episodeSeed(episode))
         var episodeReturn = 0.0
         var episodeLength = 0
-        var lastLoss = Double.nan
+        // The last loss reported (a resumed run continues its progress rows as the uninterrupted run writes them).
+        var lastLoss = records.last { $0.kind == .episode }?.loss ?? .nan
         var epsilon = Double.nan
         var checkpointDue = false
         while step < schedule.steps && !(stopRequested() && episodeLength == 0) {

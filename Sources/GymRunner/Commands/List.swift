@@ -8,6 +8,8 @@ struct List: ParsableCommand {
     static let agentDescriptions: [AgentKind: String] = [
         .dqn:
             "Double DQN with n-step targets: MLP Q-network on features + instrument, replay, target network, Huber loss, Adam, ε-greedy",
+        .ppo:
+            "PPO: clipped surrogate, GAE, value head and entropy bonus on one MLP actor-critic, minibatch epochs per rollout",
         .cem: "cross-entropy method over a linear argmax policy on standardised observations",
         .random: "uniformly random actions",
         .fixed: "one setting throughout (--fixed-action; default the experimenter's default)",

@@ -185,7 +185,8 @@ struct StudyRun: ParsableCommand {
                 continue
             }
             let checkpoint = (folder as NSString).appendingPathComponent("checkpoint.h5")
-            let resume = t.agent == AgentKind.dqn.rawValue && FileManager.default.fileExists(atPath: checkpoint)
+            let resume =
+                (AgentKind(rawValue: t.agent)?.resumable ?? false) && FileManager.default.fileExists(atPath: checkpoint)
             print("task \(t.index) (\(t.agent), \(t.environment), seed \(t.seed))\(resume ? ": resuming" : "")")
             let command = try Train.parse(args + (resume ? ["--resume"] : ["--overwrite"]))
             trainInvocationArguments = args + (resume ? ["--resume"] : [])

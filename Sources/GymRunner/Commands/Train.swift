@@ -16,7 +16,7 @@ struct Train: ParsableCommand {
             setting) and learning_curve.svg. --resume continues a killed run from checkpoint.h5.
             """)
 
-    @Option(help: "Agent: dqn, cem, random, fixed, heuristic or bandit.") var agent: AgentKind = .dqn
+    @Option(help: "Agent: dqn, ppo, cem, random, fixed, heuristic or bandit.") var agent: AgentKind = .dqn
     @OptionGroup var environment: EnvironmentOptions
     @Option(help: "Training steps.") var steps: Int = 20_000
     @Option(help: "Seed of the agent and of the training episodes.") var seed: UInt64 = 1
@@ -48,6 +48,7 @@ struct Train: ParsableCommand {
             Bootstrap from the last state of truncated episodes. Off by default: the liquid cell's budgets are part of         the task and observed (elapsed time, cumulative dose), so a budget's end is terminal for learning         (Pardo et al., ICML 2018, "Time limits in reinforcement learning").
             """) var bootstrapTruncation = false
     @OptionGroup var dqn: DQNOptions
+    @OptionGroup var ppo: PPOOptions
     @OptionGroup var cem: CEMOptions
 
     func validate() throws {
@@ -66,6 +67,7 @@ struct Train: ParsableCommand {
         if resume && overwriting.overwrite { throw ValidationError("--resume and --overwrite exclude each other") }
         if agent == .dqn { _ = try dqn.hyper(totalSteps: steps) }  // hyper-parameter ranges, before any file is made
         if agent == .cem { _ = try cem.hyper() }
+        if agent == .ppo { _ = try ppo.hyper(totalSteps: steps) }
     }
 
     /// The files of a run folder (replaced together by --overwrite).
@@ -86,7 +88,7 @@ struct Train: ParsableCommand {
             }
             let stored = try storedArguments(configPath)
             let resumed = try Train.parse(stored + ["--resume"])
-            guard resumed.agent == .dqn else {
+            guard resumed.agent.resumable else {
                 throw UserError(
                     "--resume: \(out) holds a \(resumed.agent.rawValue) run, which has no checkpoint; start it again with --overwrite"
                 )
@@ -138,10 +140,10 @@ struct Train: ParsableCommand {
         schedule.evaluateEvery = evalEvery
         schedule.validationSeeds = validationSeeds
         schedule.checkpointEvery = checkpointEvery
-        schedule.selectOnValidation = selectOnValidation && (agent == .dqn || agent == .cem)
+        schedule.selectOnValidation = selectOnValidation && agent.learns
         schedule.bootstrapTruncation = bootstrapTruncation
         let session: TrainingSession
-        if resume, agent == .dqn,
+        if resume, agent.resumable,
             let resumed = try TrainingSession.resume(folder: out, environment: cell, schedule: schedule)
         {
             session = resumed
@@ -154,6 +156,10 @@ struct Train: ParsableCommand {
                 learner = try DQNAgent(
                     observationSize: Evaluation.observationSize, actionCount: cell.actionSpace.n, hyper: hyper,
                     seed: seed)
+            case .ppo:
+                learner = try PPOAgent(
+                    observationSize: Evaluation.observationSize, actionCount: cell.actionSpace.n,
+                    hyper: try ppo.hyper(totalSteps: steps), seed: seed)
             case .cem:
                 learner = try CEMAgent(
                     observationSize: Evaluation.observationSize, actionCount: cell.actionSpace.n,
@@ -173,8 +179,8 @@ struct Train: ParsableCommand {
             let mean = session.recentReturn
             bar.update(
                 session.step,
-                "ep \(session.episode) | return(20) \(mean.isNaN ? "–" : String(format: "%.2f", mean)) | "
-                    + String(format: "ε %.2f", metrics["epsilon"] ?? 0)
+                "ep \(session.episode) | return(20) \(mean.isNaN ? "–" : String(format: "%.2f", mean))"
+                    + (agent == .dqn ? String(format: " | ε %.2f", metrics["epsilon"] ?? 0) : "")
                     + " | loss \(lastLoss.isNaN ? "–" : String(format: "%.4f", lastLoss)) | "
                     + String(format: "%.0f steps/s", rate))
         }
@@ -197,7 +203,7 @@ struct Train: ParsableCommand {
         let evalCurve = session.records.filter { $0.kind == .eval }.map {
             ($0.step, $0.validationMean, $0.validationCI95)
         }
-        let learns = agent == .dqn || agent == .cem
+        let learns = agent.learns
         // policy.h5: the best validated policy (when selecting), else the last one; policy-final.h5: the last one.
         var rows: [String: EvaluationResult] = [:]
         let selectedStep = session.selectedStep

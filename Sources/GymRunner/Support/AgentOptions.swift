@@ -5,7 +5,12 @@ import MicroscopeGym
 import Agents
 
 enum AgentKind: String, ExpressibleByArgument, CaseIterable, Codable {
-    case dqn, cem, random, fixed, heuristic, bandit
+    case dqn, ppo, cem, random, fixed, heuristic, bandit
+
+    /// Agents that learn from training and whose best validated policy is kept.
+    var learns: Bool { self == .dqn || self == .ppo || self == .cem }
+    /// Agents whose full training state is checkpointed, so that --resume continues them exactly.
+    var resumable: Bool { self == .dqn || self == .ppo }
 }
 
 /// DQN hyper-parameters as flags (defaults from `DQNHyperparameters`).
@@ -53,6 +58,50 @@ struct DQNOptions: ParsableArguments {
             throw UserError("--hidden-sizes must be positive integers like 64,64, got '\(hiddenSizes)'")
         }
         h.hiddenSizes = sizes.map { $0! }
+        do { try h.validate() } catch { throw UserError("\(error)") }
+        return h
+    }
+}
+
+/// PPO hyper-parameters as flags (defaults from `PPOHyperparameters`), prefixed --ppo- where DQN has the same name.
+struct PPOOptions: ParsableArguments {
+    @Option(name: .customLong("ppo-learning-rate"), help: "PPO: Adam learning rate.")
+    var learningRate: Float = PPOHyperparameters().learningRate
+    @Flag(inversion: .prefixedNo, help: "PPO: anneal the learning rate linearly to 0.")
+    var annealLearningRate = PPOHyperparameters().annealLearningRate
+    @Option(help: "PPO: environment steps per rollout.") var rolloutSteps: Int = PPOHyperparameters().rolloutSteps
+    @Option(name: .customLong("ppo-gamma"), help: "PPO: discount factor.") var gamma: Double = PPOHyperparameters()
+        .gamma
+    @Option(help: "PPO: λ of generalised advantage estimation.") var gaeLambda: Double = PPOHyperparameters().gaeLambda
+    @Option(help: "PPO: minibatches per rollout.") var minibatches: Int = PPOHyperparameters().minibatches
+    @Option(help: "PPO: epochs over each rollout.") var updateEpochs: Int = PPOHyperparameters().updateEpochs
+    @Option(help: "PPO: clip range of the probability ratio and of the value update.")
+    var clipCoefficient: Double = PPOHyperparameters().clipCoefficient
+    @Flag(inversion: .prefixedNo, help: "PPO: clip the value loss.") var clipValueLoss = PPOHyperparameters()
+        .clipValueLoss
+    @Option(help: "PPO: entropy bonus coefficient.") var entropyCoefficient: Double = PPOHyperparameters()
+        .entropyCoefficient
+    @Option(help: "PPO: value loss coefficient.") var valueCoefficient: Double = PPOHyperparameters().valueCoefficient
+    @Option(name: .customLong("ppo-max-grad-norm"), help: "PPO: gradient-norm clip (0 disables).")
+    var maxGradNorm: Double = PPOHyperparameters().maxGradNorm
+    @Flag(inversion: .prefixedNo, help: "PPO: normalise advantages within each minibatch.")
+    var normalizeAdvantages = PPOHyperparameters().normalizeAdvantages
+    @Option(name: .customLong("ppo-hidden-sizes"), help: "PPO: hidden layer widths, comma-separated.")
+    var hiddenSizes: String = PPOHyperparameters().hiddenSizes.map(String.init).joined(separator: ",")
+
+    func hyper(totalSteps: Int) throws -> PPOHyperparameters {
+        var h = PPOHyperparameters()
+        (h.learningRate, h.annealLearningRate, h.rolloutSteps, h.totalSteps) =
+            (learningRate, annealLearningRate, rolloutSteps, totalSteps)
+        (h.gamma, h.gaeLambda, h.minibatches, h.updateEpochs) = (gamma, gaeLambda, minibatches, updateEpochs)
+        (h.clipCoefficient, h.clipValueLoss, h.normalizeAdvantages) =
+            (clipCoefficient, clipValueLoss, normalizeAdvantages)
+        (h.entropyCoefficient, h.valueCoefficient, h.maxGradNorm) = (entropyCoefficient, valueCoefficient, maxGradNorm)
+        let sizes = hiddenSizes.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !sizes.isEmpty, sizes.count == hiddenSizes.split(separator: ",").count else {
+            throw UserError("--ppo-hidden-sizes must be positive integers like 64,64, got '\(hiddenSizes)'")
+        }
+        h.hiddenSizes = sizes
         do { try h.validate() } catch { throw UserError("\(error)") }
         return h
     }

@@ -11,7 +11,7 @@ func makeBaseline(_ kind: AgentKind, cell: LiquidCell, seed: UInt64, fixedAction
     case .fixed: return FixedAgent(action: fixedAction)
     case .heuristic: return HeuristicAgent(doseRates: cell.spec.doseRates, frameRates: cell.spec.frameRates)
     case .bandit: return BanditAgent(actionCount: cell.actionSpace.n)
-    case .dqn, .cem: fatalError("learning agents are not baselines")
+    case .dqn, .ppo, .cem: fatalError("learning agents are not baselines")
     }
 }
 

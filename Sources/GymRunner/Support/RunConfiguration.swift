@@ -58,6 +58,10 @@ extension Train {
             config["dqn"] = try JSONSerialization.jsonObject(
                 with: JSONEncoder().encode(try dqn.hyper(totalSteps: steps)))
         }
+        if agent == .ppo {
+            config["ppo"] = try JSONSerialization.jsonObject(
+                with: JSONEncoder().encode(try ppo.hyper(totalSteps: steps)))
+        }
         if agent == .cem {
             config["cem"] = try JSONSerialization.jsonObject(with: JSONEncoder().encode(try cem.hyper()))
         }

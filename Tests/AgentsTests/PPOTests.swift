@@ -1,0 +1,165 @@
+import Foundation
+import XCTest
+
+@testable import Agents
+@testable import LeonardoSim
+@testable import MicroscopeGym
+
+/// PPO: GAE and the clipped surrogate against hand computations, the whole update against finite differences,
+/// learning on the chain, and an exact resume.
+final class PPOTests: XCTestCase {
+    func smallPPO(total: Int) -> PPOHyperparameters {
+        var h = PPOHyperparameters()
+        h.rolloutSteps = 64
+        h.minibatches = 2
+        h.hiddenSizes = [32]
+        h.learningRate = 3e-3
+        h.totalSteps = total
+        h.gamma = 0.95
+        return h
+    }
+
+    /// Three steps, the second ending an episode by termination, the rollout cut after the third.
+    func testAdvantagesMatchAHandComputation() {
+        let (g, l) = (0.9, 0.8)
+        let r = [1.0, 2.0, 0.5]
+        let v = [0.5, 1.0, 2.0]
+        let next = [0.0, 0.0, 3.0]  // only the rollout's last step bootstraps
+        let a = PPOAgent.advantages(
+            rewards: r, values: v, nextValues: next, terminated: [false, true, false],
+            episodeEnds: [false, true, false],
+            gamma: g, lambda: l)
+        // t = 2: δ = 0.5 + 0.9·3 − 2 = 1.2, nothing after the cut.
+        // t = 1: δ = 2 + 0 − 1 = 1 (terminated: no bootstrap, and the episode's end stops the sum).
+        // t = 0: δ = 1 + 0.9·1.0 − 0.5 = 1.4; A = 1.4 + 0.9·0.8·1 = 2.12.
+        XCTAssertEqual(a[2], 1.2, accuracy: 1e-12)
+        XCTAssertEqual(a[1], 1.0, accuracy: 1e-12)
+        XCTAssertEqual(a[0], 2.12, accuracy: 1e-12)
+        // A truncated episode end bootstraps from its next state's value but still stops the sum.
+        let b = PPOAgent.advantages(
+            rewards: r, values: v, nextValues: [0, 4, 3], terminated: [false, false, false],
+            episodeEnds: [false, true, false], gamma: g, lambda: l)
+        XCTAssertEqual(b[1], 2 + 0.9 * 4 - 1, accuracy: 1e-12)
+        XCTAssertEqual(b[0], 1.4 + 0.72 * b[1], accuracy: 1e-12)
+    }
+
+    /// Two actions with equal logits (π = 0.5) and π_old(a) = 0.4: the ratio is 1.25, outside 1 ± 0.2.
+    func testClippedSurrogateMatchesAHandValue() {
+        let logits: [Float] = [0, 0, 0, 0]
+        var d = [Float](repeating: 0, count: 4)
+        let old = [log(0.4), log(0.4)]
+        // Sample 0: A = +1 → max(−1.25, −1.2) = −1.2, the clipped branch, no gradient.
+        // Sample 1: A = −1 → max(1.25, 1.2) = 1.25, the unclipped branch: ∂L/∂log π = −A·r/B = 0.625,
+        // ∂log π(a=0)/∂z = (1 − 0.5, −0.5).
+        let loss = PPOAgent.clippedSurrogate(
+            logits: logits, count: 2, actionCount: 2, actions: [0, 0], oldLogProbs: old, advantages: [1, -1],
+            clip: 0.2, dLogits: &d)
+        XCTAssertEqual(loss, (-1.2 + 1.25) / 2, accuracy: 1e-6)
+        XCTAssertEqual(d[0], 0)
+        XCTAssertEqual(d[1], 0)
+        XCTAssertEqual(d[2], 0.3125, accuracy: 1e-6)
+        XCTAssertEqual(d[3], -0.3125, accuracy: 1e-6)
+    }
+
+    func testClippedSurrogateGradientMatchesFiniteDifferences() {
+        var rng = Xoshiro256StarStar(seed: 4)
+        let B = 6
+        let K = 4
+        var z = (0..<(B * K)).map { _ in Float(0.5 * rng.normal()) }
+        let actions = (0..<B).map { _ in rng.uniformInt(K) }
+        let old = (0..<B).map { _ in log(0.25) + 0.3 * rng.normal() }
+        let adv = (0..<B).map { _ in rng.normal() }
+        var d = [Float](repeating: 0, count: B * K)
+        func loss(_ z: [Float]) -> Double {
+            var scratch = [Float](repeating: 0, count: B * K)
+            return PPOAgent.clippedSurrogate(
+                logits: z, count: B, actionCount: K, actions: actions, oldLogProbs: old, advantages: adv, clip: 0.2,
+                dLogits: &scratch)
+        }
+        _ = PPOAgent.clippedSurrogate(
+            logits: z, count: B, actionCount: K, actions: actions, oldLogProbs: old, advantages: adv, clip: 0.2,
+            dLogits: &d)
+        var checked = 0
+        for i in 0..<(B * K) {
+            let h: Float = 1e-3
+            let o = z[i]
+            z[i] = o + h
+            let up = loss(z)
+            z[i] = o - h
+            let dn = loss(z)
+            z[i] = o
+            let numeric = (up - dn) / Double(2 * h)
+            XCTAssertEqual(Double(d[i]), numeric, accuracy: 2e-3 * max(1, abs(numeric)), "logit \(i)")
+            if d[i] != 0 { checked += 1 }
+        }
+        // Both branches occur: clipped samples (zero gradient) and unclipped ones.
+        XCTAssertGreaterThan(checked, 0, "some gradients are non-zero: the check is not vacuous")
+        XCTAssertLessThan(checked, B * K, "some samples are clipped")
+    }
+
+    func testLearnsTheChain() throws {
+        var agent = try PPOAgent(observationSize: 7, actionCount: 2, hyper: smallPPO(total: 6_000), seed: 2)
+        XCTAssertNil(try greedySteps(&agent), "an untrained network should not already solve the chain")
+        try train(&agent, steps: 6_000)
+        XCTAssertEqual(try greedySteps(&agent), 6, "the greedy policy walks straight to the goal")
+        XCTAssertEqual(agent.updates, 6_000 / 64)
+    }
+
+    func testRefusesBadHyperparametersByName() {
+        var h = PPOHyperparameters()
+        h.minibatches = 0
+        XCTAssertThrowsError(try PPOAgent(observationSize: 3, actionCount: 2, hyper: h, seed: 1)) {
+            XCTAssertTrue("\($0)".contains("minibatches"), "\($0)")
+        }
+        h = PPOHyperparameters()
+        h.clipCoefficient = 1.5
+        XCTAssertThrowsError(try PPOAgent(observationSize: 3, actionCount: 2, hyper: h, seed: 1)) {
+            XCTAssertTrue("\($0)".contains("clip-coefficient"), "\($0)")
+        }
+    }
+
+    /// Interrupted mid-rollout (the checkpoint holds a partly filled rollout), saved, loaded, continued: the same
+    /// network, bit for bit, as an uninterrupted run, and the same greedy actions.
+    func testResumeContinuesBitForBit() throws {
+        let hyper = smallPPO(total: 300)
+        let straight = try PPOAgent(observationSize: 7, actionCount: 2, hyper: hyper, seed: 5)
+        var env = TimeLimit(Chain(), maxSteps: 30)
+        func run(_ agent: PPOAgent, steps: Range<Int>, env: inout TimeLimit<Chain>, obs: inout [Float]) throws {
+            for _ in steps {
+                let a = agent.act(obs, explore: true)
+                let s = try env.step(a)
+                _ = agent.observe(
+                    Transition(
+                        observation: obs, action: a, reward: s.reward, nextObservation: s.observation,
+                        terminated: s.terminated, done: s.done))
+                obs = s.observation
+                if s.done { (obs, _) = try env.reset(seed: nil) }
+            }
+        }
+        var o = try env.reset(seed: 0).0
+        try run(straight, steps: 0..<300, env: &env, obs: &o)
+
+        var env2 = TimeLimit(Chain(), maxSteps: 30)
+        var o2 = try env2.reset(seed: 0).0
+        let first = try PPOAgent(observationSize: 7, actionCount: 2, hyper: hyper, seed: 5)
+        try run(first, steps: 0..<150, env: &env2, obs: &o2)
+        XCTAssertGreaterThan(first.filled, 0, "the checkpoint is taken mid-rollout")
+        let path = NSTemporaryDirectory() + "ppo-\(UUID().uuidString).h5"
+        defer { unlink(path) }
+        try first.saveCheckpoint(to: path)
+        let resumed = try PPOAgent.load(path)
+        try run(resumed, steps: 150..<300, env: &env2, obs: &o2)
+        XCTAssertEqual(resumed.updates, straight.updates)
+        let n = straight.network.parameters.count
+        let a = Array(UnsafeBufferPointer(start: straight.network.parameters.values, count: n))
+        let b = Array(UnsafeBufferPointer(start: resumed.network.parameters.values, count: n))
+        XCTAssertEqual(a.map(\.bitPattern), b.map(\.bitPattern))
+        // A policy file (not a checkpoint) loads as a policy with the same greedy actions.
+        try straight.save(to: path)
+        let policy = try PPOAgent.load(path)
+        for s in 0..<7 {
+            let x = (0..<7).map { $0 == s ? Float(1) : 0 }
+            XCTAssertEqual(policy.act(x, explore: false), straight.act(x, explore: false))
+        }
+    }
+}
