@@ -3,6 +3,7 @@ one-line error and a non-zero exit, or a correct finite result, and no file is l
 
 Run by scripts/test.sh (pytest Tests/CLI); GYM_RUNNER overrides the binary (default .build/release/gym-runner).
 """
+import csv
 import hashlib
 import json
 import os
@@ -343,3 +344,34 @@ def test_plots_keep_their_text_inside_and_apart(tmp_path):
     _, _, boxes = text_boxes((run_dir / "learning_curve.svg").read_text())
     right = sorted(y for x0, _, y, _ in boxes if x0 > 600)
     assert len(right) >= 4 and all(b - a >= 12 for a, b in zip(right, right[1:])), right
+
+
+def test_benchmark_scores_against_random_and_best_fixed(tmp_path):
+    bench = tmp_path / "bench"
+    r = run("benchmark", "--dir", bench, "--agents", "random,heuristic", "--envs", "LiquidCell-v2,DoseBudget-v1",
+            "--seeds", "1", "--", "--steps", 40, "--eval-every", 40, "--eval-episodes", 1, "--test-episodes", 3,
+            "--sweep-episodes", 1)
+    assert r.returncode == 0, r.stderr
+    rows = list(csv.DictReader((bench / "scoreboard.csv").open()))
+    assert len(rows) == 2 * 2
+    for row in rows:
+        random, best = float(row["random_return"]), float(row["best_fixed_return"])
+        expected = (float(row["test_return"]) - random) / (best - random)
+        assert abs(float(row["normalized_score"]) - expected) < 1e-9
+        if row["agent"] == "random":
+            assert float(row["normalized_score"]) == 0  # the random agent is the random baseline on the same seeds
+    md = (bench / "scoreboard.md").read_text()
+    assert "IQM" in md and "LiquidCell-v2" in md and "DoseBudget-v1" in md
+    width, height, boxes = text_boxes((bench / "scoreboard.svg").read_text())
+    for x0, x1, y, content in boxes:
+        assert 0 <= x0 and x1 <= width + 1 and 0 < y <= height, f"'{content}' outside the view box"
+    # A second call finds every run complete and rewrites the same scoreboard.
+    before = (bench / "scoreboard.csv").read_text()
+    again = run("benchmark", "--dir", bench, "--agents", "random,heuristic", "--envs", "LiquidCell-v2,DoseBudget-v1",
+                "--seeds", "1", "--", "--steps", 40, "--eval-every", 40, "--eval-episodes", 1, "--test-episodes", 3,
+                "--sweep-episodes", 1)
+    assert again.returncode == 0 and again.stdout.count("complete, skipped") == 4
+    assert (bench / "scoreboard.csv").read_text() == before
+    fails(run("benchmark", "--dir", tmp_path / "b2", "--agents", "random", "--envs", "LiquidCell-v2", "--",
+              "--sweep-episodes", 0), "sweep-episodes")
+    assert not (tmp_path / "b2").exists()

@@ -14,7 +14,7 @@ struct Study: ParsableCommand {
             gym-runner study aggregate --dir D      (D/summary.csv and D/summary.md)
             'gym-runner slurm study' writes the same as a job array and a dependent aggregation job.
             """,
-        subcommands: [StudyPlan.self, StudyRun.self, StudyAggregate.self])
+        subcommands: [StudyPlan.self, StudyRun.self, StudyAggregate.self, StudyScoreboard.self])
 }
 
 /// The arguments of the `train` run in progress when it is not the process's own command line (`study run`).
@@ -176,23 +176,28 @@ struct StudyRun: ParsableCommand {
         } else {
             chosen = plan.tasks
         }
-        for t in chosen {
-            let args = plan.arguments(t, dir: dir)
-            let train = try Train.parse(args)
-            let folder = (dir as NSString).appendingPathComponent(t.out)
-            if studyTaskIsComplete(t, folder: folder, steps: train.steps, testEpisodes: train.testEpisodes) {
-                print("task \(t.index) (\(t.agent), \(t.environment), seed \(t.seed)): complete, skipped")
-                continue
-            }
-            let checkpoint = (folder as NSString).appendingPathComponent("checkpoint.h5")
-            let resume =
-                (AgentKind(rawValue: t.agent)?.resumable ?? false) && FileManager.default.fileExists(atPath: checkpoint)
-            print("task \(t.index) (\(t.agent), \(t.environment), seed \(t.seed))\(resume ? ": resuming" : "")")
-            let command = try Train.parse(args + (resume ? ["--resume"] : ["--overwrite"]))
-            trainInvocationArguments = args + (resume ? ["--resume"] : [])
-            defer { trainInvocationArguments = nil }
-            try command.run()
+        try runStudyTasks(chosen, of: plan, dir: dir)
+    }
+}
+
+/// Runs `tasks` of `plan` one after another, skipping complete ones and resuming interrupted resumable ones.
+func runStudyTasks(_ tasks: [StudyTask], of plan: StudyPlanFile, dir: String) throws {
+    for t in tasks {
+        let args = plan.arguments(t, dir: dir)
+        let train = try Train.parse(args)
+        let folder = (dir as NSString).appendingPathComponent(t.out)
+        if studyTaskIsComplete(t, folder: folder, steps: train.steps, testEpisodes: train.testEpisodes) {
+            print("task \(t.index) (\(t.agent), \(t.environment), seed \(t.seed)): complete, skipped")
+            continue
         }
+        let checkpoint = (folder as NSString).appendingPathComponent("checkpoint.h5")
+        let resume =
+            (AgentKind(rawValue: t.agent)?.resumable ?? false) && FileManager.default.fileExists(atPath: checkpoint)
+        print("task \(t.index) (\(t.agent), \(t.environment), seed \(t.seed))\(resume ? ": resuming" : "")")
+        let command = try Train.parse(args + (resume ? ["--resume"] : ["--overwrite"]))
+        trainInvocationArguments = args + (resume ? ["--resume"] : [])
+        defer { trainInvocationArguments = nil }
+        try command.run()
     }
 }
 
@@ -214,6 +219,45 @@ func completeStudySummary(_ t: StudyTask, folder: String, steps: Int, testEpisod
     return matches ? summary : nil
 }
 
+/// A complete task of a study and its summary.json.
+struct CompletedTask {
+    let task: StudyTask
+    let summary: [String: Any]
+
+    /// The mean test return of `key` ("dqn", "random", "best_fixed", …); NaN when absent.
+    func testReturn(_ key: String) -> Double {
+        ((summary[key] as? [String: Any])?["episodeReturn"] as? [String: Any])?["mean"] as? Double ?? .nan
+    }
+
+    /// The agent's mean test return minus the best fixed setting's, paired over the test seeds.
+    var paired: Double {
+        ((summary["paired_minus_best_fixed"] as? [String: Any])?[task.agent] as? [String: Any])?["mean"] as? Double
+            ?? .nan
+    }
+}
+
+/// Every task of `plan` with its summary; refuses a study with incomplete tasks, naming them.
+func completedStudyRows(_ plan: StudyPlanFile, dir: String) throws -> [CompletedTask] {
+    var missing: [String] = []
+    var rows: [CompletedTask] = []
+    for t in plan.tasks {
+        let folder = (dir as NSString).appendingPathComponent(t.out)
+        let train = try Train.parse(plan.arguments(t, dir: dir))
+        guard let s = completeStudySummary(t, folder: folder, steps: train.steps, testEpisodes: train.testEpisodes)
+        else {
+            missing.append("\(t.index) (\(t.out))")
+            continue
+        }
+        rows.append(CompletedTask(task: t, summary: s))
+    }
+    guard missing.isEmpty else {
+        throw UserError(
+            "\(missing.count) of \(plan.tasks.count) tasks are not complete: \(missing.joined(separator: ", ")); run them ('gym-runner study run --dir \(dir)' or re-submit the array)"
+        )
+    }
+    return rows
+}
+
 struct StudyAggregate: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "aggregate",
@@ -227,26 +271,8 @@ struct StudyAggregate: ParsableCommand {
 
     func run() throws {
         let plan = try StudyPlanFile.load(dir)
-        var missing: [String] = []
-        var rows: [(task: StudyTask, agent: Double, bestFixed: Double, paired: Double)] = []
-        for t in plan.tasks {
-            let folder = (dir as NSString).appendingPathComponent(t.out)
-            let train = try Train.parse(plan.arguments(t, dir: dir))
-            guard let s = completeStudySummary(t, folder: folder, steps: train.steps, testEpisodes: train.testEpisodes)
-            else {
-                missing.append("\(t.index) (\(t.out))")
-                continue
-            }
-            func mean(_ key: String) -> Double {
-                ((s[key] as? [String: Any])?["episodeReturn"] as? [String: Any])?["mean"] as? Double ?? .nan
-            }
-            let paired = ((s["paired_minus_best_fixed"] as? [String: Any])?[t.agent] as? [String: Any])?["mean"]
-            rows.append((t, mean(t.agent), mean("best_fixed"), paired as? Double ?? .nan))
-        }
-        guard missing.isEmpty else {
-            throw UserError(
-                "\(missing.count) of \(plan.tasks.count) tasks are not complete: \(missing.joined(separator: ", ")); run them ('gym-runner study run --dir \(dir)' or re-submit the array)"
-            )
+        let rows = try completedStudyRows(plan, dir: dir).map { r in
+            (task: r.task, agent: r.testReturn(r.task.agent), bestFixed: r.testReturn("best_fixed"), paired: r.paired)
         }
         func number(_ x: Double) -> String { x.isFinite ? String(format: "%.6f", x) : "" }
         var csv = "task,agent,environment,seed,test_return,best_fixed_return,paired_minus_best_fixed\n"

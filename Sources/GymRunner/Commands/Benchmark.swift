@@ -1,0 +1,55 @@
+import ArgumentParser
+import Foundation
+import LeonardoSim
+import MicroscopeGym
+
+/// The benchmark: trains and tests agents on every scenario with several seeds (a study), then scores them against
+/// each scenario's random agent and best fixed setting.
+struct Benchmark: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract:
+            "Train and test agents on every scenario and seed, then write the scoreboard (normalised scores, IQM).",
+        discussion: """
+            gym-runner benchmark --dir runs/bench --agents dqn,ppo --seeds 1:3 -- --steps 20000
+            plans DIR/study.json (every registered scenario unless --envs), runs the tasks that are not complete \
+            (interrupted DQN and PPO tasks resume), and writes DIR/scoreboard.{md,csv,svg} and DIR/summary.{md,csv}. \
+            On a cluster: 'gym-runner slurm study' with the same lists, then 'gym-runner study scoreboard --dir DIR'.
+            """)
+    @Option(help: "Benchmark folder.") var dir: String
+    @Option(help: "Agents, comma-separated.") var agents: String = "dqn"
+    @Option(help: "Registered environment IDs, comma-separated (default: every registered scenario).") var envs: String?
+    @Option(help: "Seeds: comma-separated, or FIRST:LAST.") var seeds: String = "1:3"
+    @Flag(help: "Replace an existing study.json that differs.") var overwrite = false
+    @Argument(parsing: .postTerminator, help: "Options of every train run, after '--' (e.g. -- --steps 5000).")
+    var trainArguments: [String] = []
+
+    func run() throws {
+        if let train = try? Train.parse(trainArguments), train.sweepEpisodes == 0 {
+            throw UserError(
+                "the scoreboard normalises by each scenario's best fixed setting: keep --sweep-episodes ≥ 1")
+        }
+        let plan = try makeStudyPlan(
+            dir: dir, agents: agents, envs: envs ?? EnvironmentRegistry.ids().joined(separator: ","), seeds: seeds,
+            trainArguments: trainArguments, overwrite: overwrite)
+        print(
+            "benchmark: \(plan.tasks.count) runs (\(plan.agents.joined(separator: ", ")) × \(plan.environments.count) scenarios × \(plan.seeds.count) seeds)"
+        )
+        try runStudyTasks(plan.tasks, of: plan, dir: dir)
+        try StudyAggregate.parse(["--dir", dir]).run()
+        print(try writeScoreboard(plan, dir: dir), terminator: "")
+        print("wrote \(dir)/scoreboard.{md,csv,svg}")
+    }
+}
+
+/// `study scoreboard`: the benchmark's scoreboard for a study run elsewhere (e.g. a Slurm array).
+struct StudyScoreboard: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scoreboard",
+        abstract: "Write DIR/scoreboard.{md,csv,svg}: normalised scores per run, IQM with bootstrap intervals.")
+    @Option(help: "Study folder (with study.json).") var dir: String
+
+    func run() throws {
+        print(try writeScoreboard(try StudyPlanFile.load(dir), dir: dir), terminator: "")
+        print("wrote \(dir)/scoreboard.{md,csv,svg}")
+    }
+}
