@@ -19,6 +19,8 @@ struct LinePlot {
     var xLabel: String
     var yLabel: String
     var logY = false
+    /// Numeric tick labels on the x axis (off where the x positions only separate categories).
+    var xTickLabels = true
     var series: [Series] = []
     var width = 760.0, height = 420.0
 
@@ -71,9 +73,11 @@ struct LinePlot {
             let yv = logY ? pow(10, yt) : yt
             s += String(
                 format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%@</text>\n", left - 6, py(yv) + 4, format(yv))
-            s += String(
-                format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%@</text>\n", px(xv), height - bottom + 18,
-                format(xv))
+            if xTickLabels {
+                s += String(
+                    format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%@</text>\n", px(xv),
+                    height - bottom + 18, format(xv))
+            }
         }
         s += String(
             format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%@</text>\n", left + plotW / 2, height - 12,
@@ -104,9 +108,10 @@ struct LinePlot {
                 }
             }
         }
-        // Legend in the upper corner whose quarter of the plot holds fewer points.
-        let legendW = (series.map { Self.textWidth($0.label) }.max() ?? 0) + 36
-        let legendH = Double(series.count) * 16 + 8
+        // Legend (series with a label) in the upper corner whose quarter of the plot holds fewer points.
+        let legend = series.filter { !$0.label.isEmpty }
+        let legendW = (legend.map { Self.textWidth($0.label) }.max() ?? 0) + 36
+        let legendH = Double(legend.count) * 16 + 8
         let rightSide =
             all.filter { px($0.x) > left + plotW / 2 && py($0.y) < top + plotH / 2 }.count
             <= all.filter { px($0.x) <= left + plotW / 2 && py($0.y) < top + plotH / 2 }.count
@@ -116,12 +121,18 @@ struct LinePlot {
             format:
                 "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"white\" fill-opacity=\"0.85\" stroke=\"#bbb\"/>\n",
             lx, ly, legendW, legendH)
-        for (i, item) in series.enumerated() {
+        for (i, item) in legend.enumerated() {
             let y = ly + 16 + Double(i) * 16
             let dash = item.dashed ? " stroke-dasharray=\"6 4\"" : ""
-            s += String(
-                format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%@\" stroke-width=\"2\"%@/>\n",
-                lx + 6, y - 4, lx + 26, y - 4, item.color, dash)
+            if item.lineless {
+                s += String(
+                    format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%@\"/>\n", lx + 16, y - 4, item.color)
+            } else {
+                s += String(
+                    format:
+                        "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%@\" stroke-width=\"2\"%@/>\n",
+                    lx + 6, y - 4, lx + 26, y - 4, item.color, dash)
+            }
             s += String(format: "<text x=\"%.1f\" y=\"%.1f\">%@</text>\n", lx + 30, y, escape(item.label))
         }
         return s + "</svg>\n"

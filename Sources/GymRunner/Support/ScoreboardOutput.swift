@@ -24,7 +24,9 @@ func writeScoreboard(_ plan: StudyPlanFile, dir: String) throws -> String {
             + "\(r.testReturn("random")),\(r.testReturn("best_fixed")),\(score(r))\n"
     }
     func mean(_ xs: [Double]) -> Double { xs.isEmpty ? .nan : xs.reduce(0, +) / Double(xs.count) }
-    var md = "| scenario | random | best fixed | " + plan.agents.joined(separator: " | ") + " |\n"
+    var md =
+        "| scenario | random: return | best fixed: return | "
+        + plan.agents.map { "\($0): score (per seed)" }.joined(separator: " | ") + " |\n"
     md += "|---|---:|---:|" + String(repeating: "---:|", count: plan.agents.count) + "\n"
     var perAgent: [String: [[Double]]] = [:]
     for e in plan.environments {
@@ -76,7 +78,7 @@ func writeScoreboard(_ plan: StudyPlanFile, dir: String) throws -> String {
             lineless: true, pointLabels: plan.environments))
     let plot = LinePlot(
         title: "Scoreboard: normalised test score per run (\(plan.seeds.count) seeds per scenario)",
-        xLabel: "scenario", yLabel: "(agent − random)/(best fixed − random)", series: series)
+        xLabel: "scenario", yLabel: "(agent − random)/(best fixed − random)", xTickLabels: false, series: series)
     try writeAtomically((dir as NSString).appendingPathComponent("scoreboard.csv"), Data(csv.utf8))
     try writeAtomically((dir as NSString).appendingPathComponent("scoreboard.md"), Data(md.utf8))
     try writeAtomically((dir as NSString).appendingPathComponent("scoreboard.svg"), Data(plot.svg().utf8))
