@@ -187,7 +187,10 @@ struct Train: ParsableCommand {
         let finished: Bool
         do { finished = try session.run() } catch TrainingError.diverged(let step, let loss, let checkpoint) {
             throw UserError(
-                "training diverged at step \(step): the loss is \(loss) (lower --learning-rate or --max-grad-norm); "
+                "training diverged at step \(step): the loss is \(loss) (lower "
+                    + (agent == .ppo
+                        ? "--ppo-learning-rate or --ppo-max-grad-norm" : "--learning-rate or --max-grad-norm")
+                    + "); "
                     + (checkpoint.map { "the last good checkpoint is \($0)" } ?? "no checkpoint was written yet"))
         }
         bar.finish()
