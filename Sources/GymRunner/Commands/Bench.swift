@@ -233,22 +233,30 @@ struct Bench: ParsableCommand {
                 flops / 1e9, leo.config.chainDecoderBlocks ? "true" : "false"))
         var rows: [(Int, Double, Double)] = []
         var bounds: [String] = []
-        for bs in batches {
-            var rng = Xoshiro256StarStar(seed: 2)
-            let z = (0..<(bs * L)).map { _ in Float(rng.normal()) }
-            var out = [Float](repeating: 0, count: bs * T * 2)
-            let rate =
-                z.withUnsafeBufferPointer { zp in
-                    out.withUnsafeMutableBufferPointer { op in
-                        measure { leo.decode(z: zp.baseAddress!, out: op.baseAddress!, batch: bs) }
-                    }
-                } * Double(bs)
-            rows.append((bs, rate, rate * flops / 1e9))
-            print(
-                String(
-                    format: "decoder batch %4d: %8.1f trajectories/s  %6.1f GFLOP/s  (%.0f%% of sgemm)",
-                    bs, rate, rate * flops / 1e9, 100 * rate * flops / 1e9 / peak))
-            bounds.append(sgemmBound(leo, z: z, batch: bs, flopsPerTrajectory: flops, reference: peak))
+        let chosen = AttentionKernel.current
+        defer { AttentionKernel.current = chosen }
+        for kernel in [AttentionKernel.blas, .fused] {
+            AttentionKernel.current = kernel
+            for bs in batches {
+                var rng = Xoshiro256StarStar(seed: 2)
+                let z = (0..<(bs * L)).map { _ in Float(rng.normal()) }
+                var out = [Float](repeating: 0, count: bs * T * 2)
+                let rate =
+                    z.withUnsafeBufferPointer { zp in
+                        out.withUnsafeMutableBufferPointer { op in
+                            measure { leo.decode(z: zp.baseAddress!, out: op.baseAddress!, batch: bs) }
+                        }
+                    } * Double(bs)
+                print(
+                    String(
+                        format:
+                            "decoder batch %4d, %@ attention: %8.1f trajectories/s  %6.1f GFLOP/s  (%.0f%% of sgemm)",
+                        bs, kernel.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0), rate, rate * flops / 1e9,
+                        100 * rate * flops / 1e9 / peak))
+                guard kernel == chosen else { continue }
+                rows.append((bs, rate, rate * flops / 1e9))
+                bounds.append(sgemmBound(leo, z: z, batch: bs, flopsPerTrajectory: flops, reference: peak))
+            }
         }
         print(
             """

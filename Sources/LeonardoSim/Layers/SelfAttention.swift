@@ -13,7 +13,7 @@ public final class SelfAttention {
     let probs = FloatBuffer()  // training: N·H·T·T; inference: one T·T block per worker
     let dv = FloatBuffer(), dk = FloatBuffer(), dq = FloatBuffer(), dctx = FloatBuffer()
     let dscores = FloatBuffer()  // one T·T block per worker
-    let rowSums = FloatBuffer()  // inference: one row of T softmax sums per worker
+    let rowSums = FloatBuffer()  // inference: T softmax sums (BLAS path) or a tile of score rows (fused) per worker
     var cachedProbs = false
 
     public init(_ store: ParameterStore, _ name: String, embed: Int, heads: Int) {
@@ -49,7 +49,7 @@ public final class SelfAttention {
         queries.forward(qin, qp, rows: rows)
         let workers = Workers.count
         let pp = probs.reserve(training ? N * heads * T * T : workers * T * T)
-        let sp = rowSums.reserve(workers * T)
+        let sp = rowSums.reserve(workers * fusedAttentionTile * T)
         cachedProbs = training
         let H = heads
         let D = headDim
@@ -62,8 +62,14 @@ public final class SelfAttention {
                 let qh = UnsafePointer(qp + n * T * C + h * D)
                 let kh = UnsafePointer(kp + n * T * C + h * D)
                 let vh = UnsafePointer(vp + n * T * C + h * D)
-                sgemm(transB: true, m: T, n: T, k: D, alpha: sc, a: qh, lda: C, b: kh, ldb: C, beta: 0, c: P)
                 let ch = cp + n * T * C + h * D
+                if !training && AttentionKernel.current == .fused {
+                    fusedAttentionHead(
+                        q: qh, k: kh, v: vh, ctx: ch, length: T, headDim: D, stride: C, scale: sc, packed: P,
+                        scores: sp + worker * fusedAttentionTile * T)
+                    return
+                }
+                sgemm(transB: true, m: T, n: T, k: D, alpha: sc, a: qh, lda: C, b: kh, ldb: C, beta: 0, c: P)
                 if training {
                     softmaxRows(P, rows: T, cols: T)  // the backward pass needs the normalised probabilities
                     sgemm(m: T, n: D, k: T, a: P, b: vh, ldb: C, beta: 0, c: ch, ldc: C)

@@ -59,7 +59,8 @@ final class KernelTests: XCTestCase {
     }
 
     func testInferenceAttentionEqualsTrainingAttention() {
-        // Inference divides the product with V by the softmax sums; training normalises the scores first.
+        // Inference divides the product with V by the softmax sums; training normalises the scores first; the fused
+        // kernel does both in one pass per query.
         let store = ParameterStore()
         let att = SelfAttention(store, "a", embed: 16, heads: 4)
         var initRNG = Xoshiro256StarStar(seed: 5)
@@ -82,6 +83,20 @@ final class KernelTests: XCTestCase {
         }
         for i in 0..<outTrain.count {
             XCTAssertEqual(outInfer[i], outTrain[i], accuracy: 1e-5 * max(1, abs(outTrain[i])))
+        }
+        // The fused inference kernel (`AttentionKernel.fused`) against the same reference.
+        let saved = AttentionKernel.current
+        AttentionKernel.current = .fused
+        defer { AttentionKernel.current = saved }
+        var outFused = outTrain
+        x.withUnsafeBufferPointer { xp in
+            let p = xp.baseAddress!
+            outFused.withUnsafeMutableBufferPointer {
+                att.forward(values: p, keys: p, queries: p, out: $0.baseAddress!, batch: N, length: T, training: false)
+            }
+        }
+        for i in 0..<outTrain.count {
+            XCTAssertEqual(outFused[i], outTrain[i], accuracy: 1e-5 * max(1, abs(outTrain[i])))
         }
     }
 
