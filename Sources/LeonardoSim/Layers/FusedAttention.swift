@@ -2,6 +2,8 @@ import Foundation
 
 /// Which implementation the attention layers use for inference (training always keeps the reference path, whose
 /// probabilities the backward pass reads). One switch for the process; `MICROSCOPEGYM_FUSED_ATTENTION=1` sets it.
+/// `gym-runner bench` measures both; the fused kernel is not yet faster than the BLAS path on the 2-core Xeon this
+/// was written on, so `blas` stays the default (and the golden traces are those of the BLAS path).
 public enum AttentionKernel: String, Sendable {
     /// Per head: scores by `cblas_sgemm` (T×T×D), softmax rows, product with V by `cblas_sgemm` (the reference).
     case blas
@@ -32,57 +34,69 @@ func fusedAttentionHead(
     var i0 = 0
     while i0 < T {
         let tile = min(fusedAttentionTile, T - i0)
-        // Scores of `tile` queries: each 8-key block of every packed row is loaded once for all of them.
+        // Rows of the tile; a last, partial tile repeats its last query (computed, never stored), keeping the inner
+        // loops free of branches.
+        let q0 = q + i0 * stride
+        let q1 = q + min(i0 + 1, T - 1) * stride
+        let q2 = q + min(i0 + 2, T - 1) * stride
+        let q3 = q + min(i0 + 3, T - 1) * stride
+        // Scores of the tile's queries: each 8-key block of every packed row is loaded once for all of them.
         var j = 0
         while j < wide {
             var acc = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
             for d in 0..<D {
                 let kd = UnsafeRawPointer(packed + d * T + j).loadUnaligned(as: SIMD8<Float>.self)
-                acc.0 += SIMD8(repeating: q[i0 * stride + d]) * kd
-                if tile > 1 { acc.1 += SIMD8(repeating: q[(i0 + 1) * stride + d]) * kd }
-                if tile > 2 { acc.2 += SIMD8(repeating: q[(i0 + 2) * stride + d]) * kd }
-                if tile > 3 { acc.3 += SIMD8(repeating: q[(i0 + 3) * stride + d]) * kd }
+                acc.0 += SIMD8(repeating: q0[d]) * kd
+                acc.1 += SIMD8(repeating: q1[d]) * kd
+                acc.2 += SIMD8(repeating: q2[d]) * kd
+                acc.3 += SIMD8(repeating: q3[d]) * kd
             }
             UnsafeMutableRawPointer(scores + j).storeBytes(of: acc.0 * scale, as: SIMD8<Float>.self)
-            if tile > 1 { UnsafeMutableRawPointer(scores + T + j).storeBytes(of: acc.1 * scale, as: SIMD8<Float>.self) }
-            if tile > 2 {
-                UnsafeMutableRawPointer(scores + 2 * T + j).storeBytes(of: acc.2 * scale, as: SIMD8<Float>.self)
-            }
-            if tile > 3 {
-                UnsafeMutableRawPointer(scores + 3 * T + j).storeBytes(of: acc.3 * scale, as: SIMD8<Float>.self)
-            }
+            UnsafeMutableRawPointer(scores + T + j).storeBytes(of: acc.1 * scale, as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(scores + 2 * T + j).storeBytes(of: acc.2 * scale, as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(scores + 3 * T + j).storeBytes(of: acc.3 * scale, as: SIMD8<Float>.self)
             j += 8
         }
-        for r in 0..<tile {
-            let qi = q + (i0 + r) * stride
+        for r in 0..<fusedAttentionTile {
+            let qi = q + min(i0 + r, T - 1) * stride
             for j in wide..<T {
                 var acc: Float = 0
                 for d in 0..<D { acc += qi[d] * packed[d * T + j] }
                 scores[r * T + j] = acc * scale
             }
         }
-        for r in 0..<tile {
-            let inv = 1 / expShiftedRow(scores + r * T, cols: T)
-            let out = ctx + (i0 + r) * stride
-            let p = scores + r * T
-            // Σ_j p_j v_j, eight output lanes at a time in a register across all keys.
-            var d = 0
-            while d + 8 <= D {
-                var acc = SIMD8<Float>()
-                for j in 0..<T {
-                    acc +=
-                        SIMD8(repeating: p[j])
-                        * UnsafeRawPointer(v + j * stride + d).loadUnaligned(as: SIMD8<Float>.self)
-                }
-                UnsafeMutableRawPointer(out + d).storeBytes(of: acc * inv, as: SIMD8<Float>.self)
-                d += 8
+        // exp(score − row max) in place; the division by the row sums waits for the (smaller) products with V.
+        var inv = SIMD4<Float>(repeating: 0)
+        for r in 0..<fusedAttentionTile { inv[r] = 1 / expShiftedRow(scores + r * T, cols: T) }
+        // Σ_j p_j v_j for the tile: eight output lanes per query in registers, each value row loaded once for all.
+        var d = 0
+        while d + 8 <= D {
+            var acc = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
+            for j in 0..<T {
+                let vj = UnsafeRawPointer(v + j * stride + d).loadUnaligned(as: SIMD8<Float>.self)
+                acc.0 += SIMD8(repeating: scores[j]) * vj
+                acc.1 += SIMD8(repeating: scores[T + j]) * vj
+                acc.2 += SIMD8(repeating: scores[2 * T + j]) * vj
+                acc.3 += SIMD8(repeating: scores[3 * T + j]) * vj
             }
-            while d < D {
+            let out = ctx + i0 * stride + d
+            UnsafeMutableRawPointer(out).storeBytes(of: acc.0 * inv[0], as: SIMD8<Float>.self)
+            if tile > 1 { UnsafeMutableRawPointer(out + stride).storeBytes(of: acc.1 * inv[1], as: SIMD8<Float>.self) }
+            if tile > 2 {
+                UnsafeMutableRawPointer(out + 2 * stride).storeBytes(of: acc.2 * inv[2], as: SIMD8<Float>.self)
+            }
+            if tile > 3 {
+                UnsafeMutableRawPointer(out + 3 * stride).storeBytes(of: acc.3 * inv[3], as: SIMD8<Float>.self)
+            }
+            d += 8
+        }
+        while d < D {
+            for r in 0..<tile {
                 var acc: Float = 0
-                for j in 0..<T { acc += p[j] * v[j * stride + d] }
-                out[d] = acc * inv
-                d += 1
+                for j in 0..<T { acc += scores[r * T + j] * v[j * stride + d] }
+                ctx[(i0 + r) * stride + d] = acc * inv[r]
             }
+            d += 1
         }
         i0 += tile
     }
