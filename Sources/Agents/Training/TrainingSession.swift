@@ -156,7 +156,7 @@ public final class TrainingSession {
     /// The best validation record so far.
     public var bestValidation: TrainingRecord? { records.last { $0.kind == .best } }
 
-    /// A session for `agent` (a new one, or the agent a resumed run loaded: see `resume(from:)`).
+    /// A session for `agent` (a new one, or the agent a resumed run loaded: see `resume(folder:environment:schedule:)`).
     /// - Parameter records: the records of the run being resumed (its `progress.csv`), empty for a new run.
     public init(
         agent: any Agent, environment: LiquidCell, schedule: TrainingSchedule, folder: String?,
