@@ -21,6 +21,8 @@ struct LinePlot {
     var logY = false
     /// Numeric tick labels on the x axis (off where the x positions only separate categories).
     var xTickLabels = true
+    /// The legend below the axes (the canvas grows to hold it) instead of in a corner of the plot area.
+    var legendBelow = false
     var series: [Series] = []
     var width = 760.0, height = 420.0
 
@@ -53,10 +55,14 @@ struct LinePlot {
         let plotH = height - top - bottom
         func px(_ x: Double) -> Double { left + (x - x0) / (x1 - x0) * plotW }
         func py(_ y: Double) -> Double { top + (y1 - ty(y)) / (y1 - y0) * plotH }
+        let legend = series.filter { !$0.label.isEmpty }
+        let legendW = (legend.map { Self.textWidth($0.label) }.max() ?? 0) + 36
+        let legendH = Double(legend.count) * 16 + 8
+        let canvasHeight = legendBelow ? height + legendH + 8 : height
         var s = String(
             format:
                 "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\" font-size=\"12\">\n",
-            width, height, width, height)
+            width, canvasHeight, width, canvasHeight)
         s += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
         // Title: shrink the font until it fits the width.
         var titleSize = 15.0
@@ -108,15 +114,13 @@ struct LinePlot {
                 }
             }
         }
-        // Legend (series with a label) in the upper corner whose quarter of the plot holds fewer points.
-        let legend = series.filter { !$0.label.isEmpty }
-        let legendW = (legend.map { Self.textWidth($0.label) }.max() ?? 0) + 36
-        let legendH = Double(legend.count) * 16 + 8
+        // Legend (series with a label): below the axes, or in the upper corner whose quarter of the plot holds fewer
+        // points.
         let rightSide =
             all.filter { px($0.x) > left + plotW / 2 && py($0.y) < top + plotH / 2 }.count
             <= all.filter { px($0.x) <= left + plotW / 2 && py($0.y) < top + plotH / 2 }.count
-        let lx = rightSide ? left + plotW - legendW - 8 : left + 8
-        let ly = top + 8
+        let lx = legendBelow ? left : rightSide ? left + plotW - legendW - 8 : left + 8
+        let ly = legendBelow ? height : top + 8
         s += String(
             format:
                 "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"white\" fill-opacity=\"0.85\" stroke=\"#bbb\"/>\n",

@@ -78,7 +78,8 @@ func writeScoreboard(_ plan: StudyPlanFile, dir: String) throws -> String {
             lineless: true, pointLabels: plan.environments))
     let plot = LinePlot(
         title: "Scoreboard: normalised test score per run (\(plan.seeds.count) seeds per scenario)",
-        xLabel: "scenario", yLabel: "(agent − random)/(best fixed − random)", xTickLabels: false, series: series)
+        xLabel: "scenario", yLabel: "(agent − random)/(best fixed − random)", xTickLabels: false, legendBelow: true,
+        series: series)
     try writeAtomically((dir as NSString).appendingPathComponent("scoreboard.csv"), Data(csv.utf8))
     try writeAtomically((dir as NSString).appendingPathComponent("scoreboard.md"), Data(md.utf8))
     try writeAtomically((dir as NSString).appendingPathComponent("scoreboard.svg"), Data(plot.svg().utf8))
