@@ -2,8 +2,11 @@ import Foundation
 
 /// Which implementation the attention layers use for inference (training always keeps the reference path, whose
 /// probabilities the backward pass reads). One switch for the process; `MICROSCOPEGYM_FUSED_ATTENTION=1` sets it.
-/// `gym-runner bench` measures both; the fused kernel is not yet faster than the BLAS path on the 2-core Xeon this
-/// was written on, so `blas` stays the default (and the golden traces are those of the BLAS path).
+/// `gym-runner bench` measures both. On the 2-core Xeon this was written on (quiet, Haswell kernel) the fused kernel
+/// is slower: 103 / 173 / 209 against 153 / 278 / 229 trajectories/s at batch 1 / 16 / 256, so `blas` stays the
+/// default (and the golden traces are those of the BLAS path). The package is compiled for baseline x86-64, so its
+/// `SIMD8<Float>` becomes pairs of SSE instructions without FMA, while OpenBLAS dispatches AVX2/AVX-512 kernels at
+/// run time: a competitive kernel needs the same (e.g. a C target with `target("avx2,fma")` functions and a CPU check).
 public enum AttentionKernel: String, Sendable {
     /// Per head: scores by `cblas_sgemm` (T×T×D), softmax rows, product with V by `cblas_sgemm` (the reference).
     case blas
