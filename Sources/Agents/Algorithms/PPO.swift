@@ -225,20 +225,25 @@ public final class PPOAgent: ResumableAgent {
         return loss / Double(B)
     }
 
+    /// Writes rows `rows` of `source` (raw observations, rollout-sized), normalised, into `minibatch`.
+    func gatherNormalized(_ source: [Float], rows: ArraySlice<Int>) {
+        let D = observationSize
+        source.withUnsafeBufferPointer { o in
+            for (r, i) in rows.enumerated() {
+                normalizer.apply(o.baseAddress! + i * D, into: minibatch.pointer + r * D)
+            }
+        }
+    }
+
     /// Forward passes over rollout rows `rows` of `source` (raw observations), `size` at a time; `body` gets each
     /// row's index and its network output (K logits, then the value).
     func forEachOutput(
         _ source: [Float], rows: [Int], _ body: (Int, UnsafeMutablePointer<Float>) -> Void
     ) {
-        let D = observationSize
         let size = hyper.rolloutSteps / hyper.minibatches
         for start in stride(from: 0, to: rows.count, by: size) {
             let chunk = rows[start..<min(start + size, rows.count)]
-            source.withUnsafeBufferPointer { o in
-                for (r, i) in chunk.enumerated() {
-                    normalizer.apply(o.baseAddress! + i * D, into: minibatch.pointer + r * D)
-                }
-            }
+            gatherNormalized(source, rows: chunk)
             let out = network.forward(minibatch.pointer, rows: chunk.count)
             for (r, i) in chunk.enumerated() { body(i, out + r * (actionCount + 1)) }
         }
@@ -247,7 +252,6 @@ public final class PPOAgent: ResumableAgent {
     /// One PPO update over the filled rollout: GAE, then `updateEpochs` passes of `minibatches` minibatches.
     func learn() -> [String: Double] {
         let n = hyper.rolloutSteps
-        let D = observationSize
         let K = actionCount
         let O = K + 1
         if updates == 0 {
@@ -283,11 +287,7 @@ public final class PPOAgent: ResumableAgent {
             for i in stride(from: n - 1, to: 0, by: -1) { order.swapAt(i, rng.uniformInt(i + 1)) }
             for start in stride(from: 0, to: size * hyper.minibatches, by: size) {
                 let idx = Array(order[start..<(start + size)])
-                observations.withUnsafeBufferPointer { o in
-                    for (r, i) in idx.enumerated() {
-                        normalizer.apply(o.baseAddress! + i * D, into: minibatch.pointer + r * D)
-                    }
-                }
+                gatherNormalized(observations, rows: idx[...])
                 var a = idx.map { adv[$0] }
                 if hyper.normalizeAdvantages && size > 1 {
                     let mean = a.reduce(0, +) / Double(size)
