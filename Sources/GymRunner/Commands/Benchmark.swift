@@ -35,8 +35,9 @@ struct Benchmark: ParsableCommand {
             "benchmark: \(plan.tasks.count) runs (\(plan.agents.joined(separator: ", ")) × \(plan.environments.count) scenarios × \(plan.seeds.count) seeds)"
         )
         try runStudyTasks(plan.tasks, of: plan, dir: dir)
-        try StudyAggregate.parse(["--dir", dir]).run()
-        print(try writeScoreboard(plan, dir: dir), terminator: "")
+        let rows = try completedStudyRows(plan, dir: dir)
+        try writeStudySummary(plan, rows, dir: dir)
+        print(try writeScoreboard(plan, rows, dir: dir), terminator: "")
         print("wrote \(dir)/scoreboard.{md,csv,svg}")
     }
 }
@@ -49,7 +50,8 @@ struct StudyScoreboard: ParsableCommand {
     @Option(help: "Study folder (with study.json).") var dir: String
 
     func run() throws {
-        print(try writeScoreboard(try StudyPlanFile.load(dir), dir: dir), terminator: "")
+        let plan = try StudyPlanFile.load(dir)
+        print(try writeScoreboard(plan, completedStudyRows(plan, dir: dir), dir: dir), terminator: "")
         print("wrote \(dir)/scoreboard.{md,csv,svg}")
     }
 }

@@ -271,35 +271,40 @@ struct StudyAggregate: ParsableCommand {
 
     func run() throws {
         let plan = try StudyPlanFile.load(dir)
-        let rows = try completedStudyRows(plan, dir: dir).map { r in
-            (task: r.task, agent: r.testReturn(r.task.agent), bestFixed: r.testReturn("best_fixed"), paired: r.paired)
-        }
-        func number(_ x: Double) -> String { x.isFinite ? String(format: "%.6f", x) : "" }
-        var csv = "task,agent,environment,seed,test_return,best_fixed_return,paired_minus_best_fixed\n"
-        for r in rows {
-            csv += "\(r.task.index),\(r.task.agent),\(r.task.environment),\(r.task.seed),\(number(r.agent)),"
-            csv += "\(number(r.bestFixed)),\(number(r.paired))\n"
-        }
-        var md = "| agent | environment | seeds | test return | best fixed | agent − best fixed (paired) |\n"
-        md += "|---|---|---:|---:|---:|---:|\n"
-        func cell(_ xs: [Double]) -> String {
-            let finite = xs.filter(\.isFinite)
-            guard !finite.isEmpty else { return "—" }
-            let e = Estimate(finite)
-            return finite.count > 1 ? String(format: "%.2f ± %.2f", e.mean, e.ci95) : String(format: "%.2f", e.mean)
-        }
-        for a in plan.agents {
-            for e in plan.environments {
-                let group = rows.filter { $0.task.agent == a && $0.task.environment == e }
-                md +=
-                    "| \(a) | \(e) | \(group.count) | \(cell(group.map(\.agent))) | \(cell(group.map(\.bestFixed))) | "
-                md += "\(cell(group.map(\.paired))) |\n"
-            }
-        }
-        md += "\nMean over seeds ± 95 % interval across seeds; each seed's figures are means over its test episodes.\n"
-        try writeAtomically((dir as NSString).appendingPathComponent("summary.csv"), Data(csv.utf8))
-        try writeAtomically((dir as NSString).appendingPathComponent("summary.md"), Data(md.utf8))
-        print(md, terminator: "")
-        print("wrote \(dir)/summary.csv and \(dir)/summary.md")
+        try writeStudySummary(plan, completedStudyRows(plan, dir: dir), dir: dir)
     }
+}
+
+/// Writes DIR/summary.csv and DIR/summary.md (see `study aggregate`) from a study's complete tasks, and prints the table.
+func writeStudySummary(_ plan: StudyPlanFile, _ completed: [CompletedTask], dir: String) throws {
+    let rows = completed.map { r in
+        (task: r.task, agent: r.testReturn(r.task.agent), bestFixed: r.testReturn("best_fixed"), paired: r.paired)
+    }
+    func number(_ x: Double) -> String { x.isFinite ? String(format: "%.6f", x) : "" }
+    var csv = "task,agent,environment,seed,test_return,best_fixed_return,paired_minus_best_fixed\n"
+    for r in rows {
+        csv += "\(r.task.index),\(r.task.agent),\(r.task.environment),\(r.task.seed),\(number(r.agent)),"
+        csv += "\(number(r.bestFixed)),\(number(r.paired))\n"
+    }
+    var md = "| agent | environment | seeds | test return | best fixed | agent − best fixed (paired) |\n"
+    md += "|---|---|---:|---:|---:|---:|\n"
+    func cell(_ xs: [Double]) -> String {
+        let finite = xs.filter(\.isFinite)
+        guard !finite.isEmpty else { return "—" }
+        let e = Estimate(finite)
+        return finite.count > 1 ? String(format: "%.2f ± %.2f", e.mean, e.ci95) : String(format: "%.2f", e.mean)
+    }
+    for a in plan.agents {
+        for e in plan.environments {
+            let group = rows.filter { $0.task.agent == a && $0.task.environment == e }
+            md +=
+                "| \(a) | \(e) | \(group.count) | \(cell(group.map(\.agent))) | \(cell(group.map(\.bestFixed))) | "
+            md += "\(cell(group.map(\.paired))) |\n"
+        }
+    }
+    md += "\nMean over seeds ± 95 % interval across seeds; each seed's figures are means over its test episodes.\n"
+    try writeAtomically((dir as NSString).appendingPathComponent("summary.csv"), Data(csv.utf8))
+    try writeAtomically((dir as NSString).appendingPathComponent("summary.md"), Data(md.utf8))
+    print(md, terminator: "")
+    print("wrote \(dir)/summary.csv and \(dir)/summary.md")
 }

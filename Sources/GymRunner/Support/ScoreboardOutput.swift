@@ -2,12 +2,11 @@ import Foundation
 import LeonardoSim
 import MicroscopeGym
 
-/// The scoreboard of a complete study: per agent and scenario the normalised score of every seed, per agent the
+/// The scoreboard of a complete study (`rows`: its tasks, from `completedStudyRows`): per agent and scenario the normalised score of every seed, per agent the
 /// interquartile mean over all runs with a stratified bootstrap 95 % interval. Writes DIR/scoreboard.{csv,md,svg}
 /// and returns the Markdown table.
 @discardableResult
-func writeScoreboard(_ plan: StudyPlanFile, dir: String) throws -> String {
-    let rows = try completedStudyRows(plan, dir: dir)
+func writeScoreboard(_ plan: StudyPlanFile, _ rows: [CompletedTask], dir: String) throws -> String {
     for r in rows where !r.testReturn("best_fixed").isFinite {
         throw UserError(
             "\(r.task.out) has no best fixed setting to normalise by: the scoreboard needs the built-in sweep "
