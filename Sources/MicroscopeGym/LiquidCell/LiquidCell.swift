@@ -62,6 +62,12 @@ public struct LiquidCell: Environment {
     var z: [Double]
     var logEffectiveDoseRate = 0.0
     var particleScale = 1.0
+    /// This episode's critical dose (e⁻/Å²): `damage.criticalDose` (an intact particle's), lowered by the particle's
+    /// sensitivity draw exp(−σ|N(0, 1)|) when `damage.sensitivitySpread` σ is set.
+    public private(set) var criticalDose = 0.0
+    /// This episode's contrast factor κ ≤ 1 (exp(−σ|N(0, 1)|) when `noise.contrastSpread` σ is set, else 1):
+    /// localisation constant c/κ, detection electrons N_det/κ².
+    public private(set) var contrast = 1.0
     var position = (0.0, 0.0)
     public private(set) var doseRate = 0.0
     public private(set) var frameRate = 0.0
@@ -166,6 +172,12 @@ public struct LiquidCell: Environment {
         for j in 0..<z.count { z[j] = rng.normal() }
         z[calibration.index] =
             calibration.latent(forDoseRate: spec.latent.nativeDoseRate) + calibration.residualStd * rng.normal()
+        criticalDose = spec.damage.criticalDose
+        if let spread = spec.damage.sensitivitySpread, spread > 0 {
+            criticalDose *= Foundation.exp(-spread * abs(rng.normal()))
+        }
+        contrast = 1
+        if let spread = spec.noise.contrastSpread, spread > 0 { contrast = Foundation.exp(-spread * abs(rng.normal())) }
         phase = .running
         let s = record(doseRate: d0, frameRate: f0)
         stepCount = 0
@@ -292,7 +304,7 @@ public struct LiquidCell: Environment {
         // Electrons per frame on the particle, localisation precision, detection.
         let electrons = electronsPerFrame(doseRate: d, frameRate: f)
         let sigma = localizationPrecision(electronsPerFrame: electrons)
-        let pDetect = 1 - Foundation.exp(-electrons / spec.noise.detectionElectrons)
+        let pDetect = 1 - Foundation.exp(-electrons * contrast * contrast / spec.noise.detectionElectrons)
         var observed = [Float](repeating: .nan, count: 2 * T)
         var detected = 0
         for i in 0..<T {
@@ -320,7 +332,7 @@ public struct LiquidCell: Environment {
         cumulativeDose += d * duration
         effectiveDose += d * pow(d / spec.damage.referenceDoseRate, spec.damage.doseRateExponent) * duration
         let previousDamage = damage
-        damage = 1 - Foundation.exp(-pow(effectiveDose / spec.damage.criticalDose, spec.damage.shape))
+        damage = 1 - Foundation.exp(-pow(effectiveDose / criticalDose, spec.damage.shape))
         let damageIncrement = damage - previousDamage
         elapsedTime += duration
         stepCount += 1
@@ -359,10 +371,11 @@ public struct LiquidCell: Environment {
         d * spec.particle.length * spec.particle.width * 100 / f
     }
 
-    /// σ = √(c²/N + floor²) (nm): photon-counting-limited localisation (Thompson, Larson & Webb 2002) plus a floor.
+    /// σ = √((c/κ)²/N + floor²) (nm): photon-counting-limited localisation (Thompson, Larson & Webb 2002) plus a
+    /// floor; κ is this episode's `contrast` (1 unless `noise.contrastSpread` is set).
     public func localizationPrecision(electronsPerFrame n: Double) -> Double {
-        (spec.noise.precisionConstant * spec.noise.precisionConstant / n + spec.noise.precisionFloor
-            * spec.noise.precisionFloor).squareRoot()
+        let c = spec.noise.precisionConstant / contrast
+        return (c * c / n + spec.noise.precisionFloor * spec.noise.precisionFloor).squareRoot()
     }
 
     func instrument() -> [Float] {

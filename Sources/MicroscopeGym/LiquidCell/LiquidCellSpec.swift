@@ -72,6 +72,11 @@ public struct LiquidCellSpec: Codable, Equatable, Sendable {
         public var precisionFloor: Double
         /// Detection probability per frame 1 − exp(−N / detectionElectrons).
         public var detectionElectrons: Double
+        /// Particle-to-particle spread of contrast against the liquid: the constants above hold for a particle under
+        /// the thinnest liquid layer, and the layer only thickens toward the middle of a bulging window, so each
+        /// episode's particle has contrast factor κ = exp(−contrastSpread · |N(0, 1)|) ≤ 1, giving
+        /// precisionConstant / κ and detectionElectrons / κ². Absent (nil) or 0: κ = 1 and no draw is made.
+        public var contrastSpread: Double? = nil
     }
     public var noise: Noise
 
@@ -86,6 +91,11 @@ public struct LiquidCellSpec: Codable, Equatable, Sendable {
         public var referenceDoseRate: Double
         /// Damage fraction at which the specimen counts as destroyed (episode terminates).
         public var destroyedAt: Double
+        /// Particle-to-particle spread of beam sensitivity: `criticalDose` is an intact particle's, and each
+        /// episode's particle has criticalDose × exp(−sensitivitySpread · |N(0, 1)|) (defects and a damaged ligand
+        /// shell only make a particle more sensitive). Absent (nil) or 0: every particle has `criticalDose` (and no
+        /// draw is made, so scenarios without the field keep their random streams).
+        public var sensitivitySpread: Double? = nil
     }
     public var damage: Damage
 
@@ -173,8 +183,9 @@ public struct LiquidCellSpec: Codable, Equatable, Sendable {
         "scale.particleSpread": 0...2, "scale.segmentSpread": 0...2,
         "latent.relaxationTime": 1e-3...1e7, "latent.doseLagTime": 1e-3...1e7, "latent.nativeDoseRate": 1e-3...1e5,
         "noise.precisionConstant": 1e-3...1e7, "noise.precisionFloor": 0...1e4, "noise.detectionElectrons": 1e-3...1e12,
+        "noise.contrastSpread": 0...3,
         "damage.criticalDose": 1e-3...1e9, "damage.shape": 0.1...20, "damage.doseRateExponent": 0...5,
-        "damage.referenceDoseRate": 1e-3...1e5, "damage.destroyedAt": 1e-6...1,
+        "damage.referenceDoseRate": 1e-3...1e5, "damage.destroyedAt": 1e-6...1, "damage.sensitivitySpread": 0...3,
         "reward.signalWeight": 0...1e6, "reward.damageWeight": 0...1e6, "reward.perturbationWeight": 0...1e6,
         "limits.timeBudget": 1e-3...1e8, "limits.doseBudget": 1e-3...1e12, "limits.maxSteps": 1...1e7
     ]
@@ -186,8 +197,10 @@ public struct LiquidCellSpec: Codable, Equatable, Sendable {
         "": CodingKeys.allFields, "particle": ["length", "width"],
         "scale": ["referenceRange", "referenceDoseRate", "doseExponent", "particleSpread", "segmentSpread"],
         "latent": ["relaxationTime", "doseLagTime", "nativeDoseRate", "prior"],
-        "noise": ["precisionConstant", "precisionFloor", "detectionElectrons"],
-        "damage": ["criticalDose", "shape", "doseRateExponent", "referenceDoseRate", "destroyedAt"],
+        "noise": ["precisionConstant", "precisionFloor", "detectionElectrons", "contrastSpread"],
+        "damage": [
+            "criticalDose", "shape", "doseRateExponent", "referenceDoseRate", "destroyedAt", "sensitivitySpread"
+        ],
         "reward": ["signalWeight", "damageWeight", "perturbationWeight"],
         "limits": ["timeBudget", "doseBudget", "maxSteps"]
     ]
@@ -280,6 +293,8 @@ public struct LiquidCellSpec: Codable, Equatable, Sendable {
             ("reward.perturbationWeight", reward.perturbationWeight)
         ]
         for (field, v) in numbers { try within(v, field) }
+        if let s = damage.sensitivitySpread { try within(s, "damage.sensitivitySpread") }
+        if let s = noise.contrastSpread { try within(s, "noise.contrastSpread") }
         if let t = limits.timeBudget { try within(t, "limits.timeBudget") }
         if let d = limits.doseBudget { try within(d, "limits.doseBudget") }
         if let m = limits.maxSteps { try within(Double(m), "limits.maxSteps") }

@@ -24,6 +24,15 @@ final class SpecTests: XCTestCase {
         v1.latent.prior = .standard
         v1.sourceFile = a.sourceFile
         XCTAssertEqual(v1, a)
+        // MixedSensitivity-v0 is LiquidCell-v2 with hidden per-particle beam sensitivity, nothing else.
+        let v2 = try EnvironmentRegistry.spec(id: "LiquidCell-v2")
+        var mixed = try EnvironmentRegistry.spec(id: "MixedSensitivity-v0")
+        XCTAssertEqual(mixed.damage.sensitivitySpread, 1)
+        mixed.damage.sensitivitySpread = nil
+        mixed.id = v2.id
+        mixed.description = v2.description
+        mixed.sourceFile = v2.sourceFile
+        XCTAssertEqual(mixed, v2)
         XCTAssertThrowsError(try EnvironmentRegistry.spec(id: "NoSuch-v9")) { error in
             XCTAssertTrue("\(error)".contains("LiquidCell-v0"), "lists the known IDs: \(error)")
         }
