@@ -50,6 +50,42 @@ final class TrainingSessionTests: XCTestCase {
         XCTAssertTrue(episodes.allSatisfy { $0.length > 0 && $0.episodeReturn.isFinite })
     }
 
+    func testPrivilegedAgentSeesTheHiddenStateAndItsPolicyFileSaysSo() throws {
+        let cell = try tinyCell()
+        let privileged = cell.revealingHiddenState()
+        XCTAssertEqual(Evaluation.observationKeys(for: cell), ["features", "instrument"])
+        XCTAssertEqual(Evaluation.observationKeys(for: privileged), ["features", "instrument", "privileged"])
+        XCTAssertEqual(
+            Evaluation.observationSize(for: privileged),
+            Evaluation.observationSize + 3 + privileged.model.config.latentDim)
+        var hyper = DQNHyperparameters()
+        hyper.totalSteps = 60
+        hyper.learningStarts = 10
+        hyper.batchSize = 8
+        let agent = try DQNAgent(
+            observationSize: Evaluation.observationSize(for: privileged), actionCount: 28, hyper: hyper, seed: 4)
+        let session = try TrainingSession(
+            agent: agent, environment: privileged, schedule: TrainingSchedule(steps: 60, seed: 4), folder: nil)
+        XCTAssertTrue(try session.run())
+        let path = NSTemporaryDirectory() + "privileged-\(getpid()).h5"
+        defer { unlink(path) }
+        try agent.save(to: path)
+        // The policy file's observation size selects the revealing environment; a plain policy keeps the plain one.
+        XCTAssertTrue(try PolicyFile.environment(for: path, cell).revealsHiddenState)
+        XCTAssertTrue(try PolicyFile.environment(for: path, privileged).revealsHiddenState)
+        var loaded = try PolicyFile.load(path, environment: privileged)
+        XCTAssertNoThrow(try Evaluation.run(&loaded, environment: privileged, seeds: [5]))
+        let plain = try smallDQN(steps: 10, seed: 1)
+        try plain.save(to: path)
+        XCTAssertFalse(try PolicyFile.environment(for: path, cell).revealsHiddenState)
+        // A policy of another layout is refused with both sizes named.
+        let other = try DQNAgent(observationSize: 5, actionCount: 28, hyper: hyper, seed: 1)
+        try other.save(to: path)
+        XCTAssertThrowsError(try PolicyFile.environment(for: path, cell)) { error in
+            XCTAssertTrue("\(error)".contains("reads 5 observation values"), "\(error)")
+        }
+    }
+
     func testProgressRowsRoundTrip() throws {
         var row = TrainingRecord(kind: .episode, step: 7, episode: 2)
         row.episodeReturn = 1.25

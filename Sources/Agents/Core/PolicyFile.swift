@@ -54,6 +54,30 @@ public enum PolicyFile {
         try f.setAttribute("normalizer", String(decoding: try JSONEncoder.sorted.encode(normalizer), as: UTF8.self))
     }
 
+    /// The observation size a learned agent's policy file was trained with (nil for baseline policies, which read
+    /// observations by name).
+    public static func observationSize(_ path: String) throws -> Int? {
+        let f: HDF5File
+        do { f = try HDF5File.open(path) } catch { throw AgentError.badPolicyFile("\(path): cannot open (\(error))") }
+        defer { f.close() }
+        return try f.doubleAttribute("observation_size").flatMap { $0.isFinite && $0 >= 0 && $0 <= 1e6 ? Int($0) : nil }
+    }
+
+    /// `environment`, revealing its hidden state when the policy in `path` was trained with privileged information
+    /// (`gym-runner train --privileged`): its observation size says which. Refuses a policy that fits neither.
+    public static func environment(for path: String, _ environment: LiquidCell) throws -> LiquidCell {
+        guard let size = try observationSize(path) else { return environment }
+        let privileged = environment.revealingHiddenState()
+        if size == Evaluation.observationSize(for: privileged) && !environment.revealsHiddenState { return privileged }
+        guard size == Evaluation.observationSize(for: environment) else {
+            throw AgentError.badPolicyFile(
+                "\(path): the policy reads \(size) observation values, \(environment.spec.id) gives "
+                    + "\(Evaluation.observationSize(for: environment)) (or \(Evaluation.observationSize(for: privileged)) "
+                    + "with its hidden state): a policy of another observation layout")
+        }
+        return environment
+    }
+
     /// Loads any policy file written by an agent's `save`, for `environment` (whose spaces it must fit).
     public static func load(_ path: String, environment: LiquidCell) throws -> any Agent {
         let f: HDF5File

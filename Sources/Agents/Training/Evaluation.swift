@@ -19,11 +19,22 @@ public enum Evaluation {
     /// The length of that observation vector.
     public static let observationSize = LiquidCell.featureNames.count + LiquidCell.instrumentNames.count
 
+    /// The keys agents see in `environment`: also `privileged` (after the others, so the named indices of
+    /// `LiquidCell.flatIndex(of:)` still hold) where the environment reveals its hidden state.
+    public static func observationKeys(for environment: LiquidCell) -> [String] {
+        environment.revealsHiddenState ? observationKeys + ["privileged"] : observationKeys
+    }
+
+    /// The length of the vector of `observationKeys(for:)`.
+    public static func observationSize(for environment: LiquidCell) -> Int {
+        observationKeys(for: environment).reduce(0) { $0 + environment.observationSpace.spaces[$1]!.low.count }
+    }
+
     /// Runs one episode per seed with the greedy policy (`explore: false`).
     public static func run<A: Agent>(_ agent: inout A, environment: LiquidCell, seeds: [UInt64]) throws
         -> EvaluationResult
     {
-        var env = try FlattenObservation(environment, keys: observationKeys)
+        var env = try FlattenObservation(environment, keys: observationKeys(for: environment))
         var returns: [Double] = []
         var signals: [Double] = []
         var damages: [Double] = []

@@ -207,7 +207,7 @@ public final class TrainingSession {
     /// checkpoint at an episode end).
     @discardableResult
     public func run() throws -> Bool {
-        var env = try FlattenObservation(environment, keys: Evaluation.observationKeys)
+        var env = try FlattenObservation(environment, keys: Evaluation.observationKeys(for: environment))
         var (observation, _) = try env.reset(seed: schedule.episodeSeed(episode))
         var episodeReturn = 0.0
         var episodeLength = 0

@@ -27,9 +27,10 @@ struct Evaluate: ParsableCommand {
     }
 
     func run() throws {
-        let cell = try environment.make()
+        var cell = try environment.make()
         let a: any Agent
         if let policy {
+            cell = try policyEnvironment(policy, cell)
             a = try loadPolicy(policy, cell: cell)
         } else {
             let fixed = fixedAction ?? defaultFixedAction(cell)

@@ -47,6 +47,10 @@ struct Train: ParsableCommand {
         help: """
             Bootstrap from the last state of truncated episodes. Off by default: the liquid cell's budgets are part of         the task and observed (elapsed time, cumulative dose), so a budget's end is terminal for learning         (Pardo et al., ICML 2018, "Time limits in reinforcement learning").
             """) var bootstrapTruncation = false
+    @Flag(
+        help:
+            "Train an agent with privileged information: its observation also holds the environment's hidden state (the particle's sensitivity, contrast and range scale, and the latent state; key 'privileged'), to measure how much knowing it is worth."
+    ) var privileged = false
     @OptionGroup var dqn: DQNOptions
     @OptionGroup var ppo: PPOOptions
     @OptionGroup var cem: CEMOptions
@@ -112,7 +116,7 @@ struct Train: ParsableCommand {
 
     /// Trains: the run itself, with `arguments` recorded in config.json.
     func execute(arguments: [String]) throws {
-        let cell = try environment.make()
+        let cell = try environment.make(privileged: privileged)
         let fixed = fixedAction ?? defaultFixedAction(cell)
         guard cell.actionSpace.contains(fixed) else {
             throw UserError("--fixed-action \(fixed) is not in \(cell.actionSpace)")
@@ -154,15 +158,16 @@ struct Train: ParsableCommand {
             switch agent {
             case .dqn:
                 learner = try DQNAgent(
-                    observationSize: Evaluation.observationSize, actionCount: cell.actionSpace.n, hyper: hyper,
+                    observationSize: Evaluation.observationSize(for: cell), actionCount: cell.actionSpace.n,
+                    hyper: hyper,
                     seed: seed)
             case .ppo:
                 learner = try PPOAgent(
-                    observationSize: Evaluation.observationSize, actionCount: cell.actionSpace.n,
+                    observationSize: Evaluation.observationSize(for: cell), actionCount: cell.actionSpace.n,
                     hyper: try ppo.hyper(totalSteps: steps), seed: seed)
             case .cem:
                 learner = try CEMAgent(
-                    observationSize: Evaluation.observationSize, actionCount: cell.actionSpace.n,
+                    observationSize: Evaluation.observationSize(for: cell), actionCount: cell.actionSpace.n,
                     hyper: try cem.hyper(),
                     seed: seed)
             default: learner = makeBaseline(agent, cell: cell, seed: seed, fixedAction: fixed)

@@ -9,10 +9,11 @@ struct EnvironmentOptions: ParsableArguments {
     @Option(help: "Spec file of your own (JSON, the fields of Environments/LiquidCell-v0.json); overrides --env.")
     var envFile: String?
 
-    func make() throws -> LiquidCell {
+    /// The environment; `privileged` reveals its hidden state to the agent (`LiquidCell.revealingHiddenState()`).
+    func make(privileged: Bool = false) throws -> LiquidCell {
         do {
-            if let envFile { return try makeEnvironment(specFile: envFile) }
-            return try makeEnvironment(id: env)
+            let cell = try envFile.map { try makeEnvironment(specFile: $0) } ?? makeEnvironment(id: env)
+            return privileged ? cell.revealingHiddenState() : cell
         } catch EnvironmentError.unknownEnvironment(let id, let known) {
             throw UserError(
                 "--env: unknown environment '\(id)' (registered: \(known.joined(separator: ", ")); a spec of your own "

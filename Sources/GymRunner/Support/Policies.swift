@@ -5,6 +5,14 @@ import MicroscopeGym
 import Agents
 
 /// Loads any policy file written by an agent's `save`.
+/// The environment `cell` as the policy in `path` sees it: revealing the hidden state to a policy trained with
+/// `--privileged`.
+func policyEnvironment(_ path: String, _ cell: LiquidCell) throws -> LiquidCell {
+    do { return try PolicyFile.environment(for: path, cell) } catch let e as AgentError {
+        throw UserError(e.description)
+    }
+}
+
 func loadPolicy(_ path: String, cell: LiquidCell) throws -> any Agent {
     do { return try PolicyFile.load(path, environment: cell) } catch let e as AgentError {
         throw UserError(e.description)

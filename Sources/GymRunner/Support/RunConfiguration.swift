@@ -43,13 +43,13 @@ extension Train {
     /// Everything that defines the run, as config.json records it; `cell` is the run's environment when the caller
     /// has it already (made from --env or --env-file otherwise).
     func configuration(arguments: [String], cell given: LiquidCell? = nil) throws -> [String: Any] {
-        let cell = try given ?? environment.make()
+        let cell = try given ?? environment.make(privileged: privileged)
         var config: [String: Any] = [
             "agent": agent.rawValue, "environment": cell.spec.id, "steps": steps, "seed": seed,
             "eval_every": evalEvery, "eval_episodes": evalEpisodes,
             "fixed_action": fixedAction ?? defaultFixedAction(cell),
             "test_episodes": testEpisodes, "select_on_validation": selectOnValidation,
-            "observation_keys": Evaluation.observationKeys, "sweep_episodes": sweepEpisodes,
+            "observation_keys": Evaluation.observationKeys(for: cell), "sweep_episodes": sweepEpisodes,
             "bootstrap_truncation": bootstrapTruncation, "checkpoint_every": checkpointEvery,
             "checkpoint": cell.spec.resolvedCheckpoint, "arguments": arguments
         ]

@@ -22,7 +22,10 @@ public struct LiquidCell: Environment {
     public let calibration: DoseCalibration
     /// The fitted latent prior conditioned on the dose coordinate (`latent.prior` = fitted), or nil for N(0, I).
     public let conditionalPrior: ConditionalLatentPrior?
-    public let observationSpace: DictSpace
+    public private(set) var observationSpace: DictSpace
+    /// Whether observations carry the `privileged` key (`revealingHiddenState()`): the hidden state, for agents
+    /// that measure how much knowing it is worth. Off in every registered scenario.
+    public private(set) var revealsHiddenState = false
     /// Index a = doseIndex · frameRates.count + frameRateIndex over the spec's grids.
     public let actionSpace: Discrete
 
@@ -41,6 +44,13 @@ public struct LiquidCell: Environment {
         "effective_dose_rate", "elapsed_time", "electrons_per_frame", "frame_rate", "latent_dose",
         "localization_precision_nm", "perturbation", "signal_bits_per_frame", "step_variance_nm2"
     ]
+    /// Names of the `privileged` entries (`revealingHiddenState()`) for a latent of `latentDimension` coordinates:
+    /// the particle's log sensitivity ln(D_c,particle / D_c) ≤ 0, log contrast ln κ ≤ 0, log range scale ln m, and
+    /// the latent state (the dose coordinate and the others as `advanceLatent` keeps them).
+    public static func privilegedNames(latentDimension: Int) -> [String] {
+        ["log_critical_dose_ratio", "log_contrast", "log_particle_scale"] + (0..<latentDimension).map { "latent_\($0)" }
+    }
+
     /// Keys `reset(seed:options:)` accepts.
     public static let resetOptionKeys = ["dose_rate", "frame_rate"]
 
@@ -135,6 +145,27 @@ public struct LiquidCell: Environment {
         ])
         actionSpace = Discrete(spec.doseRates.count * spec.frameRates.count)
         z = [Double](repeating: 0, count: model.config.latentDim)
+    }
+
+    /// The same environment with the hidden state in every observation, under the key `privileged`
+    /// (`privilegedNames`): what an agent with privileged information sees. Random streams, rewards and the other
+    /// keys are unchanged.
+    public func revealingHiddenState() -> LiquidCell {
+        var copy = self
+        copy.revealsHiddenState = true
+        var spaces = observationSpace.spaces
+        spaces["privileged"] = Box(
+            shape: [3 + z.count], low: -.infinity, high: .infinity)
+        copy.observationSpace = DictSpace(spaces)
+        return copy
+    }
+
+    /// The hidden state (`privilegedNames`).
+    public var hiddenState: [Float] {
+        [
+            Float(Foundation.log(criticalDose / spec.damage.criticalDose)), Float(Foundation.log(contrast)),
+            Float(Foundation.log(particleScale))
+        ] + z.map { Float($0) }
     }
 
     /// The (dose rate, frame rate) of a discrete action.
@@ -351,10 +382,11 @@ public struct LiquidCell: Environment {
             if let b = spec.limits.doseBudget, cumulativeDose >= b - 1e-9 { truncated = true }
             if let m = spec.limits.maxSteps, stepCount >= m { truncated = true }
         }
-        let obs: [String: [Float]] = [
+        var obs: [String: [Float]] = [
             "segment": observed, "instrument": instrument(),
             "features": LiquidCell.features(observed, length: T, detected: detected)
         ]
+        if revealsHiddenState { obs["privileged"] = hiddenState }
         let info: Info = [
             "dose_rate": d, "frame_rate": f, "electrons_per_frame": electrons, "localization_precision_nm": sigma,
             "detected_fraction": Double(detected) / Double(T), "signal_bits_per_frame": signal,

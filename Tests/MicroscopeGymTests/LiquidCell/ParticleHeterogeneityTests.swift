@@ -112,6 +112,35 @@ final class ParticleHeterogeneityTests: XCTestCase {
         XCTAssertNotEqual(try trace { $0.damage.sensitivitySpread = 0.5 }, absent)
     }
 
+    func testRevealingTheHiddenStateChangesNothingElse() throws {
+        let plain = TestCell.make {
+            $0.damage.sensitivitySpread = 1
+            $0.noise.contrastSpread = 0.5
+        }
+        var a = plain
+        var b = plain.revealingHiddenState()
+        XCTAssertNil(a.observationSpace.spaces["privileged"])
+        XCTAssertEqual(
+            b.observationSpace.spaces["privileged"]?.low.count,
+            LiquidCell.privilegedNames(latentDimension: 12).count)
+        let (oa, _) = try a.reset(seed: 8)
+        let (ob, _) = try b.reset(seed: 8)
+        XCTAssertEqual(oa["features"], ob["features"])
+        let hidden = try XCTUnwrap(ob["privileged"])
+        XCTAssertTrue(b.observationSpace.spaces["privileged"]!.contains(hidden))
+        XCTAssertEqual(Double(hidden[0]), Foundation.log(b.criticalDose / b.spec.damage.criticalDose), accuracy: 1e-6)
+        XCTAssertEqual(Double(hidden[1]), Foundation.log(b.contrast), accuracy: 1e-6)
+        XCTAssertLessThan(hidden[0], 0)
+        for action in [3, 17, 24] {
+            let sa = try a.step(action)
+            let sb = try b.step(action)
+            XCTAssertEqual(sa.reward.bitPattern, sb.reward.bitPattern)
+            XCTAssertEqual(sa.observation["segment"]!.map(\.bitPattern), sb.observation["segment"]!.map(\.bitPattern))
+            XCTAssertEqual(sb.observation["privileged"]!.suffix(12), b.hiddenState.suffix(12))
+            if sa.done { break }
+        }
+    }
+
     func testSpreadsAreValidated() throws {
         var spec = TestCell.spec()
         spec.damage.sensitivitySpread = -0.1
