@@ -167,6 +167,33 @@ def test_ppo_trains_resumes_and_checks_its_flags(tmp_path):
     assert not (tmp_path / "bad").exists()
 
 
+def test_privileged_training_and_headroom(tmp_path):
+    short = ["MixedSensitivity-v0" if a == "LiquidCell-v2" else a for a in SHORT]
+    plain, priv = tmp_path / "plain", tmp_path / "priv"
+    assert run("train", "--agent", "dqn", *short, "--hidden-sizes", "16", "--out", plain).returncode == 0
+    trained = run("train", "--agent", "dqn", *short, "--hidden-sizes", "16", "--privileged", "--out", priv)
+    assert trained.returncode == 0, trained.stderr
+    keys = json.loads((priv / "config.json").read_text())["observation_keys"]
+    assert keys == ["features", "instrument", "privileged"]
+    # evaluate gives the privileged policy the hidden state by itself
+    assert run("evaluate", "--env", "MixedSensitivity-v0", "--policy", priv / "policy.h5", "--episodes", 1).returncode == 0
+    sweep, table = tmp_path / "sweep.h5", tmp_path / "headroom.md"
+    args = ["headroom", "--env", "MixedSensitivity-v0", "--policy", plain / "policy.h5", "--policy", priv / "policy.h5",
+            "--episodes", 3, "--seed", 11, "--sweep", sweep]
+    first = run(*args, "--out", table)
+    assert first.returncode == 0, first.stderr
+    rows = {l.split("|")[1].strip(): l.split("|") for l in table.read_text().splitlines() if l.startswith("| ")}
+    assert {"best fixed setting", "hindsight per-particle best setting", "plain", "priv (privileged)"} <= set(rows)
+    assert rows["best fixed setting"][3].strip() == "+0.00 ± 0.00"
+    assert float(rows["hindsight per-particle best setting"][3].split("±")[0]) >= 0
+    # A second run reads the sweep file and gives the same table; a sweep of other seeds is refused.
+    assert sweep.exists()
+    second = run(*args, "--out", tmp_path / "again.md")
+    assert second.returncode == 0, second.stderr
+    assert (tmp_path / "again.md").read_text() == table.read_text()
+    fails(run("headroom", "--env", "MixedSensitivity-v0", "--episodes", 3, "--seed", 12, "--sweep", sweep), "--seed 12")
+
+
 # Nothing is destroyed.
 
 def test_existing_outputs_are_kept_unless_overwrite(tmp_path):

@@ -12,6 +12,8 @@ public enum SweepError: Error, CustomStringConvertible, Equatable {
     case overlappingParts(setting: Int)
     /// The file is not a sweep written by `SweepTable.write`.
     case notASweepFile(String)
+    /// A comparison needs a complete sweep (or as many policy returns as sweep episodes); says what is missing.
+    case incompleteSweep(String)
 
     public var description: String {
         switch self {
@@ -21,6 +23,7 @@ public enum SweepError: Error, CustomStringConvertible, Equatable {
         case .mismatchedParts: "sweep parts differ in environment, grid, episodes or seed"
         case .overlappingParts(let setting): "setting \(setting) appears in two parts"
         case .notASweepFile(let path): "\(path): not a MicroscopeGym sweep file"
+        case .incompleteSweep(let what): what
         }
     }
 }

@@ -33,6 +33,18 @@ final class SpecTests: XCTestCase {
         mixed.description = v2.description
         mixed.sourceFile = v2.sourceFile
         XCTAssertEqual(mixed, v2)
+        // MixedSample-v0 adds hidden contrast: the contrast constants at C = 0.05 (c = 12 nm / C, N_det = 25 / C²).
+        var sample = try EnvironmentRegistry.spec(id: "MixedSample-v0")
+        XCTAssertEqual(sample.noise.precisionConstant, 12 / 0.05, accuracy: 1e-9)
+        XCTAssertEqual(sample.noise.detectionElectrons, 25 / (0.05 * 0.05), accuracy: 1e-6)
+        XCTAssertEqual(sample.noise.contrastSpread, 0.6)
+        XCTAssertEqual(sample.damage.sensitivitySpread, 1)
+        sample.noise = v2.noise
+        sample.damage = v2.damage
+        sample.id = v2.id
+        sample.description = v2.description
+        sample.sourceFile = v2.sourceFile
+        XCTAssertEqual(sample, v2)
         XCTAssertThrowsError(try EnvironmentRegistry.spec(id: "NoSuch-v9")) { error in
             XCTAssertTrue("\(error)".contains("LiquidCell-v0"), "lists the known IDs: \(error)")
         }
