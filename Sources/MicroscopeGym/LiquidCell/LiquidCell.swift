@@ -145,6 +145,7 @@ public struct LiquidCell: Environment {
         ])
         actionSpace = Discrete(spec.doseRates.count * spec.frameRates.count)
         z = [Double](repeating: 0, count: model.config.latentDim)
+        criticalDose = spec.damage.criticalDose
     }
 
     /// The same environment with the hidden state in every observation, under the key `privileged`
