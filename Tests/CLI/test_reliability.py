@@ -179,11 +179,12 @@ def test_privileged_training_and_headroom(tmp_path):
     assert run("evaluate", "--env", "MixedSensitivity-v0", "--policy", priv / "policy.h5", "--episodes", 1).returncode == 0
     sweep, table = tmp_path / "sweep.h5", tmp_path / "headroom.md"
     args = ["headroom", "--env", "MixedSensitivity-v0", "--policy", plain / "policy.h5", "--policy", priv / "policy.h5",
-            "--episodes", 3, "--seed", 11, "--sweep", sweep]
+            "--policy", plain / "policy-final.h5", "--episodes", 3, "--seed", 11, "--sweep", sweep]
     first = run(*args, "--out", table)
     assert first.returncode == 0, first.stderr
     rows = {l.split("|")[1].strip(): l.split("|") for l in table.read_text().splitlines() if l.startswith("| ")}
-    assert {"best fixed setting", "hindsight per-particle best setting", "plain", "priv (privileged)"} <= set(rows)
+    assert {"best fixed setting", "hindsight per-particle best setting", "plain", "priv (privileged)",
+            "plain/policy-final"} <= set(rows)
     assert rows["best fixed setting"][3].strip() == "+0.00 ± 0.00"
     assert float(rows["hindsight per-particle best setting"][3].split("±")[0]) >= 0
     # A second run reads the sweep file and gives the same table; a sweep of other seeds is refused.

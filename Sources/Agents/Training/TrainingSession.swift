@@ -184,11 +184,8 @@ public final class TrainingSession {
     {
         let checkpoint = (folder as NSString).appendingPathComponent("checkpoint.h5")
         guard FileManager.default.fileExists(atPath: checkpoint) else { return nil }
-        var agent: any ResumableAgent
-        switch try PolicyFile.load(checkpoint, environment: environment) {
-        case let a as DQNAgent: agent = a
-        case let a as PPOAgent: agent = a
-        default: throw AgentError.badPolicyFile("\(checkpoint): not a checkpoint of a resumable agent (DQN, PPO)")
+        guard var agent = try PolicyFile.load(checkpoint, environment: environment) as? any ResumableAgent else {
+            throw AgentError.badPolicyFile("\(checkpoint): not a checkpoint of a resumable agent (DQN, PPO)")
         }
         agent.endEpisode(return: 0)  // checkpoints lie at episode ends: the next episode starts afresh
         let progress = (try? String(contentsOfFile: path(folder, "progress.csv"), encoding: .utf8)) ?? ""

@@ -54,8 +54,11 @@ struct HeadroomCommand: ParsableCommand {
         for path in policy {
             let view = try policyEnvironment(path, cell)
             let agent = try loadPolicy(path, cell: view)
+            // "run" for run/policy.h5, "run/policy-final" for another file of the run folder.
             let folder = ((path as NSString).deletingLastPathComponent as NSString).lastPathComponent
-            let label = (folder.isEmpty ? path : folder) + (view.revealsHiddenState ? " (privileged)" : "")
+            let stem = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
+            let name = folder.isEmpty ? stem : stem == "policy" ? folder : folder + "/" + stem
+            let label = name + (view.revealsHiddenState ? " (privileged)" : "")
             rows.append((label, try evaluate(agent, cell: view, seeds: seeds).returns))
         }
         let headroom: Headroom
