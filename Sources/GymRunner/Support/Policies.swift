@@ -4,7 +4,6 @@ import LeonardoSim
 import MicroscopeGym
 import Agents
 
-/// Loads any policy file written by an agent's `save`.
 /// The environment `cell` as the policy in `path` sees it: revealing the hidden state to a policy trained with
 /// `--privileged`.
 func policyEnvironment(_ path: String, _ cell: LiquidCell) throws -> LiquidCell {
@@ -13,6 +12,7 @@ func policyEnvironment(_ path: String, _ cell: LiquidCell) throws -> LiquidCell 
     }
 }
 
+/// Loads any policy file written by an agent's `save`.
 func loadPolicy(_ path: String, cell: LiquidCell) throws -> any Agent {
     do { return try PolicyFile.load(path, environment: cell) } catch let e as AgentError {
         throw UserError(e.description)

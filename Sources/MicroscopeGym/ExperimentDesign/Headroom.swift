@@ -4,7 +4,7 @@ import LeonardoSim
 /// How much adapting can gain in a scenario, and how much of it a policy gains: the best fixed setting, the
 /// hindsight per-particle bound and any number of policies, all on the same episode seeds, each compared with the
 /// best fixed setting episode by episode (paired differences, so the particle-to-particle spread cancels).
-public struct Headroom: Equatable, Sendable {
+public struct Headroom: Sendable {
     /// One strategy's returns and its paired comparison with the best fixed setting.
     public struct Row: Equatable, Sendable {
         public var label: String
@@ -27,16 +27,10 @@ public struct Headroom: Equatable, Sendable {
     public var hindsight: Row
     public var policies: [Row]
 
-    public static func == (a: Headroom, b: Headroom) -> Bool {
-        a.environment == b.environment && a.episodes == b.episodes && a.seed == b.seed
-            && a.bestSetting == b.bestSetting && a.bestFixed == b.bestFixed && a.hindsight == b.hindsight
-            && a.policies == b.policies
-    }
-
     /// Builds the comparison from a complete sweep (with per-episode returns) and each policy's returns on the
     /// sweep's seeds, in seed order.
     public init(sweep: SweepTable, policies: [(label: String, returns: [Double])]) throws {
-        guard sweep.isComplete, let best = sweep.best, let oracle = sweep.hindsightOracle else {
+        guard let best = sweep.best, let oracle = sweep.hindsightReturns else {
             throw SweepError.incompleteSweep(
                 "the headroom needs a complete sweep with per-episode returns (\(sweep.results.count) of "
                     + "\(sweep.doseRates.count * sweep.frameRates.count) settings present)")
@@ -51,7 +45,7 @@ public struct Headroom: Equatable, Sendable {
         bestSetting = (best.doseRate, best.frameRate)
         let reference = best.episodeReturns
         let scale = abs(best.episodeReturn.mean)
-        let hindsightGain = oracle.gainOverBestFixed.mean
+        let hindsightGain = Estimate(zip(oracle, reference).map { $0 - $1 }).mean
         func row(_ label: String, _ returns: [Double]) -> Row {
             let gain = Estimate(zip(returns, reference).map { $0 - $1 })
             return Row(
@@ -60,8 +54,7 @@ public struct Headroom: Equatable, Sendable {
                 shareOfHindsightGain: hindsightGain > 0 ? gain.mean / hindsightGain : nil)
         }
         bestFixed = row("best fixed setting", reference)
-        let perEpisodeBest = (0..<sweep.episodes).map { e in sweep.results.values.map { $0.episodeReturns[e] }.max()! }
-        hindsight = row("hindsight per-particle best setting", perEpisodeBest)
+        hindsight = row("hindsight per-particle best setting", oracle)
         self.policies = policies.map { row($0.label, $0.returns) }
     }
 

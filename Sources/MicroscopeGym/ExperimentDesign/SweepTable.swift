@@ -22,11 +22,17 @@ public struct SweepTable: Equatable {
     /// switches within an episode can gain more); near zero, adaptivity cannot pay. Nil unless the table is complete
     /// and holds per-episode returns.
     public var hindsightOracle: (perEpisodeBest: Estimate, gainOverBestFixed: Estimate)? {
-        guard isComplete, let best, best.episodeReturns.count == episodes, episodes > 0,
-            results.values.allSatisfy({ $0.episodeReturns.count == episodes })
-        else { return nil }
-        let oracle = (0..<episodes).map { e in results.values.map { $0.episodeReturns[e] }.max()! }
+        guard let best, let oracle = hindsightReturns else { return nil }
         return (Estimate(oracle), Estimate(zip(oracle, best.episodeReturns).map { $0 - $1 }))
+    }
+
+    /// The hindsight oracle's return per episode seed (the best setting's for that episode), in seed order; nil
+    /// unless the table is complete and holds per-episode returns.
+    public var hindsightReturns: [Double]? {
+        guard isComplete, episodes > 0, results.values.allSatisfy({ $0.episodeReturns.count == episodes }) else {
+            return nil
+        }
+        return (0..<episodes).map { e in results.values.map { $0.episodeReturns[e] }.max()! }
     }
 
     /// Evaluates the settings of shard `shard` of `shards` (grid indices i with i mod shards == shard). Each

@@ -204,16 +204,19 @@ public struct LiquidCell: Environment {
         for j in 0..<z.count { z[j] = rng.normal() }
         z[calibration.index] =
             calibration.latent(forDoseRate: spec.latent.nativeDoseRate) + calibration.residualStd * rng.normal()
-        criticalDose = spec.damage.criticalDose
-        if let spread = spec.damage.sensitivitySpread, spread > 0 {
-            criticalDose *= Foundation.exp(-spread * abs(rng.normal()))
-        }
-        contrast = 1
-        if let spread = spec.noise.contrastSpread, spread > 0 { contrast = Foundation.exp(-spread * abs(rng.normal())) }
+        criticalDose = spec.damage.criticalDose * particleFactor(spread: spec.damage.sensitivitySpread)
+        contrast = particleFactor(spread: spec.noise.contrastSpread)
         phase = .running
         let s = record(doseRate: d0, frameRate: f0)
         stepCount = 0
         return (s.observation, s.info)
+    }
+
+    /// A particle's factor exp(−spread·|N(0, 1)|) ≤ 1 (sensitivity, contrast); 1 without a draw when `spread` is nil
+    /// or 0, so scenarios without the field keep their random streams.
+    mutating func particleFactor(spread: Double?) -> Double {
+        guard let spread, spread > 0 else { return 1 }
+        return Foundation.exp(-spread * abs(rng.normal()))
     }
 
     /// Records one segment with the setting of a discrete action.
