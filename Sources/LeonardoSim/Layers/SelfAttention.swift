@@ -13,7 +13,8 @@ public final class SelfAttention {
     let probs = FloatBuffer()  // training: N·H·T·T; inference: one T·T block per worker
     let dv = FloatBuffer(), dk = FloatBuffer(), dq = FloatBuffer(), dctx = FloatBuffer()
     let dscores = FloatBuffer()  // one T·T block per worker
-    let rowSums = FloatBuffer()  // inference: T softmax sums (BLAS path) or a tile of score rows (fused) per worker
+    let rowSums = FloatBuffer()  // inference: T softmax sums per worker (BLAS path)
+    let fusedScratch = FloatBuffer()  // inference: packed keys and a query tile's scores per worker (fused)
     var cachedProbs = false
 
     public init(_ store: ParameterStore, _ name: String, embed: Int, heads: Int) {
@@ -48,8 +49,12 @@ public final class SelfAttention {
         keys.forward(kin, kp, rows: rows)
         queries.forward(qin, qp, rows: rows)
         let workers = Workers.count
-        let pp = probs.reserve(training ? N * heads * T * T : workers * T * T)
-        let sp = rowSums.reserve(workers * fusedAttentionTile * T)
+        let fused = !training && AttentionKernel.current == .fused
+        let pp = probs.reserve(training ? N * heads * T * T : fused ? 0 : workers * T * T)
+        let sp = rowSums.reserve(fused ? 0 : workers * T)
+        let perWorker = fusedAttentionScratch(length: T, headDim: headDim)
+        let fp = fusedScratch.reserve(fused ? workers * perWorker : 0)
+        let level = KernelLevel.current
         cachedProbs = training
         let H = heads
         let D = headDim
@@ -58,17 +63,17 @@ public final class SelfAttention {
             parallelFor(N * H, workers: workers) { item, worker in
                 let n = item / H
                 let h = item % H
-                let P = training ? pp + item * T * T : pp + worker * T * T
                 let qh = UnsafePointer(qp + n * T * C + h * D)
                 let kh = UnsafePointer(kp + n * T * C + h * D)
                 let vh = UnsafePointer(vp + n * T * C + h * D)
                 let ch = cp + n * T * C + h * D
-                if !training && AttentionKernel.current == .fused {
+                if fused {
                     fusedAttentionHead(
-                        q: qh, k: kh, v: vh, ctx: ch, length: T, headDim: D, stride: C, scale: sc, packed: P,
-                        scores: sp + worker * fusedAttentionTile * T)
+                        q: qh, k: kh, v: vh, ctx: ch, length: T, headDim: D, stride: C, scale: sc,
+                        scratch: fp + worker * perWorker, level: level)
                     return
                 }
+                let P = training ? pp + item * T * T : pp + worker * T * T
                 sgemm(transB: true, m: T, n: T, k: D, alpha: sc, a: qh, lda: C, b: kh, ldb: C, beta: 0, c: P)
                 if training {
                     softmaxRows(P, rows: T, cols: T)  // the backward pass needs the normalised probabilities

@@ -1,0 +1,299 @@
+// Fused attention for one head (LeonardoKernels.h). Three implementations of the same arithmetic:
+//   level 0: plain C, the readable reference of this file;
+//   level 1: AVX2 + FMA, 8 lanes;  level 2: AVX-512F, 16 lanes.
+// For a tile of LK_QUERY_TILE queries: scores against the keys (packed D x Tp, Tp = T rounded up to
+// LK_KEY_BLOCK, padded keys scoring -inf), exp(score - row max) with the row's sum, then the weighted sum of V
+// divided by that sum. exp is Cephes' expf (range reduction by n*ln2 with ln2 split in two, degree-7 polynomial,
+// 2^n from the exponent bits), the same method as `expNonPositive` in SoftmaxKernels.swift.
+#include "LeonardoKernels.h"
+
+#include <math.h>
+#include <stdint.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define LK_X86 1
+#else
+#define LK_X86 0
+#endif
+
+#define TILE LK_QUERY_TILE
+
+static int round_up(int n, int m) { return (n + m - 1) / m * m; }
+
+long lk_attention_scratch(int length, int head_dim) {
+    int tp = round_up(length < 1 ? 1 : length, LK_KEY_BLOCK);
+    return (long)(head_dim + TILE) * tp;
+}
+
+int lk_best_level(void) {
+#if LK_X86
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) return 2;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return 1;
+#endif
+    return 0;
+}
+
+// ---- Level 0: the reference --------------------------------------------------------------------------------------
+
+/// One query at a time: T scores in scratch, max, exp and sum, then the weighted sum of V.
+static void attention_reference(const float *q, const float *k, const float *v, float *ctx, int T, int D,
+                                int stride, float scale, float *scores) {
+    for (int i = 0; i < T; i++) {
+        const float *qi = q + (long)i * stride;
+        float m = -INFINITY;
+        for (int j = 0; j < T; j++) {
+            const float *kj = k + (long)j * stride;
+            float s = 0;
+            for (int d = 0; d < D; d++) s += qi[d] * kj[d];
+            scores[j] = s * scale;
+            if (scores[j] > m) m = scores[j];
+        }
+        float sum = 0;
+        for (int j = 0; j < T; j++) {
+            scores[j] = expf(scores[j] - m);
+            sum += scores[j];
+        }
+        for (int d = 0; d < D; d++) {
+            float acc = 0;
+            for (int j = 0; j < T; j++) acc += scores[j] * v[(long)j * stride + d];
+            ctx[(long)i * stride + d] = acc / sum;
+        }
+    }
+}
+
+/// Keys transposed into kt (D rows of Tp), the padding zero.
+static void pack_keys(const float *k, float *kt, int T, int D, int stride, int tp) {
+    for (int d = 0; d < D; d++) {
+        float *row = kt + (long)d * tp;
+        for (int j = 0; j < T; j++) row[j] = k[(long)j * stride + d];
+        for (int j = T; j < tp; j++) row[j] = 0;
+    }
+}
+
+#if LK_X86
+
+// ---- Level 1: AVX2 + FMA -----------------------------------------------------------------------------------------
+
+#define AVX2 __attribute__((target("avx2,fma")))
+
+AVX2 static inline __m256 exp_nonpositive8(__m256 x) {
+    const __m256 shifter = _mm256_set1_ps(12582912.0f);  // 1.5 * 2^23: adding it rounds to an integer
+    x = _mm256_max_ps(x, _mm256_set1_ps(-87.0f));
+    __m256 t = _mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), shifter);
+    __m256 n = _mm256_sub_ps(t, shifter);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440054690583e-4f), r);
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    __m256i bits = _mm256_add_epi32(_mm256_sub_epi32(_mm256_castps_si256(t), _mm256_set1_epi32(0x4B400000)),
+                                    _mm256_set1_epi32(127));
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(bits, 23)));
+}
+
+/// row[j] <- exp(row[j] - max), returns the sum (tp a multiple of 8).
+AVX2 static float exp_row8(float *row, int tp) {
+    __m256 m8 = _mm256_set1_ps(-INFINITY);
+    for (int j = 0; j < tp; j += 8) m8 = _mm256_max_ps(m8, _mm256_loadu_ps(row + j));
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m8), _mm256_extractf128_ps(m8, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    m4 = _mm_max_ss(m4, _mm_shuffle_ps(m4, m4, 1));
+    __m256 mv = _mm256_broadcastss_ps(m4);
+    __m256 s8 = _mm256_setzero_ps();
+    for (int j = 0; j < tp; j += 8) {
+        __m256 e = exp_nonpositive8(_mm256_sub_ps(_mm256_loadu_ps(row + j), mv));
+        _mm256_storeu_ps(row + j, e);
+        s8 = _mm256_add_ps(s8, e);
+    }
+    __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
+    s4 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+    s4 = _mm_add_ss(s4, _mm_shuffle_ps(s4, s4, 1));
+    return _mm_cvtss_f32(s4);
+}
+
+AVX2 static void attention_avx2(const float *q, const float *k, const float *v, float *ctx, int T, int D,
+                                int stride, float scale, float *scratch) {
+    const int tp = round_up(T, LK_KEY_BLOCK);
+    float *kt = scratch;
+    float *s = scratch + (long)D * tp;
+    pack_keys(k, kt, T, D, stride, tp);
+    const __m256 sc = _mm256_set1_ps(scale);
+    for (int i0 = 0; i0 < T; i0 += TILE) {
+        const int tile = T - i0 < TILE ? T - i0 : TILE;
+        // A partial last tile repeats its last query (computed, never stored): the loops stay branch-free.
+        const float *qr[TILE];
+        for (int r = 0; r < TILE; r++) qr[r] = q + (long)(i0 + r < T ? i0 + r : T - 1) * stride;
+        // Scores: 6 queries x 16 keys in 12 registers; each packed key vector is loaded once for all six.
+        for (int j = 0; j < tp; j += 16) {
+            __m256 a[TILE][2];
+            for (int r = 0; r < TILE; r++) a[r][0] = a[r][1] = _mm256_setzero_ps();
+            for (int d = 0; d < D; d++) {
+                const __m256 k0 = _mm256_loadu_ps(kt + (long)d * tp + j);
+                const __m256 k1 = _mm256_loadu_ps(kt + (long)d * tp + j + 8);
+                for (int r = 0; r < TILE; r++) {
+                    const __m256 b = _mm256_broadcast_ss(qr[r] + d);
+                    a[r][0] = _mm256_fmadd_ps(b, k0, a[r][0]);
+                    a[r][1] = _mm256_fmadd_ps(b, k1, a[r][1]);
+                }
+            }
+            for (int r = 0; r < TILE; r++) {
+                _mm256_storeu_ps(s + r * tp + j, _mm256_mul_ps(a[r][0], sc));
+                _mm256_storeu_ps(s + r * tp + j + 8, _mm256_mul_ps(a[r][1], sc));
+            }
+        }
+        float inv[TILE];
+        for (int r = 0; r < TILE; r++) {
+            for (int j = T; j < tp; j++) s[r * tp + j] = -INFINITY;
+            inv[r] = 1.0f / exp_row8(s + r * tp, tp);
+        }
+        // Weighted sum of V: 8 output columns of 6 queries, two keys per iteration (12 accumulators).
+        for (int d0 = 0; d0 < D; d0 += 8) {
+            const int w = D - d0 < 8 ? D - d0 : 8;
+            const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+            const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(w), lanes);
+            __m256 a0[TILE], a1[TILE];
+            for (int r = 0; r < TILE; r++) a0[r] = a1[r] = _mm256_setzero_ps();
+            int j = 0;
+            for (; j + 1 < T; j += 2) {
+                const __m256 v0 = _mm256_maskload_ps(v + (long)j * stride + d0, mask);
+                const __m256 v1 = _mm256_maskload_ps(v + (long)(j + 1) * stride + d0, mask);
+                for (int r = 0; r < TILE; r++) {
+                    a0[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(s + r * tp + j), v0, a0[r]);
+                    a1[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(s + r * tp + j + 1), v1, a1[r]);
+                }
+            }
+            if (j < T) {
+                const __m256 v0 = _mm256_maskload_ps(v + (long)j * stride + d0, mask);
+                for (int r = 0; r < TILE; r++) a0[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(s + r * tp + j), v0, a0[r]);
+            }
+            for (int r = 0; r < tile; r++) {
+                const __m256 out = _mm256_mul_ps(_mm256_add_ps(a0[r], a1[r]), _mm256_set1_ps(inv[r]));
+                _mm256_maskstore_ps(ctx + (long)(i0 + r) * stride + d0, mask, out);
+            }
+        }
+    }
+}
+
+// ---- Level 2: AVX-512F -------------------------------------------------------------------------------------------
+
+#define AVX512 __attribute__((target("avx512f,avx2,fma")))
+
+AVX512 static inline __m512 exp_nonpositive16(__m512 x) {
+    const __m512 shifter = _mm512_set1_ps(12582912.0f);
+    x = _mm512_max_ps(x, _mm512_set1_ps(-87.0f));
+    __m512 t = _mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f), shifter);
+    __m512 n = _mm512_sub_ps(t, shifter);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440054690583e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    __m512i bits = _mm512_add_epi32(_mm512_sub_epi32(_mm512_castps_si512(t), _mm512_set1_epi32(0x4B400000)),
+                                    _mm512_set1_epi32(127));
+    return _mm512_mul_ps(p, _mm512_castsi512_ps(_mm512_slli_epi32(bits, 23)));
+}
+
+AVX512 static float exp_row16(float *row, int tp) {
+    __m512 m16 = _mm512_set1_ps(-INFINITY);
+    for (int j = 0; j < tp; j += 16) m16 = _mm512_max_ps(m16, _mm512_loadu_ps(row + j));
+    const __m512 mv = _mm512_set1_ps(_mm512_reduce_max_ps(m16));
+    __m512 s16 = _mm512_setzero_ps();
+    for (int j = 0; j < tp; j += 16) {
+        __m512 e = exp_nonpositive16(_mm512_sub_ps(_mm512_loadu_ps(row + j), mv));
+        _mm512_storeu_ps(row + j, e);
+        s16 = _mm512_add_ps(s16, e);
+    }
+    return _mm512_reduce_add_ps(s16);
+}
+
+AVX512 static void attention_avx512(const float *q, const float *k, const float *v, float *ctx, int T, int D,
+                                    int stride, float scale, float *scratch) {
+    const int tp = round_up(T, LK_KEY_BLOCK);
+    float *kt = scratch;
+    float *s = scratch + (long)D * tp;
+    pack_keys(k, kt, T, D, stride, tp);
+    const __m512 sc = _mm512_set1_ps(scale);
+    for (int i0 = 0; i0 < T; i0 += TILE) {
+        const int tile = T - i0 < TILE ? T - i0 : TILE;
+        const float *qr[TILE];
+        for (int r = 0; r < TILE; r++) qr[r] = q + (long)(i0 + r < T ? i0 + r : T - 1) * stride;
+        // Scores: 6 queries x 32 keys in 12 registers.
+        for (int j = 0; j < tp; j += 32) {
+            __m512 a[TILE][2];
+            for (int r = 0; r < TILE; r++) a[r][0] = a[r][1] = _mm512_setzero_ps();
+            for (int d = 0; d < D; d++) {
+                const __m512 k0 = _mm512_loadu_ps(kt + (long)d * tp + j);
+                const __m512 k1 = _mm512_loadu_ps(kt + (long)d * tp + j + 16);
+                for (int r = 0; r < TILE; r++) {
+                    const __m512 b = _mm512_set1_ps(qr[r][d]);
+                    a[r][0] = _mm512_fmadd_ps(b, k0, a[r][0]);
+                    a[r][1] = _mm512_fmadd_ps(b, k1, a[r][1]);
+                }
+            }
+            for (int r = 0; r < TILE; r++) {
+                _mm512_storeu_ps(s + r * tp + j, _mm512_mul_ps(a[r][0], sc));
+                _mm512_storeu_ps(s + r * tp + j + 16, _mm512_mul_ps(a[r][1], sc));
+            }
+        }
+        float inv[TILE];
+        for (int r = 0; r < TILE; r++) {
+            for (int j = T; j < tp; j++) s[r * tp + j] = -INFINITY;
+            inv[r] = 1.0f / exp_row16(s + r * tp, tp);
+        }
+        // Weighted sum of V: 16 output columns of 6 queries, two keys per iteration.
+        for (int d0 = 0; d0 < D; d0 += 16) {
+            const int w = D - d0 < 16 ? D - d0 : 16;
+            const __mmask16 mask = (__mmask16)((1u << w) - 1u);
+            __m512 a0[TILE], a1[TILE];
+            for (int r = 0; r < TILE; r++) a0[r] = a1[r] = _mm512_setzero_ps();
+            int j = 0;
+            for (; j + 1 < T; j += 2) {
+                const __m512 v0 = _mm512_maskz_loadu_ps(mask, v + (long)j * stride + d0);
+                const __m512 v1 = _mm512_maskz_loadu_ps(mask, v + (long)(j + 1) * stride + d0);
+                for (int r = 0; r < TILE; r++) {
+                    a0[r] = _mm512_fmadd_ps(_mm512_set1_ps(s[r * tp + j]), v0, a0[r]);
+                    a1[r] = _mm512_fmadd_ps(_mm512_set1_ps(s[r * tp + j + 1]), v1, a1[r]);
+                }
+            }
+            if (j < T) {
+                const __m512 v0 = _mm512_maskz_loadu_ps(mask, v + (long)j * stride + d0);
+                for (int r = 0; r < TILE; r++) a0[r] = _mm512_fmadd_ps(_mm512_set1_ps(s[r * tp + j]), v0, a0[r]);
+            }
+            for (int r = 0; r < tile; r++) {
+                const __m512 out = _mm512_mul_ps(_mm512_add_ps(a0[r], a1[r]), _mm512_set1_ps(inv[r]));
+                _mm512_mask_storeu_ps(ctx + (long)(i0 + r) * stride + d0, mask, out);
+            }
+        }
+    }
+}
+
+#endif  // LK_X86
+
+void lk_attention_head(const float *q, const float *k, const float *v, float *ctx, int length, int head_dim,
+                       int stride, float scale, float *scratch, int level) {
+    static int best = -1;
+    if (best < 0) best = lk_best_level();  // idempotent: a race only computes the same value twice
+    if (level > best) level = best;
+    if (length < 1 || head_dim < 1) return;
+#if LK_X86
+    if (level >= 2) {
+        attention_avx512(q, k, v, ctx, length, head_dim, stride, scale, scratch);
+        return;
+    }
+    if (level == 1) {
+        attention_avx2(q, k, v, ctx, length, head_dim, stride, scale, scratch);
+        return;
+    }
+#endif
+    attention_reference(q, k, v, ctx, length, head_dim, stride, scale, scratch);
+}

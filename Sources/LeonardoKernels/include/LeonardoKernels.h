@@ -1,0 +1,33 @@
+// Hand-written kernels for LEONARDO's decoder where OpenBLAS's shapes are poor (docs/results.md, "Speed").
+// Each has a plain C reference (`level` 0) beside the SIMD versions; the fastest one the CPU supports is chosen at
+// run time, so the package is still built for baseline x86-64 and runs on any machine.
+#ifndef LEONARDO_KERNELS_H
+#define LEONARDO_KERNELS_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Kernel levels: 0 portable C, 1 AVX2 + FMA, 2 AVX-512F. `lk_best_level` is the highest the CPU runs.
+int lk_best_level(void);
+
+/// Keys per block of the packed key matrix: scratch rows are padded to a multiple of it.
+#define LK_KEY_BLOCK 32
+/// Queries handled together by one pass over the keys.
+#define LK_QUERY_TILE 6
+
+/// Floats of scratch `lk_attention_head` needs for a head of T keys and width D.
+long lk_attention_scratch(int length, int head_dim);
+
+/// One attention head, fused: ctx_i = sum_j softmax_j(scale * q_i . k_j) v_j for the T queries i.
+/// q, k, v and ctx are T rows of width D, `stride` floats apart (one head's columns of an (N*T) x C matrix).
+/// `scratch` holds `lk_attention_scratch(T, D)` floats. `level` picks the implementation (clamped to what the CPU
+/// runs); the score row of a query tile stays in L1, nothing T x T is ever written.
+void lk_attention_head(const float *q, const float *k, const float *v, float *ctx, int length, int head_dim,
+                       int stride, float scale, float *scratch, int level);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
