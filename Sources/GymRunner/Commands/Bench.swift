@@ -233,10 +233,10 @@ struct Bench: ParsableCommand {
                 flops / 1e9, leo.config.chainDecoderBlocks ? "true" : "false"))
         var rows: [(Int, Double, Double)] = []
         var bounds: [String] = []
-        let chosen = AttentionKernel.current
-        defer { AttentionKernel.current = chosen }
-        for kernel in [AttentionKernel.blas, .fused] {
-            AttentionKernel.current = kernel
+        let chosen = InferenceKernels.current
+        defer { InferenceKernels.current = chosen }
+        for kernel in [InferenceKernels.blas, .simd] {
+            InferenceKernels.current = kernel
             for bs in batches {
                 var rng = Xoshiro256StarStar(seed: 2)
                 let z = (0..<(bs * L)).map { _ in Float(rng.normal()) }
@@ -250,7 +250,7 @@ struct Bench: ParsableCommand {
                 print(
                     String(
                         format:
-                            "decoder batch %4d, %@ attention: %8.1f trajectories/s  %6.1f GFLOP/s  (%.0f%% of sgemm)",
+                            "decoder batch %4d, %@ kernels: %8.1f trajectories/s  %6.1f GFLOP/s  (%.0f%% of sgemm)",
                         bs, kernel.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0), rate, rate * flops / 1e9,
                         100 * rate * flops / 1e9 / peak))
                 guard kernel == chosen else { continue }

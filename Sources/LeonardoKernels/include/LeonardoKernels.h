@@ -26,6 +26,13 @@ long lk_attention_scratch(int length, int head_dim);
 void lk_attention_head(const float *q, const float *k, const float *v, float *ctx, int length, int head_dim,
                        int stride, float scale, float *scratch, int level);
 
+/// y[r][o] = bias[o] + sum_i x[r][i] * w[o][i] for r < rows and o in [out_begin, out_end): a linear layer on few
+/// rows (a small decoder batch), reading each weight row once while it serves every row of x, where a GEMM would
+/// first copy the whole weight into its packed layout. x is rows x in, w is out x in (PyTorch layout), y rows x
+/// `ldy`; `bias` may be NULL.
+void lk_linear_few_rows(const float *x, int rows, int in, const float *w, const float *bias, float *y, int ldy,
+                        int out_begin, int out_end, int level);
+
 #ifdef __cplusplus
 }
 #endif

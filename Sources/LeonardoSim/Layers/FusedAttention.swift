@@ -1,20 +1,24 @@
 import Foundation
 import LeonardoKernels
 
-/// Which implementation the attention layers use for inference (training always keeps the reference path, whose
-/// probabilities the backward pass reads). One switch for the process: `MICROSCOPEGYM_ATTENTION=blas` or `=fused`.
+/// Which implementation decoder inference uses; training always keeps the readable BLAS path (its backward pass
+/// reads the stored softmax probabilities). One switch for the process: `MICROSCOPEGYM_KERNELS=blas` or `=simd`.
 /// `gym-runner bench` measures both.
-public enum AttentionKernel: String, Sendable, CaseIterable {
-    /// Per head: scores by `cblas_sgemm` (T×T×D), softmax rows, product with V by `cblas_sgemm` (the readable
-    /// reference).
+public enum InferenceKernels: String, Sendable, CaseIterable {
+    /// Every matrix product by `cblas_sgemm`; attention per head as scores, softmax rows, product with V (the
+    /// readable reference).
     case blas
-    /// Per head and tile of six queries: scores, softmax and the weighted sum of V in one pass in cache
-    /// (`lk_attention_head` in Sources/LeonardoKernels, AVX-512F or AVX2+FMA picked by the CPU at run time).
-    case fused
+    /// Hand-written kernels where OpenBLAS's shapes are poor (Sources/LeonardoKernels, AVX-512F or AVX2+FMA picked
+    /// by the CPU at run time): fused attention (scores, softmax and the weighted sum of V per tile of six queries,
+    /// in cache) and the dense layers on small batches (each weight row read once, never packed).
+    case simd
 
-    nonisolated(unsafe) public static var current: AttentionKernel =
-        ProcessInfo.processInfo.environment["MICROSCOPEGYM_ATTENTION"].flatMap(AttentionKernel.init(rawValue:))
+    nonisolated(unsafe) public static var current: InferenceKernels =
+        ProcessInfo.processInfo.environment["MICROSCOPEGYM_KERNELS"].flatMap(InferenceKernels.init(rawValue:))
         ?? .blas
+
+    /// Batches up to this many rows take the few-rows kernel for dense layers under `.simd`.
+    public static let fewRows = 16
 }
 
 /// Instruction sets of the hand-written kernels, best first; the CPU's best one is used unless

@@ -1,4 +1,5 @@
 import Foundation
+import LeonardoKernels
 
 // Activations are row-major with channels last: a sequence batch of N trajectories, T time steps and
 // C channels is an (N·T)×C matrix, so every Linear layer is one GEMM over all N·T rows.
@@ -29,6 +30,24 @@ public final class Linear {
             sgemm(transB: true, m: rows, n: outFeatures, k: inFeatures, a: x, b: store.value(weight), beta: 1, c: y)
         } else {
             sgemm(transB: true, m: rows, n: outFeatures, k: inFeatures, a: x, b: store.value(weight), beta: 0, c: y)
+        }
+    }
+
+    /// The same product on a few rows by `lk_linear_few_rows` (each weight row read once, never packed): the
+    /// decoder's dense layers at small inference batches under `InferenceKernels.simd`. Outputs are split over the
+    /// workers; sums run in another order than `cblas_sgemm`'s.
+    public func forwardFewRows(
+        _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, level: KernelLevel = KernelLevel.current
+    ) {
+        let w = UnsafePointer(store.value(weight))
+        let b = bias.map { UnsafePointer(store.value($0)) }
+        let (rowsIn, inF, outF) = (Int32(rows), Int32(inFeatures), Int32(outFeatures))
+        let parts = outFeatures * rows * inFeatures >= 1 << 18 ? Workers.count : 1
+        parallelFor(parts, workers: parts) { part, _ in
+            // Even boundaries keep the kernel's weight-row pairs whole.
+            let lo = (outFeatures * part / parts) & ~1
+            let hi = part == parts - 1 ? outFeatures : (outFeatures * (part + 1) / parts) & ~1
+            lk_linear_few_rows(x, rowsIn, inF, w, b, y, outF, Int32(lo), Int32(hi), Int32(level.rawValue))
         }
     }
 

@@ -49,7 +49,7 @@ public final class SelfAttention {
         keys.forward(kin, kp, rows: rows)
         queries.forward(qin, qp, rows: rows)
         let workers = Workers.count
-        let fused = !training && AttentionKernel.current == .fused
+        let fused = !training && InferenceKernels.current == .simd
         let pp = probs.reserve(training ? N * heads * T * T : fused ? 0 : workers * T * T)
         let sp = rowSums.reserve(fused ? 0 : workers * T)
         let perWorker = fusedAttentionScratch(length: T, headDim: headDim)

@@ -77,7 +77,9 @@ public final class LeonardoDecoder {
         input = z
         noiseInput = noise
         let h1p = h1.reserve(N * cfg.decoderHidden)
-        linear1.forward(z, h1p, rows: N)
+        // Small inference batches: the dense layers read each weight row once instead of packing the weights.
+        let fewRows = !training && InferenceKernels.current == .simd && N <= InferenceKernels.fewRows
+        if fewRows { linear1.forwardFewRows(z, h1p, rows: N) } else { linear1.forward(z, h1p, rows: N) }
         reluForward(h1p, count: N * cfg.decoderHidden)
         let h2tp = h2t.reserve(N * T * Cd)
         if let frontEnd {
@@ -85,7 +87,11 @@ public final class LeonardoDecoder {
             frontEnd.forward(h1p, noise: noise, out: h2tp, batch: N, length: T)
         } else if let bottleneckLinear {
             let h2p = h2.reserve(N * Cd * T)
-            bottleneckLinear.forward(h1p, h2p, rows: N)
+            if fewRows {
+                bottleneckLinear.forwardFewRows(h1p, h2p, rows: N)
+            } else {
+                bottleneckLinear.forward(h1p, h2p, rows: N)
+            }
             reluForward(h2p, count: N * Cd * T)
             transposeBatch(h2p, h2tp, batch: N, rows: Cd, cols: T)  // view [N, Cd, T] → channels-last [N, T, Cd]
         }

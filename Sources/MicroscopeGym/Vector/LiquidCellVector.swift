@@ -58,19 +58,26 @@ public struct LiquidCellVector {
             }
         }
         let decoded = environments[0].model.decode(z: latents, noise: noise.isEmpty ? nil : noise)
+        // Everything after decoding (stitching, sampling, noise, features, reward) touches only each copy's own
+        // state and generator, so the copies finish in parallel with the same results as one after another.
         let per = environments[0].spec.segmentFrames * 2
-        var offset = 0
-        var steps: [Step<[String: [Float]]>] = []
-        for i in 0..<count {
-            let k = ranges[i].count
-            let slice = Array(decoded[(offset * per)..<((offset + k) * per)])
-            offset += k
-            var s = environments[i].finish(
-                doseRate: settings[i].0, frameRate: settings[i].1, decoded: slice, ranges: ranges[i])
-            if s.done { environments[i].phase = .ended }
-            s.info["env_index"] = Double(i)
-            steps.append(s)
+        var offsets = [Int](repeating: 0, count: count + 1)
+        for i in 0..<count { offsets[i + 1] = offsets[i] + ranges[i].count * per }
+        let n = count
+        var finished = [Step<[String: [Float]]>?](repeating: nil, count: n)
+        environments.withUnsafeMutableBufferPointer { envs in
+            finished.withUnsafeMutableBufferPointer { out in
+                parallelFor(n) { i, _ in
+                    let slice = Array(decoded[offsets[i]..<offsets[i + 1]])
+                    var s = envs[i].finish(
+                        doseRate: settings[i].0, frameRate: settings[i].1, decoded: slice, ranges: ranges[i])
+                    if s.done { envs[i].phase = .ended }
+                    s.info["env_index"] = Double(i)
+                    out[i] = s
+                }
+            }
         }
+        let steps = finished.map { $0! }
         return try VectorEnvironment<LiquidCell>.autoReset(
             steps, reset: { i in try environments[i].reset(seed: nil, options: [:]) })
     }

@@ -84,10 +84,10 @@ final class KernelTests: XCTestCase {
         for i in 0..<outTrain.count {
             XCTAssertEqual(outInfer[i], outTrain[i], accuracy: 1e-5 * max(1, abs(outTrain[i])))
         }
-        // The fused inference kernel (`AttentionKernel.fused`) against the same reference.
-        let saved = AttentionKernel.current
-        AttentionKernel.current = .fused
-        defer { AttentionKernel.current = saved }
+        // The fused inference kernel (`InferenceKernels.simd`) against the same reference.
+        let saved = InferenceKernels.current
+        InferenceKernels.current = .simd
+        defer { InferenceKernels.current = saved }
         var outFused = outTrain
         x.withUnsafeBufferPointer { xp in
             let p = xp.baseAddress!

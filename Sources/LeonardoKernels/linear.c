@@ -1,0 +1,138 @@
+// A linear layer on few rows (LeonardoKernels.h): y = x w^T + b with w in PyTorch's [out, in] layout. Each weight
+// row is dotted with all rows of x while it sits in L1 (two weight rows by four x rows per pass, eight
+// accumulators), so the weight streams from memory once and is never copied.
+#include "LeonardoKernels.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define LK_X86 1
+#else
+#define LK_X86 0
+#endif
+
+/// Level 0: the reference loops.
+static void linear_reference(const float *x, int rows, int in, const float *w, const float *bias, float *y, int ldy,
+                             int o0, int o1) {
+    for (int r = 0; r < rows; r++) {
+        for (int o = o0; o < o1; o++) {
+            const float *wo = w + (long)o * in;
+            const float *xr = x + (long)r * in;
+            float acc = 0;
+            for (int i = 0; i < in; i++) acc += wo[i] * xr[i];
+            y[(long)r * ldy + o] = acc + (bias ? bias[o] : 0);
+        }
+    }
+}
+
+#if LK_X86
+
+#define AVX512 __attribute__((target("avx512f,avx2,fma")))
+
+/// Dot products of weight rows wa, wb with x rows xr[0..nr) (nr <= 4), 16 lanes, the tail masked.
+AVX512 static void dots_avx512(const float *wa, const float *wb, const float *const xr[4], int nr, int in,
+                               float out[2][4]) {
+    __m512 a[2][4];
+    for (int r = 0; r < 4; r++) a[0][r] = a[1][r] = _mm512_setzero_ps();
+    int i = 0;
+    for (; i + 16 <= in; i += 16) {
+        const __m512 va = _mm512_loadu_ps(wa + i), vb = _mm512_loadu_ps(wb + i);
+        for (int r = 0; r < 4; r++) {
+            if (r < nr) {
+                const __m512 xv = _mm512_loadu_ps(xr[r] + i);
+                a[0][r] = _mm512_fmadd_ps(va, xv, a[0][r]);
+                a[1][r] = _mm512_fmadd_ps(vb, xv, a[1][r]);
+            }
+        }
+    }
+    if (i < in) {
+        const __mmask16 m = (__mmask16)((1u << (in - i)) - 1u);
+        const __m512 va = _mm512_maskz_loadu_ps(m, wa + i), vb = _mm512_maskz_loadu_ps(m, wb + i);
+        for (int r = 0; r < nr; r++) {
+            const __m512 xv = _mm512_maskz_loadu_ps(m, xr[r] + i);
+            a[0][r] = _mm512_fmadd_ps(va, xv, a[0][r]);
+            a[1][r] = _mm512_fmadd_ps(vb, xv, a[1][r]);
+        }
+    }
+    for (int r = 0; r < nr; r++) {
+        out[0][r] = _mm512_reduce_add_ps(a[0][r]);
+        out[1][r] = _mm512_reduce_add_ps(a[1][r]);
+    }
+}
+
+#define AVX2 __attribute__((target("avx2,fma")))
+
+AVX2 static float hsum8(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+    return _mm_cvtss_f32(s);
+}
+
+AVX2 static void dots_avx2(const float *wa, const float *wb, const float *const xr[4], int nr, int in,
+                           float out[2][4]) {
+    __m256 a[2][4];
+    for (int r = 0; r < 4; r++) a[0][r] = a[1][r] = _mm256_setzero_ps();
+    int i = 0;
+    for (; i + 8 <= in; i += 8) {
+        const __m256 va = _mm256_loadu_ps(wa + i), vb = _mm256_loadu_ps(wb + i);
+        for (int r = 0; r < 4; r++) {
+            if (r < nr) {
+                const __m256 xv = _mm256_loadu_ps(xr[r] + i);
+                a[0][r] = _mm256_fmadd_ps(va, xv, a[0][r]);
+                a[1][r] = _mm256_fmadd_ps(vb, xv, a[1][r]);
+            }
+        }
+    }
+    if (i < in) {
+        const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(in - i), lanes);
+        const __m256 va = _mm256_maskload_ps(wa + i, m), vb = _mm256_maskload_ps(wb + i, m);
+        for (int r = 0; r < nr; r++) {
+            const __m256 xv = _mm256_maskload_ps(xr[r] + i, m);
+            a[0][r] = _mm256_fmadd_ps(va, xv, a[0][r]);
+            a[1][r] = _mm256_fmadd_ps(vb, xv, a[1][r]);
+        }
+    }
+    for (int r = 0; r < nr; r++) {
+        out[0][r] = hsum8(a[0][r]);
+        out[1][r] = hsum8(a[1][r]);
+    }
+}
+
+#endif  // LK_X86
+
+int lk_best_level(void);
+
+void lk_linear_few_rows(const float *x, int rows, int in, const float *w, const float *bias, float *y, int ldy,
+                        int out_begin, int out_end, int level) {
+    static int best = -1;
+    if (best < 0) best = lk_best_level();
+    if (level > best) level = best;
+    if (rows < 1 || in < 1 || out_end <= out_begin) return;
+#if LK_X86
+    if (level >= 1) {
+        // Two weight rows at a time (an odd last one is paired with itself and stored once).
+        for (int o = out_begin; o < out_end; o += 2) {
+            const int ob = o + 1 < out_end ? o + 1 : o;
+            const float *wa = w + (long)o * in, *wb = w + (long)ob * in;
+            for (int r0 = 0; r0 < rows; r0 += 4) {
+                const int nr = rows - r0 < 4 ? rows - r0 : 4;
+                const float *xr[4];
+                for (int r = 0; r < 4; r++) xr[r] = x + (long)(r0 + (r < nr ? r : 0)) * in;
+                float out[2][4];
+                if (level >= 2) {
+                    dots_avx512(wa, wb, xr, nr, in, out);
+                } else {
+                    dots_avx2(wa, wb, xr, nr, in, out);
+                }
+                for (int r = 0; r < nr; r++) {
+                    y[(long)(r0 + r) * ldy + o] = out[0][r] + (bias ? bias[o] : 0);
+                    if (ob != o) y[(long)(r0 + r) * ldy + ob] = out[1][r] + (bias ? bias[ob] : 0);
+                }
+            }
+        }
+        return;
+    }
+#endif
+    linear_reference(x, rows, in, w, bias, y, ldy, out_begin, out_end);
+}
