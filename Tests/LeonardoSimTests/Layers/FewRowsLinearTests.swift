@@ -9,7 +9,9 @@ final class FewRowsLinearTests: XCTestCase {
     func testMatchesTheDoublePrecisionReferenceAtEverySupportedLevel() {
         // (rows, in, out, bias): the decoder's bottleneck (1024 → 6400) at batch 3, an odd number of outputs, widths
         // that are no multiple of 8 or 16, a single row and a single input, more rows than one pass of four.
-        let shapes = [(3, 1024, 6400, true), (5, 37, 11, true), (1, 1, 3, false), (16, 129, 64, false), (7, 24, 2, true)]
+        let shapes = [
+            (3, 1024, 6400, true), (5, 37, 11, true), (1, 1, 3, false), (16, 129, 64, false), (7, 24, 2, true)
+        ]
         for level in KernelLevel.supported {
             var rng = Xoshiro256StarStar(seed: 31)
             for (rows, inF, outF, hasBias) in shapes {
