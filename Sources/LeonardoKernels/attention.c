@@ -38,8 +38,8 @@ int lk_best_level(void) {
 // ---- Level 0: the reference --------------------------------------------------------------------------------------
 
 /// One query at a time: T scores in scratch, max, exp and sum, then the weighted sum of V.
-static void attention_reference(const float *q, const float *k, const float *v, float *ctx, int T, int D,
-                                int stride, float scale, float *scores) {
+static void attention_reference(const float *q, const float *k, const float *v, int stride, float *ctx, int cs,
+                                int T, int D, float scale, float *scores) {
     for (int i = 0; i < T; i++) {
         const float *qi = q + (long)i * stride;
         float m = -INFINITY;
@@ -58,7 +58,7 @@ static void attention_reference(const float *q, const float *k, const float *v, 
         for (int d = 0; d < D; d++) {
             float acc = 0;
             for (int j = 0; j < T; j++) acc += scores[j] * v[(long)j * stride + d];
-            ctx[(long)i * stride + d] = acc / sum;
+            ctx[(long)i * cs + d] = acc / sum;
         }
     }
 }
@@ -117,8 +117,8 @@ AVX2 static float exp_row8(float *row, int tp) {
     return _mm_cvtss_f32(s4);
 }
 
-AVX2 static void attention_avx2(const float *q, const float *k, const float *v, float *ctx, int T, int D,
-                                int stride, float scale, float *scratch) {
+AVX2 static void attention_avx2(const float *q, const float *k, const float *v, int stride, float *ctx, int cs,
+                                int T, int D, float scale, float *scratch) {
     const int tp = round_up(T, LK_KEY_BLOCK);
     float *kt = scratch;
     float *s = scratch + (long)D * tp;
@@ -174,7 +174,7 @@ AVX2 static void attention_avx2(const float *q, const float *k, const float *v, 
             }
             for (int r = 0; r < tile; r++) {
                 const __m256 out = _mm256_mul_ps(_mm256_add_ps(a0[r], a1[r]), _mm256_set1_ps(inv[r]));
-                _mm256_maskstore_ps(ctx + (long)(i0 + r) * stride + d0, mask, out);
+                _mm256_maskstore_ps(ctx + (long)(i0 + r) * cs + d0, mask, out);
             }
         }
     }
@@ -216,8 +216,8 @@ AVX512 static float exp_row16(float *row, int tp) {
     return _mm512_reduce_add_ps(s16);
 }
 
-AVX512 static void attention_avx512(const float *q, const float *k, const float *v, float *ctx, int T, int D,
-                                    int stride, float scale, float *scratch) {
+AVX512 static void attention_avx512(const float *q, const float *k, const float *v, int stride, float *ctx,
+                                    int cs, int T, int D, float scale, float *scratch) {
     const int tp = round_up(T, LK_KEY_BLOCK);
     float *kt = scratch;
     float *s = scratch + (long)D * tp;
@@ -271,7 +271,7 @@ AVX512 static void attention_avx512(const float *q, const float *k, const float 
             }
             for (int r = 0; r < tile; r++) {
                 const __m512 out = _mm512_mul_ps(_mm512_add_ps(a0[r], a1[r]), _mm512_set1_ps(inv[r]));
-                _mm512_mask_storeu_ps(ctx + (long)(i0 + r) * stride + d0, mask, out);
+                _mm512_mask_storeu_ps(ctx + (long)(i0 + r) * cs + d0, mask, out);
             }
         }
     }
@@ -279,21 +279,21 @@ AVX512 static void attention_avx512(const float *q, const float *k, const float 
 
 #endif  // LK_X86
 
-void lk_attention_head(const float *q, const float *k, const float *v, float *ctx, int length, int head_dim,
-                       int stride, float scale, float *scratch, int level) {
+void lk_attention_head(const float *q, const float *k, const float *v, int stride, float *ctx, int ctx_stride,
+                       int length, int head_dim, float scale, float *scratch, int level) {
     static int best = -1;
     if (best < 0) best = lk_best_level();  // idempotent: a race only computes the same value twice
     if (level > best) level = best;
     if (length < 1 || head_dim < 1) return;
 #if LK_X86
     if (level >= 2) {
-        attention_avx512(q, k, v, ctx, length, head_dim, stride, scale, scratch);
+        attention_avx512(q, k, v, stride, ctx, ctx_stride, length, head_dim, scale, scratch);
         return;
     }
     if (level == 1) {
-        attention_avx2(q, k, v, ctx, length, head_dim, stride, scale, scratch);
+        attention_avx2(q, k, v, stride, ctx, ctx_stride, length, head_dim, scale, scratch);
         return;
     }
 #endif
-    attention_reference(q, k, v, ctx, length, head_dim, stride, scale, scratch);
+    attention_reference(q, k, v, stride, ctx, ctx_stride, length, head_dim, scale, scratch);
 }

@@ -20,11 +20,11 @@ int lk_best_level(void);
 long lk_attention_scratch(int length, int head_dim);
 
 /// One attention head, fused: ctx_i = sum_j softmax_j(scale * q_i . k_j) v_j for the T queries i.
-/// q, k, v and ctx are T rows of width D, `stride` floats apart (one head's columns of an (N*T) x C matrix).
-/// `scratch` holds `lk_attention_scratch(T, D)` floats. `level` picks the implementation (clamped to what the CPU
-/// runs); the score row of a query tile stays in L1, nothing T x T is ever written.
-void lk_attention_head(const float *q, const float *k, const float *v, float *ctx, int length, int head_dim,
-                       int stride, float scale, float *scratch, int level);
+/// q, k and v are T rows of width D, `stride` floats apart (one head's columns of the projections); ctx is T rows
+/// `ctx_stride` apart. `scratch` holds `lk_attention_scratch(T, D)` floats. `level` picks the implementation
+/// (clamped to what the CPU runs); the score rows of a query tile stay in L1, nothing T x T is ever written.
+void lk_attention_head(const float *q, const float *k, const float *v, int stride, float *ctx, int ctx_stride,
+                       int length, int head_dim, float scale, float *scratch, int level);
 
 /// y[r][o] = bias[o] + sum_i x[r][i] * w[o][i] for r < rows and o in [out_begin, out_end): a linear layer on few
 /// rows (a small decoder batch), reading each weight row once while it serves every row of x, where a GEMM would

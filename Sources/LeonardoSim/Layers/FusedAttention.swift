@@ -61,15 +61,16 @@ public enum KernelLevel: Int, Sendable, CaseIterable, Comparable {
 func fusedAttentionScratch(length T: Int, headDim D: Int) -> Int { lk_attention_scratch(Int32(T), Int32(D)) }
 
 /// Fused attention of one head: ctx_i = Σ_j softmax_j(scale·q_i·k_j) v_j for every query i, over T keys.
-/// q, k, v and ctx are T rows of width D with row stride `stride` (a head's columns of an (N·T)×C matrix).
-/// Sums run in another order than the BLAS path's and exp is a polynomial, so results differ in the last bits
-/// (both are checked against a double-precision reference).
+/// q, k and v are T rows of width D with row stride `stride` (a head's columns of the projections), ctx T rows
+/// `ctxStride` apart (`stride` when nil). Sums run in another order than the BLAS path's and exp is a polynomial,
+/// so results differ in the last bits (both are checked against a double-precision reference).
 @inline(__always)
 func fusedAttentionHead(
     q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, ctx: UnsafeMutablePointer<Float>,
-    length T: Int, headDim D: Int, stride: Int, scale: Float, scratch: UnsafeMutablePointer<Float>,
-    level: KernelLevel = KernelLevel.current
+    length T: Int, headDim D: Int, stride: Int, ctxStride: Int? = nil, scale: Float,
+    scratch: UnsafeMutablePointer<Float>, level: KernelLevel = KernelLevel.current
 ) {
     lk_attention_head(
-        q, k, v, ctx, Int32(T), Int32(D), Int32(stride), scale, scratch, Int32(level.rawValue))
+        q, k, v, Int32(stride), ctx, Int32(ctxStride ?? stride), Int32(T), Int32(D), scale, scratch,
+        Int32(level.rawValue))
 }

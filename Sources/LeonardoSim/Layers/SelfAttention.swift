@@ -14,7 +14,9 @@ public final class SelfAttention {
     let dv = FloatBuffer(), dk = FloatBuffer(), dq = FloatBuffer(), dctx = FloatBuffer()
     let dscores = FloatBuffer()  // one T·T block per worker
     let rowSums = FloatBuffer()  // inference: T softmax sums per worker (BLAS path)
-    let fusedScratch = FloatBuffer()  // inference: packed keys and a query tile's scores per worker (fused)
+    // Inference with the hand-written kernels: V|K|Q projections side by side, their stacked weights, and per worker
+    // the packed keys and a query tile's scores.
+    let qkv = FloatBuffer(), stackedWeights = FloatBuffer(), fusedScratch = FloatBuffer()
     var cachedProbs = false
 
     public init(_ store: ParameterStore, _ name: String, embed: Int, heads: Int) {
@@ -39,6 +41,9 @@ public final class SelfAttention {
         values vin: UnsafePointer<Float>, keys kin: UnsafePointer<Float>, queries qin: UnsafePointer<Float>,
         out: UnsafeMutablePointer<Float>, batch N: Int, length T: Int, training: Bool
     ) {
+        if !training && InferenceKernels.current == .simd {
+            return forwardSIMD(values: vin, keys: kin, queries: qin, out: out, batch: N, length: T)
+        }
         let C = embed
         let rows = N * T
         let vp = v.reserve(rows * C)
@@ -49,12 +54,8 @@ public final class SelfAttention {
         keys.forward(kin, kp, rows: rows)
         queries.forward(qin, qp, rows: rows)
         let workers = Workers.count
-        let fused = !training && InferenceKernels.current == .simd
-        let pp = probs.reserve(training ? N * heads * T * T : fused ? 0 : workers * T * T)
-        let sp = rowSums.reserve(fused ? 0 : workers * T)
-        let perWorker = fusedAttentionScratch(length: T, headDim: headDim)
-        let fp = fusedScratch.reserve(fused ? workers * perWorker : 0)
-        let level = KernelLevel.current
+        let pp = probs.reserve(training ? N * heads * T * T : workers * T * T)
+        let sp = rowSums.reserve(workers * T)
         cachedProbs = training
         let H = heads
         let D = headDim
@@ -67,12 +68,6 @@ public final class SelfAttention {
                 let kh = UnsafePointer(kp + n * T * C + h * D)
                 let vh = UnsafePointer(vp + n * T * C + h * D)
                 let ch = cp + n * T * C + h * D
-                if fused {
-                    fusedAttentionHead(
-                        q: qh, k: kh, v: vh, ctx: ch, length: T, headDim: D, stride: C, scale: sc,
-                        scratch: fp + worker * perWorker, level: level)
-                    return
-                }
                 let P = training ? pp + item * T * T : pp + worker * T * T
                 sgemm(transB: true, m: T, n: T, k: D, alpha: sc, a: qh, lda: C, b: kh, ldb: C, beta: 0, c: P)
                 if training {
@@ -90,6 +85,54 @@ public final class SelfAttention {
                     }
                 }
             }
+        }
+        fcOut.forward(cp, out, rows: rows)
+    }
+
+    /// Inference with the hand-written kernels: the projections that share an input in one product (V, K and Q of
+    /// the block's first attention, V and K of the transformer block's) written side by side into rows of 3C, then
+    /// the fused attention kernel per head on those rows.
+    func forwardSIMD(
+        values vin: UnsafePointer<Float>, keys kin: UnsafePointer<Float>, queries qin: UnsafePointer<Float>,
+        out: UnsafeMutablePointer<Float>, batch N: Int, length T: Int
+    ) {
+        let C = embed
+        let rows = N * T
+        let width = 3 * C
+        let xp = qkv.reserve(rows * width)
+        let cp = ctx.reserve(rows * C)
+        // Stacked weights [Wv; Wk; Wq] (3C×C, copied each call: 3C² floats against a product of rows·3C² FMAs).
+        let wp = stackedWeights.reserve(width * C)
+        for (i, layer) in [values, keys, queries].enumerated() {
+            (wp + i * C * C).update(from: layer.store.value(layer.weight), count: C * C)
+        }
+        if vin == kin && kin == qin {
+            sgemm(transB: true, m: rows, n: width, k: C, a: vin, b: wp, beta: 0, c: xp, ldc: width)
+        } else if vin == kin {
+            sgemm(transB: true, m: rows, n: 2 * C, k: C, a: vin, b: wp, beta: 0, c: xp, ldc: width)
+            sgemm(transB: true, m: rows, n: C, k: C, a: qin, b: wp + 2 * C * C, beta: 0, c: xp + 2 * C, ldc: width)
+        } else {
+            for (i, input) in [vin, kin, qin].enumerated() {
+                sgemm(
+                    transB: true, m: rows, n: C, k: C, a: input, b: wp + i * C * C, beta: 0, c: xp + i * C,
+                    ldc: width)
+            }
+        }
+        let workers = Workers.count
+        let perWorker = fusedAttentionScratch(length: T, headDim: headDim)
+        let fp = fusedScratch.reserve(workers * perWorker)
+        let level = KernelLevel.current
+        let H = heads
+        let D = headDim
+        let sc = scale
+        cachedProbs = false
+        parallelFor(N * H, workers: workers) { item, worker in
+            let n = item / H
+            let h = item % H
+            let base = UnsafePointer(xp + n * T * width + h * D)
+            fusedAttentionHead(
+                q: base + 2 * C, k: base + C, v: base, ctx: cp + n * T * C + h * D, length: T, headDim: D,
+                stride: width, ctxStride: C, scale: sc, scratch: fp + worker * perWorker, level: level)
         }
         fcOut.forward(cp, out, rows: rows)
     }

@@ -59,8 +59,9 @@ final class KernelTests: XCTestCase {
     }
 
     func testInferenceAttentionEqualsTrainingAttention() {
-        // Inference divides the product with V by the softmax sums; training normalises the scores first; the fused
-        // kernel does both in one pass per query.
+        // Inference divides the product with V by the softmax sums; training normalises the scores first; the SIMD
+        // path stacks the projections that share an input and runs the fused kernel per head. Inputs: one shared
+        // (the decoder block's first attention), values = keys ≠ queries (the transformer block's), all distinct.
         let store = ParameterStore()
         let att = SelfAttention(store, "a", embed: 16, heads: 4)
         var initRNG = Xoshiro256StarStar(seed: 5)
@@ -69,34 +70,33 @@ final class KernelTests: XCTestCase {
         let T = 13
         let C = 16
         var rng = Xoshiro256StarStar(seed: 6)
-        let x = (0..<(N * T * C)).map { _ in Float(rng.normal()) }
-        var outTrain = [Float](repeating: 0, count: N * T * C)
-        var outInfer = outTrain
-        x.withUnsafeBufferPointer { xp in
-            let p = xp.baseAddress!
-            outTrain.withUnsafeMutableBufferPointer {
-                att.forward(values: p, keys: p, queries: p, out: $0.baseAddress!, batch: N, length: T, training: true)
-            }
-            outInfer.withUnsafeMutableBufferPointer {
-                att.forward(values: p, keys: p, queries: p, out: $0.baseAddress!, batch: N, length: T, training: false)
-            }
-        }
-        for i in 0..<outTrain.count {
-            XCTAssertEqual(outInfer[i], outTrain[i], accuracy: 1e-5 * max(1, abs(outTrain[i])))
-        }
-        // The fused inference kernel (`InferenceKernels.simd`) against the same reference.
+        let x = (0..<(3 * N * T * C)).map { _ in Float(rng.normal()) }
         let saved = InferenceKernels.current
-        InferenceKernels.current = .simd
         defer { InferenceKernels.current = saved }
-        var outFused = outTrain
-        x.withUnsafeBufferPointer { xp in
-            let p = xp.baseAddress!
-            outFused.withUnsafeMutableBufferPointer {
-                att.forward(values: p, keys: p, queries: p, out: $0.baseAddress!, batch: N, length: T, training: false)
+        for (vi, ki, qi) in [(0, 0, 0), (0, 0, 1), (0, 1, 2)] {
+            func run(training: Bool, kernels: InferenceKernels) -> [Float] {
+                InferenceKernels.current = kernels
+                var out = [Float](repeating: 0, count: N * T * C)
+                x.withUnsafeBufferPointer { xp in
+                    let p = xp.baseAddress!
+                    out.withUnsafeMutableBufferPointer {
+                        att.forward(
+                            values: p + vi * N * T * C, keys: p + ki * N * T * C, queries: p + qi * N * T * C,
+                            out: $0.baseAddress!, batch: N, length: T, training: training)
+                    }
+                }
+                return out
             }
-        }
-        for i in 0..<outTrain.count {
-            XCTAssertEqual(outFused[i], outTrain[i], accuracy: 1e-5 * max(1, abs(outTrain[i])))
+            let outTrain = run(training: true, kernels: .blas)
+            for (name, out) in [
+                ("blas inference", run(training: false, kernels: .blas)),
+                ("simd inference", run(training: false, kernels: .simd))
+            ] {
+                for i in 0..<outTrain.count {
+                    let tolerance = 1e-5 * max(1, abs(outTrain[i]))
+                    XCTAssertEqual(out[i], outTrain[i], accuracy: tolerance, "\(name), inputs \(vi)\(ki)\(qi)")
+                }
+            }
         }
     }
 
