@@ -53,6 +53,7 @@ public final class Conv1d {
     unowned let store: ParameterStore
     let col = FloatBuffer()
     let dcol = FloatBuffer()
+    let padded = FloatBuffer(), tapMajor = FloatBuffer()
 
     public init(
         _ store: ParameterStore, _ name: String, _ inChannels: Int, _ outChannels: Int,
@@ -83,6 +84,27 @@ public final class Conv1d {
         let bp = store.value(bias)
         for r in 0..<rows { (y + r * outChannels).update(from: bp, count: outChannels) }
         sgemm(transB: true, m: rows, n: outChannels, k: width, a: c, b: store.value(weight), beta: 1, c: y)
+    }
+
+    /// The same convolution by `windowedConvolution` (inference under `InferenceKernels.simd`).
+    public func forwardWindows(
+        _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int, length: Int,
+        level: KernelLevel = KernelLevel.current
+    ) {
+        // Weight [out, in, K] → tap-major [K·in, out].
+        let w = store.value(weight)
+        let wt = tapMajor.reserve(kernel * inChannels * outChannels)
+        for o in 0..<outChannels {
+            for c in 0..<inChannels {
+                for k in 0..<kernel {
+                    wt[(k * inChannels + c) * outChannels + o] = w[(o * inChannels + c) * kernel + k]
+                }
+            }
+        }
+        windowedConvolution(
+            x, batch: batch, length: length, channels: inChannels, padLeft: padding, padRight: padding, stride: stride,
+            kernel: kernel, weights: wt, outChannels: outChannels, bias: store.value(bias), y,
+            outLength: outLength(length), padded: padded, level: level)
     }
 
     public func backward(

@@ -8,6 +8,7 @@ public final class ConvTranspose1d {
     public let weight: ParameterRef, bias: ParameterRef
     unowned let store: ParameterStore
     let z = FloatBuffer(), wPerm = FloatBuffer()
+    let padded = FloatBuffer(), tapMajor = FloatBuffer()
     let dz = FloatBuffer()
 
     public init(
@@ -56,6 +57,30 @@ public final class ConvTranspose1d {
                 }
             }
         }
+    }
+
+    /// The same product by `windowedConvolution` (inference under `InferenceKernels.simd`): output row s reads
+    /// input rows s + pad − K + 1 … s + pad, so the input is padded by K − 1 − pad rows on both sides and tap p of a
+    /// window carries weight tap K − 1 − p.
+    public func forwardWindows(
+        _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int, length: Int,
+        level: KernelLevel = KernelLevel.current
+    ) {
+        precondition(padding <= kernel - 1, "ConvTranspose1d.forwardWindows needs padding < kernel")
+        let w = store.value(weight)
+        let O = outChannels
+        let K = kernel
+        let wt = tapMajor.reserve(K * inChannels * O)
+        for p in 0..<K {
+            for c in 0..<inChannels {
+                for o in 0..<O { wt[(p * inChannels + c) * O + o] = w[(c * O + o) * K + (K - 1 - p)] }
+            }
+        }
+        let side = K - 1 - padding
+        windowedConvolution(
+            x, batch: batch, length: length, channels: inChannels, padLeft: side, padRight: side, stride: 1,
+            kernel: K, weights: wt, outChannels: O, bias: store.value(bias), y, outLength: outLength(length),
+            padded: padded, level: level)
     }
 
     public func backward(

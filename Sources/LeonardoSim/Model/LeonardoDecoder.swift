@@ -96,7 +96,12 @@ public final class LeonardoDecoder {
             transposeBatch(h2p, h2tp, batch: N, rows: Cd, cols: T)  // view [N, Cd, T] → channels-last [N, T, Cd]
         }
         let ep = e.reserve(N * T * C)
-        convTranspose.forward(h2tp, ep, batch: N, length: T)
+        let simd = !training && InferenceKernels.current == .simd
+        if simd {
+            convTranspose.forwardWindows(h2tp, ep, batch: N, length: T)
+        } else {
+            convTranspose.forward(h2tp, ep, batch: N, length: T)
+        }
         var cur = UnsafePointer(ep)
         for i in liveBlocks {
             let o = blockOut[i].reserve(N * T * C)
@@ -106,8 +111,14 @@ public final class LeonardoDecoder {
         }
         if let integrator {
             let sp = steps.reserve(N * T * cfg.inputChannels)
-            convOut.forward(cur, sp, batch: N, length: T)
+            if simd {
+                convOut.forwardWindows(cur, sp, batch: N, length: T)
+            } else {
+                convOut.forward(cur, sp, batch: N, length: T)
+            }
             integrator.forward(sp, out: out, batch: N, length: T)
+        } else if simd {
+            convOut.forwardWindows(cur, out, batch: N, length: T)
         } else {
             convOut.forward(cur, out, batch: N, length: T)
         }

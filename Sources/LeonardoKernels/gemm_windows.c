@@ -1,0 +1,136 @@
+// Products over overlapping row windows (LeonardoKernels.h, lk_gemm_windows): the 1-D convolutions of the decoder
+// without an im2col copy. A register tile of six rows by several output vectors accumulates over the depth, each
+// depth step loading one row of b per output vector and broadcasting one value per row of a.
+#include "LeonardoKernels.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define LK_X86 1
+#else
+#define LK_X86 0
+#endif
+
+#define ROWS 6
+
+int lk_best_level(void);
+
+/// Level 0: the reference loops.
+static void windows_reference(const float *a, int lda, int rows, int depth, const float *b, int out,
+                              const float *bias, float *y, int ldy) {
+    for (int r = 0; r < rows; r++) {
+        const float *ar = a + (long)r * lda;
+        for (int o = 0; o < out; o++) {
+            float acc = 0;
+            for (int i = 0; i < depth; i++) acc += ar[i] * b[(long)i * out + o];
+            y[(long)r * ldy + o] = acc + (bias ? bias[o] : 0);
+        }
+    }
+}
+
+#if LK_X86
+
+#define AVX512 __attribute__((target("avx512f,avx2,fma")))
+
+/// One tile of up to six rows by `NV` output vectors starting at column o0 (masks in m); NV is a constant at each
+/// call, so the accumulators stay in registers.
+AVX512 static inline __attribute__((always_inline)) void tile_avx512(const float *const ar[ROWS], int nr, int depth,
+                                                                     const float *b, int out, int o0,
+                                                                     const __mmask16 m[4], const __m512 bias_v[4],
+                                                                     float *y, int ldy, int r0, const int NV) {
+    __m512 acc[ROWS][4];
+    for (int r = 0; r < ROWS; r++)
+        for (int v = 0; v < NV; v++) acc[r][v] = bias_v[v];
+    for (int i = 0; i < depth; i++) {
+        const float *bi = b + (long)i * out + o0;
+        __m512 bv[4];
+        for (int v = 0; v < NV; v++) bv[v] = _mm512_maskz_loadu_ps(m[v], bi + 16 * v);
+        for (int r = 0; r < ROWS; r++) {
+            const __m512 x = _mm512_set1_ps(ar[r][i]);
+            for (int v = 0; v < NV; v++) acc[r][v] = _mm512_fmadd_ps(x, bv[v], acc[r][v]);
+        }
+    }
+    for (int r = 0; r < nr; r++)
+        for (int v = 0; v < NV; v++) _mm512_mask_storeu_ps(y + (long)(r0 + r) * ldy + o0 + 16 * v, m[v], acc[r][v]);
+}
+
+AVX512 static void windows_avx512(const float *a, int lda, int rows, int depth, const float *b, int out,
+                                  const float *bias, float *y, int ldy) {
+    for (int o0 = 0; o0 < out; o0 += 64) {
+        __mmask16 m[4];
+        __m512 bias_v[4];
+        for (int v = 0; v < 4; v++) {
+            const int w = out - o0 - 16 * v;
+            m[v] = w >= 16 ? (__mmask16)0xFFFF : w <= 0 ? (__mmask16)0 : (__mmask16)((1u << w) - 1u);
+            bias_v[v] = bias ? _mm512_maskz_loadu_ps(m[v], bias + o0 + 16 * v) : _mm512_setzero_ps();
+        }
+        const int vectors = (out - o0 + 15) / 16;
+        for (int r0 = 0; r0 < rows; r0 += ROWS) {
+            const int nr = rows - r0 < ROWS ? rows - r0 : ROWS;
+            const float *ar[ROWS];
+            for (int r = 0; r < ROWS; r++) ar[r] = a + (long)(r0 + (r < nr ? r : nr - 1)) * lda;
+            switch (vectors) {
+            case 1: tile_avx512(ar, nr, depth, b, out, o0, m, bias_v, y, ldy, r0, 1); break;
+            case 2: tile_avx512(ar, nr, depth, b, out, o0, m, bias_v, y, ldy, r0, 2); break;
+            case 3: tile_avx512(ar, nr, depth, b, out, o0, m, bias_v, y, ldy, r0, 3); break;
+            default: tile_avx512(ar, nr, depth, b, out, o0, m, bias_v, y, ldy, r0, 4); break;
+            }
+        }
+    }
+}
+
+#define AVX2 __attribute__((target("avx2,fma")))
+
+AVX2 static void windows_avx2(const float *a, int lda, int rows, int depth, const float *b, int out,
+                              const float *bias, float *y, int ldy) {
+    const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    for (int o0 = 0; o0 < out; o0 += 16) {
+        __m256i m[2];
+        __m256 bias_v[2];
+        for (int v = 0; v < 2; v++) {
+            m[v] = _mm256_cmpgt_epi32(_mm256_set1_epi32(out - o0 - 8 * v), lanes);
+            bias_v[v] = bias ? _mm256_maskload_ps(bias + o0 + 8 * v, m[v]) : _mm256_setzero_ps();
+        }
+        for (int r0 = 0; r0 < rows; r0 += ROWS) {
+            const int nr = rows - r0 < ROWS ? rows - r0 : ROWS;
+            const float *ar[ROWS];
+            for (int r = 0; r < ROWS; r++) ar[r] = a + (long)(r0 + (r < nr ? r : nr - 1)) * lda;
+            __m256 acc[ROWS][2];
+            for (int r = 0; r < ROWS; r++)
+                for (int v = 0; v < 2; v++) acc[r][v] = bias_v[v];
+            for (int i = 0; i < depth; i++) {
+                const float *bi = b + (long)i * out + o0;
+                const __m256 b0 = _mm256_maskload_ps(bi, m[0]), b1 = _mm256_maskload_ps(bi + 8, m[1]);
+                for (int r = 0; r < ROWS; r++) {
+                    const __m256 x = _mm256_broadcast_ss(ar[r] + i);
+                    acc[r][0] = _mm256_fmadd_ps(x, b0, acc[r][0]);
+                    acc[r][1] = _mm256_fmadd_ps(x, b1, acc[r][1]);
+                }
+            }
+            for (int r = 0; r < nr; r++) {
+                _mm256_maskstore_ps(y + (long)(r0 + r) * ldy + o0, m[0], acc[r][0]);
+                _mm256_maskstore_ps(y + (long)(r0 + r) * ldy + o0 + 8, m[1], acc[r][1]);
+            }
+        }
+    }
+}
+
+#endif  // LK_X86
+
+void lk_gemm_windows(const float *a, int lda, int rows, int depth, const float *b, int out, const float *bias,
+                     float *y, int ldy, int level) {
+    static int best = -1;
+    if (best < 0) best = lk_best_level();
+    if (level > best) level = best;
+    if (rows < 1 || out < 1) return;
+#if LK_X86
+    if (level >= 2) {
+        windows_avx512(a, lda, rows, depth, b, out, bias, y, ldy);
+        return;
+    }
+    if (level == 1) {
+        windows_avx2(a, lda, rows, depth, b, out, bias, y, ldy);
+        return;
+    }
+#endif
+    windows_reference(a, lda, rows, depth, b, out, bias, y, ldy);
+}
