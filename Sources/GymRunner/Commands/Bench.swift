@@ -5,14 +5,22 @@ import MicroscopeGym
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Measure cblas_sgemm, decoder inference and training-step throughput (release build).")
+        abstract:
+            "Measure cblas_sgemm, decoder inference (both kernel paths), training steps and environment steps/s.",
+        discussion: """
+            One run prints the machine's sgemm reference, the decoder's trajectories/s and share of it at each \
+            --batches size for the BLAS path and the SIMD kernels, a training step, and LiquidCell-v0's steps/s for \
+            one environment and vectors of --vector sizes under both paths. --env ID measures only that \
+            environment, under the kernels chosen by MICROSCOPEGYM_KERNELS (default blas). Build with -c release.
+            """)
 
     @Option(help: "Model size to benchmark.") var model: ModelSize = .paper
     @Option(parsing: .upToNextOption, help: "Decoder batch sizes.") var batches: [Int] = [1, 16, 256]
     @Option(help: "Training batch size.") var trainBatch: Int = 16
     @Option(help: "Minimum seconds per measurement.") var seconds: Double = 2
-    @Option(help: "Benchmark this registered environment (steps/s, one and a vector of 16) instead of the model.")
+    @Option(help: "Benchmark only this registered environment (steps/s, one and vectors), under the current kernels.")
     var env: String?
+    @Flag(help: "Skip the environment measurement of the full run.") var skipEnvironment = false
     @Option(parsing: .upToNextOption, help: "Vector sizes for the environment benchmark (one run each).")
     var vector: [Int] = [4, 16, 64]
     @Flag(help: "Skip the training-step measurement (decoder figures only).") var skipTraining = false
@@ -40,8 +48,10 @@ struct Bench: ParsableCommand {
         return Double(calls) / Date().timeIntervalSince(start)
     }
 
-    /// Environment steps/s for one environment and for a batched vector, and the decoder's share of the time.
-    func benchEnvironment(_ id: String) throws {
+    /// Environment steps/s for one environment and for batched vectors, and the decoder's share of the time, under
+    /// the current `InferenceKernels`. Returns the single environment's steps/s.
+    @discardableResult
+    func benchEnvironment(_ id: String, label: String = "") throws -> Double {
         let cell = try makeEnvironment(id: id)
         let actions = cell.actionSpace.n
         var rng = Xoshiro256StarStar(seed: 7)
@@ -67,8 +77,8 @@ struct Bench: ParsableCommand {
         print(
             String(
                 format:
-                    "%@ single environment: %.1f steps/s (%.2f decoded segments per step on average), decoder %.0f%% of the time",
-                id, single, Double(decodedPerStep.reduce(0, +)) / Double(steps), 100 * share))
+                    "%@%@ single environment: %.1f steps/s (%.2f decoded segments per step on average), decoder %.0f%% of the time",
+                id, label, single, Double(decodedPerStep.reduce(0, +)) / Double(steps), 100 * share))
         // Vectors of environments with one batched decoder call per step.
         for n in vector {
             var vec = LiquidCellVector(cell, count: n)
@@ -82,9 +92,10 @@ struct Bench: ParsableCommand {
             let vrate = Double(vsteps * n) / Date().timeIntervalSince(vstart)
             print(
                 String(
-                    format: "%@ vector of %d (batched decoding): %.1f environment steps/s (%.1f× one environment)",
-                    id, n, vrate, vrate / single))
+                    format: "%@%@ vector of %d (batched decoding): %.1f environment steps/s (%.1f× one environment)",
+                    id, label, n, vrate, vrate / single))
         }
+        return single
     }
 
     /// Seconds per call of each stage of the decoder's forward pass (live blocks only), at one batch size.
@@ -198,11 +209,16 @@ struct Bench: ParsableCommand {
     }
 
     func run() throws {
-        if let env { return try benchEnvironment(env) }
+        if let env {
+            try benchEnvironment(env)
+            return
+        }
         #if DEBUG
             print("warning: debug build; build with -c release for meaningful figures")
         #endif
-        print("workers: \(Workers.count) (OpenBLAS runs one thread per worker); OpenBLAS kernel \(OpenBLAS.kernel)")
+        print(
+            "workers: \(Workers.count) (OpenBLAS runs one thread per worker); OpenBLAS kernel \(OpenBLAS.kernel); "
+                + "SIMD kernels \(KernelLevel.current.name)")
         // Machine reference: a large square sgemm, through OpenBLAS's own threading and through the project's split.
         let n = 1024
         let a = FloatBuffer(count: n * n)
@@ -284,7 +300,22 @@ struct Bench: ParsableCommand {
                     best.0))
         }
         if layers { profileLayers(leo, batch: batches[0]) }
-        if skipTraining { return }
+        if !skipTraining { try benchTraining(leo) }
+        if skipEnvironment { return }
+        var singles: [InferenceKernels: Double] = [:]
+        for kernels in InferenceKernels.allCases {
+            InferenceKernels.current = kernels
+            singles[kernels] = try benchEnvironment("LiquidCell-v0", label: " (\(kernels.rawValue) kernels)")
+        }
+        if let blas = singles[.blas], let simd = singles[.simd] {
+            print(String(format: "LiquidCell-v0 single environment: simd kernels %.2f× the blas path", simd / blas))
+        }
+    }
+
+    /// One training step (encoder + decoder forward and backward, loss, Adam).
+    func benchTraining(_ leo: Leonardo) throws {
+        let T = leo.config.length
+        let flops = Double(leo.decoder.flopsPerTrajectory)
         // One training step (encoder + decoder forward and backward, loss, Adam).
         var opts = TrainingOptions()
         opts.batchSize = trainBatch
