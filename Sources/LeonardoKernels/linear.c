@@ -29,19 +29,18 @@ static void linear_reference(const float *x, int rows, int in, const float *w, c
 #define AVX512 __attribute__((target("avx512f,avx2,fma")))
 
 /// Dot products of weight rows wa, wb with x rows xr[0..nr) (nr <= 4), 16 lanes, the tail masked.
-AVX512 static void dots_avx512(const float *wa, const float *wb, const float *const xr[4], int nr, int in,
-                               float out[2][4]) {
+AVX512 static inline __attribute__((always_inline)) void dots_avx512_n(const float *wa, const float *wb,
+                                                                     const float *const xr[4], int in,
+                                                                     float out[2][4], const int nr) {
     __m512 a[2][4];
     for (int r = 0; r < 4; r++) a[0][r] = a[1][r] = _mm512_setzero_ps();
     int i = 0;
     for (; i + 16 <= in; i += 16) {
         const __m512 va = _mm512_loadu_ps(wa + i), vb = _mm512_loadu_ps(wb + i);
-        for (int r = 0; r < 4; r++) {
-            if (r < nr) {
-                const __m512 xv = _mm512_loadu_ps(xr[r] + i);
-                a[0][r] = _mm512_fmadd_ps(va, xv, a[0][r]);
-                a[1][r] = _mm512_fmadd_ps(vb, xv, a[1][r]);
-            }
+        for (int r = 0; r < nr; r++) {
+            const __m512 xv = _mm512_loadu_ps(xr[r] + i);
+            a[0][r] = _mm512_fmadd_ps(va, xv, a[0][r]);
+            a[1][r] = _mm512_fmadd_ps(vb, xv, a[1][r]);
         }
     }
     if (i < in) {
@@ -68,19 +67,18 @@ AVX2 static float hsum8(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
-AVX2 static void dots_avx2(const float *wa, const float *wb, const float *const xr[4], int nr, int in,
-                           float out[2][4]) {
+AVX2 static inline __attribute__((always_inline)) void dots_avx2_n(const float *wa, const float *wb,
+                                                                 const float *const xr[4], int in, float out[2][4],
+                                                                 const int nr) {
     __m256 a[2][4];
     for (int r = 0; r < 4; r++) a[0][r] = a[1][r] = _mm256_setzero_ps();
     int i = 0;
     for (; i + 8 <= in; i += 8) {
         const __m256 va = _mm256_loadu_ps(wa + i), vb = _mm256_loadu_ps(wb + i);
-        for (int r = 0; r < 4; r++) {
-            if (r < nr) {
-                const __m256 xv = _mm256_loadu_ps(xr[r] + i);
-                a[0][r] = _mm256_fmadd_ps(va, xv, a[0][r]);
-                a[1][r] = _mm256_fmadd_ps(vb, xv, a[1][r]);
-            }
+        for (int r = 0; r < nr; r++) {
+            const __m256 xv = _mm256_loadu_ps(xr[r] + i);
+            a[0][r] = _mm256_fmadd_ps(va, xv, a[0][r]);
+            a[1][r] = _mm256_fmadd_ps(vb, xv, a[1][r]);
         }
     }
     if (i < in) {
@@ -96,6 +94,27 @@ AVX2 static void dots_avx2(const float *wa, const float *wb, const float *const 
     for (int r = 0; r < nr; r++) {
         out[0][r] = hsum8(a[0][r]);
         out[1][r] = hsum8(a[1][r]);
+    }
+}
+
+/// The dot products with the row count a constant, so the unused accumulators vanish.
+AVX512 static void dots_avx512(const float *wa, const float *wb, const float *const xr[4], int nr, int in,
+                               float out[2][4]) {
+    switch (nr) {
+    case 1: dots_avx512_n(wa, wb, xr, in, out, 1); break;
+    case 2: dots_avx512_n(wa, wb, xr, in, out, 2); break;
+    case 3: dots_avx512_n(wa, wb, xr, in, out, 3); break;
+    default: dots_avx512_n(wa, wb, xr, in, out, 4); break;
+    }
+}
+
+AVX2 static void dots_avx2(const float *wa, const float *wb, const float *const xr[4], int nr, int in,
+                           float out[2][4]) {
+    switch (nr) {
+    case 1: dots_avx2_n(wa, wb, xr, in, out, 1); break;
+    case 2: dots_avx2_n(wa, wb, xr, in, out, 2); break;
+    case 3: dots_avx2_n(wa, wb, xr, in, out, 3); break;
+    default: dots_avx2_n(wa, wb, xr, in, out, 4); break;
     }
 }
 
