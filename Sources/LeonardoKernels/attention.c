@@ -23,7 +23,7 @@ static int round_up(int n, int m) { return (n + m - 1) / m * m; }
 
 long lk_attention_scratch(int length, int head_dim) {
     int tp = round_up(length < 1 ? 1 : length, LK_KEY_BLOCK);
-    return (long)(head_dim + TILE) * tp;
+    return (long)(head_dim + TILE) * tp + (long)tp * head_dim;
 }
 
 int lk_best_level(void) {
@@ -61,6 +61,13 @@ static void attention_reference(const float *q, const float *k, const float *v, 
             ctx[(long)i * cs + d] = acc / sum;
         }
     }
+}
+
+/// Values copied into T contiguous rows of D: rows `stride` apart (a multiple of 64 bytes in the decoder) map to a
+/// handful of L1 sets and would evict one another on every pass of a query tile.
+static void pack_values(const float *v, float *vp, int T, int D, int stride) {
+    for (int j = 0; j < T; j++)
+        for (int d = 0; d < D; d++) vp[(long)j * D + d] = v[(long)j * stride + d];
 }
 
 /// Keys transposed into kt (D rows of Tp), the padding zero.
@@ -122,7 +129,11 @@ AVX2 static void attention_avx2(const float *q, const float *k, const float *v, 
     const int tp = round_up(T, LK_KEY_BLOCK);
     float *kt = scratch;
     float *s = scratch + (long)D * tp;
+    float *vp = s + (long)TILE * tp;
     pack_keys(k, kt, T, D, stride, tp);
+    pack_values(v, vp, T, D, stride);
+    v = vp;
+    const int vs = D;  // row stride of the packed values
     const __m256 sc = _mm256_set1_ps(scale);
     for (int i0 = 0; i0 < T; i0 += TILE) {
         const int tile = T - i0 < TILE ? T - i0 : TILE;
@@ -161,15 +172,15 @@ AVX2 static void attention_avx2(const float *q, const float *k, const float *v, 
             for (int r = 0; r < TILE; r++) a0[r] = a1[r] = _mm256_setzero_ps();
             int j = 0;
             for (; j + 1 < T; j += 2) {
-                const __m256 v0 = _mm256_maskload_ps(v + (long)j * stride + d0, mask);
-                const __m256 v1 = _mm256_maskload_ps(v + (long)(j + 1) * stride + d0, mask);
+                const __m256 v0 = _mm256_maskload_ps(v + (long)j * vs + d0, mask);
+                const __m256 v1 = _mm256_maskload_ps(v + (long)(j + 1) * vs + d0, mask);
                 for (int r = 0; r < TILE; r++) {
                     a0[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(s + r * tp + j), v0, a0[r]);
                     a1[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(s + r * tp + j + 1), v1, a1[r]);
                 }
             }
             if (j < T) {
-                const __m256 v0 = _mm256_maskload_ps(v + (long)j * stride + d0, mask);
+                const __m256 v0 = _mm256_maskload_ps(v + (long)j * vs + d0, mask);
                 for (int r = 0; r < TILE; r++) a0[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(s + r * tp + j), v0, a0[r]);
             }
             for (int r = 0; r < tile; r++) {
@@ -203,15 +214,20 @@ AVX512 static inline __m512 exp_nonpositive16(__m512 x) {
     return _mm512_mul_ps(p, _mm512_castsi512_ps(_mm512_slli_epi32(bits, 23)));
 }
 
-AVX512 static float exp_row16(float *row, int tp) {
-    __m512 m16 = _mm512_set1_ps(-INFINITY);
-    for (int j = 0; j < tp; j += 16) m16 = _mm512_max_ps(m16, _mm512_loadu_ps(row + j));
-    const __m512 mv = _mm512_set1_ps(_mm512_reduce_max_ps(m16));
+/// row[j] <- exp(row[j] - max) for j < T (max given), returns the sum; the last vector is masked.
+AVX512 static float exp_row16(float *row, int T, __m512 mv) {
     __m512 s16 = _mm512_setzero_ps();
-    for (int j = 0; j < tp; j += 16) {
+    int j = 0;
+    for (; j + 16 <= T; j += 16) {
         __m512 e = exp_nonpositive16(_mm512_sub_ps(_mm512_loadu_ps(row + j), mv));
         _mm512_storeu_ps(row + j, e);
         s16 = _mm512_add_ps(s16, e);
+    }
+    if (j < T) {
+        const __mmask16 m = (__mmask16)((1u << (T - j)) - 1u);
+        __m512 e = exp_nonpositive16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, row + j), mv));
+        _mm512_mask_storeu_ps(row + j, m, e);
+        s16 = _mm512_mask_add_ps(s16, m, s16, e);
     }
     return _mm512_reduce_add_ps(s16);
 }
@@ -221,13 +237,19 @@ AVX512 static void attention_avx512(const float *q, const float *k, const float 
     const int tp = round_up(T, LK_KEY_BLOCK);
     float *kt = scratch;
     float *s = scratch + (long)D * tp;
+    float *vp = s + (long)TILE * tp;
     pack_keys(k, kt, T, D, stride, tp);
+    pack_values(v, vp, T, D, stride);
+    v = vp;
+    const int vs = D;  // row stride of the packed values
     const __m512 sc = _mm512_set1_ps(scale);
     for (int i0 = 0; i0 < T; i0 += TILE) {
         const int tile = T - i0 < TILE ? T - i0 : TILE;
         const float *qr[TILE];
         for (int r = 0; r < TILE; r++) qr[r] = q + (long)(i0 + r < T ? i0 + r : T - 1) * stride;
-        // Scores: 6 queries x 32 keys in 12 registers.
+        // Scores: 6 queries x 32 keys in 12 registers; each row's running maximum over the real keys on the way.
+        __m512 mx[TILE];
+        for (int r = 0; r < TILE; r++) mx[r] = _mm512_set1_ps(-INFINITY);
         for (int j = 0; j < tp; j += 32) {
             __m512 a[TILE][2];
             for (int r = 0; r < TILE; r++) a[r][0] = a[r][1] = _mm512_setzero_ps();
@@ -240,15 +262,21 @@ AVX512 static void attention_avx512(const float *q, const float *k, const float 
                     a[r][1] = _mm512_fmadd_ps(b, k1, a[r][1]);
                 }
             }
+            // Lanes of padded keys (only in the last block) take no part in the maximum.
+            const int w0 = T - j, w1 = T - j - 16;
+            const __mmask16 v0 = w0 >= 16 ? 0xFFFF : w0 <= 0 ? 0 : (__mmask16)((1u << w0) - 1u);
+            const __mmask16 v1 = w1 >= 16 ? 0xFFFF : w1 <= 0 ? 0 : (__mmask16)((1u << w1) - 1u);
             for (int r = 0; r < TILE; r++) {
-                _mm512_storeu_ps(s + r * tp + j, _mm512_mul_ps(a[r][0], sc));
-                _mm512_storeu_ps(s + r * tp + j + 16, _mm512_mul_ps(a[r][1], sc));
+                const __m512 s0 = _mm512_mul_ps(a[r][0], sc), s1 = _mm512_mul_ps(a[r][1], sc);
+                mx[r] = _mm512_mask_max_ps(mx[r], v0, mx[r], s0);
+                mx[r] = _mm512_mask_max_ps(mx[r], v1, mx[r], s1);
+                _mm512_storeu_ps(s + r * tp + j, s0);
+                _mm512_storeu_ps(s + r * tp + j + 16, s1);
             }
         }
         float inv[TILE];
         for (int r = 0; r < TILE; r++) {
-            for (int j = T; j < tp; j++) s[r * tp + j] = -INFINITY;
-            inv[r] = 1.0f / exp_row16(s + r * tp, tp);
+            inv[r] = 1.0f / exp_row16(s + r * tp, T, _mm512_set1_ps(_mm512_reduce_max_ps(mx[r])));
         }
         // Weighted sum of V: 16 output columns of 6 queries, two keys per iteration.
         for (int d0 = 0; d0 < D; d0 += 16) {
@@ -258,15 +286,15 @@ AVX512 static void attention_avx512(const float *q, const float *k, const float 
             for (int r = 0; r < TILE; r++) a0[r] = a1[r] = _mm512_setzero_ps();
             int j = 0;
             for (; j + 1 < T; j += 2) {
-                const __m512 v0 = _mm512_maskz_loadu_ps(mask, v + (long)j * stride + d0);
-                const __m512 v1 = _mm512_maskz_loadu_ps(mask, v + (long)(j + 1) * stride + d0);
+                const __m512 v0 = _mm512_maskz_loadu_ps(mask, v + (long)j * vs + d0);
+                const __m512 v1 = _mm512_maskz_loadu_ps(mask, v + (long)(j + 1) * vs + d0);
                 for (int r = 0; r < TILE; r++) {
                     a0[r] = _mm512_fmadd_ps(_mm512_set1_ps(s[r * tp + j]), v0, a0[r]);
                     a1[r] = _mm512_fmadd_ps(_mm512_set1_ps(s[r * tp + j + 1]), v1, a1[r]);
                 }
             }
             if (j < T) {
-                const __m512 v0 = _mm512_maskz_loadu_ps(mask, v + (long)j * stride + d0);
+                const __m512 v0 = _mm512_maskz_loadu_ps(mask, v + (long)j * vs + d0);
                 for (int r = 0; r < TILE; r++) a0[r] = _mm512_fmadd_ps(_mm512_set1_ps(s[r * tp + j]), v0, a0[r]);
             }
             for (int r = 0; r < tile; r++) {

@@ -121,19 +121,29 @@ struct Bench: ParsableCommand {
         let hid = FloatBuffer(count: N * T * c.forwardExpansion * C)
         let out = FloatBuffer(count: N * T * 2)
         let blk = d.layers[d.layers.count - 1]
+        let simd = InferenceKernels.current == .simd
         let stages: [(String, Int, () -> Void)] = [
             (
                 "linear1 + bottleneck linear", (d.linear1.flopsPerRow + bottleneckLinear.flopsPerRow) * N,
                 {
-                    d.linear1.forward(z.pointer, h1.pointer, rows: N)
-                    bottleneckLinear.forward(h1.pointer, h2.pointer, rows: N)
+                    if simd && N <= InferenceKernels.fewRows {
+                        d.linear1.forwardFewRows(z.pointer, h1.pointer, rows: N)
+                        bottleneckLinear.forwardFewRows(h1.pointer, h2.pointer, rows: N)
+                    } else {
+                        d.linear1.forward(z.pointer, h1.pointer, rows: N)
+                        bottleneckLinear.forward(h1.pointer, h2.pointer, rows: N)
+                    }
                 }
             ),
             (
                 "transpose + convtranspose", d.convTranspose.flops(length: T) * N,
                 {
                     transposeBatch(h2.pointer, h2t.pointer, batch: N, rows: c.decoderChannels, cols: T)
-                    d.convTranspose.forward(h2t.pointer, e.pointer, batch: N, length: T)
+                    if simd {
+                        d.convTranspose.forwardWindows(h2t.pointer, e.pointer, batch: N, length: T)
+                    } else {
+                        d.convTranspose.forward(h2t.pointer, e.pointer, batch: N, length: T)
+                    }
                 }
             ),
             (
@@ -163,13 +173,21 @@ struct Bench: ParsableCommand {
             ),
             (
                 "conv_out", d.convOut.flops(length: T) * N,
-                { d.convOut.forward(x.pointer, out.pointer, batch: N, length: T) }
+                {
+                    if simd {
+                        d.convOut.forwardWindows(x.pointer, out.pointer, batch: N, length: T)
+                    } else {
+                        d.convOut.forward(x.pointer, out.pointer, batch: N, length: T)
+                    }
+                }
             )
         ]
         var times: [Double] = []
         for (_, _, body) in stages { times.append(1 / measure(body)) }
         let total = times.reduce(0, +)
-        print("decoder stages at batch \(N) (the residual adds and second layer norm are not timed):")
+        print(
+            "decoder stages at batch \(N), \(InferenceKernels.current.rawValue) kernels (the residual adds and second "
+                + "layer norm are not timed):")
         for ((name, flops, _), t) in zip(stages, times) {
             print(
                 String(
@@ -274,6 +292,7 @@ struct Bench: ParsableCommand {
                 bounds.append(sgemmBound(leo, z: z, batch: bs, flopsPerTrajectory: flops, reference: peak))
             }
         }
+        InferenceKernels.current = chosen
         print(
             """
             the decoder's own cblas_sgemm calls, timed inside (all other work taken as free; this is the most the \
