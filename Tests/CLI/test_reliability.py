@@ -167,6 +167,21 @@ def test_ppo_trains_resumes_and_checks_its_flags(tmp_path):
     assert not (tmp_path / "bad").exists()
 
 
+@pytest.mark.skipif(os.environ.get("OPENBLAS_CORETYPE") != "Haswell",
+                    reason="the committed results were computed with OpenBLAS's Haswell kernel")
+def test_committed_headroom_result_reproduces():
+    """docs/results.md's 60,000-step DQN row of MixedSensitivity-v0 (seed 2), from the committed sweep and policy."""
+    h = ROOT / "docs" / "results" / "headroom"
+    r = run("headroom", "--env", "MixedSensitivity-v0", "--sweep", h / "sweep-mixedsensitivity-v0-200.h5",
+            "--episodes", 200, "--seed", 5000000, "--policy", h / "mixedsensitivity-v0-dqn60k-s2.h5")
+    assert r.returncode == 0, r.stderr
+    rows = {l.split("|")[1].strip(): [c.strip() for c in l.split("|")[2:6]]
+            for l in r.stdout.splitlines() if l.startswith("| ")}
+    assert rows["best fixed setting"][0] == "6.70 ± 1.45"
+    assert rows["hindsight per-particle best setting"][1:] == ["+2.50 ± 0.32", "+37 %", "1.00"]
+    assert rows["headroom/mixedsensitivity-v0-dqn60k-s2"] == ["10.07 ± 1.46", "+3.37 ± 0.43", "+50 %", "1.35"]
+
+
 def test_privileged_training_and_headroom(tmp_path):
     short = ["MixedSensitivity-v0" if a == "LiquidCell-v2" else a for a in SHORT]
     plain, priv = tmp_path / "plain", tmp_path / "priv"
