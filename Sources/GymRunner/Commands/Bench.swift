@@ -228,6 +228,7 @@ struct Bench: ParsableCommand {
 
     func run() throws {
         if let env {
+            if let warning = OpenBLAS.slowKernelWarning { print(warning) }
             try benchEnvironment(env)
             return
         }
@@ -237,6 +238,7 @@ struct Bench: ParsableCommand {
         print(
             "workers: \(Workers.count) (OpenBLAS runs one thread per worker); OpenBLAS kernel \(OpenBLAS.kernel); "
                 + "SIMD kernels \(KernelLevel.current.name)")
+        if let warning = OpenBLAS.slowKernelWarning { print(warning) }
         // Machine reference: a large square sgemm, through OpenBLAS's own threading and through the project's split.
         let n = 1024
         let a = FloatBuffer(count: n * n)

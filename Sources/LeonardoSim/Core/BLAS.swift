@@ -167,4 +167,14 @@ public enum OpenBLAS {
     public static var configuration: String { openblas_get_config().map { String(cString: $0) } ?? "unknown" }
     /// The kernel the golden traces were recorded with.
     public static let goldenKernels: Set<String> = ["Haswell", "Zen"]
+
+    /// A warning when OpenBLAS fell back to a pre-AVX kernel on a CPU that runs AVX2 (it did not recognise the CPU
+    /// model, as on some virtual machines), with the variable that fixes it; nil otherwise.
+    public static var slowKernelWarning: String? {
+        let old: Set<String> = ["Prescott", "Core2", "Penryn", "Dunnington", "Nehalem", "Atom", "Katmai", "Coppermine"]
+        guard old.contains(kernel), KernelLevel.best >= .avx2 else { return nil }
+        let better = KernelLevel.best == .avx512 ? "SkylakeX" : "Haswell"
+        return "warning: OpenBLAS chose its \(kernel) kernel on a CPU with \(KernelLevel.best.name) "
+            + "(it did not recognise the CPU model); set OPENBLAS_CORETYPE=\(better) for several times its speed"
+    }
 }
