@@ -51,7 +51,11 @@ extension Train {
             "test_episodes": testEpisodes, "select_on_validation": selectOnValidation,
             "observation_keys": Evaluation.observationKeys(for: cell), "sweep_episodes": sweepEpisodes,
             "bootstrap_truncation": bootstrapTruncation, "checkpoint_every": checkpointEvery,
-            "checkpoint": cell.spec.resolvedCheckpoint, "arguments": arguments
+            "checkpoint": cell.spec.resolvedCheckpoint, "arguments": arguments,
+            // What the arithmetic ran on: results are bit-identical only with the same kernels (docs/leonardo.md).
+            "inference_kernels": InferenceKernels.current == .simd
+                ? "simd (\(KernelLevel.current.name))" : InferenceKernels.current.rawValue,
+            "openblas_kernel": OpenBLAS.kernel
         ]
         if let envFile = environment.envFile { config["env_file"] = envFile }
         if agent == .dqn {
