@@ -6,6 +6,23 @@ import XCTest
 /// The windowed convolutions (`lk_gemm_windows`) against double-precision references written from the layer
 /// definitions, at every instruction set the CPU runs.
 final class WindowedConvolutionTests: XCTestCase {
+    /// Largest relative error of y (N×lo×cout) against `want(n, s, o)`, NaN counting as infinite.
+    func worstError(
+        _ y: [Float], batch N: Int, outLength lo: Int, outChannels cout: Int, want: (Int, Int, Int) -> Double
+    ) -> Double {
+        var worst = 0.0
+        for n in 0..<N {
+            for s in 0..<lo {
+                for o in 0..<cout {
+                    let w = want(n, s, o)
+                    let err = abs(Double(y[(n * lo + s) * cout + o]) - w) / max(1, abs(w))
+                    worst = max(worst, err.isNaN ? .infinity : err)
+                }
+            }
+        }
+        return worst
+    }
+
     /// y[n, s, o] = b[o] + Σ_{c,k} x[n, s·stride + k − pad, c]·W[o, c, k] (PyTorch Conv1d), zero outside.
     func testConv1dMatchesDoubleReference() {
         // (in, out, K, stride, pad, T, N): the decoder's conv_out (128 → 2, K 3), the classifier's strided conv,
@@ -24,22 +41,16 @@ final class WindowedConvolutionTests: XCTestCase {
                 conv.forwardWindows(x, &y, batch: N, length: T, level: level)
                 let w = store.value(conv.weight)
                 let b = store.value(conv.bias)
-                var worst = 0.0
-                for n in 0..<N {
-                    for s in 0..<lo {
-                        for o in 0..<cout {
-                            var want = Double(b[o])
-                            for k in 0..<K {
-                                let t = s * stride + k - pad
-                                guard t >= 0 && t < T else { continue }
-                                for c in 0..<cin {
-                                    want += Double(x[(n * T + t) * cin + c]) * Double(w[(o * cin + c) * K + k])
-                                }
-                            }
-                            let err = abs(Double(y[(n * lo + s) * cout + o]) - want) / max(1, abs(want))
-                            worst = max(worst, err.isNaN ? .infinity : err)
+                let worst = worstError(y, batch: N, outLength: lo, outChannels: cout) { n, s, o in
+                    var want = Double(b[o])
+                    for k in 0..<K {
+                        let t = s * stride + k - pad
+                        guard t >= 0 && t < T else { continue }
+                        for c in 0..<cin {
+                            want += Double(x[(n * T + t) * cin + c]) * Double(w[(o * cin + c) * K + k])
                         }
                     }
+                    return want
                 }
                 XCTAssertLessThan(worst, 1e-5, "\(level.name): Conv1d \(cin)→\(cout), K \(K), stride \(stride)")
             }
@@ -61,22 +72,16 @@ final class WindowedConvolutionTests: XCTestCase {
                 conv.forwardWindows(x, &y, batch: N, length: T, level: level)
                 let w = store.value(conv.weight)
                 let b = store.value(conv.bias)
-                var worst = 0.0
-                for n in 0..<N {
-                    for s in 0..<lo {
-                        for o in 0..<cout {
-                            var want = Double(b[o])
-                            for k in 0..<K {
-                                let t = s + pad - k
-                                guard t >= 0 && t < T else { continue }
-                                for c in 0..<cin {
-                                    want += Double(x[(n * T + t) * cin + c]) * Double(w[(c * cout + o) * K + k])
-                                }
-                            }
-                            let err = abs(Double(y[(n * lo + s) * cout + o]) - want) / max(1, abs(want))
-                            worst = max(worst, err.isNaN ? .infinity : err)
+                let worst = worstError(y, batch: N, outLength: lo, outChannels: cout) { n, s, o in
+                    var want = Double(b[o])
+                    for k in 0..<K {
+                        let t = s + pad - k
+                        guard t >= 0 && t < T else { continue }
+                        for c in 0..<cin {
+                            want += Double(x[(n * T + t) * cin + c]) * Double(w[(c * cout + o) * K + k])
                         }
                     }
+                    return want
                 }
                 XCTAssertLessThan(worst, 1e-5, "\(level.name): ConvTranspose1d \(cin)→\(cout), K \(K), pad \(pad)")
             }
