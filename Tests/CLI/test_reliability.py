@@ -418,3 +418,19 @@ def test_benchmark_scores_against_random_and_best_fixed(tmp_path):
     fails(run("benchmark", "--dir", tmp_path / "b2", "--agents", "random", "--envs", "LiquidCell-v2", "--",
               "--sweep-episodes", 0), "sweep-episodes")
     assert not (tmp_path / "b2").exists()
+
+
+def test_kernel_settings_from_the_environment():
+    """MICROSCOPEGYM_KERNELS and MICROSCOPEGYM_KERNEL_LEVEL: valid values run; a misspelt or impossible one says so on
+    one line and falls back instead of being ignored silently."""
+    def bench(**env):
+        return subprocess.run([GYM, "bench", "--env", "LiquidCell-v2", "--seconds", "0.05", "--vector", "1"],
+                              capture_output=True, text=True, timeout=300, env={**os.environ, **env})
+    for kernels in ("blas", "simd"):
+        r = bench(MICROSCOPEGYM_KERNELS=kernels)
+        assert r.returncode == 0 and "single environment" in r.stdout and "warning" not in r.stderr, r.stderr
+    r = bench(MICROSCOPEGYM_KERNELS="fast")
+    assert r.returncode == 0
+    assert "MICROSCOPEGYM_KERNELS=fast is neither blas nor simd; using blas" in r.stderr
+    r = bench(MICROSCOPEGYM_KERNELS="simd", MICROSCOPEGYM_KERNEL_LEVEL="7")
+    assert r.returncode == 0 and "MICROSCOPEGYM_KERNEL_LEVEL=7 is not 0, 1 or 2" in r.stderr

@@ -28,7 +28,7 @@ public final class DecoderBlock {
         let qp = q.reserve(rows * C)
         attention.forward(values: input, keys: input, queries: input, out: ap, batch: N, length: T, training: training)
         for i in 0..<rows * C { ap[i] += input[i] }
-        norm.forward(ap, qp, rows: rows)
+        if training { norm.forward(ap, qp, rows: rows) } else { norm.forwardInference(ap, qp, rows: rows) }
         block.forward(values: input, keys: input, queries: qp, out: out, batch: N, length: T, training: training)
     }
 

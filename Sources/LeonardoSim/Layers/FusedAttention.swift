@@ -13,9 +13,14 @@ public enum InferenceKernels: String, Sendable, CaseIterable {
     /// in cache) and the dense layers on small batches (each weight row read once, never packed).
     case simd
 
-    nonisolated(unsafe) public static var current: InferenceKernels =
-        ProcessInfo.processInfo.environment["MICROSCOPEGYM_KERNELS"].flatMap(InferenceKernels.init(rawValue:))
-        ?? .blas
+    nonisolated(unsafe) public static var current: InferenceKernels = {
+        guard let value = ProcessInfo.processInfo.environment["MICROSCOPEGYM_KERNELS"] else { return .blas }
+        guard let kernels = InferenceKernels(rawValue: value) else {
+            warnEnvironment("MICROSCOPEGYM_KERNELS=\(value) is neither blas nor simd; using blas")
+            return .blas
+        }
+        return kernels
+    }()
 
     /// Batches up to this many rows take the few-rows kernel for dense layers under `.simd`.
     public static let fewRows = 16
@@ -35,12 +40,16 @@ public enum KernelLevel: Int, Sendable, CaseIterable, Comparable {
     public static let best = KernelLevel(rawValue: Int(lk_best_level())) ?? .portable
 
     nonisolated(unsafe) public static var current: KernelLevel = {
-        if let s = ProcessInfo.processInfo.environment["MICROSCOPEGYM_KERNEL_LEVEL"], let n = Int(s),
-            let level = KernelLevel(rawValue: n)
-        {
-            return min(level, best)
+        guard let s = ProcessInfo.processInfo.environment["MICROSCOPEGYM_KERNEL_LEVEL"] else { return best }
+        guard let n = Int(s), let level = KernelLevel(rawValue: n) else {
+            warnEnvironment("MICROSCOPEGYM_KERNEL_LEVEL=\(s) is not 0, 1 or 2; using \(best.rawValue) (\(best.name))")
+            return best
         }
-        return best
+        if level > best {
+            warnEnvironment(
+                "MICROSCOPEGYM_KERNEL_LEVEL=\(n): this CPU runs at most \(best.rawValue) (\(best.name)); using that")
+        }
+        return min(level, best)
     }()
 
     /// Levels this CPU runs, lowest first.
@@ -55,6 +64,11 @@ public enum KernelLevel: Int, Sendable, CaseIterable, Comparable {
     }
 
     public static func < (a: KernelLevel, b: KernelLevel) -> Bool { a.rawValue < b.rawValue }
+}
+
+/// One line on standard error about a misspelt or impossible environment setting.
+func warnEnvironment(_ message: String) {
+    FileHandle.standardError.write(Data(("warning: " + message + "\n").utf8))
 }
 
 /// Floats of scratch `fusedAttentionHead` needs for one head of `length` keys and width `headDim`.

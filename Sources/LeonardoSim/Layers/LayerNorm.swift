@@ -1,4 +1,5 @@
 import Foundation
+import LeonardoKernels
 
 /// Layer normalisation over the last dimension (PyTorch `nn.LayerNorm`, ε = 1e-5 by default).
 public final class LayerNorm {
@@ -40,6 +41,21 @@ public final class LayerNorm {
             for i in 0..<C { yr[i] = (xr[i] - m) * s * g[i] + b[i] }
             mp[r] = m
             rp[r] = s
+        }
+    }
+
+    /// Inference: the same normalisation by `lk_layer_norm_rows` under `InferenceKernels.simd` (vector partial sums,
+    /// so the last bits differ from `forward`'s), otherwise `forward`; keeps no statistics for a backward pass.
+    public func forwardInference(
+        _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, level: KernelLevel = KernelLevel.current
+    ) {
+        guard InferenceKernels.current == .simd else { return forward(x, y, rows: rows) }
+        let (C, g, b, eps) = (features, UnsafePointer(store.value(weight)), UnsafePointer(store.value(bias)), eps)
+        let parts = rows >= 256 ? Workers.count : 1
+        parallelFor(parts, workers: parts) { part, _ in
+            let lo = rows * part / parts
+            let hi = rows * (part + 1) / parts
+            lk_layer_norm_rows(x + lo * C, y + lo * C, Int32(hi - lo), Int32(C), g, b, eps, Int32(level.rawValue))
         }
     }
 
