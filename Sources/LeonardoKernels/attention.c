@@ -2,7 +2,7 @@
 //   level 0: plain C, the readable reference of this file;
 //   level 1: AVX2 + FMA, 8 lanes;  level 2: AVX-512F, 16 lanes.
 // For a tile of LK_QUERY_TILE queries: scores against the keys (packed D x Tp, Tp = T rounded up to
-// LK_KEY_BLOCK, padded keys scoring -inf), exp(score - row max) with the row's sum, then the weighted sum of V
+// LK_KEY_BLOCK; padded keys take no part), exp(score - row max) with the row's sum, then the weighted sum of V
 // divided by that sum. exp is Cephes' expf (range reduction by n*ln2 with ln2 split in two, degree-7 polynomial,
 // 2^n from the exponent bits), the same method as `expNonPositive` in SoftmaxKernels.swift.
 #include "LeonardoKernels.h"
@@ -250,7 +250,8 @@ AVX512 static void attention_avx512(const float *q, const float *k, const float 
         // Scores: 6 queries x 32 keys in 12 registers; each row's running maximum over the real keys on the way.
         __m512 mx[TILE];
         for (int r = 0; r < TILE; r++) mx[r] = _mm512_set1_ps(-INFINITY);
-        for (int j = 0; j < tp; j += 32) {
+        int j = 0;
+        for (; j + 32 <= tp; j += 32) {
             __m512 a[TILE][2];
             for (int r = 0; r < TILE; r++) a[r][0] = a[r][1] = _mm512_setzero_ps();
             for (int d = 0; d < D; d++) {
@@ -272,6 +273,21 @@ AVX512 static void attention_avx512(const float *q, const float *k, const float 
                 mx[r] = _mm512_mask_max_ps(mx[r], v1, mx[r], s1);
                 _mm512_storeu_ps(s + r * tp + j, s0);
                 _mm512_storeu_ps(s + r * tp + j + 16, s1);
+            }
+        }
+        if (j < tp) {  // a last block of 16 keys (tp is a multiple of 16)
+            __m512 a[TILE];
+            for (int r = 0; r < TILE; r++) a[r] = _mm512_setzero_ps();
+            for (int d = 0; d < D; d++) {
+                const __m512 k0 = _mm512_loadu_ps(kt + (long)d * tp + j);
+                for (int r = 0; r < TILE; r++) a[r] = _mm512_fmadd_ps(_mm512_set1_ps(qr[r][d]), k0, a[r]);
+            }
+            const int w0 = T - j;
+            const __mmask16 v0 = w0 >= 16 ? 0xFFFF : (__mmask16)((1u << w0) - 1u);
+            for (int r = 0; r < TILE; r++) {
+                const __m512 s0 = _mm512_mul_ps(a[r], sc);
+                mx[r] = _mm512_mask_max_ps(mx[r], v0, mx[r], s0);
+                _mm512_storeu_ps(s + r * tp + j, s0);
             }
         }
         float inv[TILE];

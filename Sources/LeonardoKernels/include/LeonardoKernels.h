@@ -12,7 +12,7 @@ extern "C" {
 int lk_best_level(void);
 
 /// Keys per block of the packed key matrix: scratch rows are padded to a multiple of it.
-#define LK_KEY_BLOCK 32
+#define LK_KEY_BLOCK 16
 /// Queries handled together by one pass over the keys.
 #define LK_QUERY_TILE 6
 
