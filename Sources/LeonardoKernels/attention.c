@@ -5,17 +5,10 @@
 // LK_KEY_BLOCK; padded keys take no part), exp(score - row max) with the row's sum, then the weighted sum of V
 // divided by that sum. exp is Cephes' expf (range reduction by n*ln2 with ln2 split in two, degree-7 polynomial,
 // 2^n from the exponent bits), the same method as `expNonPositive` in SoftmaxKernels.swift.
-#include "LeonardoKernels.h"
+#include "kernels_internal.h"
 
 #include <math.h>
 #include <stdint.h>
-
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#define LK_X86 1
-#else
-#define LK_X86 0
-#endif
 
 #define TILE LK_QUERY_TILE
 
@@ -82,8 +75,6 @@ static void pack_keys(const float *k, float *kt, int T, int D, int stride, int t
 #if LK_X86
 
 // ---- Level 1: AVX2 + FMA -----------------------------------------------------------------------------------------
-
-#define AVX2 __attribute__((target("avx2,fma")))
 
 AVX2 static inline __m256 exp_nonpositive8(__m256 x) {
     const __m256 shifter = _mm256_set1_ps(12582912.0f);  // 1.5 * 2^23: adding it rounds to an integer
@@ -192,8 +183,6 @@ AVX2 static void attention_avx2(const float *q, const float *k, const float *v, 
 }
 
 // ---- Level 2: AVX-512F -------------------------------------------------------------------------------------------
-
-#define AVX512 __attribute__((target("avx512f,avx2,fma")))
 
 AVX512 static inline __m512 exp_nonpositive16(__m512 x) {
     const __m512 shifter = _mm512_set1_ps(12582912.0f);
@@ -325,9 +314,7 @@ AVX512 static void attention_avx512(const float *q, const float *k, const float 
 
 void lk_attention_head(const float *q, const float *k, const float *v, int stride, float *ctx, int ctx_stride,
                        int length, int head_dim, float scale, float *scratch, int level) {
-    static int best = -1;
-    if (best < 0) best = lk_best_level();  // idempotent: a race only computes the same value twice
-    if (level > best) level = best;
+    level = lk_clamp_level(level);
     if (length < 1 || head_dim < 1) return;
 #if LK_X86
     if (level >= 2) {

@@ -1,18 +1,9 @@
 // Products over overlapping row windows (LeonardoKernels.h, lk_gemm_windows): the 1-D convolutions of the decoder
 // without an im2col copy. A register tile of six rows by several output vectors accumulates over the depth, each
 // depth step loading one row of b per output vector and broadcasting one value per row of a.
-#include "LeonardoKernels.h"
-
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#define LK_X86 1
-#else
-#define LK_X86 0
-#endif
+#include "kernels_internal.h"
 
 #define ROWS 6
-
-int lk_best_level(void);
 
 /// Level 0: the reference loops.
 static void windows_reference(const float *a, int lda, int rows, int depth, const float *b, int out,
@@ -28,8 +19,6 @@ static void windows_reference(const float *a, int lda, int rows, int depth, cons
 }
 
 #if LK_X86
-
-#define AVX512 __attribute__((target("avx512f,avx2,fma")))
 
 /// One tile of up to six rows by `NV` output vectors starting at column o0 (masks in m); NV is a constant at each
 /// call, so the accumulators stay in registers.
@@ -78,8 +67,6 @@ AVX512 static void windows_avx512(const float *a, int lda, int rows, int depth, 
     }
 }
 
-#define AVX2 __attribute__((target("avx2,fma")))
-
 AVX2 static void windows_avx2(const float *a, int lda, int rows, int depth, const float *b, int out,
                               const float *bias, float *y, int ldy) {
     const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
@@ -118,9 +105,7 @@ AVX2 static void windows_avx2(const float *a, int lda, int rows, int depth, cons
 
 void lk_gemm_windows(const float *a, int lda, int rows, int depth, const float *b, int out, const float *bias,
                      float *y, int ldy, int level) {
-    static int best = -1;
-    if (best < 0) best = lk_best_level();
-    if (level > best) level = best;
+    level = lk_clamp_level(level);
     if (rows < 1 || out < 1) return;
 #if LK_X86
     if (level >= 2) {

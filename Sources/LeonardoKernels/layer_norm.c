@@ -1,18 +1,9 @@
 // Layer normalisation of rows (LeonardoKernels.h, lk_layer_norm_rows): mean, then the variance about it, then the
 // affine map, each pass over a row with vector partial sums (the Swift loops of LayerNorm.forward are scalar
 // reductions, which the compiler may not reorder).
-#include "LeonardoKernels.h"
+#include "kernels_internal.h"
 
 #include <math.h>
-
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#define LK_X86 1
-#else
-#define LK_X86 0
-#endif
-
-int lk_best_level(void);
 
 /// Level 0: the reference loops.
 static void layer_norm_reference(const float *x, float *y, int rows, int C, const float *g, const float *b,
@@ -32,8 +23,6 @@ static void layer_norm_reference(const float *x, float *y, int rows, int C, cons
 }
 
 #if LK_X86
-
-#define AVX512 __attribute__((target("avx512f,avx2,fma")))
 
 AVX512 static void layer_norm_avx512(const float *x, float *y, int rows, int C, const float *g, const float *b,
                                      float eps) {
@@ -62,15 +51,6 @@ AVX512 static void layer_norm_avx512(const float *x, float *y, int rows, int C, 
     }
 }
 
-#define AVX2 __attribute__((target("avx2,fma")))
-
-AVX2 static float hsum8(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
-    return _mm_cvtss_f32(s);
-}
-
 AVX2 static void layer_norm_avx2(const float *x, float *y, int rows, int C, const float *g, const float *b,
                                  float eps) {
     const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
@@ -82,7 +62,7 @@ AVX2 static void layer_norm_avx2(const float *x, float *y, int rows, int C, cons
             const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(C - i), lanes);
             acc = _mm256_add_ps(acc, _mm256_maskload_ps(xr + i, m));
         }
-        const float mean_s = hsum8(acc) / (float)C;
+        const float mean_s = lk_hsum8(acc) / (float)C;
         const __m256 mean = _mm256_set1_ps(mean_s);
         acc = _mm256_setzero_ps();
         for (int i = 0; i < C; i += 8) {
@@ -90,7 +70,7 @@ AVX2 static void layer_norm_avx2(const float *x, float *y, int rows, int C, cons
             const __m256 d = _mm256_and_ps(_mm256_sub_ps(_mm256_maskload_ps(xr + i, m), mean), _mm256_castsi256_ps(m));
             acc = _mm256_fmadd_ps(d, d, acc);
         }
-        const __m256 s = _mm256_set1_ps(1.0f / sqrtf(hsum8(acc) / (float)C + eps));
+        const __m256 s = _mm256_set1_ps(1.0f / sqrtf(lk_hsum8(acc) / (float)C + eps));
         for (int i = 0; i < C; i += 8) {
             const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(C - i), lanes);
             const __m256 d = _mm256_mul_ps(_mm256_sub_ps(_mm256_maskload_ps(xr + i, m), mean), s);
@@ -103,9 +83,7 @@ AVX2 static void layer_norm_avx2(const float *x, float *y, int rows, int C, cons
 
 void lk_layer_norm_rows(const float *x, float *y, int rows, int C, const float *gamma, const float *beta, float eps,
                         int level) {
-    static int best = -1;
-    if (best < 0) best = lk_best_level();
-    if (level > best) level = best;
+    level = lk_clamp_level(level);
     if (rows < 1 || C < 1) return;
 #if LK_X86
     if (level >= 2) {

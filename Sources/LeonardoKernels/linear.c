@@ -1,14 +1,7 @@
 // A linear layer on few rows (LeonardoKernels.h): y = x w^T + b with w in PyTorch's [out, in] layout. Each weight
 // row is dotted with all rows of x while it sits in L1 (two weight rows by four x rows per pass, eight
 // accumulators), so the weight streams from memory once and is never copied.
-#include "LeonardoKernels.h"
-
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#define LK_X86 1
-#else
-#define LK_X86 0
-#endif
+#include "kernels_internal.h"
 
 /// Level 0: the reference loops.
 static void linear_reference(const float *x, int rows, int in, const float *w, const float *bias, float *y, int ldy,
@@ -25,8 +18,6 @@ static void linear_reference(const float *x, int rows, int in, const float *w, c
 }
 
 #if LK_X86
-
-#define AVX512 __attribute__((target("avx512f,avx2,fma")))
 
 /// Dot products of weight rows wa, wb with x rows xr[0..nr) (nr <= 4), 16 lanes, the tail masked.
 AVX512 static inline __attribute__((always_inline)) void dots_avx512_n(const float *wa, const float *wb,
@@ -58,15 +49,6 @@ AVX512 static inline __attribute__((always_inline)) void dots_avx512_n(const flo
     }
 }
 
-#define AVX2 __attribute__((target("avx2,fma")))
-
-AVX2 static float hsum8(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
-    return _mm_cvtss_f32(s);
-}
-
 AVX2 static inline __attribute__((always_inline)) void dots_avx2_n(const float *wa, const float *wb,
                                                                  const float *const xr[4], int in, float out[2][4],
                                                                  const int nr) {
@@ -92,8 +74,8 @@ AVX2 static inline __attribute__((always_inline)) void dots_avx2_n(const float *
         }
     }
     for (int r = 0; r < nr; r++) {
-        out[0][r] = hsum8(a[0][r]);
-        out[1][r] = hsum8(a[1][r]);
+        out[0][r] = lk_hsum8(a[0][r]);
+        out[1][r] = lk_hsum8(a[1][r]);
     }
 }
 
@@ -120,13 +102,9 @@ AVX2 static void dots_avx2(const float *wa, const float *wb, const float *const 
 
 #endif  // LK_X86
 
-int lk_best_level(void);
-
 void lk_linear_few_rows(const float *x, int rows, int in, const float *w, const float *bias, float *y, int ldy,
                         int out_begin, int out_end, int level) {
-    static int best = -1;
-    if (best < 0) best = lk_best_level();
-    if (level > best) level = best;
+    level = lk_clamp_level(level);
     if (rows < 1 || in < 1 || out_end <= out_begin) return;
 #if LK_X86
     if (level >= 1) {
