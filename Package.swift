@@ -22,7 +22,7 @@ let package = Package(
                        providers: [.apt(["libhdf5-dev"])]),
         // HDF5's type ids (H5T_NATIVE_FLOAT, H5P_DEFAULT, ...) are C macros over globals; this shim exposes them.
         .target(name: "HDF5Support", dependencies: ["CHDF5"], path: "Sources/HDF5Support"),
-        // Hand-written SIMD kernels (fused attention), chosen at run time by CPU (AVX-512F, AVX2+FMA, plain C).
+        // Hand-written SIMD kernels for decoder inference, chosen at run time by CPU (AVX-512F, AVX2+FMA, plain C).
         .target(name: "LeonardoKernels", path: "Sources/LeonardoKernels"),
         .target(name: "LeonardoSim", dependencies: ["CBLAS", "CHDF5", "HDF5Support", "LeonardoKernels"],
                 path: "Sources/LeonardoSim"),

@@ -157,8 +157,7 @@ AVX2 static void attention_avx2(const float *q, const float *k, const float *v, 
         // Weighted sum of V: 8 output columns of 6 queries, two keys per iteration (12 accumulators).
         for (int d0 = 0; d0 < D; d0 += 8) {
             const int w = D - d0 < 8 ? D - d0 : 8;
-            const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-            const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(w), lanes);
+            const __m256i mask = lk_mask8(w);
             __m256 a0[TILE], a1[TILE];
             for (int r = 0; r < TILE; r++) a0[r] = a1[r] = _mm256_setzero_ps();
             int j = 0;
@@ -213,7 +212,7 @@ AVX512 static float exp_row16(float *row, int T, __m512 mv) {
         s16 = _mm512_add_ps(s16, e);
     }
     if (j < T) {
-        const __mmask16 m = (__mmask16)((1u << (T - j)) - 1u);
+        const __mmask16 m = lk_mask16(T - j);
         __m512 e = exp_nonpositive16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, row + j), mv));
         _mm512_mask_storeu_ps(row + j, m, e);
         s16 = _mm512_mask_add_ps(s16, m, s16, e);
@@ -254,8 +253,8 @@ AVX512 static void attention_avx512(const float *q, const float *k, const float 
             }
             // Lanes of padded keys (only in the last block) take no part in the maximum.
             const int w0 = T - j, w1 = T - j - 16;
-            const __mmask16 v0 = w0 >= 16 ? 0xFFFF : w0 <= 0 ? 0 : (__mmask16)((1u << w0) - 1u);
-            const __mmask16 v1 = w1 >= 16 ? 0xFFFF : w1 <= 0 ? 0 : (__mmask16)((1u << w1) - 1u);
+            const __mmask16 v0 = lk_mask16(w0);
+            const __mmask16 v1 = lk_mask16(w1);
             for (int r = 0; r < TILE; r++) {
                 const __m512 s0 = _mm512_mul_ps(a[r][0], sc), s1 = _mm512_mul_ps(a[r][1], sc);
                 mx[r] = _mm512_mask_max_ps(mx[r], v0, mx[r], s0);
@@ -272,7 +271,7 @@ AVX512 static void attention_avx512(const float *q, const float *k, const float 
                 for (int r = 0; r < TILE; r++) a[r] = _mm512_fmadd_ps(_mm512_set1_ps(qr[r][d]), k0, a[r]);
             }
             const int w0 = T - j;
-            const __mmask16 v0 = w0 >= 16 ? 0xFFFF : (__mmask16)((1u << w0) - 1u);
+            const __mmask16 v0 = lk_mask16(w0);
             for (int r = 0; r < TILE; r++) {
                 const __m512 s0 = _mm512_mul_ps(a[r], sc);
                 mx[r] = _mm512_mask_max_ps(mx[r], v0, mx[r], s0);
@@ -286,7 +285,7 @@ AVX512 static void attention_avx512(const float *q, const float *k, const float 
         // Weighted sum of V: 16 output columns of 6 queries, two keys per iteration.
         for (int d0 = 0; d0 < D; d0 += 16) {
             const int w = D - d0 < 16 ? D - d0 : 16;
-            const __mmask16 mask = (__mmask16)((1u << w) - 1u);
+            const __mmask16 mask = lk_mask16(w);
             __m512 a0[TILE], a1[TILE];
             for (int r = 0; r < TILE; r++) a0[r] = a1[r] = _mm512_setzero_ps();
             int j = 0;

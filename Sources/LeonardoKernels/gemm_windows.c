@@ -49,7 +49,7 @@ AVX512 static void windows_avx512(const float *a, int lda, int rows, int depth, 
         __m512 bias_v[4];
         for (int v = 0; v < 4; v++) {
             const int w = out - o0 - 16 * v;
-            m[v] = w >= 16 ? (__mmask16)0xFFFF : w <= 0 ? (__mmask16)0 : (__mmask16)((1u << w) - 1u);
+            m[v] = lk_mask16(w);
             bias_v[v] = bias ? _mm512_maskz_loadu_ps(m[v], bias + o0 + 16 * v) : _mm512_setzero_ps();
         }
         const int vectors = (out - o0 + 15) / 16;
@@ -69,12 +69,11 @@ AVX512 static void windows_avx512(const float *a, int lda, int rows, int depth, 
 
 AVX2 static void windows_avx2(const float *a, int lda, int rows, int depth, const float *b, int out,
                               const float *bias, float *y, int ldy) {
-    const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     for (int o0 = 0; o0 < out; o0 += 16) {
         __m256i m[2];
         __m256 bias_v[2];
         for (int v = 0; v < 2; v++) {
-            m[v] = _mm256_cmpgt_epi32(_mm256_set1_epi32(out - o0 - 8 * v), lanes);
+            m[v] = lk_mask8(out - o0 - 8 * v);
             bias_v[v] = bias ? _mm256_maskload_ps(bias + o0 + 8 * v, m[v]) : _mm256_setzero_ps();
         }
         for (int r0 = 0; r0 < rows; r0 += ROWS) {

@@ -35,7 +35,7 @@ AVX512 static inline __attribute__((always_inline)) void dots_avx512_n(const flo
         }
     }
     if (i < in) {
-        const __mmask16 m = (__mmask16)((1u << (in - i)) - 1u);
+        const __mmask16 m = lk_mask16(in - i);
         const __m512 va = _mm512_maskz_loadu_ps(m, wa + i), vb = _mm512_maskz_loadu_ps(m, wb + i);
         for (int r = 0; r < nr; r++) {
             const __m512 xv = _mm512_maskz_loadu_ps(m, xr[r] + i);
@@ -64,8 +64,7 @@ AVX2 static inline __attribute__((always_inline)) void dots_avx2_n(const float *
         }
     }
     if (i < in) {
-        const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-        const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(in - i), lanes);
+        const __m256i m = lk_mask8(in - i);
         const __m256 va = _mm256_maskload_ps(wa + i, m), vb = _mm256_maskload_ps(wb + i, m);
         for (int r = 0; r < nr; r++) {
             const __m256 xv = _mm256_maskload_ps(xr[r] + i, m);

@@ -121,29 +121,19 @@ struct Bench: ParsableCommand {
         let hid = FloatBuffer(count: N * T * c.forwardExpansion * C)
         let out = FloatBuffer(count: N * T * 2)
         let blk = d.layers[d.layers.count - 1]
-        let simd = InferenceKernels.current == .simd
         let stages: [(String, Int, () -> Void)] = [
             (
                 "linear1 + bottleneck linear", (d.linear1.flopsPerRow + bottleneckLinear.flopsPerRow) * N,
                 {
-                    if simd && N <= InferenceKernels.fewRows {
-                        d.linear1.forwardFewRows(z.pointer, h1.pointer, rows: N)
-                        bottleneckLinear.forwardFewRows(h1.pointer, h2.pointer, rows: N)
-                    } else {
-                        d.linear1.forward(z.pointer, h1.pointer, rows: N)
-                        bottleneckLinear.forward(h1.pointer, h2.pointer, rows: N)
-                    }
+                    d.linear1.forwardInference(z.pointer, h1.pointer, rows: N)
+                    bottleneckLinear.forwardInference(h1.pointer, h2.pointer, rows: N)
                 }
             ),
             (
                 "transpose + convtranspose", d.convTranspose.flops(length: T) * N,
                 {
                     transposeBatch(h2.pointer, h2t.pointer, batch: N, rows: c.decoderChannels, cols: T)
-                    if simd {
-                        d.convTranspose.forwardWindows(h2t.pointer, e.pointer, batch: N, length: T)
-                    } else {
-                        d.convTranspose.forward(h2t.pointer, e.pointer, batch: N, length: T)
-                    }
+                    d.convTranspose.forwardInference(h2t.pointer, e.pointer, batch: N, length: T)
                 }
             ),
             (
@@ -154,7 +144,7 @@ struct Bench: ParsableCommand {
                         training: false)
                 }
             ),
-            ("layer norm", 0, { blk.norm.forward(a.pointer, q.pointer, rows: N * T) }),
+            ("layer norm", 0, { blk.norm.forwardInference(a.pointer, q.pointer, rows: N * T) }),
             (
                 "attention (transformer block)", blk.block.attention.flops(length: T) * N,
                 {
@@ -173,13 +163,7 @@ struct Bench: ParsableCommand {
             ),
             (
                 "conv_out", d.convOut.flops(length: T) * N,
-                {
-                    if simd {
-                        d.convOut.forwardWindows(x.pointer, out.pointer, batch: N, length: T)
-                    } else {
-                        d.convOut.forward(x.pointer, out.pointer, batch: N, length: T)
-                    }
-                }
+                { d.convOut.forwardInference(x.pointer, out.pointer, batch: N, length: T) }
             )
         ]
         var times: [Double] = []

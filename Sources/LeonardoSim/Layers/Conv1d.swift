@@ -86,6 +86,15 @@ public final class Conv1d {
         sgemm(transB: true, m: rows, n: outChannels, k: width, a: c, b: store.value(weight), beta: 1, c: y)
     }
 
+    /// Inference: `forwardWindows` under `InferenceKernels.simd`, `forward` otherwise.
+    public func forwardInference(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int, length: Int) {
+        if InferenceKernels.current == .simd {
+            forwardWindows(x, y, batch: batch, length: length)
+        } else {
+            forward(x, y, batch: batch, length: length)
+        }
+    }
+
     /// The same convolution by `windowedConvolution` (inference under `InferenceKernels.simd`).
     public func forwardWindows(
         _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int, length: Int,

@@ -59,6 +59,15 @@ public final class ConvTranspose1d {
         }
     }
 
+    /// Inference: `forwardWindows` under `InferenceKernels.simd`, `forward` otherwise.
+    public func forwardInference(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int, length: Int) {
+        if InferenceKernels.current == .simd {
+            forwardWindows(x, y, batch: batch, length: length)
+        } else {
+            forward(x, y, batch: batch, length: length)
+        }
+    }
+
     /// The same product by `windowedConvolution` (inference under `InferenceKernels.simd`): output row s reads
     /// input rows s + pad − K + 1 … s + pad, so the input is padded by K − 1 − pad rows on both sides and tap p of a
     /// window carries weight tap K − 1 − p.

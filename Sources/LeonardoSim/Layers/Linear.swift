@@ -33,6 +33,16 @@ public final class Linear {
         }
     }
 
+    /// Inference: `forwardFewRows` under `InferenceKernels.simd` for batches of up to `InferenceKernels.fewRows`
+    /// rows, `forward` otherwise.
+    public func forwardInference(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int) {
+        if InferenceKernels.current == .simd && rows <= InferenceKernels.fewRows {
+            forwardFewRows(x, y, rows: rows)
+        } else {
+            forward(x, y, rows: rows)
+        }
+    }
+
     /// The same product on a few rows by `lk_linear_few_rows` (each weight row read once, never packed): the
     /// decoder's dense layers at small inference batches under `InferenceKernels.simd`. Outputs are split over the
     /// workers; sums run in another order than `cblas_sgemm`'s.

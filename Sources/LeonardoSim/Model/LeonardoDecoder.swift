@@ -77,9 +77,7 @@ public final class LeonardoDecoder {
         input = z
         noiseInput = noise
         let h1p = h1.reserve(N * cfg.decoderHidden)
-        // Small inference batches: the dense layers read each weight row once instead of packing the weights.
-        let fewRows = !training && InferenceKernels.current == .simd && N <= InferenceKernels.fewRows
-        if fewRows { linear1.forwardFewRows(z, h1p, rows: N) } else { linear1.forward(z, h1p, rows: N) }
+        if training { linear1.forward(z, h1p, rows: N) } else { linear1.forwardInference(z, h1p, rows: N) }
         reluForward(h1p, count: N * cfg.decoderHidden)
         let h2tp = h2t.reserve(N * T * Cd)
         if let frontEnd {
@@ -87,20 +85,19 @@ public final class LeonardoDecoder {
             frontEnd.forward(h1p, noise: noise, out: h2tp, batch: N, length: T)
         } else if let bottleneckLinear {
             let h2p = h2.reserve(N * Cd * T)
-            if fewRows {
-                bottleneckLinear.forwardFewRows(h1p, h2p, rows: N)
-            } else {
+            if training {
                 bottleneckLinear.forward(h1p, h2p, rows: N)
+            } else {
+                bottleneckLinear.forwardInference(h1p, h2p, rows: N)
             }
             reluForward(h2p, count: N * Cd * T)
             transposeBatch(h2p, h2tp, batch: N, rows: Cd, cols: T)  // view [N, Cd, T] → channels-last [N, T, Cd]
         }
         let ep = e.reserve(N * T * C)
-        let simd = !training && InferenceKernels.current == .simd
-        if simd {
-            convTranspose.forwardWindows(h2tp, ep, batch: N, length: T)
-        } else {
+        if training {
             convTranspose.forward(h2tp, ep, batch: N, length: T)
+        } else {
+            convTranspose.forwardInference(h2tp, ep, batch: N, length: T)
         }
         var cur = UnsafePointer(ep)
         for i in liveBlocks {
@@ -109,18 +106,15 @@ public final class LeonardoDecoder {
                 cfg.chainDecoderBlocks ? cur : UnsafePointer(ep), out: o, batch: N, length: T, training: training)
             cur = UnsafePointer(o)
         }
-        if let integrator {
-            let sp = steps.reserve(N * T * cfg.inputChannels)
-            if simd {
-                convOut.forwardWindows(cur, sp, batch: N, length: T)
-            } else {
-                convOut.forward(cur, sp, batch: N, length: T)
-            }
-            integrator.forward(sp, out: out, batch: N, length: T)
-        } else if simd {
-            convOut.forwardWindows(cur, out, batch: N, length: T)
+        // The stationary variant reads conv_out as steps and integrates them into r̂.
+        let convOutput = integrator == nil ? out : steps.reserve(N * T * cfg.inputChannels)
+        if training {
+            convOut.forward(cur, convOutput, batch: N, length: T)
         } else {
-            convOut.forward(cur, out, batch: N, length: T)
+            convOut.forwardInference(cur, convOutput, batch: N, length: T)
+        }
+        if let integrator {
+            integrator.forward(convOutput, out: out, batch: N, length: T)
         }
     }
 
