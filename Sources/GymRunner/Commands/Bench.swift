@@ -3,6 +3,8 @@ import Foundation
 import LeonardoSim
 import MicroscopeGym
 
+extension InferenceKernels: ExpressibleByArgument {}
+
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract:
@@ -25,6 +27,8 @@ struct Bench: ParsableCommand {
     var vector: [Int] = [4, 16, 64]
     @Flag(help: "Skip the training-step measurement (decoder figures only).") var skipTraining = false
     @Flag(help: "Print the decoder's time per layer (batch = the first --batches value).") var layers = false
+    @Option(parsing: .upToNextOption, help: "Inference kernel paths to measure (blas, simd).")
+    var kernels: [InferenceKernels] = InferenceKernels.allCases
 
     func validate() throws {
         if batches.isEmpty || batches.contains(where: { $0 < 1 }) {
@@ -34,6 +38,7 @@ struct Bench: ParsableCommand {
         for b in batches { try requireRange(b, 1...65_536, "--batches") }
         try requireFinite(seconds, 0.01...3600, "--seconds")
         for n in vector { try requireRange(n, 1...4096, "--vector") }
+        if kernels.isEmpty { throw ValidationError("--kernels needs at least one of blas, simd") }
     }
 
     /// Runs body repeatedly for at least `seconds` (after one warm-up call); returns calls per second.
@@ -255,7 +260,9 @@ struct Bench: ParsableCommand {
         var bounds: [String] = []
         let chosen = InferenceKernels.current
         defer { InferenceKernels.current = chosen }
-        for kernel in [InferenceKernels.blas, .simd] {
+        // The sgemm bound and the batch comparison are for the current path when it is measured, else the last one.
+        let boundPath = kernels.contains(chosen) ? chosen : kernels[kernels.count - 1]
+        for kernel in kernels {
             InferenceKernels.current = kernel
             for bs in batches {
                 var rng = Xoshiro256StarStar(seed: 2)
@@ -273,7 +280,7 @@ struct Bench: ParsableCommand {
                             "decoder batch %4d, %@ kernels: %8.1f trajectories/s  %6.1f GFLOP/s  (%.0f%% of sgemm)",
                         bs, kernel.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0), rate, rate * flops / 1e9,
                         100 * rate * flops / 1e9 / peak))
-                guard kernel == chosen else { continue }
+                guard kernel == boundPath else { continue }
                 rows.append((bs, rate, rate * flops / 1e9))
                 bounds.append(sgemmBound(leo, z: z, batch: bs, flopsPerTrajectory: flops, reference: peak))
             }
@@ -304,13 +311,17 @@ struct Bench: ParsableCommand {
                     format: "batch %d throughput is %.0f%% of the best batch size (%d)", last.0, 100 * last.1 / best.1,
                     best.0))
         }
-        if layers { profileLayers(leo, batch: batches[0]) }
+        if layers {
+            InferenceKernels.current = boundPath
+            profileLayers(leo, batch: batches[0])
+            InferenceKernels.current = chosen
+        }
         if !skipTraining { try benchTraining(leo) }
         if skipEnvironment { return }
         var singles: [InferenceKernels: Double] = [:]
-        for kernels in InferenceKernels.allCases {
-            InferenceKernels.current = kernels
-            singles[kernels] = try benchEnvironment("LiquidCell-v0", label: " (\(kernels.rawValue) kernels)")
+        for path in kernels {
+            InferenceKernels.current = path
+            singles[path] = try benchEnvironment("LiquidCell-v0", label: " (\(path.rawValue) kernels)")
         }
         if let blas = singles[.blas], let simd = singles[.simd] {
             print(String(format: "LiquidCell-v0 single environment: simd kernels %.2f× the blas path", simd / blas))

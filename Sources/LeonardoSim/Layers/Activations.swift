@@ -1,14 +1,22 @@
 import Foundation
 
 /// In-place ReLU and its backward pass (uses the layer's output: y > 0 ⇔ x > 0).
+/// Every element is stored, selected or not: a store under a condition keeps the loop scalar with a branch per
+/// element, while the select vectorises (same results, NaN and −0 included).
 @inline(__always)
 public func reluForward(_ x: UnsafeMutablePointer<Float>, count: Int) {
-    for i in 0..<count where x[i] < 0 { x[i] = 0 }
+    for i in 0..<count {
+        let v = x[i]
+        x[i] = v < 0 ? 0 : v
+    }
 }
 
 @inline(__always)
 public func reluBackward(_ y: UnsafePointer<Float>, _ dy: UnsafeMutablePointer<Float>, count: Int) {
-    for i in 0..<count where y[i] <= 0 { dy[i] = 0 }
+    for i in 0..<count {
+        let g = dy[i]
+        dy[i] = y[i] <= 0 ? 0 : g
+    }
 }
 
 /// out[n, b, a] = x[n, a, b] for a batch of A×B matrices (switches channel-major and time-major layouts).
