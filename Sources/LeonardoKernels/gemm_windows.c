@@ -1,19 +1,22 @@
-// Products over overlapping row windows (LeonardoKernels.h, lk_gemm_windows): the 1-D convolutions of the decoder
-// without an im2col copy. A register tile of six rows by several output vectors accumulates over the depth, each
-// depth step loading one row of b per output vector and broadcasting one value per row of a.
+// Products over row windows (LeonardoKernels.h, lk_gemm_rows and lk_gemm_windows): the decoder's dense layers on
+// many rows, and its 1-D convolutions without an im2col copy (windows that overlap). A register tile of six rows by
+// several output vectors accumulates over the depth, each depth step loading one row of b per output vector and
+// broadcasting one value per row of a; the tile then adds the residual and applies ReLU before its one store.
 #include "kernels_internal.h"
 
 #define ROWS 6
 
 /// Level 0: the reference loops.
 static void windows_reference(const float *a, int lda, int rows, int depth, const float *b, int out,
-                              const float *bias, float *y, int ldy) {
+                              const float *bias, const float *res, int ldr, int relu, float *y, int ldy) {
     for (int r = 0; r < rows; r++) {
         const float *ar = a + (long)r * lda;
         for (int o = 0; o < out; o++) {
             float acc = 0;
             for (int i = 0; i < depth; i++) acc += ar[i] * b[(long)i * out + o];
-            y[(long)r * ldy + o] = acc + (bias ? bias[o] : 0);
+            float v = acc + (bias ? bias[o] : 0);
+            if (res) v += res[(long)r * ldr + o];
+            y[(long)r * ldy + o] = relu && v < 0 ? 0 : v;
         }
     }
 }
@@ -25,7 +28,8 @@ static void windows_reference(const float *a, int lda, int rows, int depth, cons
 AVX512 static inline __attribute__((always_inline)) void tile_avx512(const float *const ar[ROWS], int nr, int depth,
                                                                      const float *b, int out, int o0,
                                                                      const __mmask16 m[4], const __m512 bias_v[4],
-                                                                     float *y, int ldy, int r0, const int NV) {
+                                                                     const float *res, int ldr, int relu, float *y,
+                                                                     int ldy, int r0, const int NV) {
     __m512 acc[ROWS][4];
     for (int r = 0; r < ROWS; r++)
         for (int v = 0; v < NV; v++) acc[r][v] = bias_v[v];
@@ -38,12 +42,19 @@ AVX512 static inline __attribute__((always_inline)) void tile_avx512(const float
             for (int v = 0; v < NV; v++) acc[r][v] = _mm512_fmadd_ps(x, bv[v], acc[r][v]);
         }
     }
-    for (int r = 0; r < nr; r++)
-        for (int v = 0; v < NV; v++) _mm512_mask_storeu_ps(y + (long)(r0 + r) * ldy + o0 + 16 * v, m[v], acc[r][v]);
+    for (int r = 0; r < nr; r++) {
+        for (int v = 0; v < NV; v++) {
+            __m512 out_v = acc[r][v];
+            if (res) out_v = _mm512_add_ps(out_v, _mm512_maskz_loadu_ps(m[v], res + (long)(r0 + r) * ldr + o0 + 16 * v));
+            // max(0, x) returns x itself when x is NaN, as the reference's select does.
+            if (relu) out_v = _mm512_max_ps(_mm512_setzero_ps(), out_v);
+            _mm512_mask_storeu_ps(y + (long)(r0 + r) * ldy + o0 + 16 * v, m[v], out_v);
+        }
+    }
 }
 
 AVX512 static void windows_avx512(const float *a, int lda, int rows, int depth, const float *b, int out,
-                                  const float *bias, float *y, int ldy) {
+                                  const float *bias, const float *res, int ldr, int relu, float *y, int ldy) {
     for (int o0 = 0; o0 < out; o0 += 64) {
         __mmask16 m[4];
         __m512 bias_v[4];
@@ -58,17 +69,17 @@ AVX512 static void windows_avx512(const float *a, int lda, int rows, int depth, 
             const float *ar[ROWS];
             for (int r = 0; r < ROWS; r++) ar[r] = a + (long)(r0 + (r < nr ? r : nr - 1)) * lda;
             switch (vectors) {
-            case 1: tile_avx512(ar, nr, depth, b, out, o0, m, bias_v, y, ldy, r0, 1); break;
-            case 2: tile_avx512(ar, nr, depth, b, out, o0, m, bias_v, y, ldy, r0, 2); break;
-            case 3: tile_avx512(ar, nr, depth, b, out, o0, m, bias_v, y, ldy, r0, 3); break;
-            default: tile_avx512(ar, nr, depth, b, out, o0, m, bias_v, y, ldy, r0, 4); break;
+            case 1: tile_avx512(ar, nr, depth, b, out, o0, m, bias_v, res, ldr, relu, y, ldy, r0, 1); break;
+            case 2: tile_avx512(ar, nr, depth, b, out, o0, m, bias_v, res, ldr, relu, y, ldy, r0, 2); break;
+            case 3: tile_avx512(ar, nr, depth, b, out, o0, m, bias_v, res, ldr, relu, y, ldy, r0, 3); break;
+            default: tile_avx512(ar, nr, depth, b, out, o0, m, bias_v, res, ldr, relu, y, ldy, r0, 4); break;
             }
         }
     }
 }
 
 AVX2 static void windows_avx2(const float *a, int lda, int rows, int depth, const float *b, int out,
-                              const float *bias, float *y, int ldy) {
+                              const float *bias, const float *res, int ldr, int relu, float *y, int ldy) {
     for (int o0 = 0; o0 < out; o0 += 16) {
         __m256i m[2];
         __m256 bias_v[2];
@@ -93,8 +104,12 @@ AVX2 static void windows_avx2(const float *a, int lda, int rows, int depth, cons
                 }
             }
             for (int r = 0; r < nr; r++) {
-                _mm256_maskstore_ps(y + (long)(r0 + r) * ldy + o0, m[0], acc[r][0]);
-                _mm256_maskstore_ps(y + (long)(r0 + r) * ldy + o0 + 8, m[1], acc[r][1]);
+                for (int v = 0; v < 2; v++) {
+                    __m256 out_v = acc[r][v];
+                    if (res) out_v = _mm256_add_ps(out_v, _mm256_maskload_ps(res + (long)(r0 + r) * ldr + o0 + 8 * v, m[v]));
+                    if (relu) out_v = _mm256_max_ps(_mm256_setzero_ps(), out_v);
+                    _mm256_maskstore_ps(y + (long)(r0 + r) * ldy + o0 + 8 * v, m[v], out_v);
+                }
             }
         }
     }
@@ -102,19 +117,24 @@ AVX2 static void windows_avx2(const float *a, int lda, int rows, int depth, cons
 
 #endif  // LK_X86
 
-void lk_gemm_windows(const float *a, int lda, int rows, int depth, const float *b, int out, const float *bias,
-                     float *y, int ldy, int level) {
+void lk_gemm_rows(const float *a, int lda, int rows, int depth, const float *b, int out, const float *bias,
+                  const float *residual, int ldr, int relu, float *y, int ldy, int level) {
     level = lk_clamp_level(level);
     if (rows < 1 || out < 1) return;
 #if LK_X86
     if (level >= 2) {
-        windows_avx512(a, lda, rows, depth, b, out, bias, y, ldy);
+        windows_avx512(a, lda, rows, depth, b, out, bias, residual, ldr, relu, y, ldy);
         return;
     }
     if (level == 1) {
-        windows_avx2(a, lda, rows, depth, b, out, bias, y, ldy);
+        windows_avx2(a, lda, rows, depth, b, out, bias, residual, ldr, relu, y, ldy);
         return;
     }
 #endif
-    windows_reference(a, lda, rows, depth, b, out, bias, y, ldy);
+    windows_reference(a, lda, rows, depth, b, out, bias, residual, ldr, relu, y, ldy);
+}
+
+void lk_gemm_windows(const float *a, int lda, int rows, int depth, const float *b, int out, const float *bias,
+                     float *y, int ldy, int level) {
+    lk_gemm_rows(a, lda, rows, depth, b, out, bias, NULL, 0, 0, y, ldy, level);
 }

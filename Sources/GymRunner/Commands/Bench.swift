@@ -146,7 +146,7 @@ struct Bench: ParsableCommand {
                 {
                     blk.attention.forward(
                         values: e.pointer, keys: e.pointer, queries: e.pointer, out: a.pointer, batch: N, length: T,
-                        training: false)
+                        training: false, residual: e.pointer)
                 }
             ),
             ("layer norm", 0, { blk.norm.forwardInference(a.pointer, q.pointer, rows: N * T) }),
@@ -155,15 +155,14 @@ struct Bench: ParsableCommand {
                 {
                     blk.block.attention.forward(
                         values: e.pointer, keys: e.pointer, queries: q.pointer, out: a.pointer, batch: N, length: T,
-                        training: false)
+                        training: false, residual: q.pointer)
                 }
             ),
             (
                 "feed-forward", T * N * (blk.block.ff0.flopsPerRow + blk.block.ff2.flopsPerRow),
                 {
-                    blk.block.ff0.forward(a.pointer, hid.pointer, rows: N * T)
-                    reluForward(hid.pointer, count: N * T * c.forwardExpansion * C)
-                    blk.block.ff2.forward(hid.pointer, x.pointer, rows: N * T)
+                    blk.block.ff0.forwardInference(a.pointer, hid.pointer, rows: N * T, relu: true)
+                    blk.block.ff2.forwardInference(hid.pointer, x.pointer, rows: N * T, residual: a.pointer)
                 }
             ),
             (
@@ -175,8 +174,8 @@ struct Bench: ParsableCommand {
         for (_, _, body) in stages { times.append(1 / measure(body)) }
         let total = times.reduce(0, +)
         print(
-            "decoder stages at batch \(N), \(InferenceKernels.current.rawValue) kernels (the residual adds and second "
-                + "layer norm are not timed):")
+            "decoder stages at batch \(N), \(InferenceKernels.current.rawValue) kernels (the second layer norm is not "
+                + "timed):")
         for ((name, flops, _), t) in zip(stages, times) {
             print(
                 String(

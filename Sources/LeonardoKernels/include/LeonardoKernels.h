@@ -40,6 +40,12 @@ void lk_linear_few_rows(const float *x, int rows, int in, const float *w, const 
 void lk_gemm_windows(const float *a, int lda, int rows, int depth, const float *b, int out, const float *bias,
                      float *y, int ldy, int level);
 
+/// y[r][o] = act(bias[o] + sum_i a[r * lda + i] * b[i][o] + residual[r * ldr + o]): `lk_gemm_windows` with the
+/// layer's epilogue fused into the tile's store, the decoder's dense layers on many rows (lda = depth, b the
+/// transposed weight). `residual` may be NULL; act is ReLU when `relu` is non-zero (max(0, v), NaN kept), else none.
+void lk_gemm_rows(const float *a, int lda, int rows, int depth, const float *b, int out, const float *bias,
+                  const float *residual, int ldr, int relu, float *y, int ldy, int level);
+
 /// y[r] = (x[r] - mean) / sqrt(var + eps) * gamma + beta for each of `rows` rows of width C (layer normalisation,
 /// biased variance as PyTorch), two passes per row with 16- or 8-lane partial sums.
 void lk_layer_norm_rows(const float *x, float *y, int rows, int C, const float *gamma, const float *beta, float eps,

@@ -26,8 +26,9 @@ public final class DecoderBlock {
         let C = embed
         let ap = a.reserve(rows * C)
         let qp = q.reserve(rows * C)
-        attention.forward(values: input, keys: input, queries: input, out: ap, batch: N, length: T, training: training)
-        for i in 0..<rows * C { ap[i] += input[i] }
+        attention.forward(
+            values: input, keys: input, queries: input, out: ap, batch: N, length: T, training: training,
+            residual: input)
         if training { norm.forward(ap, qp, rows: rows) } else { norm.forwardInference(ap, qp, rows: rows) }
         block.forward(values: input, keys: input, queries: qp, out: out, batch: N, length: T, training: training)
     }

@@ -12,6 +12,7 @@ public final class Linear {
     public let weight: ParameterRef
     public let bias: ParameterRef?
     unowned let store: ParameterStore
+    let transposedWeight = TransposedWeights()
 
     public init(_ store: ParameterStore, _ name: String, _ inFeatures: Int, _ outFeatures: Int, bias: Bool = true) {
         self.store = store
@@ -33,14 +34,40 @@ public final class Linear {
         }
     }
 
-    /// Inference: `forwardFewRows` under `InferenceKernels.simd` for batches of up to `InferenceKernels.fewRows`
-    /// rows, `forward` otherwise.
-    public func forwardInference(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int) {
-        if InferenceKernels.current == .simd && rows <= InferenceKernels.fewRows {
+    /// Inference, y = act(x·Wᵀ + b + residual) with act ReLU when `relu`. Under `InferenceKernels.simd`:
+    /// `forwardFewRows` for batches of up to `InferenceKernels.fewRows` rows, `forwardRows` (the epilogue fused)
+    /// above when the weight has at most `InferenceKernels.rowsKernelWeights` entries, and `forward` for a large
+    /// weight on many rows (where OpenBLAS's packing pays). Under `.blas`, `forward`. Outside the fused kernel the
+    /// residual and ReLU follow as separate passes. `residual` is rows×out like y.
+    public func forwardInference(
+        _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, residual: UnsafePointer<Float>? = nil,
+        relu: Bool = false
+    ) {
+        let simd = InferenceKernels.current == .simd
+        if simd && rows > InferenceKernels.fewRows && inFeatures * outFeatures <= InferenceKernels.rowsKernelWeights {
+            forwardRows(x, y, rows: rows, residual: residual, relu: relu)
+            return
+        }
+        if simd && rows <= InferenceKernels.fewRows {
             forwardFewRows(x, y, rows: rows)
         } else {
             forward(x, y, rows: rows)
         }
+        addResidualAndReLU(y, count: rows * outFeatures, residual: residual, relu: relu)
+    }
+
+    /// The product on many rows by `lk_gemm_rows` against the transposed weight (made once, remade when the weights
+    /// change), with the bias, the residual and ReLU applied in the kernel's tile; sums run in another order than
+    /// `cblas_sgemm`'s.
+    public func forwardRows(
+        _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, residual: UnsafePointer<Float>? = nil,
+        relu: Bool = false, level: KernelLevel = KernelLevel.current
+    ) {
+        let wt = transposedWeight.of(store.value(weight), out: outFeatures, in: inFeatures)
+        gemmRows(
+            x, rows: rows, in: inFeatures, transposedWeight: wt, out: outFeatures,
+            bias: bias.map { UnsafePointer(store.value($0)) }, residual: residual, relu: relu, y, ldy: outFeatures,
+            level: level)
     }
 
     /// The same product on a few rows by `lk_linear_few_rows` (each weight row read once, never packed): the

@@ -17,6 +17,7 @@ public final class SelfAttention {
     // Inference with the hand-written kernels: V|K|Q projections side by side, their stacked weights, and per worker
     // the packed keys and a query tile's scores.
     let qkv = FloatBuffer(), stackedWeights = FloatBuffer(), fusedScratch = FloatBuffer()
+    let stackedTransposed = TransposedWeights()
     var cachedProbs = false
 
     public init(_ store: ParameterStore, _ name: String, embed: Int, heads: Int) {
@@ -35,14 +36,16 @@ public final class SelfAttention {
         4 * T * embed * embed * 2 + 2 * 2 * heads * T * T * headDim
     }
 
-    /// out = A(valuesIn, keysIn, queriesIn); each input is (N·T)×C. With `training`, the softmax
-    /// probabilities of every head are kept for the backward pass.
+    /// out = A(valuesIn, keysIn, queriesIn) + residual; each input is (N·T)×C, and so is `residual` (nil: none).
+    /// With `training`, the softmax probabilities of every head are kept for the backward pass.
     public func forward(
         values vin: UnsafePointer<Float>, keys kin: UnsafePointer<Float>, queries qin: UnsafePointer<Float>,
-        out: UnsafeMutablePointer<Float>, batch N: Int, length T: Int, training: Bool
+        out: UnsafeMutablePointer<Float>, batch N: Int, length T: Int, training: Bool,
+        residual: UnsafePointer<Float>? = nil
     ) {
         if !training && InferenceKernels.current == .simd {
-            return forwardSIMD(values: vin, keys: kin, queries: qin, out: out, batch: N, length: T)
+            return forwardSIMD(
+                values: vin, keys: kin, queries: qin, out: out, batch: N, length: T, residual: residual)
         }
         let C = embed
         let rows = N * T
@@ -87,41 +90,56 @@ public final class SelfAttention {
             }
         }
         fcOut.forward(cp, out, rows: rows)
+        addResidualAndReLU(out, count: rows * C, residual: residual, relu: false)
     }
 
     /// Inference with the hand-written kernels: the projections that share an input in one product (V, K and Q of
-    /// the block's first attention, V and K of the transformer block's) written side by side into rows of 3C, then
-    /// the fused attention kernel per head on those rows.
+    /// the block's first attention, V and K of the transformer block's) written side by side into rows of 3C by
+    /// `lk_gemm_rows`, the fused attention kernel per head on those rows, and `fc_out` with the residual added in its
+    /// tile.
     func forwardSIMD(
         values vin: UnsafePointer<Float>, keys kin: UnsafePointer<Float>, queries qin: UnsafePointer<Float>,
-        out: UnsafeMutablePointer<Float>, batch N: Int, length T: Int
+        out: UnsafeMutablePointer<Float>, batch N: Int, length T: Int, residual: UnsafePointer<Float>?
     ) {
         let C = embed
         let rows = N * T
         let width = 3 * C
         let xp = qkv.reserve(rows * width)
         let cp = ctx.reserve(rows * C)
-        // Stacked weights [Wv; Wk; Wq] (3C×C, copied each call: 3C² floats against a product of rows·3C² FMAs).
-        let wp = stackedWeights.reserve(width * C)
-        for (i, layer) in [values, keys, queries].enumerated() {
-            (wp + i * C * C).update(from: layer.store.value(layer.weight), count: C * C)
+        let level = KernelLevel.current
+        // The stacked weights [Wv; Wk; Wq] (3C×C): the store declares the three bias-free layers one after another,
+        // so they are one block there; a copy otherwise.
+        let v0 = values.weight.offset
+        let wp: UnsafePointer<Float>
+        if keys.weight.offset == v0 + C * C && queries.weight.offset == v0 + 2 * C * C {
+            wp = UnsafePointer(values.store.value(values.weight))
+        } else {
+            let copy = stackedWeights.reserve(width * C)
+            for (i, layer) in [values, keys, queries].enumerated() {
+                (copy + i * C * C).update(from: layer.store.value(layer.weight), count: C * C)
+            }
+            wp = UnsafePointer(copy)
+        }
+        func project(
+            _ input: UnsafePointer<Float>, _ wt: UnsafePointer<Float>, columns: Int, into y: UnsafeMutablePointer<Float>
+        ) {
+            gemmRows(
+                input, rows: rows, in: C, transposedWeight: wt, out: columns, bias: nil, residual: nil, relu: false, y,
+                ldy: width, level: level)
         }
         if vin == kin && kin == qin {
-            sgemm(transB: true, m: rows, n: width, k: C, a: vin, b: wp, beta: 0, c: xp, ldc: width)
+            project(vin, stackedTransposed.of(wp, out: width, in: C), columns: width, into: xp)
         } else if vin == kin {
-            sgemm(transB: true, m: rows, n: 2 * C, k: C, a: vin, b: wp, beta: 0, c: xp, ldc: width)
-            sgemm(transB: true, m: rows, n: C, k: C, a: qin, b: wp + 2 * C * C, beta: 0, c: xp + 2 * C, ldc: width)
+            project(vin, stackedTransposed.of(wp, out: 2 * C, in: C), columns: 2 * C, into: xp)
+            project(qin, queries.transposedWeight.of(wp + 2 * C * C, out: C, in: C), columns: C, into: xp + 2 * C)
         } else {
-            for (i, input) in [vin, kin, qin].enumerated() {
-                sgemm(
-                    transB: true, m: rows, n: C, k: C, a: input, b: wp + i * C * C, beta: 0, c: xp + i * C,
-                    ldc: width)
+            for (i, (input, layer)) in [(vin, values), (kin, keys), (qin, queries)].enumerated() {
+                project(input, layer.transposedWeight.of(wp + i * C * C, out: C, in: C), columns: C, into: xp + i * C)
             }
         }
         let workers = Workers.count
         let perWorker = fusedAttentionScratch(length: T, headDim: headDim)
         let fp = fusedScratch.reserve(workers * perWorker)
-        let level = KernelLevel.current
         let H = heads
         let D = headDim
         let sc = scale
@@ -134,7 +152,7 @@ public final class SelfAttention {
                 q: base + 2 * C, k: base + C, v: base, ctx: cp + n * T * C + h * D, length: T, headDim: D,
                 stride: width, ctxStride: C, scale: sc, scratch: fp + worker * perWorker, level: level)
         }
-        fcOut.forward(cp, out, rows: rows)
+        fcOut.forwardInference(cp, out, rows: rows, residual: residual)
     }
 
     /// Accumulates into dValuesIn/dKeysIn/dQueriesIn (which may alias one another) and the parameter grads.

@@ -33,14 +33,21 @@ public final class TransformerBlock {
         let hp = h.reserve(rows * hidden)
         let fp = f.reserve(rows * C)
         attention.forward(
-            values: values, keys: keys, queries: queries, out: ap, batch: N, length: T, training: training)
-        for i in 0..<rows * C { ap[i] += queries[i] }
-        if training { norm1.forward(ap, xp, rows: rows) } else { norm1.forwardInference(ap, xp, rows: rows) }
-        ff0.forward(xp, hp, rows: rows)
-        reluForward(hp, count: rows * hidden)
-        ff2.forward(hp, fp, rows: rows)
-        for i in 0..<rows * C { fp[i] += xp[i] }
-        if training { norm2.forward(fp, out, rows: rows) } else { norm2.forwardInference(fp, out, rows: rows) }
+            values: values, keys: keys, queries: queries, out: ap, batch: N, length: T, training: training,
+            residual: queries)
+        if training {
+            norm1.forward(ap, xp, rows: rows)
+            ff0.forward(xp, hp, rows: rows)
+            reluForward(hp, count: rows * hidden)
+            ff2.forward(hp, fp, rows: rows)
+            for i in 0..<rows * C { fp[i] += xp[i] }
+            norm2.forward(fp, out, rows: rows)
+        } else {
+            norm1.forwardInference(ap, xp, rows: rows)
+            ff0.forwardInference(xp, hp, rows: rows, relu: true)
+            ff2.forwardInference(hp, fp, rows: rows, residual: xp)
+            norm2.forwardInference(fp, out, rows: rows)
+        }
     }
 
     public func backward(
