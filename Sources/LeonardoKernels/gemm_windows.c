@@ -53,26 +53,33 @@ AVX512 static inline __attribute__((always_inline)) void tile_avx512(const float
     }
 }
 
+/// Rows per block of the outer loop: a block of a (up to ROW_BLOCK windows) stays in L2 while every output column
+/// block passes over it, instead of streaming all rows once per column block.
+#define ROW_BLOCK 192
+
 AVX512 static void windows_avx512(const float *a, int lda, int rows, int depth, const float *b, int out,
                                   const float *bias, const float *res, int ldr, int relu, float *y, int ldy) {
-    for (int o0 = 0; o0 < out; o0 += 64) {
-        __mmask16 m[4];
-        __m512 bias_v[4];
-        for (int v = 0; v < 4; v++) {
-            const int w = out - o0 - 16 * v;
-            m[v] = lk_mask16(w);
-            bias_v[v] = bias ? _mm512_maskz_loadu_ps(m[v], bias + o0 + 16 * v) : _mm512_setzero_ps();
-        }
-        const int vectors = (out - o0 + 15) / 16;
-        for (int r0 = 0; r0 < rows; r0 += ROWS) {
-            const int nr = rows - r0 < ROWS ? rows - r0 : ROWS;
-            const float *ar[ROWS];
-            for (int r = 0; r < ROWS; r++) ar[r] = a + (long)(r0 + (r < nr ? r : nr - 1)) * lda;
-            switch (vectors) {
-            case 1: tile_avx512(ar, nr, depth, b, out, o0, m, bias_v, res, ldr, relu, y, ldy, r0, 1); break;
-            case 2: tile_avx512(ar, nr, depth, b, out, o0, m, bias_v, res, ldr, relu, y, ldy, r0, 2); break;
-            case 3: tile_avx512(ar, nr, depth, b, out, o0, m, bias_v, res, ldr, relu, y, ldy, r0, 3); break;
-            default: tile_avx512(ar, nr, depth, b, out, o0, m, bias_v, res, ldr, relu, y, ldy, r0, 4); break;
+    for (int rb = 0; rb < rows; rb += ROW_BLOCK) {
+        const int rb_end = rows - rb < ROW_BLOCK ? rows : rb + ROW_BLOCK;
+        for (int o0 = 0; o0 < out; o0 += 64) {
+            __mmask16 m[4];
+            __m512 bias_v[4];
+            for (int v = 0; v < 4; v++) {
+                const int w = out - o0 - 16 * v;
+                m[v] = lk_mask16(w);
+                bias_v[v] = bias ? _mm512_maskz_loadu_ps(m[v], bias + o0 + 16 * v) : _mm512_setzero_ps();
+            }
+            const int vectors = (out - o0 + 15) / 16;
+            for (int r0 = rb; r0 < rb_end; r0 += ROWS) {
+                const int nr = rb_end - r0 < ROWS ? rb_end - r0 : ROWS;
+                const float *ar[ROWS];
+                for (int r = 0; r < ROWS; r++) ar[r] = a + (long)(r0 + (r < nr ? r : nr - 1)) * lda;
+                switch (vectors) {
+                case 1: tile_avx512(ar, nr, depth, b, out, o0, m, bias_v, res, ldr, relu, y, ldy, r0, 1); break;
+                case 2: tile_avx512(ar, nr, depth, b, out, o0, m, bias_v, res, ldr, relu, y, ldy, r0, 2); break;
+                case 3: tile_avx512(ar, nr, depth, b, out, o0, m, bias_v, res, ldr, relu, y, ldy, r0, 3); break;
+                default: tile_avx512(ar, nr, depth, b, out, o0, m, bias_v, res, ldr, relu, y, ldy, r0, 4); break;
+                }
             }
         }
     }

@@ -70,6 +70,14 @@ public final class Conv1d {
         bias = store.declare(name + ".bias", [outChannels], .uniformFanIn(fanIn))
     }
 
+    /// A second instance of `other` for another thread: the same parameters, its own buffers.
+    public init(sharing other: Conv1d) {
+        store = other.store
+        (inChannels, outChannels, kernel) = (other.inChannels, other.outChannels, other.kernel)
+        (stride, padding) = (other.stride, other.padding)
+        (weight, bias) = (other.weight, other.bias)
+    }
+
     public func outLength(_ length: Int) -> Int { (length + 2 * padding - kernel) / stride + 1 }
     public func flops(length: Int) -> Int { 2 * outLength(length) * outChannels * inChannels * kernel }
 

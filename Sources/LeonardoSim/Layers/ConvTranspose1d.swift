@@ -26,6 +26,13 @@ public final class ConvTranspose1d {
         bias = store.declare(name + ".bias", [outChannels], .uniformFanIn(fanIn))
     }
 
+    /// A second instance of `other` for another thread: the same parameters, its own buffers.
+    public init(sharing other: ConvTranspose1d) {
+        store = other.store
+        (inChannels, outChannels, kernel, padding) = (other.inChannels, other.outChannels, other.kernel, other.padding)
+        (weight, bias) = (other.weight, other.bias)
+    }
+
     public func outLength(_ length: Int) -> Int { length - 1 - 2 * padding + kernel }
     public func flops(length: Int) -> Int { 2 * length * inChannels * outChannels * kernel }
 

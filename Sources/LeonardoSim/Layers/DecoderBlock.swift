@@ -17,6 +17,14 @@ public final class DecoderBlock {
             store, name + ".transformer_block", embed: embed, heads: heads, forwardExpansion: forwardExpansion)
     }
 
+    /// A second instance of `other` for another thread: the same parameters, its own buffers.
+    public init(sharing other: DecoderBlock) {
+        embed = other.embed
+        attention = SelfAttention(sharing: other.attention)
+        norm = LayerNorm(sharing: other.norm)
+        block = TransformerBlock(sharing: other.block)
+    }
+
     public func flops(length T: Int) -> Int { attention.flops(length: T) + block.flops(length: T) }
 
     public func forward(

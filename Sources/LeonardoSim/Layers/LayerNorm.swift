@@ -17,6 +17,15 @@ public final class LayerNorm {
         bias = store.declare(name + ".bias", [features], .constant(0))
     }
 
+    /// A second instance of `other` for another thread: the same parameters, its own buffers.
+    public init(sharing other: LayerNorm) {
+        store = other.store
+        features = other.features
+        eps = other.eps
+        weight = other.weight
+        bias = other.bias
+    }
+
     public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int) {
         let C = features
         let mp = mean.reserve(rows)

@@ -22,6 +22,15 @@ public final class Linear {
         self.bias = bias ? store.declare(name + ".bias", [outFeatures], .uniformFanIn(inFeatures)) : nil
     }
 
+    /// A second instance of `other` for another thread: the same parameters, its own buffers.
+    public init(sharing other: Linear) {
+        store = other.store
+        inFeatures = other.inFeatures
+        outFeatures = other.outFeatures
+        weight = other.weight
+        bias = other.bias
+    }
+
     public var flopsPerRow: Int { 2 * inFeatures * outFeatures }
 
     public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int) {

@@ -32,6 +32,15 @@ public final class SelfAttention {
         scale = 1 / Float(embed).squareRoot()
     }
 
+    /// A second instance of `other` for another thread: the same parameters, its own buffers.
+    public init(sharing other: SelfAttention) {
+        (embed, heads, headDim, scale) = (other.embed, other.heads, other.headDim, other.scale)
+        values = Linear(sharing: other.values)
+        keys = Linear(sharing: other.keys)
+        queries = Linear(sharing: other.queries)
+        fcOut = Linear(sharing: other.fcOut)
+    }
+
     public func flops(length T: Int) -> Int {
         4 * T * embed * embed * 2 + 2 * 2 * heads * T * T * headDim
     }

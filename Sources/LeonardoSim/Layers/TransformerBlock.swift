@@ -20,6 +20,16 @@ public final class TransformerBlock {
         ff2 = Linear(store, name + ".feed_forward.2", hidden, embed)
     }
 
+    /// A second instance of `other` for another thread: the same parameters, its own buffers.
+    public init(sharing other: TransformerBlock) {
+        (embed, hidden) = (other.embed, other.hidden)
+        attention = SelfAttention(sharing: other.attention)
+        norm1 = LayerNorm(sharing: other.norm1)
+        norm2 = LayerNorm(sharing: other.norm2)
+        ff0 = Linear(sharing: other.ff0)
+        ff2 = Linear(sharing: other.ff2)
+    }
+
     public func flops(length T: Int) -> Int { attention.flops(length: T) + T * (ff0.flopsPerRow + ff2.flopsPerRow) }
 
     public func forward(

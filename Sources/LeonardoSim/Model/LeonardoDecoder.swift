@@ -22,6 +22,8 @@ public final class LeonardoDecoder {
     let dA = FloatBuffer(), dB = FloatBuffer()
     var input: UnsafePointer<Float>?
     var noiseInput: UnsafePointer<Float>?
+    /// One `DecoderLane` per worker, made on first use (see `forward`).
+    var lanes: [DecoderLane] = []
 
     init(_ store: ParameterStore, _ c: LeonardoConfig) {
         cfg = c
@@ -92,6 +94,22 @@ public final class LeonardoDecoder {
             }
             reluForward(h2p, count: N * Cd * T)
             transposeBatch(h2p, h2tp, batch: N, rows: Cd, cols: T)  // view [N, Cd, T] → channels-last [N, T, Cd]
+        }
+        // Inference under the hand-written kernels with a trajectory for every worker: each worker takes whole
+        // trajectories through convtranspose1, the blocks and conv_out with its own copy of those layers, so a
+        // trajectory's activations (about 1 MB) stay in its core's L2 and no layer forks and joins the workers.
+        if !training && InferenceKernels.current == .simd && Workers.count > 1 && N >= Workers.count
+            && !ParallelRegion.active
+        {
+            while lanes.count < Workers.count { lanes.append(DecoderLane(self)) }
+            let channels = cfg.inputChannels
+            let convOutput = integrator == nil ? out : steps.reserve(N * T * channels)
+            let lanes = lanes
+            parallelFor(N) { n, worker in
+                lanes[worker].forward(h2tp + n * T * Cd, out: convOutput + n * T * channels, length: T)
+            }
+            integrator?.forward(convOutput, out: out, batch: N, length: T)
+            return
         }
         let ep = e.reserve(N * T * C)
         if training {
@@ -164,5 +182,37 @@ public final class LeonardoDecoder {
         reluBackward(h1.pointer, dh1p, count: N * cfg.decoderHidden)
         dZ.update(repeating: 0, count: N * cfg.latentDim)
         linear1.backward(input!, dh1p, dZ, rows: N)
+    }
+}
+
+/// The decoder after its front end (convtranspose1, the live blocks, conv_out) once more, for one worker: the same
+/// parameters, its own buffers. `LeonardoDecoder.forward` hands each worker whole trajectories, one at a time.
+final class DecoderLane {
+    let convTranspose: ConvTranspose1d
+    let blocks: [DecoderBlock]
+    let convOut: Conv1d
+    let chain: Bool
+    let embed: Int
+    let e = FloatBuffer(), blockOut = [FloatBuffer(), FloatBuffer()]
+
+    init(_ decoder: LeonardoDecoder) {
+        convTranspose = ConvTranspose1d(sharing: decoder.convTranspose)
+        blocks = decoder.liveBlocks.map { DecoderBlock(sharing: decoder.layers[$0]) }
+        convOut = Conv1d(sharing: decoder.convOut)
+        chain = decoder.cfg.chainDecoderBlocks
+        embed = decoder.cfg.embedSize
+    }
+
+    /// One trajectory: h2t (T×Cd, channels last) → conv_out's output (T×channels).
+    func forward(_ h2t: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, length T: Int) {
+        let ep = UnsafePointer(e.reserve(T * embed))
+        convTranspose.forwardInference(h2t, UnsafeMutablePointer(mutating: ep), batch: 1, length: T)
+        var cur = ep
+        for (j, block) in blocks.enumerated() {
+            let o = blockOut[j % 2].reserve(T * embed)
+            block.forward(chain ? cur : ep, out: o, batch: 1, length: T, training: false)
+            cur = UnsafePointer(o)
+        }
+        convOut.forwardInference(cur, out, batch: 1, length: T)
     }
 }

@@ -77,24 +77,33 @@ final class RowsLinearTests: XCTestCase {
         }
     }
 
-    /// A whole decoder under `.simd` on many rows (the transformer's N·T rows take `forwardRows`) equals the BLAS
-    /// path to float rounding, the residuals and the feed-forward ReLU included.
+    /// A whole decoder under `.simd` on many rows (the transformer's N·T rows take `forwardRows`; with two or
+    /// more workers each worker takes whole trajectories through its own `DecoderLane`) equals the BLAS path to
+    /// float rounding, the residuals and the feed-forward ReLU included, with the released unchained blocks, with
+    /// chained ones, and with the stationary front end and its integrator.
     func testDecoderAgreesAcrossKernelChoices() throws {
-        var config = LeonardoConfig.tiny
-        config.embedSize = 40
-        config.heads = 4
-        let leo = try Leonardo(config: config, seed: 9)
-        var rng = Xoshiro256StarStar(seed: 10)
-        let batch = 5
-        let z = (0..<(batch * config.latentDim)).map { _ in Float(rng.normal()) }
-        let saved = InferenceKernels.current
-        defer { InferenceKernels.current = saved }
-        InferenceKernels.current = .blas
-        let reference = leo.decode(z: z)
-        InferenceKernels.current = .simd
-        let fast = leo.decode(z: z)
-        for i in 0..<reference.count {
-            XCTAssertEqual(fast[i], reference[i], accuracy: 1e-4 * max(1, abs(reference[i])), "output \(i)")
+        for (chain, stationary) in [(false, false), (true, false), (false, true)] {
+            var config = LeonardoConfig.tiny
+            config.embedSize = 40
+            config.heads = 4
+            config.numLayers = 3
+            config.chainDecoderBlocks = chain
+            if stationary { config.decoderVariant = .stationary }
+            let leo = try Leonardo(config: config, seed: 9)
+            var rng = Xoshiro256StarStar(seed: 10)
+            let batch = 5
+            let z = (0..<(batch * config.latentDim)).map { _ in Float(rng.normal()) }
+            let noise = (0..<leo.noiseCount(batch: batch)).map { _ in Float(rng.normal()) }
+            let saved = InferenceKernels.current
+            defer { InferenceKernels.current = saved }
+            InferenceKernels.current = .blas
+            let reference = leo.decode(z: z, noise: noise)
+            InferenceKernels.current = .simd
+            let fast = leo.decode(z: z, noise: noise)
+            for i in 0..<reference.count {
+                XCTAssertEqual(
+                    fast[i], reference[i], accuracy: 1e-4 * max(1, abs(reference[i])), "chain \(chain), stationary \(stationary), output \(i)")
+            }
         }
     }
 }
