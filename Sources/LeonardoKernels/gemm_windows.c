@@ -129,6 +129,14 @@ void lk_gemm_rows(const float *a, int lda, int rows, int depth, const float *b, 
     level = lk_clamp_level(level);
     if (rows < 1 || out < 1) return;
 #if LK_X86
+    if (level >= 1 && out <= 4 && !residual && !relu && depth <= 4096) {
+        // A few outputs: dot products of each window with the weight columns (copied out of b), four rows at once.
+        float bt[4 * 4096];
+        for (int o = 0; o < out; o++)
+            for (int i = 0; i < depth; i++) bt[(long)o * depth + i] = b[(long)i * out + o];
+        lk_dot_windows(a, lda, rows, depth, bt, out, bias, y, ldy, level);
+        return;
+    }
     if (level >= 2) {
         windows_avx512(a, lda, rows, depth, b, out, bias, residual, ldr, relu, y, ldy);
         return;

@@ -5,12 +5,12 @@
 #include "kernels_internal.h"
 
 /// Level 0: the reference loops.
-static void linear_reference(const float *x, int rows, int in, const float *w, const float *bias, float *y, int ldy,
-                             int o0, int o1) {
+static void linear_reference(const float *x, long ldx, int rows, int in, const float *w, const float *bias, float *y,
+                             int ldy, int o0, int o1) {
     for (int r = 0; r < rows; r++) {
         for (int o = o0; o < o1; o++) {
             const float *wo = w + (long)o * in;
-            const float *xr = x + (long)r * in;
+            const float *xr = x + r * ldx;
             float acc = 0;
             for (int i = 0; i < in; i++) acc += wo[i] * xr[i];
             y[(long)r * ldy + o] = acc + (bias ? bias[o] : 0);
@@ -111,9 +111,9 @@ AVX2 static void dots_avx2(const float *wa, const float *wb, const float *const 
 
 #endif  // LK_X86
 
-void lk_linear_few_rows(const float *x, int rows, int in, const float *w, const float *bias, float *y, int ldy,
-                        int out_begin, int out_end, int level) {
-    level = lk_clamp_level(level);
+/// The few-rows product with x rows `ldx` floats apart (ldx < in: overlapping windows).
+static void few_rows(const float *x, long ldx, int rows, int in, const float *w, const float *bias, float *y, int ldy,
+                     int out_begin, int out_end, int level) {
     if (rows < 1 || in < 1 || out_end <= out_begin) return;
 #if LK_X86
     if (level >= 2) {
@@ -125,7 +125,7 @@ void lk_linear_few_rows(const float *x, int rows, int in, const float *w, const 
             for (int r0 = 0; r0 < rows; r0 += 4) {
                 const int nr = rows - r0 < 4 ? rows - r0 : 4;
                 const float *xr[4];
-                for (int r = 0; r < 4; r++) xr[r] = x + (long)(r0 + (r < nr ? r : nr - 1)) * in;
+                for (int r = 0; r < 4; r++) xr[r] = x + (r0 + (r < nr ? r : nr - 1)) * ldx;
                 float t[16];
                 dots4x4_avx512(wr, xr, nr, in, t);
                 for (int r = 0; r < nr; r++)
@@ -142,7 +142,7 @@ void lk_linear_few_rows(const float *x, int rows, int in, const float *w, const 
             for (int r0 = 0; r0 < rows; r0 += 4) {
                 const int nr = rows - r0 < 4 ? rows - r0 : 4;
                 const float *xr[4];
-                for (int r = 0; r < 4; r++) xr[r] = x + (long)(r0 + (r < nr ? r : 0)) * in;
+                for (int r = 0; r < 4; r++) xr[r] = x + (r0 + (r < nr ? r : 0)) * ldx;
                 float out[2][4];
                 dots_avx2(wa, wb, xr, nr, in, out);
                 for (int r = 0; r < nr; r++) {
@@ -154,5 +154,15 @@ void lk_linear_few_rows(const float *x, int rows, int in, const float *w, const 
         return;
     }
 #endif
-    linear_reference(x, rows, in, w, bias, y, ldy, out_begin, out_end);
+    linear_reference(x, ldx, rows, in, w, bias, y, ldy, out_begin, out_end);
+}
+
+void lk_linear_few_rows(const float *x, int rows, int in, const float *w, const float *bias, float *y, int ldy,
+                        int out_begin, int out_end, int level) {
+    few_rows(x, in, rows, in, w, bias, y, ldy, out_begin, out_end, lk_clamp_level(level));
+}
+
+void lk_dot_windows(const float *a, int lda, int rows, int depth, const float *w, int out, const float *bias,
+                    float *y, int ldy, int level) {
+    few_rows(a, lda, rows, depth, w, bias, y, ldy, 0, out, lk_clamp_level(level));
 }

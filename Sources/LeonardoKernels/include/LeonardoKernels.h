@@ -33,6 +33,13 @@ void lk_attention_head(const float *q, const float *k, const float *v, int strid
 void lk_linear_few_rows(const float *x, int rows, int in, const float *w, const float *bias, float *y, int ldy,
                         int out_begin, int out_end, int level);
 
+/// y[r][o] = bias[o] + sum_i a[r * lda + i] * w[o][i] for r < rows, o < out: the few-rows dot products of
+/// `lk_linear_few_rows` over rows `lda` floats apart that may overlap (windows), w out x depth. `lk_gemm_rows` hands
+/// products with at most four outputs (conv_out's two channels) to it, where its tiles of 16 output lanes would be
+/// mostly empty.
+void lk_dot_windows(const float *a, int lda, int rows, int depth, const float *w, int out, const float *bias,
+                    float *y, int ldy, int level);
+
 /// y[r][o] = bias[o] + sum_i a[r * lda + i] * b[i][o] for r < rows, i < depth, o < out: a product whose left rows
 /// may overlap (lda < depth), so a 1-D convolution over channels-last rows is one call on the zero-padded input,
 /// each output row reading its window of K input rows in place of an im2col copy. b is depth x out, row-major;

@@ -26,9 +26,11 @@ final class WindowedConvolutionTests: XCTestCase {
     /// y[n, s, o] = b[o] + Σ_{c,k} x[n, s·stride + k − pad, c]·W[o, c, k] (PyTorch Conv1d), zero outside.
     func testConv1dMatchesDoubleReference() {
         // (in, out, K, stride, pad, T, N): the decoder's conv_out (128 → 2, K 3), the classifier's strided conv,
-        // outputs that fill no whole vector, and more outputs than one 64-wide tile.
+        // outputs that fill no whole vector, more outputs than one 64-wide tile, and a strided one with three outputs
+        // (the dot-product path of lk_gemm_rows).
         for (cin, cout, K, stride, pad, T, N) in [
-            (128, 2, 3, 1, 1, 50, 2), (8, 16, 5, 2, 2, 23, 3), (3, 70, 3, 1, 0, 9, 1), (5, 130, 1, 1, 0, 7, 2)
+            (128, 2, 3, 1, 1, 50, 2), (8, 16, 5, 2, 2, 23, 3), (3, 70, 3, 1, 0, 9, 1), (5, 130, 1, 1, 0, 7, 2),
+            (6, 3, 3, 2, 1, 13, 2)
         ] {
             for level in KernelLevel.supported {
                 let store = ParameterStore()
