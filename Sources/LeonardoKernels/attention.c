@@ -64,11 +64,12 @@ static void pack_values(const float *v, float *vp, int T, int D, int stride) {
         for (int d = 0; d < D; d++) vp[(long)j * D + d] = v[(long)j * stride + d];
 }
 
-/// Keys transposed into kt (D rows of Tp), the padding zero.
-static void pack_keys(const float *k, float *kt, int T, int D, int stride, int tp) {
+/// Keys transposed into kt (D rows of Tp) and multiplied by `mult` (the score scale, folded in once here instead of
+/// once per score), the padding zero.
+static void pack_keys(const float *k, float *kt, int T, int D, int stride, int tp, float mult) {
     for (int d = 0; d < D; d++) {
         float *row = kt + (long)d * tp;
-        for (int j = 0; j < T; j++) row[j] = k[(long)j * stride + d];
+        for (int j = 0; j < T; j++) row[j] = k[(long)j * stride + d] * mult;
         for (int j = T; j < tp; j++) row[j] = 0;
     }
 }
@@ -122,11 +123,10 @@ AVX2 static void attention_avx2(const float *q, const float *k, const float *v, 
     float *kt = scratch;
     float *s = scratch + (long)D * tp;
     float *vp = s + (long)TILE * tp;
-    pack_keys(k, kt, T, D, stride, tp);
+    pack_keys(k, kt, T, D, stride, tp, scale);
     pack_values(v, vp, T, D, stride);
     v = vp;
     const int vs = D;  // row stride of the packed values
-    const __m256 sc = _mm256_set1_ps(scale);
     for (int i0 = 0; i0 < T; i0 += TILE) {
         const int tile = T - i0 < TILE ? T - i0 : TILE;
         // A partial last tile repeats its last query (computed, never stored): the loops stay branch-free.
@@ -146,8 +146,8 @@ AVX2 static void attention_avx2(const float *q, const float *k, const float *v, 
                 }
             }
             for (int r = 0; r < TILE; r++) {
-                _mm256_storeu_ps(s + r * tp + j, _mm256_mul_ps(a[r][0], sc));
-                _mm256_storeu_ps(s + r * tp + j + 8, _mm256_mul_ps(a[r][1], sc));
+                _mm256_storeu_ps(s + r * tp + j, a[r][0]);
+                _mm256_storeu_ps(s + r * tp + j + 8, a[r][1]);
             }
         }
         float inv[TILE];
@@ -224,12 +224,11 @@ AVX512 static void attention_avx512(const float *q, const float *k, const float 
     float *kt = scratch;
     float *s = scratch + (long)D * tp;
     float *vp = s + (long)TILE * tp;
-    pack_keys(k, kt, T, D, stride, tp);
+    // Scores are kept times log2 e, so that exp(x - m) = 2^(x log2 e - m log2 e); the keys carry that factor.
+    pack_keys(k, kt, T, D, stride, tp, scale * 1.44269504088896341f);
     pack_values(v, vp, T, D, stride);
     v = vp;
     const int vs = D;  // row stride of the packed values
-    // Scores are kept times log2 e, so that exp(x - m) = 2^(x log2 e - m log2 e).
-    const __m512 sc = _mm512_set1_ps(scale * 1.44269504088896341f);
     for (int i0 = 0; i0 < T; i0 += TILE) {
         const int tile = T - i0 < TILE ? T - i0 : TILE;
         const float *qr[TILE];
@@ -250,16 +249,21 @@ AVX512 static void attention_avx512(const float *q, const float *k, const float 
                     a[r][1] = _mm512_fmadd_ps(b, k1, a[r][1]);
                 }
             }
-            // Lanes of padded keys (only in the last block) take no part in the maximum.
-            const int w0 = T - j, w1 = T - j - 16;
-            const __mmask16 v0 = lk_mask16(w0);
-            const __mmask16 v1 = lk_mask16(w1);
-            for (int r = 0; r < TILE; r++) {
-                const __m512 s0 = _mm512_mul_ps(a[r][0], sc), s1 = _mm512_mul_ps(a[r][1], sc);
-                mx[r] = _mm512_mask_max_ps(mx[r], v0, mx[r], s0);
-                mx[r] = _mm512_mask_max_ps(mx[r], v1, mx[r], s1);
-                _mm512_storeu_ps(s + r * tp + j, s0);
-                _mm512_storeu_ps(s + r * tp + j + 16, s1);
+            if (j + 32 <= T) {
+                for (int r = 0; r < TILE; r++) {
+                    mx[r] = _mm512_max_ps(mx[r], _mm512_max_ps(a[r][0], a[r][1]));
+                    _mm512_storeu_ps(s + r * tp + j, a[r][0]);
+                    _mm512_storeu_ps(s + r * tp + j + 16, a[r][1]);
+                }
+            } else {
+                // Lanes of padded keys (only in the last blocks) take no part in the maximum.
+                const __mmask16 v0 = lk_mask16(T - j), v1 = lk_mask16(T - j - 16);
+                for (int r = 0; r < TILE; r++) {
+                    mx[r] = _mm512_mask_max_ps(mx[r], v0, mx[r], a[r][0]);
+                    mx[r] = _mm512_mask_max_ps(mx[r], v1, mx[r], a[r][1]);
+                    _mm512_storeu_ps(s + r * tp + j, a[r][0]);
+                    _mm512_storeu_ps(s + r * tp + j + 16, a[r][1]);
+                }
             }
         }
         if (j < tp) {  // a last block of 16 keys (tp is a multiple of 16)
@@ -269,12 +273,10 @@ AVX512 static void attention_avx512(const float *q, const float *k, const float 
                 const __m512 k0 = _mm512_loadu_ps(kt + (long)d * tp + j);
                 for (int r = 0; r < TILE; r++) a[r] = _mm512_fmadd_ps(_mm512_set1_ps(qr[r][d]), k0, a[r]);
             }
-            const int w0 = T - j;
-            const __mmask16 v0 = lk_mask16(w0);
+            const __mmask16 v0 = lk_mask16(T - j);
             for (int r = 0; r < TILE; r++) {
-                const __m512 s0 = _mm512_mul_ps(a[r], sc);
-                mx[r] = _mm512_mask_max_ps(mx[r], v0, mx[r], s0);
-                _mm512_storeu_ps(s + r * tp + j, s0);
+                mx[r] = _mm512_mask_max_ps(mx[r], v0, mx[r], a[r]);
+                _mm512_storeu_ps(s + r * tp + j, a[r]);
             }
         }
         float inv[TILE];

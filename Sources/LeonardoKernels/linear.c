@@ -69,6 +69,55 @@ AVX512 static void dots4x4_avx512(const float *const w[4], const float *const x[
     }
 }
 
+/// The 16 dot products of weight rows w[0], w[1] with x rows x[0..8): t[(r % 4) * 4 + 2k + r / 4] = w[k] . x[r] for
+/// r < NR (the transpose tree of dots4x4_avx512_n on accumulator 8k + r). Two weight vectors and NR x vectors per
+/// 2 NR FMAs: with eight x rows held in L1, the weight streams from L2 at a quarter of the loads.
+AVX512 static inline __attribute__((always_inline)) void dots2x8_avx512_n(const float *w0, const float *w1,
+                                                                         const float *const x[8], int in,
+                                                                         float t[16], const int NR) {
+    __m512 a[16];
+    for (int i = 0; i < 16; i++) a[i] = _mm512_setzero_ps();
+    int i = 0;
+    for (; i + 16 <= in; i += 16) {
+        const __m512 wa = _mm512_loadu_ps(w0 + i), wb = _mm512_loadu_ps(w1 + i);
+        for (int r = 0; r < NR; r++) {
+            const __m512 xv = _mm512_loadu_ps(x[r] + i);
+            a[r] = _mm512_fmadd_ps(wa, xv, a[r]);
+            a[8 + r] = _mm512_fmadd_ps(wb, xv, a[8 + r]);
+        }
+    }
+    if (i < in) {
+        const __mmask16 m = lk_mask16(in - i);
+        const __m512 wa = _mm512_maskz_loadu_ps(m, w0 + i), wb = _mm512_maskz_loadu_ps(m, w1 + i);
+        for (int r = 0; r < NR; r++) {
+            const __m512 xv = _mm512_maskz_loadu_ps(m, x[r] + i);
+            a[r] = _mm512_fmadd_ps(wa, xv, a[r]);
+            a[8 + r] = _mm512_fmadd_ps(wb, xv, a[8 + r]);
+        }
+    }
+    __m512 h[8], q[4], p[2];
+    for (int j = 0; j < 8; j++)
+        h[j] = _mm512_add_ps(_mm512_shuffle_f32x4(a[2 * j], a[2 * j + 1], 0x44),
+                             _mm512_shuffle_f32x4(a[2 * j], a[2 * j + 1], 0xEE));
+    for (int j = 0; j < 4; j++)
+        q[j] = _mm512_add_ps(_mm512_shuffle_f32x4(h[2 * j], h[2 * j + 1], 0x88),
+                             _mm512_shuffle_f32x4(h[2 * j], h[2 * j + 1], 0xDD));
+    for (int j = 0; j < 2; j++)
+        p[j] = _mm512_add_ps(_mm512_shuffle_ps(q[2 * j], q[2 * j + 1], 0x88),
+                             _mm512_shuffle_ps(q[2 * j], q[2 * j + 1], 0xDD));
+    _mm512_storeu_ps(t, _mm512_add_ps(_mm512_shuffle_ps(p[0], p[1], 0x88), _mm512_shuffle_ps(p[0], p[1], 0xDD)));
+}
+
+AVX512 static void dots2x8_avx512(const float *w0, const float *w1, const float *const x[8], int nr, int in,
+                                  float t[16]) {
+    switch (nr) {
+    case 5: dots2x8_avx512_n(w0, w1, x, in, t, 5); break;
+    case 6: dots2x8_avx512_n(w0, w1, x, in, t, 6); break;
+    case 7: dots2x8_avx512_n(w0, w1, x, in, t, 7); break;
+    default: dots2x8_avx512_n(w0, w1, x, in, t, 8); break;
+    }
+}
+
 AVX2 static inline __attribute__((always_inline)) void dots_avx2_n(const float *wa, const float *wb,
                                                                  const float *const xr[4], int in, float out[2][4],
                                                                  const int nr) {
@@ -116,6 +165,43 @@ static void few_rows(const float *x, long ldx, int rows, int in, const float *w,
                      int out_begin, int out_end, int level) {
     if (rows < 1 || in < 1 || out_end <= out_begin) return;
 #if LK_X86
+    if (level >= 2 && rows > 4) {
+        // Blocks of 64 weight rows (kept in L2) against blocks of eight rows of x (kept in L1), two weight rows by
+        // eight x rows at a time; a last block of up to four x rows takes dots4x4 and short blocks repeat their last
+        // row (computed, not stored).
+        for (int ob = out_begin; ob < out_end; ob += 64) {
+            const int oe = out_end - ob < 64 ? out_end : ob + 64;
+            for (int r0 = 0; r0 < rows; r0 += 8) {
+                const int nr = rows - r0 < 8 ? rows - r0 : 8;
+                if (nr <= 4) {
+                    const float *xr[4];
+                    for (int r = 0; r < 4; r++) xr[r] = x + (r0 + (r < nr ? r : nr - 1)) * ldx;
+                    for (int o = ob; o < oe; o += 4) {
+                        const int nk = oe - o < 4 ? oe - o : 4;
+                        const float *wr[4];
+                        for (int k = 0; k < 4; k++) wr[k] = w + (long)(o + (k < nk ? k : nk - 1)) * in;
+                        float t[16];
+                        dots4x4_avx512(wr, xr, nr, in, t);
+                        for (int r = 0; r < nr; r++)
+                            for (int k = 0; k < nk; k++)
+                                y[(long)(r0 + r) * ldy + o + k] = t[4 * r + k] + (bias ? bias[o + k] : 0);
+                    }
+                    continue;
+                }
+                const float *xr[8];
+                for (int r = 0; r < 8; r++) xr[r] = x + (r0 + (r < nr ? r : nr - 1)) * ldx;
+                for (int o = ob; o < oe; o += 2) {
+                    const int nk = oe - o < 2 ? 1 : 2;
+                    float t[16];
+                    dots2x8_avx512(w + (long)o * in, w + (long)(o + nk - 1) * in, xr, nr, in, t);
+                    for (int r = 0; r < nr; r++)
+                        for (int k = 0; k < nk; k++)
+                            y[(long)(r0 + r) * ldy + o + k] = t[(r % 4) * 4 + 2 * k + r / 4] + (bias ? bias[o + k] : 0);
+                }
+            }
+        }
+        return;
+    }
     if (level >= 2) {
         // Four weight rows by four rows of x at a time; short blocks repeat their last row (computed, not stored).
         for (int o = out_begin; o < out_end; o += 4) {

@@ -17,43 +17,59 @@ public enum ParameterInit: Sendable {
 }
 
 /// All parameters of a model in one contiguous float32 block, with a gradient block of the same layout
-/// (llm.c style): the optimizer and the checkpoint code see one flat array.
+/// (llm.c style): the optimizer and the checkpoint code see one flat array. The blocks are 64-byte aligned and every
+/// tensor starts at a multiple of 16 floats (a cache line), so rows of a weight whose width is a multiple of 16 never
+/// straddle two lines (the SIMD kernels read them whole); the few floats between tensors stay zero, in the values
+/// and in the gradients.
 public final class ParameterStore {
     public private(set) var refs: [ParameterRef] = []
     private var inits: [ParameterInit] = []
+    /// Floats in each block: the tensors and the padding between them.
     public private(set) var count = 0
+    /// Floats of all tensors (the model's parameter count; `count` less the padding).
+    public var parameterCount: Int { refs.reduce(0) { $0 + $1.count } }
     public private(set) var values: UnsafeMutablePointer<Float>
     public private(set) var grads: UnsafeMutablePointer<Float>
     private var finalized = false
 
+    /// Tensors start at multiples of this many floats.
+    public static let alignment = 16
+
     public init() {
-        values = .allocate(capacity: 1)
-        grads = .allocate(capacity: 1)
+        values = Self.allocate(1)
+        grads = Self.allocate(1)
+    }
+
+    private static func allocate(_ n: Int) -> UnsafeMutablePointer<Float> {
+        let raw = UnsafeMutableRawPointer.allocate(
+            byteCount: n * MemoryLayout<Float>.stride, alignment: alignment * MemoryLayout<Float>.stride)
+        return raw.bindMemory(to: Float.self, capacity: n)
     }
 
     deinit {
-        values.deallocate()
-        grads.deallocate()
+        UnsafeMutableRawPointer(values).deallocate()
+        UnsafeMutableRawPointer(grads).deallocate()
     }
 
     /// Declares a parameter; storage is laid out by `finalize`.
     public func declare(_ name: String, _ shape: [Int], _ initializer: ParameterInit) -> ParameterRef {
         precondition(!finalized, "parameters must be declared before finalize()")
         precondition(!refs.contains { $0.name == name }, "duplicate parameter \(name)")
-        let ref = ParameterRef(name: name, shape: shape, offset: count)
+        let offset = (count + Self.alignment - 1) / Self.alignment * Self.alignment
+        let ref = ParameterRef(name: name, shape: shape, offset: offset)
         refs.append(ref)
         inits.append(initializer)
-        count += ref.count
+        count = offset + ref.count
         return ref
     }
 
     /// Allocates storage and initialises every parameter from `rng`, in declaration order.
     public func finalize(rng: inout Xoshiro256StarStar) {
         precondition(!finalized)
-        values.deallocate()
-        grads.deallocate()
-        values = .allocate(capacity: max(count, 1))
-        grads = .allocate(capacity: max(count, 1))
+        UnsafeMutableRawPointer(values).deallocate()
+        UnsafeMutableRawPointer(grads).deallocate()
+        values = Self.allocate(max(count, 1))
+        grads = Self.allocate(max(count, 1))
         values.initialize(repeating: 0, count: max(count, 1))
         grads.initialize(repeating: 0, count: max(count, 1))
         for (ref, ini) in zip(refs, inits) {

@@ -38,7 +38,7 @@ public final class Leonardo {
         parameters.finalize(rng: &rng)
     }
 
-    public var parameterCount: Int { parameters.count }
+    public var parameterCount: Int { parameters.parameterCount }
 
     /// Per-frame noise values the decoder reads for `batch` trajectories (0 for the authors' decoder).
     public func noiseCount(batch: Int) -> Int { batch * config.length * config.frameNoiseChannels }
