@@ -31,6 +31,9 @@ public final class ParameterStore {
     public private(set) var values: UnsafeMutablePointer<Float>
     public private(set) var grads: UnsafeMutablePointer<Float>
     private var finalized = false
+    /// Non-zero inside `withWeightsFrozen` (a new number each scope): see `DerivedWeights`.
+    nonisolated(unsafe) private(set) var frozenScope = 0
+    nonisolated(unsafe) private static var scopes = 0
 
     /// Tensors start at multiples of this many floats.
     public static let alignment = 16
@@ -83,6 +86,16 @@ public final class ParameterStore {
             }
         }
         finalized = true
+    }
+
+    /// Runs body promising that no weight changes until it returns (a decode call), so the kernels' rearranged
+    /// copies of the weights are checked against the weights once in the scope instead of at every layer call.
+    public func withWeightsFrozen<T>(_ body: () throws -> T) rethrows -> T {
+        if frozenScope != 0 { return try body() }
+        Self.scopes += 1
+        frozenScope = Self.scopes
+        defer { frozenScope = 0 }
+        return try body()
     }
 
     @inline(__always) public func value(_ r: ParameterRef) -> UnsafeMutablePointer<Float> { values + r.offset }

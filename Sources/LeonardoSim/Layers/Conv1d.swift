@@ -53,7 +53,8 @@ public final class Conv1d {
     unowned let store: ParameterStore
     let col = FloatBuffer()
     let dcol = FloatBuffer()
-    let padded = FloatBuffer(), tapMajor = FloatBuffer()
+    let padded = FloatBuffer()
+    let tapMajor = DerivedWeights()
 
     public init(
         _ store: ParameterStore, _ name: String, _ inChannels: Int, _ outChannels: Int,
@@ -109,12 +110,12 @@ public final class Conv1d {
         level: KernelLevel = KernelLevel.current
     ) {
         // Weight [out, in, K] → tap-major [K·in, out].
-        let w = store.value(weight)
-        let wt = tapMajor.reserve(kernel * inChannels * outChannels)
-        for o in 0..<outChannels {
-            for c in 0..<inChannels {
-                for k in 0..<kernel {
-                    wt[(k * inChannels + c) * outChannels + o] = w[(o * inChannels + c) * kernel + k]
+        let (cin, cout, K) = (inChannels, outChannels, kernel)
+        let n = K * cin * cout
+        let wt = tapMajor.of(store.value(weight), count: n, store: store, derivedCount: n) { w, wt in
+            for o in 0..<cout {
+                for c in 0..<cin {
+                    for k in 0..<K { wt[(k * cin + c) * cout + o] = w[(o * cin + c) * K + k] }
                 }
             }
         }

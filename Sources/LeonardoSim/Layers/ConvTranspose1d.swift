@@ -8,7 +8,8 @@ public final class ConvTranspose1d {
     public let weight: ParameterRef, bias: ParameterRef
     unowned let store: ParameterStore
     let z = FloatBuffer(), wPerm = FloatBuffer()
-    let padded = FloatBuffer(), tapMajor = FloatBuffer()
+    let padded = FloatBuffer()
+    let tapMajor = DerivedWeights()
     let dz = FloatBuffer()
 
     public init(
@@ -83,13 +84,13 @@ public final class ConvTranspose1d {
         level: KernelLevel = KernelLevel.current
     ) {
         precondition(padding <= kernel - 1, "ConvTranspose1d.forwardWindows needs padding < kernel")
-        let w = store.value(weight)
-        let O = outChannels
-        let K = kernel
-        let wt = tapMajor.reserve(K * inChannels * O)
-        for p in 0..<K {
-            for c in 0..<inChannels {
-                for o in 0..<O { wt[(p * inChannels + c) * O + o] = w[(c * O + o) * K + (K - 1 - p)] }
+        let (cin, O, K) = (inChannels, outChannels, kernel)
+        let n = K * cin * O
+        let wt = tapMajor.of(store.value(weight), count: n, store: store, derivedCount: n) { w, wt in
+            for p in 0..<K {
+                for c in 0..<cin {
+                    for o in 0..<O { wt[(p * cin + c) * O + o] = w[(c * O + o) * K + (K - 1 - p)] }
+                }
             }
         }
         let side = K - 1 - padding

@@ -1,29 +1,44 @@
 import Foundation
 import LeonardoKernels
 
-/// A weight matrix [out, in] (PyTorch layout) transposed to [in, out] for `lk_gemm_rows`, kept between calls.
-/// Each call compares the weights with the copy the transposition was made from (a memcmp of the matrix, a few µs
-/// against the product's rows·out·in FMAs), so any change to them, an optimiser step, a loaded checkpoint or a
-/// direct write, is seen on the next call. One instance serves one layer; like the layers' buffers it is not
-/// shared between threads.
-final class TransposedWeights {
-    private let source = FloatBuffer(), transposed = FloatBuffer()
-    private var count = 0
+/// A rearranged copy of a weight tensor (a transpose for `lk_gemm_rows`, a tap-major reorder for the windowed
+/// convolutions), kept between calls. A call compares the weights with the copy the arrangement was made from (a
+/// memcmp, a few µs against the product's FMAs), so any change to them, an optimiser step, a loaded checkpoint or a
+/// direct write, is seen on the next call; inside `ParameterStore.withWeightsFrozen` that comparison is made once
+/// per scope. One instance serves one layer; like the layers' buffers it is not shared between threads.
+final class DerivedWeights {
+    private let source = FloatBuffer(), derived = FloatBuffer()
+    private var count = -1
+    private var verifiedScope = 0
 
-    /// The transpose of the `out`×`in` matrix at w: out·in floats, row i holding column i of w.
-    func of(_ w: UnsafePointer<Float>, out: Int, in inFeatures: Int) -> UnsafePointer<Float> {
-        let n = out * inFeatures
+    /// The arrangement of the `count` weights at w made by `arrange` (source, destination) into `derivedCount`
+    /// floats: the kept copy when the weights are those it was made from.
+    func of(
+        _ w: UnsafePointer<Float>, count n: Int, store: ParameterStore, derivedCount: Int,
+        arrange: (UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void
+    ) -> UnsafePointer<Float> {
+        let scope = store.frozenScope
+        if n == count && scope != 0 && scope == verifiedScope { return UnsafePointer(derived.pointer) }
+        verifiedScope = scope
         if n == count && memcmp(source.pointer, w, n * MemoryLayout<Float>.stride) == 0 {
-            return UnsafePointer(transposed.pointer)
+            return UnsafePointer(derived.pointer)
         }
         source.reserve(n).update(from: w, count: n)
-        let t = transposed.reserve(n)
-        for o in 0..<out {
-            let row = w + o * inFeatures
-            for i in 0..<inFeatures { t[i * out + o] = row[i] }
-        }
+        arrange(w, derived.reserve(derivedCount))
         count = n
-        return UnsafePointer(t)
+        return UnsafePointer(derived.pointer)
+    }
+
+    /// The transpose of the `out`×`in` matrix at w: out·in floats, row i holding column i of w.
+    func transpose(_ w: UnsafePointer<Float>, out: Int, in inFeatures: Int, store: ParameterStore)
+        -> UnsafePointer<Float>
+    {
+        of(w, count: out * inFeatures, store: store, derivedCount: out * inFeatures) { w, t in
+            for o in 0..<out {
+                let row = w + o * inFeatures
+                for i in 0..<inFeatures { t[i * out + o] = row[i] }
+            }
+        }
     }
 }
 

@@ -12,7 +12,7 @@ public final class Linear {
     public let weight: ParameterRef
     public let bias: ParameterRef?
     unowned let store: ParameterStore
-    let transposedWeight = TransposedWeights()
+    let transposedWeight = DerivedWeights()
 
     public init(_ store: ParameterStore, _ name: String, _ inFeatures: Int, _ outFeatures: Int, bias: Bool = true) {
         self.store = store
@@ -72,7 +72,7 @@ public final class Linear {
         _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, residual: UnsafePointer<Float>? = nil,
         relu: Bool = false, level: KernelLevel = KernelLevel.current
     ) {
-        let wt = transposedWeight.of(store.value(weight), out: outFeatures, in: inFeatures)
+        let wt = transposedWeight.transpose(store.value(weight), out: outFeatures, in: inFeatures, store: store)
         gemmRows(
             x, rows: rows, in: inFeatures, transposedWeight: wt, out: outFeatures,
             bias: bias.map { UnsafePointer(store.value($0)) }, residual: residual, relu: relu, y, ldy: outFeatures,

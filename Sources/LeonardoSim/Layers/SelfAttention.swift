@@ -17,7 +17,7 @@ public final class SelfAttention {
     // Inference with the hand-written kernels: V|K|Q projections side by side, their stacked weights, and per worker
     // the packed keys and a query tile's scores.
     let qkv = FloatBuffer(), stackedWeights = FloatBuffer(), fusedScratch = FloatBuffer()
-    let stackedTransposed = TransposedWeights()
+    let stackedTransposed = DerivedWeights()
     var cachedProbs = false
 
     public init(_ store: ParameterStore, _ name: String, embed: Int, heads: Int) {
@@ -136,14 +136,17 @@ public final class SelfAttention {
                 input, rows: rows, in: C, transposedWeight: wt, out: columns, bias: nil, residual: nil, relu: false, y,
                 ldy: width, level: level)
         }
+        let store = values.store
         if vin == kin && kin == qin {
-            project(vin, stackedTransposed.of(wp, out: width, in: C), columns: width, into: xp)
+            project(vin, stackedTransposed.transpose(wp, out: width, in: C, store: store), columns: width, into: xp)
         } else if vin == kin {
-            project(vin, stackedTransposed.of(wp, out: 2 * C, in: C), columns: 2 * C, into: xp)
-            project(qin, queries.transposedWeight.of(wp + 2 * C * C, out: C, in: C), columns: C, into: xp + 2 * C)
+            project(vin, stackedTransposed.transpose(wp, out: 2 * C, in: C, store: store), columns: 2 * C, into: xp)
+            let wq = queries.transposedWeight.transpose(wp + 2 * C * C, out: C, in: C, store: store)
+            project(qin, wq, columns: C, into: xp + 2 * C)
         } else {
             for (i, (input, layer)) in [(vin, values), (kin, keys), (qin, queries)].enumerated() {
-                project(input, layer.transposedWeight.of(wp + i * C * C, out: C, in: C), columns: C, into: xp + i * C)
+                let wt = layer.transposedWeight.transpose(wp + i * C * C, out: C, in: C, store: store)
+                project(input, wt, columns: C, into: xp + i * C)
             }
         }
         let workers = Workers.count

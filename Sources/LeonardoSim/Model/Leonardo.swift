@@ -82,12 +82,14 @@ public final class Leonardo {
         let step = config.length * config.inputChannels
         let perNoise = config.length * config.frameNoiseChannels
         var start = 0
-        while start < n {
-            let m = min(decodeChunk, n - start)
-            decoder.forward(
-                z + start * L, noise: noise.map { $0 + start * perNoise }, out: out + start * step, batch: m,
-                training: false)
-            start += m
+        parameters.withWeightsFrozen {
+            while start < n {
+                let m = min(decodeChunk, n - start)
+                decoder.forward(
+                    z + start * L, noise: noise.map { $0 + start * perNoise }, out: out + start * step, batch: m,
+                    training: false)
+                start += m
+            }
         }
     }
 

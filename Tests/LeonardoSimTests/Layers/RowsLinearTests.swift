@@ -102,8 +102,38 @@ final class RowsLinearTests: XCTestCase {
             let fast = leo.decode(z: z, noise: noise)
             for i in 0..<reference.count {
                 XCTAssertEqual(
-                    fast[i], reference[i], accuracy: 1e-4 * max(1, abs(reference[i])), "chain \(chain), stationary \(stationary), output \(i)")
+                    fast[i], reference[i], accuracy: 1e-4 * max(1, abs(reference[i])),
+                    "chain \(chain), stationary \(stationary), output \(i)")
             }
+        }
+    }
+
+    /// Each decode call checks the kept weight arrangements once (its frozen scope): weights changed between two
+    /// calls, as a training step does, reach the second call in every layer with a kept copy.
+    func testDecodeSeesWeightsChangedBetweenCalls() throws {
+        var config = LeonardoConfig.tiny
+        config.embedSize = 40
+        config.heads = 4
+        let leo = try Leonardo(config: config, seed: 12)
+        var rng = Xoshiro256StarStar(seed: 13)
+        let batch = 5
+        let z = (0..<(batch * config.latentDim)).map { _ in Float(rng.normal()) }
+        let saved = InferenceKernels.current
+        defer { InferenceKernels.current = saved }
+        InferenceKernels.current = .simd
+        let before = leo.decode(z: z)
+        let block = leo.decoder.layers[config.numLayers - 1]
+        for layer in [block.attention.queries, block.block.attention.fcOut, block.block.ff0] {
+            layer.store.value(layer.weight)[3] += 0.5
+        }
+        let convWeight = leo.decoder.convTranspose.weight
+        leo.parameters.value(convWeight)[1] += 0.5
+        let after = leo.decode(z: z)
+        InferenceKernels.current = .blas
+        let reference = leo.decode(z: z)
+        XCTAssertNotEqual(before, after, "the changed weights had no effect")
+        for i in 0..<reference.count {
+            XCTAssertEqual(after[i], reference[i], accuracy: 1e-4 * max(1, abs(reference[i])), "output \(i)")
         }
     }
 }
