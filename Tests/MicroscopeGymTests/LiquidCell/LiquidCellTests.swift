@@ -37,6 +37,27 @@ final class LiquidCellTests: XCTestCase {
         XCTAssertEqual(rewards.map { $0.bitPattern }, golden)
     }
 
+    /// The same trace under the hand-written kernels (`InferenceKernels.simd`) at the AVX2 level: their sums run
+    /// in other orders than OpenBLAS's, so the rewards differ from `testGoldenTrace`'s in the last bits, and are
+    /// pinned separately. At this model's batch sizes the path calls no OpenBLAS routine, so the trace holds for
+    /// any OpenBLAS kernel; it skips where the CPU has no AVX2 and FMA.
+    func testGoldenTraceSIMDKernels() throws {
+        guard KernelLevel.best >= .avx2 else { throw XCTSkip("the SIMD golden trace is pinned at AVX2 level") }
+        let (savedKernels, savedLevel) = (InferenceKernels.current, KernelLevel.current)
+        defer { (InferenceKernels.current, KernelLevel.current) = (savedKernels, savedLevel) }
+        InferenceKernels.current = .simd
+        KernelLevel.current = .avx2
+        var env = TestCell.make()
+        _ = try env.reset(seed: 42)
+        var rewards: [Double] = []
+        for a in [3, 10, 17, 24] { rewards.append(try env.step(a).reward) }
+        XCTAssertEqual(rewards.map { $0.bitPattern }, GoldenLiquidCell.simdAVX2Rewards)
+        // The same steps by the BLAS path agree to float rounding, not to the bit.
+        for (fast, reference) in zip(rewards, GoldenLiquidCell.rewards.map { Double(bitPattern: $0) }) {
+            XCTAssertEqual(fast, reference, accuracy: 1e-4 * max(1, abs(reference)))
+        }
+    }
+
     func testContractsThrow() throws {
         var env = TestCell.make()
         XCTAssertThrowsError(try env.step(0)) { XCTAssertEqual($0 as? EnvironmentError, .stepBeforeReset) }
@@ -303,6 +324,10 @@ final class LiquidCellTests: XCTestCase {
 
 enum GoldenLiquidCell {
     static let rewards: [UInt64] = [4560904751783586185, 4593174004218102367, 4609349089851578887, 13834876295412401585]
+    /// `testGoldenTraceSIMDKernels`: the same steps under `InferenceKernels.simd` at `KernelLevel.avx2`.
+    static let simdAVX2Rewards: [UInt64] = [
+        4560904754973094681, 4593174003862011615, 4609349090396125971, 13834876294486728953
+    ]
     static let fittedPriorRewards: [UInt64] = [
         4560794545556018766, 4591007615479998188, 4609104509153391928, 13835419060032105479
     ]
