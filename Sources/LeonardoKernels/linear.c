@@ -20,6 +20,23 @@ static void linear_reference(const float *x, long ldx, int rows, int in, const f
 
 #if LK_X86
 
+/// t[(j % 4) * 4 + j / 4] = the sum of the 16 lanes of a[j]: 16 -> 8 -> 4 -> 2 -> 1 vectors, each step adding
+/// halves of two vectors side by side (256-bit halves, then 128-bit quarters, then pairs and single lanes within
+/// quarters). Every vector's lanes are summed in the same order, wherever it sits.
+AVX512 static inline __attribute__((always_inline)) void lk_sum16(const __m512 a[16], float t[16]) {
+    __m512 h[8], q[4], p[2];
+    for (int j = 0; j < 8; j++)
+        h[j] = _mm512_add_ps(_mm512_shuffle_f32x4(a[2 * j], a[2 * j + 1], 0x44),
+                             _mm512_shuffle_f32x4(a[2 * j], a[2 * j + 1], 0xEE));
+    for (int j = 0; j < 4; j++)
+        q[j] = _mm512_add_ps(_mm512_shuffle_f32x4(h[2 * j], h[2 * j + 1], 0x88),
+                             _mm512_shuffle_f32x4(h[2 * j], h[2 * j + 1], 0xDD));
+    for (int j = 0; j < 2; j++)
+        p[j] = _mm512_add_ps(_mm512_shuffle_ps(q[2 * j], q[2 * j + 1], 0x88),
+                             _mm512_shuffle_ps(q[2 * j], q[2 * j + 1], 0xDD));
+    _mm512_storeu_ps(t, _mm512_add_ps(_mm512_shuffle_ps(p[0], p[1], 0x88), _mm512_shuffle_ps(p[0], p[1], 0xDD)));
+}
+
 /// The 16 dot products of weight rows w[0..4) with x rows x[0..4): sixteen accumulators over the depth (four weight
 /// and four x vectors loaded per sixteen FMAs, the tail masked), then one transpose-and-add tree that leaves the sum
 /// of accumulator 4k + r in lane 4r + k. t[4r + k] = w[k] . x[r] for r < NR (a constant at each call: rows past it
@@ -45,19 +62,7 @@ AVX512 static inline __attribute__((always_inline)) void dots4x4_avx512_n(const 
         for (int k = 0; k < 4; k++)
             for (int r = 0; r < NR; r++) a[4 * k + r] = _mm512_fmadd_ps(wv[k], xv[r], a[4 * k + r]);
     }
-    // 16 -> 8 -> 4 -> 2 -> 1 vectors, each step adding halves of two vectors side by side (256-bit halves, then
-    // 128-bit quarters, then pairs and single lanes within quarters).
-    __m512 h[8], q[4], p[2];
-    for (int j = 0; j < 8; j++)
-        h[j] = _mm512_add_ps(_mm512_shuffle_f32x4(a[2 * j], a[2 * j + 1], 0x44),
-                             _mm512_shuffle_f32x4(a[2 * j], a[2 * j + 1], 0xEE));
-    for (int j = 0; j < 4; j++)
-        q[j] = _mm512_add_ps(_mm512_shuffle_f32x4(h[2 * j], h[2 * j + 1], 0x88),
-                             _mm512_shuffle_f32x4(h[2 * j], h[2 * j + 1], 0xDD));
-    for (int j = 0; j < 2; j++)
-        p[j] = _mm512_add_ps(_mm512_shuffle_ps(q[2 * j], q[2 * j + 1], 0x88),
-                             _mm512_shuffle_ps(q[2 * j], q[2 * j + 1], 0xDD));
-    _mm512_storeu_ps(t, _mm512_add_ps(_mm512_shuffle_ps(p[0], p[1], 0x88), _mm512_shuffle_ps(p[0], p[1], 0xDD)));
+    lk_sum16(a, t);
 }
 
 AVX512 static void dots4x4_avx512(const float *const w[4], const float *const x[4], int nr, int in, float t[16]) {
@@ -95,17 +100,7 @@ AVX512 static inline __attribute__((always_inline)) void dots2x8_avx512_n(const 
             a[8 + r] = _mm512_fmadd_ps(wb, xv, a[8 + r]);
         }
     }
-    __m512 h[8], q[4], p[2];
-    for (int j = 0; j < 8; j++)
-        h[j] = _mm512_add_ps(_mm512_shuffle_f32x4(a[2 * j], a[2 * j + 1], 0x44),
-                             _mm512_shuffle_f32x4(a[2 * j], a[2 * j + 1], 0xEE));
-    for (int j = 0; j < 4; j++)
-        q[j] = _mm512_add_ps(_mm512_shuffle_f32x4(h[2 * j], h[2 * j + 1], 0x88),
-                             _mm512_shuffle_f32x4(h[2 * j], h[2 * j + 1], 0xDD));
-    for (int j = 0; j < 2; j++)
-        p[j] = _mm512_add_ps(_mm512_shuffle_ps(q[2 * j], q[2 * j + 1], 0x88),
-                             _mm512_shuffle_ps(q[2 * j], q[2 * j + 1], 0xDD));
-    _mm512_storeu_ps(t, _mm512_add_ps(_mm512_shuffle_ps(p[0], p[1], 0x88), _mm512_shuffle_ps(p[0], p[1], 0xDD)));
+    lk_sum16(a, t);
 }
 
 AVX512 static void dots2x8_avx512(const float *w0, const float *w1, const float *const x[8], int nr, int in,
