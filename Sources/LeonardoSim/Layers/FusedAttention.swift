@@ -23,7 +23,7 @@ public enum InferenceKernels: String, Sendable, CaseIterable {
     }()
 
     /// Batches up to this many rows take the few-rows kernel for dense layers under `.simd`.
-    public static let fewRows = 16
+    public static let fewRows = 32
     /// The largest weight (in·out entries, 1 MiB of float32) that `Linear.forwardRows` takes on many rows: it keeps
     /// a transposed copy and compares the weight with its snapshot every call. Larger ones (the decoder's
     /// 1024→6400 bottleneck at big batches) go to `cblas_sgemm`.

@@ -36,9 +36,11 @@ final class FewRowsLinearTests: XCTestCase {
         }
     }
 
-    /// The decoder's small-batch inference under `.simd` equals its BLAS path to float rounding.
+    /// The decoder's small-batch inference under `.simd` equals its BLAS path to float rounding, on either side of
+    /// `InferenceKernels.fewRows` (decode chunks as large as the batch, so the last one reaches the other kernels).
     func testDecoderSmallBatchesAgreeAcrossKernelChoices() throws {
         let leo = try Leonardo(config: .tiny, seed: 4)
+        leo.decodeChunk = InferenceKernels.fewRows + 1
         var rng = Xoshiro256StarStar(seed: 8)
         for batch in [1, 3, InferenceKernels.fewRows + 1] {
             let z = (0..<(batch * leo.config.latentDim)).map { _ in Float(rng.normal()) }
