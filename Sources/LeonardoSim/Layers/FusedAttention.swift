@@ -22,11 +22,12 @@ public enum InferenceKernels: String, Sendable, CaseIterable {
         return kernels
     }()
 
-    /// Batches up to this many rows take the few-rows kernel for dense layers under `.simd`.
+    /// Batches up to this many rows (`Leonardo.decodeChunk`'s default) take the few-rows kernel for the large dense
+    /// layers under `.simd`.
     public static let fewRows = 32
-    /// The largest weight (in·out entries, 1 MiB of float32) that `Linear.forwardRows` takes on many rows: it keeps
-    /// a transposed copy and compares the weight with its snapshot every call. Larger ones (the decoder's
-    /// 1024→6400 bottleneck at big batches) go to `cblas_sgemm`.
+    /// The largest weight (in·out entries, 1 MiB of float32) that `Linear.forwardRows` takes, at any row count: it
+    /// keeps a transposed copy and compares the weight with its snapshot once per decode call. Larger ones (the
+    /// decoder's 1024→6400 bottleneck) take the few-rows kernel, or `cblas_sgemm` above `fewRows` rows.
     public static let rowsKernelWeights = 1 << 18
 }
 

@@ -43,17 +43,19 @@ public final class Linear {
         }
     }
 
-    /// Inference, y = act(x·Wᵀ + b + residual) with act ReLU when `relu`. Under `InferenceKernels.simd`:
-    /// `forwardFewRows` for batches of up to `InferenceKernels.fewRows` rows, `forwardRows` (the epilogue fused)
-    /// above when the weight has at most `InferenceKernels.rowsKernelWeights` entries, and `forward` for a large
-    /// weight on many rows (where OpenBLAS's packing pays). Under `.blas`, `forward`. Outside the fused kernel the
-    /// residual and ReLU follow as separate passes. `residual` is rows×out like y.
+    /// Inference, y = act(x·Wᵀ + b + residual) with act ReLU when `relu`. Under `InferenceKernels.simd` the kernel
+    /// follows from the weight alone, so a row's result does not depend on how many rows share the call (the batch,
+    /// the per-worker lanes): `forwardRows` (the epilogue fused) for weights of at most
+    /// `InferenceKernels.rowsKernelWeights` entries; for larger ones (the decoder's 1024→6400 bottleneck)
+    /// `forwardFewRows` on up to `InferenceKernels.fewRows` rows (a decode chunk) and `forward` above, where
+    /// OpenBLAS's packing pays. Under `.blas`, `forward`. Outside the fused kernel the residual and ReLU follow as
+    /// separate passes. `residual` is rows×out like y.
     public func forwardInference(
         _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, residual: UnsafePointer<Float>? = nil,
         relu: Bool = false
     ) {
         let simd = InferenceKernels.current == .simd
-        if simd && rows > InferenceKernels.fewRows && inFeatures * outFeatures <= InferenceKernels.rowsKernelWeights {
+        if simd && inFeatures * outFeatures <= InferenceKernels.rowsKernelWeights {
             forwardRows(x, y, rows: rows, residual: residual, relu: relu)
             return
         }

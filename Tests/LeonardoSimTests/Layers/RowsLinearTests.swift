@@ -136,4 +136,29 @@ final class RowsLinearTests: XCTestCase {
             XCTAssertEqual(after[i], reference[i], accuracy: 1e-4 * max(1, abs(reference[i])), "output \(i)")
         }
     }
+
+    /// Under `.simd` each layer's kernel follows from its weight, not from how many rows share the call, so a
+    /// trajectory decodes to the same bits alone, in a batch (where the workers take whole trajectories through
+    /// their lanes) and with one worker; the test model's T = 32 rows per trajectory equal `fewRows`.
+    func testTrajectoriesDecodeToTheSameBitsInAnyBatchAndWorkerCount() throws {
+        var config = LeonardoConfig.tiny
+        config.length = 32
+        config.embedSize = 16
+        let leo = try Leonardo(config: config, seed: 21)
+        var rng = Xoshiro256StarStar(seed: 22)
+        let batch = 5
+        let z = (0..<(batch * config.latentDim)).map { _ in Float(rng.normal()) }
+        let (savedKernels, savedWorkers) = (InferenceKernels.current, Workers.count)
+        defer { (InferenceKernels.current, Workers.count) = (savedKernels, savedWorkers) }
+        InferenceKernels.current = .simd
+        Workers.count = 2
+        let together = leo.decode(z: z)
+        let step = config.length * config.inputChannels
+        for n in 0..<batch {
+            let alone = leo.decode(z: Array(z[(n * config.latentDim)..<((n + 1) * config.latentDim)]))
+            XCTAssertEqual(alone, Array(together[(n * step)..<((n + 1) * step)]), "trajectory \(n) alone")
+        }
+        Workers.count = 1
+        XCTAssertEqual(leo.decode(z: z), together, "one worker")
+    }
 }
