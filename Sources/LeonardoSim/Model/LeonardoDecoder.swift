@@ -205,12 +205,12 @@ final class DecoderLane {
 
     /// One trajectory: h2t (T×Cd, channels last) → conv_out's output (T×channels).
     func forward(_ h2t: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, length T: Int) {
-        let ep = UnsafePointer(e.reserve(T * embed))
-        convTranspose.forwardInference(h2t, UnsafeMutablePointer(mutating: ep), batch: 1, length: T)
-        var cur = ep
+        let ep = e.reserve(T * embed)
+        convTranspose.forwardInference(h2t, ep, batch: 1, length: T)
+        var cur = UnsafePointer(ep)
         for (j, block) in blocks.enumerated() {
             let o = blockOut[j % 2].reserve(T * embed)
-            block.forward(chain ? cur : ep, out: o, batch: 1, length: T, training: false)
+            block.forward(chain ? cur : UnsafePointer(ep), out: o, batch: 1, length: T, training: false)
             cur = UnsafePointer(o)
         }
         convOut.forwardInference(cur, out, batch: 1, length: T)

@@ -62,39 +62,43 @@ final class KernelTests: XCTestCase {
         // Inference divides the product with V by the softmax sums; training normalises the scores first; the SIMD
         // path stacks the projections that share an input and runs the fused kernel per head. Inputs: one shared
         // (the decoder block's first attention), values = keys ≠ queries (the transformer block's), all distinct.
-        let store = ParameterStore()
-        let att = SelfAttention(store, "a", embed: 16, heads: 4)
-        var initRNG = Xoshiro256StarStar(seed: 5)
-        store.finalize(rng: &initRNG)
-        let N = 3
-        let T = 13
-        let C = 16
-        var rng = Xoshiro256StarStar(seed: 6)
-        let x = (0..<(3 * N * T * C)).map { _ in Float(rng.normal()) }
-        let saved = InferenceKernels.current
-        defer { InferenceKernels.current = saved }
-        for (vi, ki, qi) in [(0, 0, 0), (0, 0, 1), (0, 1, 2)] {
-            func run(training: Bool, kernels: InferenceKernels) -> [Float] {
-                InferenceKernels.current = kernels
-                var out = [Float](repeating: 0, count: N * T * C)
-                x.withUnsafeBufferPointer { xp in
-                    let p = xp.baseAddress!
-                    out.withUnsafeMutableBufferPointer {
-                        att.forward(
-                            values: p + vi * N * T * C, keys: p + ki * N * T * C, queries: p + qi * N * T * C,
-                            out: $0.baseAddress!, batch: N, length: T, training: training)
+        // Width 16 keeps the three projection weights one block in the store (C² a multiple of its 16-float
+        // alignment); width 6 pads them apart, so the SIMD path stacks a copy.
+        for (C, heads) in [(16, 4), (6, 2)] {
+            let store = ParameterStore()
+            let att = SelfAttention(store, "a", embed: C, heads: heads)
+            var initRNG = Xoshiro256StarStar(seed: 5)
+            store.finalize(rng: &initRNG)
+            let N = 3
+            let T = 13
+            var rng = Xoshiro256StarStar(seed: 6)
+            let x = (0..<(3 * N * T * C)).map { _ in Float(rng.normal()) }
+            let saved = InferenceKernels.current
+            defer { InferenceKernels.current = saved }
+            for (vi, ki, qi) in [(0, 0, 0), (0, 0, 1), (0, 1, 2)] {
+                func run(training: Bool, kernels: InferenceKernels) -> [Float] {
+                    InferenceKernels.current = kernels
+                    var out = [Float](repeating: 0, count: N * T * C)
+                    x.withUnsafeBufferPointer { xp in
+                        let p = xp.baseAddress!
+                        out.withUnsafeMutableBufferPointer {
+                            att.forward(
+                                values: p + vi * N * T * C, keys: p + ki * N * T * C, queries: p + qi * N * T * C,
+                                out: $0.baseAddress!, batch: N, length: T, training: training)
+                        }
                     }
+                    return out
                 }
-                return out
-            }
-            let outTrain = run(training: true, kernels: .blas)
-            for (name, out) in [
-                ("blas inference", run(training: false, kernels: .blas)),
-                ("simd inference", run(training: false, kernels: .simd))
-            ] {
-                for i in 0..<outTrain.count {
-                    let tolerance = 1e-5 * max(1, abs(outTrain[i]))
-                    XCTAssertEqual(out[i], outTrain[i], accuracy: tolerance, "\(name), inputs \(vi)\(ki)\(qi)")
+                let outTrain = run(training: true, kernels: .blas)
+                for (name, out) in [
+                    ("blas inference", run(training: false, kernels: .blas)),
+                    ("simd inference", run(training: false, kernels: .simd))
+                ] {
+                    for i in 0..<outTrain.count {
+                        let tolerance = 1e-5 * max(1, abs(outTrain[i]))
+                        XCTAssertEqual(
+                            out[i], outTrain[i], accuracy: tolerance, "\(name), width \(C), inputs \(vi)\(ki)\(qi)")
+                    }
                 }
             }
         }
