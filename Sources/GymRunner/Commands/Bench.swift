@@ -12,8 +12,10 @@ struct Bench: ParsableCommand {
         discussion: """
             One run prints the machine's sgemm reference, the decoder's trajectories/s and share of it at each \
             --batches size for the BLAS path and the SIMD kernels, a training step, and LiquidCell-v0's steps/s for \
-            one environment and vectors of --vector sizes under both paths. --env ID measures only that \
-            environment, under the kernels chosen by MICROSCOPEGYM_KERNELS (default blas). Build with -c release.
+            one environment and vectors of --vector sizes under both paths (--kernels names fewer). The sgemm \
+            reference varies between runs on a shared machine: compare shares over several runs. --env ID measures \
+            only that environment, under the kernels chosen by MICROSCOPEGYM_KERNELS (default blas). Build with -c \
+            release.
             """)
 
     @Option(help: "Model size to benchmark.") var model: ModelSize = .paper
