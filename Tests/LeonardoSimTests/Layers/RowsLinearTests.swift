@@ -111,13 +111,11 @@ final class RowsLinearTests: XCTestCase {
     /// Each decode call checks the kept weight arrangements once (its frozen scope): weights changed between two
     /// calls, as a training step does, reach the second call in every layer with a kept copy.
     func testDecodeSeesWeightsChangedBetweenCalls() throws {
-        var config = LeonardoConfig.tiny
-        config.embedSize = 40
-        config.heads = 4
-        let leo = try Leonardo(config: config, seed: 12)
-        var rng = Xoshiro256StarStar(seed: 13)
-        let batch = 5
-        let z = (0..<(batch * config.latentDim)).map { _ in Float(rng.normal()) }
+        let (leo, z) = try decoderAndLatents {
+            $0.embedSize = 40
+            $0.heads = 4
+        }
+        let config = leo.config
         let saved = InferenceKernels.current
         defer { InferenceKernels.current = saved }
         InferenceKernels.current = .simd
@@ -141,13 +139,12 @@ final class RowsLinearTests: XCTestCase {
     /// trajectory decodes to the same bits alone, in a batch (where the workers take whole trajectories through
     /// their lanes) and with one worker; the test model's T = 32 rows per trajectory equal `fewRows`.
     func testTrajectoriesDecodeToTheSameBitsInAnyBatchAndWorkerCount() throws {
-        var config = LeonardoConfig.tiny
-        config.length = 32
-        config.embedSize = 16
-        let leo = try Leonardo(config: config, seed: 21)
-        var rng = Xoshiro256StarStar(seed: 22)
+        let (leo, z) = try decoderAndLatents {
+            $0.length = 32
+            $0.embedSize = 16
+        }
+        let config = leo.config
         let batch = 5
-        let z = (0..<(batch * config.latentDim)).map { _ in Float(rng.normal()) }
         let (savedKernels, savedWorkers) = (InferenceKernels.current, Workers.count)
         defer { (InferenceKernels.current, Workers.count) = (savedKernels, savedWorkers) }
         InferenceKernels.current = .simd
@@ -160,5 +157,14 @@ final class RowsLinearTests: XCTestCase {
         }
         Workers.count = 1
         XCTAssertEqual(leo.decode(z: z), together, "one worker")
+    }
+
+    /// A random tiny decoder edited by `edit`, and five random latents.
+    func decoderAndLatents(_ edit: (inout LeonardoConfig) -> Void) throws -> (Leonardo, [Float]) {
+        var config = LeonardoConfig.tiny
+        edit(&config)
+        let leo = try Leonardo(config: config, seed: 12)
+        var rng = Xoshiro256StarStar(seed: 13)
+        return (leo, (0..<(5 * config.latentDim)).map { _ in Float(rng.normal()) })
     }
 }
