@@ -261,7 +261,8 @@ struct Bench: ParsableCommand {
         var bounds: [String] = []
         let chosen = InferenceKernels.current
         defer { InferenceKernels.current = chosen }
-        // The sgemm bound and the batch comparison are for the current path when it is measured, else the last one.
+        // The batch comparison is for the current path when it is measured, else the last one. The sgemm bound is the
+        // BLAS path's (the SIMD path calls cblas_sgemm for the bottleneck on large chunks only).
         let boundPath = kernels.contains(chosen) ? chosen : kernels[kernels.count - 1]
         for kernel in kernels {
             InferenceKernels.current = kernel
@@ -281,19 +282,22 @@ struct Bench: ParsableCommand {
                             "decoder batch %4d, %@ kernels: %8.1f trajectories/s  %6.1f GFLOP/s  (%.0f%% of sgemm)",
                         bs, kernel.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0), rate, rate * flops / 1e9,
                         100 * rate * flops / 1e9 / peak))
-                guard kernel == boundPath else { continue }
-                rows.append((bs, rate, rate * flops / 1e9))
-                bounds.append(sgemmBound(leo, z: z, batch: bs, flopsPerTrajectory: flops, reference: peak))
+                if kernel == boundPath { rows.append((bs, rate, rate * flops / 1e9)) }
+                if kernel == .blas {
+                    bounds.append(sgemmBound(leo, z: z, batch: bs, flopsPerTrajectory: flops, reference: peak))
+                }
             }
         }
         InferenceKernels.current = chosen
-        print(
-            """
-            the decoder's own cblas_sgemm calls, timed inside (all other work taken as free; this is the most the \
-            decoder can reach with OpenBLAS at its shapes):
-            """)
+        if !bounds.isEmpty {
+            print(
+                """
+                the BLAS path's own cblas_sgemm calls, timed inside (all other work taken as free; this is the most \
+                the decoder can reach with OpenBLAS at its shapes):
+                """)
+        }
         for line in bounds { print(line) }
-        if layers {
+        if layers && !bounds.isEmpty {
             // The shapes of the last bound measurement (the last --batches value), slowest share first.
             let shapes = SgemmProfile.shapes
             let total = shapes.reduce(0) { $0 + $1.seconds }
