@@ -3,9 +3,10 @@
 `pip install ./python` (after `swift build -c release --product MicroscopeGymC` in the repository root) copies
 `.build/release/libMicroscopeGymC.so` and `Environments/` into `microscope_gym/_bundle/`, so the installed
 package works from any folder. Without a built library it installs anyway and finds one at import time through
-`MICROSCOPE_GYM_LIBRARY` or a repository checkout (see README.md).
+`MICROSCOPEGYM_LIBRARY` or a repository checkout (see README.md).
 """
 import shutil
+import tempfile
 from pathlib import Path
 
 from setuptools import setup
@@ -36,4 +37,10 @@ class BundleBuild(build_py):
             print(f"microscope_gym: {LIBRARY} not built; the package will look for the library at import time")
 
 
-setup(cmdclass={"build_py": BundleBuild})
+# Build products (build/, *.egg-info) go to a temporary folder, never into the checkout: `pip install ./python`
+# leaves the source tree as it was, and works on a read-only checkout.
+SCRATCH = tempfile.mkdtemp(prefix="microscope-gym-build-")
+setup(
+    cmdclass={"build_py": BundleBuild},
+    options={"build": {"build_base": SCRATCH}, "egg_info": {"egg_base": SCRATCH}},
+)

@@ -6,7 +6,7 @@ import MicroscopeGym
 
 /// Version of this ABI (bumped when a signature changes).
 @c(mg_abi_version)
-public func mg_abi_version() -> Int32 { 1 }
+public func mg_abi_version() -> Int32 { 2 }
 
 /// Copies the calling thread's last error message into `buffer` (NUL-terminated, truncated to `capacity`) and
 /// returns its full length in bytes (without the NUL).
@@ -28,7 +28,7 @@ public func mg_registry_ids(
 ) -> Int32 {
     call {
         let folder = try directory.map { try string($0, "directory") }
-        try copy(EnvironmentRegistry.ids(in: folder).joined(separator: "\n"), into: buffer, capacity: capacity)
+        try copy(EnvironmentRegistry.checkedIDs(in: folder).joined(separator: "\n"), into: buffer, capacity: capacity)
     }
 }
 
@@ -76,7 +76,8 @@ public func mg_sizes(
     _ frames: UnsafeMutablePointer<Int64>?
 ) -> Int32 {
     call {
-        let object = try HandleStore.get(handle)
+        let object = try HandleStore.acquire(handle)
+        defer { HandleStore.release(object) }
         copies?.pointee = Int64(object.count)
         observationKeys?.pointee = Int64(object.keys.count)
         actions?.pointee = Int64(object.actionCount)
@@ -94,7 +95,8 @@ public func mg_observation_key(
     _ high: UnsafeMutablePointer<Float>?
 ) -> Int32 {
     call {
-        let object = try HandleStore.get(handle)
+        let object = try HandleStore.acquire(handle)
+        defer { HandleStore.release(object) }
         guard index >= 0 && index < object.keys.count else {
             throw CallError(.invalidArgument, "observation key index \(index) outside 0 ..< \(object.keys.count)")
         }
@@ -116,7 +118,9 @@ public func mg_info_key(
     _ handle: Int64, _ index: Int64, _ name: UnsafeMutablePointer<CChar>?, _ capacity: Int
 ) -> Int32 {
     call {
-        _ = try HandleStore.get(handle)
+        guard HandleStore.contains(handle) else {
+            throw CallError(.invalidArgument, "unknown or closed environment handle \(handle)")
+        }
         guard index >= 0 && index < LiquidCell.infoKeys.count else {
             throw CallError(.invalidArgument, "info key index \(index) outside 0 ..< \(LiquidCell.infoKeys.count)")
         }
@@ -131,7 +135,8 @@ public func mg_action_setting(
     _ frameRate: UnsafeMutablePointer<Double>?
 ) -> Int32 {
     call {
-        let object = try HandleStore.get(handle)
+        let object = try HandleStore.acquire(handle)
+        defer { HandleStore.release(object) }
         guard action >= 0 && action < object.actionCount else {
             throw EnvironmentError.actionOutsideSpace("\(action) is not in Discrete(\(object.actionCount))")
         }
@@ -145,7 +150,8 @@ public func mg_action_setting(
 @c(mg_describe)
 public func mg_describe(_ handle: Int64, _ buffer: UnsafeMutablePointer<CChar>?, _ capacity: Int) -> Int32 {
     call {
-        let object = try HandleStore.get(handle)
+        let object = try HandleStore.acquire(handle)
+        defer { HandleStore.release(object) }
         try copy(object.cell.spec.id + "\n" + object.cell.spec.description, into: buffer, capacity: capacity)
     }
 }
@@ -160,7 +166,8 @@ public func mg_reset(
     _ observations: UnsafePointer<UnsafeMutablePointer<Float>?>?, _ info: UnsafeMutablePointer<Double>?
 ) -> Int32 {
     call {
-        let object = try HandleStore.get(handle)
+        let object = try HandleStore.acquire(handle)
+        defer { HandleStore.release(object) }
         let buffers = try observationBuffers(observations, object)
         let infoOut = try required(info, "info")
         guard optionCount >= 0 && optionCount <= 16 else {
@@ -184,6 +191,12 @@ public func mg_reset(
             guard options.isEmpty else {
                 throw CallError(.invalidArgument, "reset options apply to single environments only")
             }
+            if let s, s > UInt64.max - UInt64(vector.count - 1) {
+                throw CallError(
+                    .invalidArgument,
+                    "seed \(s): copy i of a vector is seeded with seed + i, so the seed of \(vector.count) copies must be ≤ 2^64 − \(vector.count)"
+                )
+            }
             let (os, infos) = try vector.resetWithInfos(seed: s)
             object.kind = .vector(vector)
             for j in 0..<os.count {
@@ -202,7 +215,8 @@ public func mg_step(
     _ truncated: UnsafeMutablePointer<UInt8>?, _ info: UnsafeMutablePointer<Double>?
 ) -> Int32 {
     call {
-        let object = try HandleStore.get(handle)
+        let object = try HandleStore.acquire(handle)
+        defer { HandleStore.release(object) }
         guard case .single(var env) = object.kind else {
             throw CallError(.invalidArgument, "mg_step needs a single environment; use mg_vector_step for a vector")
         }
@@ -237,7 +251,8 @@ public func mg_vector_step(
     _ ended: UnsafeMutablePointer<UInt8>?
 ) -> Int32 {
     call {
-        let object = try HandleStore.get(handle)
+        let object = try HandleStore.acquire(handle)
+        defer { HandleStore.release(object) }
         guard case .vector(var vector) = object.kind else {
             throw CallError(.invalidArgument, "mg_vector_step needs a vector; use mg_step for a single environment")
         }
@@ -272,6 +287,98 @@ public func mg_vector_step(
             } else {
                 write(s.infos[j], at: j, to: infoOut)
             }
+        }
+    }
+}
+
+// MARK: State snapshots
+
+/// Tag and version of a handle's state bytes ("MGHS", version 1): a word count of copies, then each copy's
+/// `LiquidCellState.encoded()` after its byte count.
+let handleStateMagic: UInt64 = 0x4D47_4853_0000_0001
+
+/// The state bytes of every copy of a handle.
+func stateBytes(_ object: HandleObject) -> [UInt8] {
+    let states: [LiquidCellState]
+    switch object.kind {
+    case .single(let env): states = [env.base.state]
+    case .vector(let vector): states = vector.states
+    }
+    var words: [UInt64] = [handleStateMagic, UInt64(states.count)]
+    var body: [UInt8] = []
+    for state in states {
+        let bytes = state.encoded()
+        words.append(UInt64(bytes.count))
+        body += bytes
+    }
+    var out: [UInt8] = []
+    for w in words { withUnsafeBytes(of: w.littleEndian) { out += $0 } }
+    return out + body
+}
+
+/// Writes the handle's state (every copy of a vector: generator, latent and particle state, settings, dose and
+/// damage, episode counters) into `buffer` and its length into `size`. With a null `buffer` only `size` is set; a
+/// `capacity` below the size is an error naming the size needed.
+@c(mg_get_state)
+public func mg_get_state(
+    _ handle: Int64, _ buffer: UnsafeMutablePointer<UInt8>?, _ capacity: Int, _ size: UnsafeMutablePointer<Int>?
+) -> Int32 {
+    call {
+        let object = try HandleStore.acquire(handle)
+        defer { HandleStore.release(object) }
+        let out = try required(size, "size")
+        let bytes = stateBytes(object)
+        out.pointee = bytes.count
+        guard let buffer else { return }
+        guard capacity >= bytes.count else {
+            throw CallError(.invalidArgument, "the state buffer holds \(capacity) bytes; \(bytes.count) are needed")
+        }
+        for (i, b) in bytes.enumerated() { buffer[i] = b }
+    }
+}
+
+/// Continues the handle from state bytes written by `mg_get_state` for an environment of the same spec and copy
+/// count (in this process or another); on any mismatch nothing changes and the error names it.
+@c(mg_set_state)
+public func mg_set_state(_ handle: Int64, _ buffer: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+    call {
+        let object = try HandleStore.acquire(handle)
+        defer { HandleStore.release(object) }
+        guard let buffer else { throw CallError(.invalidArgument, "the state buffer is a null pointer") }
+        guard size >= 16 && size <= 1 << 30 else {
+            throw CallError(.invalidArgument, "a state is 16 bytes … 1 GiB long, got \(size)")
+        }
+        let bytes = UnsafeBufferPointer(start: buffer, count: size)
+        func word(_ i: Int) -> UInt64 {
+            var w: UInt64 = 0
+            for b in 0..<8 { w |= UInt64(bytes[8 * i + b]) << (8 * UInt64(b)) }
+            return w
+        }
+        guard word(0) == handleStateMagic else {
+            throw CallError(.invalidArgument, "not a MicroscopeGym state (wrong format tag or version)")
+        }
+        let copies = word(1)
+        guard copies == UInt64(object.count) else {
+            throw CallError(.invalidArgument, "the state holds \(copies) copies; this handle has \(object.count)")
+        }
+        let n = Int(copies)
+        guard size >= 8 * (2 + n) else { throw CallError(.invalidArgument, "the state is truncated") }
+        var offset = 8 * (2 + n)
+        var states: [LiquidCellState] = []
+        for i in 0..<n {
+            let length = word(2 + i)
+            guard length <= UInt64(size - offset) else { throw CallError(.invalidArgument, "the state is truncated") }
+            states.append(try LiquidCellState(decoding: bytes[offset..<offset + Int(length)]))
+            offset += Int(length)
+        }
+        guard offset == size else { throw CallError(.invalidArgument, "the state has \(size - offset) extra bytes") }
+        switch object.kind {
+        case .single(var env):
+            try env.base.restore(states[0])
+            object.kind = .single(env)
+        case .vector(var vector):
+            try vector.restore(states)
+            object.kind = .vector(vector)
         }
     }
 }

@@ -8,7 +8,8 @@ import MicroscopeGym
 // - Environments are opaque 64-bit handles (never 0); an unknown or closed handle is an error, not a crash.
 // - The caller owns every buffer: Swift only writes into buffers the caller passes and never hands memory over.
 // - No input traps: arguments are checked before any Swift precondition could see them.
-// - One handle is used by one thread at a time; different handles may be used from different threads.
+// - One handle is used by one thread at a time; different handles may be used from different threads. A call on a
+//   handle while another thread's call on it is in flight is refused with status 5 (`busy`), never run concurrently.
 
 /// Status codes of the C functions.
 enum MGStatus: Int32 {
@@ -21,6 +22,8 @@ enum MGStatus: Int32 {
     case specError = 3
     /// Anything else (a bug: please report the message).
     case internalError = 4
+    /// The handle is in use by another thread's call: use one handle per thread (or serialise the calls).
+    case busy = 5
 }
 
 /// What a handle refers to: one environment, or a vector of them with batched decoding.
@@ -37,6 +40,8 @@ final class HandleObject {
     let frames: Int
     let actionCount: Int
     let cell: LiquidCell
+    /// Whether a call on this handle is in flight (guarded by `HandleStore`'s lock).
+    var busy = false
 
     /// One environment (`count` nil) or a vector of `count` copies with batched decoding.
     init(_ environment: LiquidCell, count: Int?) throws {
@@ -83,13 +88,37 @@ enum HandleStore {
         return handle
     }
 
-    static func get(_ handle: Int64) throws -> HandleObject {
+    /// The handle's object, marked busy until `release`: a second thread's call on the same handle meanwhile is
+    /// refused (status 5) instead of racing on the environment's state. Every call pairs it with
+    /// `defer { HandleStore.release(object) }`. A handle closed during the call is removed at once; its object lives
+    /// until the call returns.
+    static func acquire(_ handle: Int64) throws -> HandleObject {
         lock.lock()
         defer { lock.unlock() }
         guard let object = objects[handle] else {
             throw CallError(.invalidArgument, "unknown or closed environment handle \(handle)")
         }
+        guard !object.busy else {
+            throw CallError(
+                .busy,
+                "environment handle \(handle) is in use by another thread's call: use one environment per thread")
+        }
+        object.busy = true
         return object
+    }
+
+    /// Ends the call that `acquire` began.
+    static func release(_ object: HandleObject) {
+        lock.lock()
+        object.busy = false
+        lock.unlock()
+    }
+
+    /// Whether `handle` is open.
+    static func contains(_ handle: Int64) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return objects[handle] != nil
     }
 
     static func remove(_ handle: Int64) -> Bool {
@@ -121,9 +150,13 @@ func call(_ body: () throws -> Void) -> Int32 {
         LastError.message = error.description
         switch error {
         case .actionOutsideSpace, .stepAfterEpisodeEnd, .stepBeforeReset: return MGStatus.environmentError.rawValue
+        case .invalidResetOption: return MGStatus.invalidArgument.rawValue
         case .invalidSpec, .unknownEnvironment: return MGStatus.specError.rawValue
         case .incompatibleSpaces, .checkFailed: return MGStatus.internalError.rawValue
         }
+    } catch let error as StateError {
+        LastError.message = error.description
+        return MGStatus.invalidArgument.rawValue
     } catch {
         LastError.message = "\(error)"
         return MGStatus.specError.rawValue

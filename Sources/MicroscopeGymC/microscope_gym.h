@@ -7,11 +7,12 @@
  *  - Every function but mg_abi_version and mg_last_error returns a status: 0 ok, 1 invalid argument
  *    (null pointer, count out of range, unknown or closed handle, buffer too small), 2 environment error
  *    (action outside the space, step before reset or after the episode ended), 3 spec or model error
- *    (unknown ID, invalid spec, missing or broken checkpoint), 4 internal error. On a non-zero status
+ *    (unknown ID, invalid spec, missing or broken checkpoint), 4 internal error, 5 busy (another thread's call on
+ *    the same handle is in flight: the call was refused, nothing changed). On a non-zero status
  *    mg_last_error gives the one-line message, for the calling thread.
  *  - Handles are opaque non-zero 64-bit integers; unknown or closed handles are refused, never dereferenced.
  *  - The caller owns every buffer; the library writes into them and never returns memory to free.
- *  - One handle is used by one thread at a time.
+ *  - One handle is used by one thread at a time: a concurrent call on it is refused with status 5, never run.
  *
  * Observations are dictionaries of float32 arrays; keys come in sorted order (features, instrument, segment,
  * tracked for the LiquidCell environments) and every call takes one pointer per key, each to
@@ -23,7 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-int32_t mg_abi_version(void); /* 1 */
+int32_t mg_abi_version(void); /* 2 */
 /* Copies the last error (NUL-terminated, truncated to capacity); returns its full length without the NUL. */
 ptrdiff_t mg_last_error(char *buffer, ptrdiff_t capacity);
 
@@ -48,7 +49,7 @@ int32_t mg_action_setting(int64_t handle, int64_t action, double *dose_rate, dou
 int32_t mg_describe(int64_t handle, char *buffer, ptrdiff_t capacity);
 
 /* has_seed 0 continues the generator. Options (dose_rate, frame_rate) for single environments only.
- * A vector seeds copy i with seed + i. */
+ * A vector seeds copy i with seed + i (a seed above 2^64 - copies is refused). */
 int32_t mg_reset(int64_t handle, int32_t has_seed, uint64_t seed, const char *const *option_keys,
                  const double *option_values, int32_t option_count, float *const *observations, double *info);
 int32_t mg_step(int64_t handle, int64_t action, float *const *observations, double *reward, uint8_t *terminated,
@@ -58,5 +59,12 @@ int32_t mg_step(int64_t handle, int64_t action, float *const *observations, doub
 int32_t mg_vector_step(int64_t handle, const int64_t *actions, float *const *observations, double *rewards,
                        uint8_t *terminated, uint8_t *truncated, double *info, float *const *final_observations,
                        double *final_info, uint8_t *ended);
+
+/* The handle's dynamic state (generator, latent and particle state, settings, dose, damage, counters; every copy of a
+ * vector) as bytes: *size gets its length; buffer NULL only queries the size; capacity below it is an error. */
+int32_t mg_get_state(int64_t handle, uint8_t *buffer, ptrdiff_t capacity, ptrdiff_t *size);
+/* Continues the handle from mg_get_state's bytes of an environment with the same spec and copy count (any process);
+ * on a mismatch nothing changes. */
+int32_t mg_set_state(int64_t handle, const uint8_t *buffer, ptrdiff_t size);
 
 #endif

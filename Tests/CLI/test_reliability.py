@@ -22,6 +22,13 @@ SHORT = ["--env", "LiquidCell-v2", "--steps", "200", "--eval-every", "100", "--e
          "--test-episodes", "2", "--sweep-episodes", "0", "--checkpoint-every", "50"]
 
 
+@pytest.fixture(autouse=True)
+def _work_in_a_temporary_folder(tmp_path_factory, monkeypatch):
+    """Every command runs in a fresh folder: nothing a demo or an earlier run left in the checkout is seen, and no
+    default output lands in it (the suite runs on a read-only checkout in CI)."""
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+
+
 def run(*args, timeout=600, cwd=None):
     return subprocess.run([GYM, *map(str, args)], capture_output=True, text=True, timeout=timeout, cwd=cwd)
 

@@ -10,11 +10,26 @@ final class CLIErrorTests: XCTestCase {
         Bundle.main.bundleURL.appendingPathComponent("gym-runner")
     }
 
-    /// Runs gym-runner with arguments; returns exit status, standard output and standard error.
+    /// The working directory of every command of a test: a fresh temporary folder, so that no test sees what an earlier
+    /// run (the demo's `runs/dqn`, a previous test run) left in the checkout, and none writes into it.
+    var workingDirectory: URL!
+
+    override func setUpWithError() throws {
+        workingDirectory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "cli-work-\(getpid())-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: workingDirectory, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        if let workingDirectory { try? FileManager.default.removeItem(at: workingDirectory) }
+    }
+
+    /// Runs gym-runner with arguments in `workingDirectory`; returns exit status, standard output and standard error.
     func run(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
         let p = Process()
         p.executableURL = binary
         p.arguments = arguments
+        p.currentDirectoryURL = workingDirectory
         let out = Pipe()
         let err = Pipe()
         p.standardOutput = out
@@ -58,6 +73,26 @@ final class CLIErrorTests: XCTestCase {
         try assertFails(["sweep", "--dose", "1:x:3"], mentions: ["dose"])
         try assertFails(["generate", "--prior", "uniform"], mentions: ["prior", "uniform"])
         try assertFails(["generate", "--dose-residual"], mentions: ["--dose-residual", "--dose-rate"])
+    }
+
+    /// Inputs are checked before outputs: with the demo's run folder present (`runs/dqn` holding a run), an unknown
+    /// environment, a bad spec file or a bad fixed action is named, not the folder.
+    func testInputsAreCheckedBeforeTheRunFolder() throws {
+        let runs = workingDirectory.appendingPathComponent("runs/dqn")
+        try FileManager.default.createDirectory(at: runs, withIntermediateDirectories: true)
+        try Data("{}".utf8).write(to: runs.appendingPathComponent("config.json"))
+        try assertFails(["--agent", "dqn", "--env", "NoSuchCell-v9"], mentions: ["NoSuchCell-v9"])
+        try assertFails(["--agent", "dqn", "--env-file", "absent.json"], mentions: ["absent.json"])
+        try assertFails(["--agent", "fixed", "--fixed-action", "999"], mentions: ["--fixed-action", "999"])
+        // With good inputs, the folder is what is wrong.
+        try assertFails(["--agent", "dqn", "--steps", "10"], mentions: ["runs/dqn", "--overwrite"])
+        // Output-writing commands name a missing input before an existing output.
+        let existing = workingDirectory.appendingPathComponent("out.h5").path
+        try Data("x".utf8).write(to: URL(fileURLWithPath: existing))
+        try assertFails(["generate", "--checkpoint", "nowhere.h5", "--out", existing], mentions: ["nowhere.h5"])
+        try assertFails(["encode", "--data", "absent.h5", "--out", existing], mentions: ["absent.h5"])
+        try assertFails(
+            ["trace", "--env", "NoSuchCell-v9", "--actions", "1", "--out", existing], mentions: ["NoSuchCell-v9"])
     }
 
     func testUnreadableAndMalformedFiles() throws {

@@ -17,6 +17,7 @@ import gymnasium as gym
 
 from . import _native
 from ._native import (
+    ConcurrentUseError,
     EnvironmentStateError,
     InvalidArgumentError,
     LibraryNotFoundError,
@@ -31,6 +32,7 @@ NAMESPACE = "MicroscopeGym"
 __all__ = [
     "MicroscopeEnv", "MicroscopeVectorEnv", "registered_ids", "register_environments", "library_path",
     "MicroscopeGymError", "InvalidArgumentError", "EnvironmentStateError", "SpecError", "LibraryNotFoundError",
+    "ConcurrentUseError",
 ]
 
 

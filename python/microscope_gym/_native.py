@@ -2,23 +2,31 @@
 
 Where the library is found, first match wins:
 
-1. ``MICROSCOPE_GYM_LIBRARY``: the path of ``libMicroscopeGymC.so`` (when set, the only place tried);
+1. ``MICROSCOPEGYM_LIBRARY``: the path of ``libMicroscopeGymC.so`` (when set, the only place tried; the old name
+   ``MICROSCOPE_GYM_LIBRARY`` is still read, with a DeprecationWarning);
 2. the copy bundled into the installed package (``pip install ./python`` after a release build);
 3. a repository checkout above this file (running from the source tree, or an editable install):
    ``<root>/.build/release/libMicroscopeGymC.so`` next to ``<root>/Package.swift``.
 
 The environment specs come from ``MICROSCOPEGYM_ENVIRONMENTS`` when set, otherwise from the folder that goes with
-the library (the bundled ``Environments/``, or the checkout's).
+the library (the bundled ``Environments/``, or the checkout's). A set variable that is empty, names no folder or a
+folder without spec files is an error that names it (`SpecError`), never an empty registry.
+
+Every variable of the package starts with ``MICROSCOPEGYM_`` (``_LIBRARY``, ``_ENVIRONMENTS``, ``_KERNELS``,
+``_KERNEL_LEVEL``, ``_THREADS``).
 """
 from __future__ import annotations
 
 import ctypes
 import os
+import warnings
 from pathlib import Path
 from typing import Optional
 
 LIBRARY_NAME = "libMicroscopeGymC.so"
-ABI_VERSION = 1
+ABI_VERSION = 2
+LIBRARY_VARIABLE = "MICROSCOPEGYM_LIBRARY"
+OLD_LIBRARY_VARIABLE = "MICROSCOPE_GYM_LIBRARY"
 BUILD_COMMAND = "swift build -c release --product MicroscopeGymC"
 
 # The Swift runtime installs crash handlers (its backtracer) for SIGSEGV, SIGABRT, ... where they are still at the
@@ -47,7 +55,12 @@ class SpecError(MicroscopeGymError, ValueError):
     """Status 3: unknown environment ID, invalid spec file, missing or broken model file."""
 
 
-_ERRORS = {1: InvalidArgumentError, 2: EnvironmentStateError, 3: SpecError, 4: MicroscopeGymError}
+class ConcurrentUseError(MicroscopeGymError):
+    """Status 5: another thread's call on the same environment is in flight; the call was refused and changed nothing.
+    Use one environment per thread (or a lock around the calls)."""
+
+
+_ERRORS = {1: InvalidArgumentError, 2: EnvironmentStateError, 3: SpecError, 4: MicroscopeGymError, 5: ConcurrentUseError}
 
 
 def _repository_root(start: Path) -> Optional[Path]:
@@ -61,9 +74,16 @@ def candidates() -> list[tuple[str, Path, Optional[Path]]]:
     """(origin, library path, environments folder) in search order."""
     here = Path(__file__).resolve().parent
     out: list[tuple[str, Path, Optional[Path]]] = []
-    explicit = os.environ.get("MICROSCOPE_GYM_LIBRARY")
-    if explicit:
-        return [("MICROSCOPE_GYM_LIBRARY", Path(explicit), None)]
+    explicit, variable = os.environ.get(LIBRARY_VARIABLE), LIBRARY_VARIABLE
+    if explicit is None and os.environ.get(OLD_LIBRARY_VARIABLE) is not None:
+        explicit, variable = os.environ[OLD_LIBRARY_VARIABLE], OLD_LIBRARY_VARIABLE
+        warnings.warn(
+            f"{OLD_LIBRARY_VARIABLE} is deprecated: set {LIBRARY_VARIABLE} instead", DeprecationWarning, stacklevel=2
+        )
+    if explicit is not None:
+        if not explicit:
+            raise LibraryNotFoundError(f"{variable} is set but empty: unset it or give the path of {LIBRARY_NAME}")
+        return [(variable, Path(explicit), None)]
     bundle = here / "_bundle"
     out.append(("bundled", bundle / LIBRARY_NAME, bundle / "Environments"))
     root = _repository_root(here)
@@ -74,7 +94,14 @@ def candidates() -> list[tuple[str, Path, Optional[Path]]]:
 
 def _environments_folder(default: Optional[Path]) -> Optional[str]:
     chosen = os.environ.get("MICROSCOPEGYM_ENVIRONMENTS")
-    if chosen:
+    if chosen is not None:
+        folder = Path(chosen)
+        if not chosen:
+            raise SpecError("MICROSCOPEGYM_ENVIRONMENTS is set but empty: unset it or name a folder of spec files")
+        if not folder.is_dir():
+            raise SpecError(f"MICROSCOPEGYM_ENVIRONMENTS={chosen}: no such folder")
+        if not any(folder.glob("*.json")):
+            raise SpecError(f"MICROSCOPEGYM_ENVIRONMENTS={chosen}: the folder holds no spec file (*.json)")
         return chosen
     if default is not None and default.is_dir():
         return str(default)
@@ -100,6 +127,8 @@ def _declare(lib: ctypes.CDLL) -> None:
         "mg_reset": ([i64, i32, u64, ctypes.POINTER(cp), f64p, i32, f32pp, f64p], i32),
         "mg_step": ([i64, i64, f32pp, f64p, u8p, u8p, f64p], i32),
         "mg_vector_step": ([i64, i64p, f32pp, f64p, u8p, u8p, f64p, f32pp, f64p, u8p], i32),
+        "mg_get_state": ([i64, u8p, sz, ctypes.POINTER(sz)], i32),
+        "mg_set_state": ([i64, u8p, sz], i32),
     }
     for name, (args, result) in signatures.items():
         function = getattr(lib, name)
@@ -127,7 +156,7 @@ def load() -> tuple[ctypes.CDLL, str, Optional[str]]:
         return lib, str(path), _environments_folder(environments)
     raise LibraryNotFoundError(
         "microscope_gym cannot load libMicroscopeGymC.so; build it in the repository root with "
-        f"'{BUILD_COMMAND}' and reinstall (pip install ./python), or set MICROSCOPE_GYM_LIBRARY. Tried: "
+        f"'{BUILD_COMMAND}' and reinstall (pip install ./python), or set {LIBRARY_VARIABLE}. Tried: "
         + "; ".join(tried)
     )
 
@@ -180,3 +209,21 @@ def make(env_id: Optional[str], spec_file: Optional[str], count: int) -> int:
     handle = ctypes.c_int64(0)
     check(lib().mg_make(_encode(ENVIRONMENTS), _encode(env_id), _encode(spec_file), count, ctypes.byref(handle)))
     return handle.value
+
+
+def get_state(handle: int) -> bytes:
+    """The handle's dynamic state as bytes (`mg_get_state`)."""
+    size = ctypes.c_ssize_t(0)
+    check(lib().mg_get_state(handle, None, 0, ctypes.byref(size)))
+    buffer = (ctypes.c_uint8 * max(1, size.value))()
+    check(lib().mg_get_state(handle, buffer, size.value, ctypes.byref(size)))
+    return bytes(buffer[: size.value])
+
+
+def set_state(handle: int, state: bytes) -> None:
+    """Continues the handle from `get_state`'s bytes (`mg_set_state`); InvalidArgumentError on a mismatch."""
+    if not isinstance(state, (bytes, bytearray, memoryview)):
+        raise TypeError(f"a state is the bytes clone_state() returned, got {type(state).__name__}")
+    data = bytes(state)
+    buffer = (ctypes.c_uint8 * max(1, len(data))).from_buffer_copy(data or b"\0")
+    check(lib().mg_set_state(handle, buffer, len(data)))

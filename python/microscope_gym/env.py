@@ -2,7 +2,11 @@
 from __future__ import annotations
 
 import ctypes
+import math
+import os
+import numbers
 import operator
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -91,7 +95,9 @@ def _u8(array: np.ndarray):
 
 
 def check_seed(seed: Any) -> int:
-    """A reset seed as the Swift library takes it (0 ≤ seed < 2⁶⁴), or ValueError."""
+    """A reset seed as the Swift library takes it (an integer, not a bool, 0 ≤ seed < 2⁶⁴), or ValueError."""
+    if isinstance(seed, (bool, np.bool_)):
+        raise ValueError(f"seed must be an integer, got the bool {seed!r}")
     try:
         value = operator.index(seed)
     except TypeError:
@@ -99,6 +105,34 @@ def check_seed(seed: Any) -> int:
     if not 0 <= value < SEED_LIMIT:
         raise ValueError(f"seed must lie in 0 … 2**64 - 1, got {value}")
     return value
+
+
+RESET_OPTIONS = ("dose_rate", "frame_rate")
+
+
+def check_options(options: Any) -> dict[str, float]:
+    """Reset options as the Swift library takes them, or an error naming the cause: TypeError for options that are
+    not a mapping or a value that is not a real number (bools and strings included), ValueError for an unknown or
+    malformed key and a value that is not finite (the ranges are checked by the library)."""
+    if options is None:
+        return {}
+    if not isinstance(options, Mapping):
+        raise TypeError(f"reset options must be a dict such as {{'dose_rate': 10.0}}, got {type(options).__name__}")
+    out: dict[str, float] = {}
+    for key, value in options.items():
+        if not isinstance(key, str):
+            raise TypeError(f"reset option names are strings ({', '.join(RESET_OPTIONS)}), got {key!r}")
+        if key not in RESET_OPTIONS:
+            raise ValueError(f"unknown reset option {key!r} (options: {', '.join(RESET_OPTIONS)})")
+        if isinstance(value, np.ndarray) and value.shape == ():
+            value = value.item()
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
+            raise TypeError(f"reset option {key} must be a real number, got {value!r}")
+        number = float(value)
+        if not math.isfinite(number):
+            raise ValueError(f"reset option {key} is {number}; give a finite number")
+        out[key] = number
+    return out
 
 
 def check_action(action: Any, n: int) -> int:
@@ -147,6 +181,45 @@ class NativeHandle:
         except Exception:
             pass
 
+    # State snapshots, copies and pickling: a copy is a new handle restored from the original's state, so that it is
+    # independent and continues exactly as the original would, in this process or another.
+
+    _make_arguments: tuple = ()
+
+    def clone_state(self) -> bytes:
+        """The environment's complete dynamic state as bytes (the Swift generator, the hidden latent and particle
+        state, settings, dose, damage and episode counters; every copy of a vector), for `restore_state` on this
+        environment or another one of the same spec (in any process), as the Arcade Learning Environment's
+        ``cloneState``. Python-side seeding state (``np_random``) is not part of it: ``copy.deepcopy`` and ``pickle``
+        carry that too."""
+        return _native.get_state(self._require_open())
+
+    def restore_state(self, state: bytes) -> None:
+        """Continues from `clone_state`'s bytes; InvalidArgumentError (nothing changed) when they belong to another
+        spec or copy count."""
+        _native.set_state(self._require_open(), state)
+
+    def __getstate__(self):
+        if self._handle is None:
+            raise TypeError(f"a closed {type(self).__name__} cannot be copied or pickled")
+        return {
+            "make": self._make_arguments, "state": self.clone_state(), "seeded": self._seeded,
+            "np_random": getattr(self, "_np_random", None), "np_random_seed": getattr(self, "_np_random_seed", None),
+            "spec": getattr(self, "spec", None),
+        }
+
+    def __setstate__(self, saved):
+        self._handle = None
+        self._init_handle(*saved["make"])
+        self.restore_state(saved["state"])
+        self._seeded = saved["seeded"]
+        if saved["np_random"] is not None:
+            self._np_random = saved["np_random"]
+        if saved["np_random_seed"] is not None:
+            self._np_random_seed = saved["np_random_seed"]
+        if saved.get("spec") is not None:
+            self.spec = saved["spec"]
+
 
 class MicroscopeEnv(NativeHandle, gym.Env):
     """A registered MicroscopeGym environment (`MicroscopeGym/<ID>`) or one of your own spec file.
@@ -168,9 +241,14 @@ class MicroscopeEnv(NativeHandle, gym.Env):
     def __init__(self, env_id: Optional[str] = None, spec_file: Optional[str] = None, render_mode: Optional[str] = None):
         if render_mode is not None:
             raise ValueError(f"render_mode must be None (MicroscopeGym environments do not render), got {render_mode!r}")
-        self.render_mode = None
         self._handle: Optional[int] = None
+        self._init_handle(env_id, spec_file)
+
+    def _init_handle(self, env_id: Optional[str], spec_file: Optional[str]) -> None:
+        self.render_mode = None
         self._handle = _native.make(env_id, spec_file, 0)
+        # A copy in another process (pickle) remakes the environment from these; a spec file by its absolute path.
+        self._make_arguments = (env_id, None if spec_file is None else os.path.abspath(spec_file))
         self.layout = Layout.of(self._handle)
         self.observation_space = self.layout.observation_space
         self.action_space = spaces.Discrete(self.layout.actions)
@@ -186,14 +264,11 @@ class MicroscopeEnv(NativeHandle, gym.Env):
         handle = self._require_open()
         if seed is not None:
             seed = check_seed(seed)
+        options = check_options(options)  # every argument is checked before anything changes
         super().reset(seed=seed)
         seed = self._swift_seed(seed)
-        options = dict(options or {})
-        keys = (ctypes.c_char_p * max(1, len(options)))(*[str(k).encode() for k in options])
-        try:
-            values = np.array([float(v) for v in options.values()] or [0.0], dtype=np.float64)
-        except (TypeError, ValueError):
-            raise ValueError(f"reset options must be numbers, got {options!r}") from None
+        keys = (ctypes.c_char_p * max(1, len(options)))(*[k.encode() for k in options])
+        values = np.array(list(options.values()) or [0.0], dtype=np.float64)
         observation = self.layout.observation_buffers()
         info = np.empty(len(self.info_keys), dtype=np.float64)
         _native.check(

@@ -1,6 +1,7 @@
 """`MicroscopeVectorEnv`: N copies of an environment stepped with one batched decoder call (`gymnasium.vector`)."""
 from __future__ import annotations
 
+import os
 from typing import Any, Optional
 
 import numpy as np
@@ -36,9 +37,13 @@ class MicroscopeVectorEnv(NativeHandle, VectorEnv):
         if not isinstance(num_envs, (int, np.integer)) or not 1 <= num_envs <= MAX_COPIES:
             raise ValueError(f"num_envs must be an integer in 1 … {MAX_COPIES}, got {num_envs!r}")
         self._handle: Optional[int] = None
-        self._handle = _native.make(env_id, spec_file, int(num_envs))
+        self._init_handle(int(num_envs), env_id, spec_file)
+
+    def _init_handle(self, num_envs: int, env_id: Optional[str], spec_file: Optional[str]) -> None:
+        self._handle = _native.make(env_id, spec_file, num_envs)
+        self._make_arguments = (num_envs, env_id, None if spec_file is None else os.path.abspath(spec_file))
         self.layout = Layout.of(self._handle)
-        self.num_envs = int(num_envs)
+        self.num_envs = num_envs
         self.render_mode = None
         self.single_observation_space = self.layout.observation_space
         self.single_action_space = spaces.Discrete(self.layout.actions)
@@ -56,6 +61,8 @@ class MicroscopeVectorEnv(NativeHandle, VectorEnv):
 
     def reset(self, *, seed=None, options: Optional[dict[str, Any]] = None):
         handle = self._require_open()
+        if options is not None and not isinstance(options, dict):
+            raise TypeError(f"reset options must be a dict or None, got {type(options).__name__}")
         if options:
             raise ValueError("reset options are not supported by MicroscopeVectorEnv (use single environments)")
         if isinstance(seed, (list, tuple)):
@@ -67,6 +74,11 @@ class MicroscopeVectorEnv(NativeHandle, VectorEnv):
             seed = first
         elif seed is not None:
             seed = check_seed(seed)
+        if seed is not None and seed + self.num_envs - 1 >= 2**64:
+            raise ValueError(
+                f"seed {seed}: copy i is seeded with seed + i, so the seed of {self.num_envs} copies must be at most "
+                f"2**64 - {self.num_envs}"
+            )
         super().reset(seed=seed)
         seed = self._swift_seed(seed)
         observations = self.layout.observation_buffers(self.num_envs)

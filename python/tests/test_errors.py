@@ -43,17 +43,69 @@ def test_step_before_reset_and_after_the_end(env):
 
 
 def test_bad_seeds_and_options(env):
-    for bad in (-1, 2**64, 1.0, "1"):
+    for bad in (-1, 2**64, 1.0, "1", True, np.bool_(False)):
         with pytest.raises(ValueError, match="seed"):
             env.reset(seed=bad)
-    with pytest.raises(EnvironmentStateError, match="unknown reset option 'dose'"):
-        env.reset(seed=1, options={"dose": 3})
-    with pytest.raises(EnvironmentStateError, match="dose_rate"):
+    with pytest.raises(InvalidArgumentError, match="dose_rate 1000000.0 e⁻/Å²/s outside"):
         env.reset(seed=1, options={"dose_rate": 1e6})
-    with pytest.raises(EnvironmentStateError, match="dose_rate"):
-        env.reset(seed=1, options={"dose_rate": float("nan")})
-    with pytest.raises(ValueError, match="numbers"):
+    with pytest.raises(TypeError, match="dose_rate must be a real number"):
         env.reset(seed=1, options={"dose_rate": "high"})
+
+
+# Each reset-option error names its cause (they all used to say "action outside the action space", or let a raw
+# Python message or a silently converted value through).
+@pytest.mark.parametrize(
+    "options, error, message",
+    [
+        ({"foo": 1}, ValueError, "unknown reset option 'foo'"),
+        ({"dose": 3}, ValueError, "unknown reset option 'dose'"),
+        ({"dose_rate\x00x": 10}, ValueError, "unknown reset option"),
+        ({"dose_rate": float("nan")}, ValueError, "dose_rate is nan; give a finite number"),
+        ({"dose_rate": float("inf")}, ValueError, "dose_rate is inf; give a finite number"),
+        ({"frame_rate": -float("inf")}, ValueError, "frame_rate is -inf"),
+        ({"dose_rate": "10"}, TypeError, "dose_rate must be a real number, got '10'"),
+        ({"dose_rate": True}, TypeError, "dose_rate must be a real number, got True"),
+        ({"dose_rate": None}, TypeError, "dose_rate must be a real number"),
+        ({1: 10.0}, TypeError, "option names are strings"),
+        (["x"], TypeError, "reset options must be a dict"),
+        ("dose_rate", TypeError, "reset options must be a dict"),
+    ],
+)
+def test_reset_option_errors_name_their_cause(env, options, error, message):
+    env.reset(seed=4)
+    before = env.clone_state()
+    with pytest.raises(error, match=message) as raised:
+        env.reset(seed=1, options=options)
+    assert "action" not in str(raised.value)
+    assert env.clone_state() == before, "a refused reset changes nothing"
+
+
+def test_good_options_are_taken_as_numbers(env):
+    a, _ = env.reset(seed=1, options={"dose_rate": np.float32(10), "frame_rate": np.int64(25)})
+    b, _ = env.reset(seed=1, options={"dose_rate": 10.0, "frame_rate": 25.0})
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def test_vector_seeds_that_would_overflow_are_refused():
+    envs = microscope_gym.MicroscopeVectorEnv(3, "LiquidCell-v0")
+    with pytest.raises(ValueError, match="2\\*\\*64 - 3"):
+        envs.reset(seed=2**64 - 1)  # used to wrap copies 1 and 2 to seeds 0 and 1
+    with pytest.raises(ValueError, match="seed"):
+        envs.reset(seed=[2**64 - 3, 2**64 - 2, 2**64 - 1, 0][:3][::-1])
+    envs.reset(seed=2**64 - 3)  # the largest that fits
+    with pytest.raises(ValueError, match="seed"):
+        envs.reset(seed=True)
+    with pytest.raises(TypeError, match="options"):
+        envs.reset(seed=1, options=["x"])
+    lib = microscope_gym._native.lib()
+    observations = envs.layout.observation_buffers(3)
+    info = np.empty((3, len(envs.info_keys)))
+    status = lib.mg_reset(
+        envs._handle, 1, 2**64 - 1, None, None, 0, envs.layout.pointers(observations),
+        info.ctypes.data_as(microscope_gym._native.ctypes.POINTER(microscope_gym._native.ctypes.c_double)),
+    )
+    assert status == 1 and "must be ≤ 2^64 − 3" in microscope_gym._native.last_error()
+    envs.close()
 
 
 def test_unknown_ids_and_bad_spec_files(tmp_path, repository):
@@ -105,6 +157,7 @@ def test_interpreter_survives_every_error_path():
 import microscope_gym, numpy as np
 env = microscope_gym.MicroscopeEnv("LiquidCell-v0")
 for call in (lambda: env.step(0), lambda: env.reset(seed=-1), lambda: env.reset(options={"x": 1}),
+             lambda: env.reset(options=["x"]), lambda: env.reset(options={"dose_rate": float("nan")}),
              lambda: microscope_gym.MicroscopeEnv("Nope-v0"), lambda: microscope_gym.MicroscopeEnv(spec_file="/nonexistent"),
              lambda: microscope_gym.MicroscopeVectorEnv(num_envs=10**6, env_id="LiquidCell-v0")):
     try:

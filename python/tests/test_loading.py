@@ -10,7 +10,7 @@ def test_the_library_in_use_is_found(repository):
     path = microscope_gym.library_path()
     assert path.endswith("libMicroscopeGymC.so")
     origins = [origin for origin, _, _ in microscope_gym._native.candidates()]
-    assert origins[0] in ("MICROSCOPE_GYM_LIBRARY", "bundled")
+    assert origins[0] in ("MICROSCOPEGYM_LIBRARY", "bundled")
 
 
 def test_installed_copy_is_bundled_and_checkout_finds_its_build(repository, tmp_path):
@@ -23,7 +23,7 @@ def test_installed_copy_is_bundled_and_checkout_finds_its_build(repository, tmp_
     result = run_python(
         "import microscope_gym; from microscope_gym import _native; print(microscope_gym.library_path()); "
         "print(_native.ENVIRONMENTS)",
-        PYTHONPATH=str(repository / "python"), MICROSCOPE_GYM_LIBRARY=None, MICROSCOPEGYM_ENVIRONMENTS=None,
+        PYTHONPATH=str(repository / "python"), MICROSCOPEGYM_LIBRARY=None, MICROSCOPEGYM_ENVIRONMENTS=None,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
@@ -32,13 +32,22 @@ def test_installed_copy_is_bundled_and_checkout_finds_its_build(repository, tmp_
 
 def test_explicit_library_path(repository):
     built = repository / ".build" / "release" / "libMicroscopeGymC.so"
-    result = run_python("import microscope_gym; print(microscope_gym.library_path())", MICROSCOPE_GYM_LIBRARY=str(built))
+    result = run_python("import microscope_gym; print(microscope_gym.library_path())", MICROSCOPEGYM_LIBRARY=str(built))
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == str(built)
+    # The old name still works, saying that it is deprecated.
+    result = run_python(
+        "import warnings; warnings.simplefilter('always')\n"
+        "import microscope_gym; print(microscope_gym.library_path())",
+        MICROSCOPEGYM_LIBRARY=None, MICROSCOPE_GYM_LIBRARY=str(built),
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(built)
+    assert "DeprecationWarning: MICROSCOPE_GYM_LIBRARY is deprecated: set MICROSCOPEGYM_LIBRARY" in result.stderr
 
 
 def test_missing_library_is_a_clear_import_error(tmp_path):
-    result = run_python("import microscope_gym", MICROSCOPE_GYM_LIBRARY=str(tmp_path / "nothing.so"))
+    result = run_python("import microscope_gym", MICROSCOPEGYM_LIBRARY=str(tmp_path / "nothing.so"))
     assert result.returncode != 0
     assert "LibraryNotFoundError" in result.stderr
     assert "swift build -c release --product MicroscopeGymC" in result.stderr
@@ -57,6 +66,38 @@ def test_environments_folder_override(tmp_path, repository):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["['Only-v0']", "(200, 2)"]
+
+
+def test_environment_folders_that_yield_nothing_are_errors(tmp_path):
+    """An empty, missing or spec-less MICROSCOPEGYM_ENVIRONMENTS used to register no environment without a word."""
+    cases = [("", "is set but empty"), (str(tmp_path / "missing"), "no such folder"),
+             (str(tmp_path), "holds no spec file")]
+    for value, message in cases:
+        result = run_python("import microscope_gym", MICROSCOPEGYM_ENVIRONMENTS=value)
+        assert result.returncode != 0
+        last = result.stderr.strip().splitlines()[-1]
+        assert last.startswith("microscope_gym._native.SpecError: MICROSCOPEGYM_ENVIRONMENTS"), last
+        assert message in last, last
+    # The library refuses such a folder too, by name.
+    lib = microscope_gym._native.lib()
+    buffer = microscope_gym._native.ctypes.create_string_buffer(4096)
+    assert lib.mg_registry_ids(str(tmp_path).encode(), buffer, 4096) == 3
+    assert "holds no spec file" in microscope_gym._native.last_error()
+
+
+def test_pip_install_leaves_the_checkout_as_it_was(repository, tmp_path):
+    """`pip install ./python` used to write python/build/ and python/microscope_gym.egg-info/ into the checkout."""
+    import subprocess
+    import sys
+
+    before = sorted(p.name for p in (repository / "python").iterdir())
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), str(repository / "python")],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert list(tmp_path.glob("microscope_gym-*.whl"))
+    assert sorted(p.name for p in (repository / "python").iterdir()) == before
 
 
 CRASH = """

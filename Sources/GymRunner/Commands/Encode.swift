@@ -22,8 +22,8 @@ struct Encode: ParsableCommand {
     @OptionGroup var overwriting: OverwriteOption
 
     func run() throws {
+        let model = try Leonardo.load(checkpoint)  // inputs first, then the output
         try claimOutput(out, inputs: [data, checkpoint], overwrite: overwriting.overwrite)
-        let model = try Leonardo.load(checkpoint)
         let L = model.config.latentDim
         let T = model.config.length
         let set = try readWindows(data, length: T)

@@ -53,8 +53,8 @@ struct Generate: ParsableCommand {
     }
 
     func run() throws {
+        let model = try Leonardo.load(checkpoint)  // inputs first, then the output
         try claimOutput(out, inputs: [checkpoint] + (latents.map { [$0] } ?? []), overwrite: overwriting.overwrite)
-        let model = try Leonardo.load(checkpoint)
         let L = model.config.latentDim
         var z: [Float]
         if let latents {

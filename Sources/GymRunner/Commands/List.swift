@@ -18,7 +18,7 @@ struct List: ParsableCommand {
     ]
     func run() throws {
         print("environments (\(EnvironmentRegistry.directory)):")
-        for id in EnvironmentRegistry.ids() {
+        for id in try EnvironmentRegistry.checkedIDs() {
             let line: String
             if let spec = try? EnvironmentRegistry.spec(id: id) {
                 line = spec.description

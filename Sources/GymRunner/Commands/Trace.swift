@@ -22,7 +22,6 @@ struct Trace: ParsableCommand {
     @OptionGroup var overwriting: OverwriteOption
 
     func run() throws {
-        try claimOutput(out, overwrite: overwriting.overwrite)
         let list = try actions.split(separator: ",").map { part -> Int in
             guard let a = Int(part.trimmingCharacters(in: .whitespaces)) else {
                 throw UserError("--actions: '\(part)' is not an integer")
@@ -31,6 +30,7 @@ struct Trace: ParsableCommand {
         }
         guard !list.isEmpty else { throw UserError("--actions: give at least one action") }
         var env = try HoldLostFrames(try environment.make())
+        try claimOutput(out, overwrite: overwriting.overwrite)  // inputs first, then the output
         func encode(_ o: [String: [Float]]) -> [String: [Double]] { o.mapValues { $0.map(Double.init) } }
         var steps: [[String: Any]] = []
         let (first, firstInfo) = try env.reset(seed: seed)

@@ -103,24 +103,33 @@ struct Train: ParsableCommand {
                     "--resume: \(conflicts.joined(separator: ", ")) contradict\(conflicts.count == 1 ? "s" : "") the run's config.json; drop \(conflicts.count == 1 ? "it" : "them") to continue the run as it was started"
                 )
             }
-            try resumed.execute(arguments: stored)
+            try resumed.execute(arguments: stored, cell: try resumed.checkedEnvironment())
         } else {
+            // Every input first (environment, spec file, model, fixed action): an error names the real problem, and
+            // the state of the run folder is looked at only once the inputs are known to be good.
+            let cell = try checkedEnvironment()
             if FileManager.default.fileExists(atPath: configPath) {
                 guard overwriting.overwrite else {
                     throw UserError("\(out) already holds a run: --resume continues it, --overwrite replaces it")
                 }
             }
-            try execute(arguments: invocation.filter { $0 != "--overwrite" })
+            try execute(arguments: invocation.filter { $0 != "--overwrite" }, cell: cell)
         }
     }
 
-    /// Trains: the run itself, with `arguments` recorded in config.json.
-    func execute(arguments: [String]) throws {
+    /// The environment of --env/--env-file, with --fixed-action checked against its action space.
+    func checkedEnvironment() throws -> LiquidCell {
         let cell = try environment.make(privileged: privileged)
         let fixed = fixedAction ?? defaultFixedAction(cell)
         guard cell.actionSpace.contains(fixed) else {
             throw UserError("--fixed-action \(fixed) is not in \(cell.actionSpace)")
         }
+        return cell
+    }
+
+    /// Trains: the run itself on `cell` (from `checkedEnvironment`), with `arguments` recorded in config.json.
+    func execute(arguments: [String], cell: LiquidCell) throws {
+        let fixed = fixedAction ?? defaultFixedAction(cell)
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         let path = { (name: String) in (out as NSString).appendingPathComponent(name) }
         let lock = try OutputLock(path(".lock"), what: "run folder \(out)")

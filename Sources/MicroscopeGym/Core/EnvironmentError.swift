@@ -4,6 +4,8 @@ import LeonardoSim
 /// Errors of the environment API; the message says what to fix.
 public enum EnvironmentError: Error, CustomStringConvertible, Equatable {
     case actionOutsideSpace(String)
+    /// A `reset` option that is unknown, not finite or outside its range.
+    case invalidResetOption(String)
     case stepAfterEpisodeEnd
     case stepBeforeReset
     case invalidSpec(file: String, field: String, problem: String)
@@ -14,6 +16,7 @@ public enum EnvironmentError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .actionOutsideSpace(let what): return "action outside the action space: \(what)"
+        case .invalidResetOption(let what): return "invalid reset option: \(what)"
         case .stepAfterEpisodeEnd: return "step() called after the episode ended: call reset() first"
         case .stepBeforeReset: return "step() called before reset(): call reset(seed:) first"
         case .invalidSpec(let file, let field, let problem):

@@ -9,7 +9,8 @@ import LeonardoSim
 public enum EnvironmentRegistry {
     /// The folder that holds the shipped spec files.
     public static var directory: String {
-        if let d = ProcessInfo.processInfo.environment["MICROSCOPEGYM_ENVIRONMENTS"], !d.isEmpty { return d }
+        // Set but empty gives "", which `checkedIDs` refuses by name.
+        if let d = ProcessInfo.processInfo.environment["MICROSCOPEGYM_ENVIRONMENTS"] { return d }
         // The package root: the first folder above this source file that holds Package.swift.
         var folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         while folder.path != "/"
@@ -18,6 +19,30 @@ public enum EnvironmentRegistry {
             folder = folder.deletingLastPathComponent()
         }
         return folder.appendingPathComponent("Environments").path
+    }
+
+    /// `ids(in:)`, refusing a folder that does not exist or holds no spec file, so that a wrong
+    /// `MICROSCOPEGYM_ENVIRONMENTS` (or folder argument) is an error that names it instead of an empty registry.
+    public static func checkedIDs(in folder: String? = nil) throws -> [String] {
+        let fromVariable = folder == nil && ProcessInfo.processInfo.environment["MICROSCOPEGYM_ENVIRONMENTS"] != nil
+        let dir = folder ?? directory
+        let origin = fromVariable ? " (MICROSCOPEGYM_ENVIRONMENTS)" : ""
+        var isFolder: ObjCBool = false
+        guard !dir.isEmpty else {
+            throw EnvironmentError.invalidSpec(
+                file: "MICROSCOPEGYM_ENVIRONMENTS", field: "-",
+                problem: "is set but empty: unset it or name a folder of spec files")
+        }
+        guard FileManager.default.fileExists(atPath: dir, isDirectory: &isFolder), isFolder.boolValue else {
+            throw EnvironmentError.invalidSpec(
+                file: dir, field: "-", problem: "the environments folder\(origin) does not exist")
+        }
+        let found = ids(in: dir)
+        guard !found.isEmpty else {
+            throw EnvironmentError.invalidSpec(
+                file: dir, field: "-", problem: "the environments folder\(origin) holds no spec file (*.json)")
+        }
+        return found
     }
 
     /// IDs of the registered specs, sorted: those of `folder`, or of `directory` when nil.

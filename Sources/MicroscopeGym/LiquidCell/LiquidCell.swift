@@ -74,20 +74,20 @@ public struct LiquidCell: Environment {
     var particleScale = 1.0
     /// This episode's critical dose (e⁻/Å²): `damage.criticalDose` (an intact particle's), lowered by the particle's
     /// sensitivity draw exp(−σ|N(0, 1)|) when `damage.sensitivitySpread` σ is set.
-    public private(set) var criticalDose = 0.0
+    public internal(set) var criticalDose = 0.0
     /// This episode's contrast factor κ ≤ 1 (exp(−σ|N(0, 1)|) when `noise.contrastSpread` σ is set, else 1):
     /// localisation constant c/κ, detection electrons N_det/κ².
-    public private(set) var contrast = 1.0
+    public internal(set) var contrast = 1.0
     var position = (0.0, 0.0)
-    public private(set) var doseRate = 0.0
-    public private(set) var frameRate = 0.0
-    public private(set) var cumulativeDose = 0.0
-    public private(set) var effectiveDose = 0.0
-    public private(set) var damage = 0.0
-    public private(set) var elapsedTime = 0.0
-    public private(set) var stepCount = 0
+    public internal(set) var doseRate = 0.0
+    public internal(set) var frameRate = 0.0
+    public internal(set) var cumulativeDose = 0.0
+    public internal(set) var effectiveDose = 0.0
+    public internal(set) var damage = 0.0
+    public internal(set) var elapsedTime = 0.0
+    public internal(set) var stepCount = 0
     /// The true (noise-free) positions of the last recorded segment, nm (T×2).
-    public private(set) var lastTrueSegment: [Double] = []
+    public internal(set) var lastTrueSegment: [Double] = []
 
     /// Builds the environment from a spec, loading its checkpoint (which must carry a dose calibration).
     public init(spec: LiquidCellSpec) throws {
@@ -180,19 +180,24 @@ public struct LiquidCell: Environment {
     /// lowest dose rate of the grid at the highest frame rate. The search segment costs dose and time like any
     /// other (the beam is on) but earns no reward.
     public mutating func reset(seed: UInt64?, options: [String: Double]) throws -> ([String: [Float]], Info) {
-        for key in options.keys where !LiquidCell.resetOptionKeys.contains(key) {
-            throw EnvironmentError.actionOutsideSpace(
+        for key in options.keys.sorted() where !LiquidCell.resetOptionKeys.contains(key) {
+            throw EnvironmentError.invalidResetOption(
                 "unknown reset option '\(key)' (options: \(LiquidCell.resetOptionKeys.joined(separator: ", ")))")
         }
-        if let seed { rng = Xoshiro256StarStar(seed: seed) }
+        for (key, value) in options.sorted(by: { $0.key < $1.key }) where !value.isFinite {
+            throw EnvironmentError.invalidResetOption("\(key) is \(value); give a finite number")
+        }
         let d0 = options["dose_rate"] ?? spec.doseRates.min()!
         let f0 = options["frame_rate"] ?? spec.frameRates.max()!
-        guard d0.isFinite, d0 >= spec.doseRateRange[0] && d0 <= spec.doseRateRange[1] else {
-            throw EnvironmentError.actionOutsideSpace("reset option dose_rate \(d0) outside \(spec.doseRateRange)")
+        guard d0 >= spec.doseRateRange[0] && d0 <= spec.doseRateRange[1] else {
+            throw EnvironmentError.invalidResetOption(
+                "dose_rate \(d0) e⁻/Å²/s outside the spec's range \(spec.doseRateRange)")
         }
-        guard f0.isFinite, f0 >= spec.frameRateRange[0] && f0 <= spec.frameRateRange[1] else {
-            throw EnvironmentError.actionOutsideSpace("reset option frame_rate \(f0) outside \(spec.frameRateRange)")
+        guard f0 >= spec.frameRateRange[0] && f0 <= spec.frameRateRange[1] else {
+            throw EnvironmentError.invalidResetOption(
+                "frame_rate \(f0) frames/s outside the spec's range \(spec.frameRateRange)")
         }
+        if let seed { rng = Xoshiro256StarStar(seed: seed) }
         cumulativeDose = 0
         effectiveDose = 0
         damage = 0

@@ -5,7 +5,7 @@ import LeonardoSim
 /// one `Leonardo.decode` call (one set of large GEMMs instead of N small ones). Same results as stepping the
 /// copies one by one (the decoder is deterministic per trajectory up to float rounding of the batch size).
 public struct LiquidCellVector {
-    public private(set) var environments: [LiquidCell]
+    public internal(set) var environments: [LiquidCell]
     public var count: Int { environments.count }
     public init(_ environment: LiquidCell, count: Int) {
         precondition(count >= 1)
