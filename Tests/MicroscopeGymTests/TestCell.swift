@@ -50,6 +50,14 @@ enum TestCell {
     }
 }
 
+/// Runs the rest of `test` on the BLAS inference path, the arithmetic the BLAS golden traces were recorded with (the
+/// default path is `simd`); the process's choice comes back when the test ends.
+func useBLASPath(_ test: XCTestCase) {
+    let saved = InferenceKernels.current
+    InferenceKernels.current = .blas
+    test.addTeardownBlock { InferenceKernels.current = saved }
+}
+
 /// Golden traces hold for the OpenBLAS kernel they were recorded with (`OpenBLAS.goldenKernels`): other kernels sum
 /// in other orders. Fails with what to do where that kernel can run but another one is loaded; skips, saying why,
 /// where the CPU cannot run it.

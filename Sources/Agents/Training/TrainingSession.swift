@@ -146,6 +146,19 @@ public final class TrainingSession {
     public var stopRequested: () -> Bool = { false }
     /// Called after every step with the session and the step's training metrics (e.g. "loss", "epsilon").
     public var onStep: ((TrainingSession, [String: Double]) -> Void)?
+    /// Wall seconds this process spent in each part of `run()`: "environment" (steps and resets), "act" (the agent's
+    /// choice), "learn" (`observe`: replay storage, sampling and network updates), "validation" and "checkpoint".
+    /// A measurement only: nothing depends on it (`gym-runner train` prints the shares and writes them to
+    /// summary.json).
+    public private(set) var timeSpent: [String: Double] = [:]
+
+    /// Runs `body`, adding its wall time to `timeSpent[part]`.
+    @inline(__always)
+    private func timed<T>(_ part: String, _ body: () throws -> T) rethrows -> T {
+        let start = DispatchTime.now().uptimeNanoseconds
+        defer { timeSpent[part, default: 0] += Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9 }
+        return try body()
+    }
 
     /// The mean return of the last (up to) 20 training episodes, NaN before the first.
     public var recentReturn: Double {
@@ -205,7 +218,7 @@ public final class TrainingSession {
     @discardableResult
     public func run() throws -> Bool {
         var env = try FlattenObservation(environment, keys: Evaluation.observationKeys(for: environment))
-        var (observation, _) = try env.reset(seed: schedule.episodeSeed(episode))
+        var (observation, _) = try timed("environment") { try env.reset(seed: schedule.episodeSeed(episode)) }
         var episodeReturn = 0.0
         var episodeLength = 0
         // The last loss reported (a resumed run continues its progress rows as the uninterrupted run writes them).
@@ -213,13 +226,15 @@ public final class TrainingSession {
         var epsilon = Double.nan
         var checkpointDue = false
         while step < schedule.steps && !(stopRequested() && episodeLength == 0) {
-            let action = agent.act(observation, explore: true)
-            let s = try env.step(action)
+            let action = timed("act") { agent.act(observation, explore: true) }
+            let s = try timed("environment") { try env.step(action) }
             let endsTask = s.terminated || (s.truncated && !schedule.bootstrapTruncation)
-            let metrics = agent.observe(
-                Transition(
-                    observation: observation, action: action, reward: s.reward, nextObservation: s.observation,
-                    terminated: endsTask, done: s.done))
+            let metrics = timed("learn") {
+                agent.observe(
+                    Transition(
+                        observation: observation, action: action, reward: s.reward, nextObservation: s.observation,
+                        terminated: endsTask, done: s.done))
+            }
             step += 1
             if let loss = metrics["loss"] {
                 guard loss.isFinite else {
@@ -244,17 +259,19 @@ public final class TrainingSession {
                 records.append(row)
                 episodeReturn = 0
                 episodeLength = 0
-                (observation, _) = try env.reset(seed: schedule.episodeSeed(episode))
+                (observation, _) = try timed("environment") { try env.reset(seed: schedule.episodeSeed(episode)) }
             }
-            if step % schedule.evaluateEvery == 0 || step == schedule.steps { try validate() }
+            if step % schedule.evaluateEvery == 0 || step == schedule.steps {
+                try timed("validation") { try validate() }
+            }
             if step % schedule.checkpointEvery == 0 { checkpointDue = true }
             if s.done && checkpointDue {
-                try checkpoint()
+                try timed("checkpoint") { try checkpoint() }
                 checkpointDue = false
             }
             onStep?(self, metrics)
         }
-        try checkpoint()
+        try timed("checkpoint") { try checkpoint() }
         return step >= schedule.steps
     }
 

@@ -226,8 +226,9 @@ struct Bench: ParsableCommand {
             print("warning: debug build; build with -c release for meaningful figures")
         #endif
         print(
-            "workers: \(Workers.count) (OpenBLAS runs one thread per worker); OpenBLAS kernel \(OpenBLAS.kernel); "
-                + "SIMD kernels \(KernelLevel.current.name)")
+            "workers: \(Workers.count) (OpenBLAS runs one thread per worker); OpenBLAS kernel "
+                + (OpenBLAS.automaticChoice.map { "\($0), chosen by MicroscopeGym" } ?? OpenBLAS.kernel)
+                + "; inference kernels \(InferenceKernels.current.rawValue); SIMD kernels \(KernelLevel.current.name)")
         if let warning = OpenBLAS.slowKernelWarning { print(warning) }
         // Machine reference: a large square sgemm, through OpenBLAS's own threading and through the project's split.
         let n = 1024

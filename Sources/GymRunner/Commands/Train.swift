@@ -254,7 +254,10 @@ struct Train: ParsableCommand {
                 rows["best_fixed"] = try evaluate(FixedAgent(action: b.action), cell: cell, seeds: testSeeds)
             }
         }
+        let spent = session.timeSpent
+        let trainingSeconds = spent.values.reduce(0, +)
         var summary: [String: Any] = [
+            "training_time_seconds": spent,
             "environment": cell.spec.id, "agent": agent.rawValue, "steps": step, "seed": seed,
             "test_seeds": testSeeds.map { Int($0) }, "validation_seeds": validationSeeds.map { Int($0) },
             "selected_step": selectedStep, "wall_seconds": Date().timeIntervalSince(start)
@@ -297,12 +300,34 @@ struct Train: ParsableCommand {
             print(String(format: "best fixed setting (sweep): %g e⁻/Å²/s at %g frames/s", d, f))
         }
         for k in paired.keys.sorted() {
+            let e = paired[k]!
+            let (low, high) = (e.mean - e.ci95, e.mean + e.ci95)
+            let verdict =
+                !low.isFinite
+                ? "too few test episodes for an interval"
+                : low > 0
+                    ? "the interval lies above zero: \(k) beats the best fixed setting"
+                    : high < 0
+                        ? "the interval lies below zero: the best fixed setting beats \(k)"
+                        : "the interval includes zero: no evidence that \(k) beats the best fixed setting"
             print(
                 String(
-                    format: "%@ − best fixed, paired over the test seeds: %+.2f ± %.2f", k, paired[k]!.mean,
-                    paired[k]!.ci95))
+                    format:
+                        "%@ − best fixed, paired over the %ld test seeds: %+.2f ± %.2f (95 %% interval [%+.2f, %+.2f]; %@)",
+                    k, e.count, e.mean, e.ci95, low, high, verdict))
         }
         if let r = rows[agent.rawValue] { print(actionUsage(r.actionCounts, cell: cell)) }
+        if trainingSeconds > 0 {
+            let parts = [
+                ("environment", "environment"), ("act", "acting"), ("learn", "learning (replay + updates)"),
+                ("validation", "validation"), ("checkpoint", "checkpoints")
+            ]
+            print(
+                String(format: "training time (this process, %.0f s): ", trainingSeconds)
+                    + parts.compactMap { key, name in
+                        spent[key].map { String(format: "%@ %.0f %%", name, 100 * $0 / trainingSeconds) }
+                    }.joined(separator: ", "))
+        }
         if selectedStep != step {
             print(
                 "policy.h5 is the policy of step \(selectedStep) (best validation return); policy-final.h5 the last one"

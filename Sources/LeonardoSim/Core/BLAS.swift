@@ -60,6 +60,7 @@ func sgemmSerial(
     let la = lda ?? (transA ? m : k)
     let lb = ldb ?? (transB ? k : n)
     let lc = ldc ?? n
+    _ = OpenBLAS.prepared
     let profiled = SgemmProfile.enabled
     let start = profiled ? SgemmProfile.now() : 0
     cblas_sgemm(
@@ -133,7 +134,10 @@ public enum BLASThreads {
     public static var count: Int { Int(openblas_get_num_threads()) }
     public static func set(_ n: Int) { openblas_set_num_threads(Int32(n)) }
     /// Switches OpenBLAS to one thread, once (the project parallelises products itself).
-    static let ensureSingleThreaded: Void = { openblas_set_num_threads(1) }()
+    static let ensureSingleThreaded: Void = {
+        _ = OpenBLAS.prepared
+        openblas_set_num_threads(1)
+    }()
 }
 
 extension BLASThreads {
@@ -161,20 +165,67 @@ extension BLASThreads {
 /// `OPENBLAS_CORETYPE` (read when the library loads) pins the kernel; the golden traces of the test suite were
 /// recorded with `Haswell` (AVX2 + FMA; `Zen` gives the same bits), which `scripts/test.sh` sets.
 public enum OpenBLAS {
-    /// The kernel in use, e.g. "Haswell".
-    public static var kernel: String { openblas_get_corename().map { String(cString: $0) } ?? "unknown" }
+    /// The kernel in use, e.g. "Haswell" (after `prepared`: the automatic choice, if any, has been made).
+    public static var kernel: String {
+        _ = prepared
+        return loadedKernel
+    }
+    static var loadedKernel: String { openblas_get_corename().map { String(cString: $0) } ?? "unknown" }
     /// The build: version and options.
     public static var configuration: String { openblas_get_config().map { String(cString: $0) } ?? "unknown" }
     /// The kernel the golden traces were recorded with.
     public static let goldenKernels: Set<String> = ["Haswell", "Zen"]
+    /// OpenBLAS's pre-AVX kernels: the generic fallbacks it takes on CPUs it does not recognise.
+    public static let preAVXKernels: Set<String> = [
+        "Prescott", "Core2", "Penryn", "Dunnington", "Nehalem", "Atom", "Katmai", "Coppermine"
+    ]
 
-    /// A warning when OpenBLAS fell back to a pre-AVX kernel on a CPU that runs AVX2 (it did not recognise the CPU
-    /// model, as on some virtual machines), with the variable that fixes it; nil otherwise.
+    /// The kernel MicroscopeGym switches OpenBLAS to, or nil to keep OpenBLAS's choice: only where OpenBLAS fell back
+    /// to a pre-AVX kernel (`preAVXKernels`) on a CPU that runs AVX2 and FMA, and the user did not choose one with
+    /// OPENBLAS_CORETYPE. SkylakeX on AVX-512F CPUs, Haswell on AVX2+FMA ones.
+    public static func automaticKernel(loaded: String, cpu: KernelLevel, userChoice: String?) -> String? {
+        guard userChoice == nil, preAVXKernels.contains(loaded), cpu >= .avx2 else { return nil }
+        return cpu == .avx512 ? "SkylakeX" : "Haswell"
+    }
+
+    /// What the automatic choice did in this process: "SkylakeX (OpenBLAS chose Prescott on this CPU)", or nil.
+    nonisolated(unsafe) public private(set) static var automaticChoice: String?
+
+    /// Makes the automatic kernel choice once, before the first product (every `sgemm` and `kernel` read passes
+    /// here), so the CLI, the C library behind Python and the tests all run the right kernel without user action.
+    static let prepared: Void = {
+        let loaded = loadedKernel
+        let user = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"]
+        guard let better = automaticKernel(loaded: loaded, cpu: KernelLevel.best, userChoice: user) else { return }
+        if reselect(better) { automaticChoice = "\(better) (OpenBLAS chose \(loaded) on this CPU)" }
+    }()
+
+    /// Switches OpenBLAS's dynamic-architecture build to kernel `name` at run time, as OPENBLAS_CORETYPE would at load
+    /// time: `gotoblas_dynamic_quit` and `gotoblas_dynamic_init` (found with dlsym, so a BLAS without them is left
+    /// alone) with the variable set for the call and restored after. Returns whether the kernel is now `name`. Call
+    /// it only while no product runs.
+    @discardableResult
+    public static func reselect(_ name: String) -> Bool {
+        guard let quitSymbol = dlsym(nil, "gotoblas_dynamic_quit"), let initSymbol = dlsym(nil, "gotoblas_dynamic_init")
+        else { return false }
+        typealias Hook = @convention(c) () -> Void
+        let quit = unsafeBitCast(quitSymbol, to: Hook.self)
+        let start = unsafeBitCast(initSymbol, to: Hook.self)
+        let previous = getenv("OPENBLAS_CORETYPE").map { String(cString: $0) }
+        setenv("OPENBLAS_CORETYPE", name, 1)
+        quit()
+        start()
+        if let previous { setenv("OPENBLAS_CORETYPE", previous, 1) } else { unsetenv("OPENBLAS_CORETYPE") }
+        return loadedKernel.lowercased() == name.lowercased()
+    }
+
+    /// A warning when OpenBLAS still runs a pre-AVX kernel on a CPU that runs AVX2 (the automatic choice was
+    /// refused, or the user chose it), with the variable that fixes it; nil otherwise.
     public static var slowKernelWarning: String? {
-        let old: Set<String> = ["Prescott", "Core2", "Penryn", "Dunnington", "Nehalem", "Atom", "Katmai", "Coppermine"]
-        guard old.contains(kernel), KernelLevel.best >= .avx2 else { return nil }
+        let kernel = self.kernel
+        guard preAVXKernels.contains(kernel), KernelLevel.best >= .avx2 else { return nil }
         let better = KernelLevel.best == .avx512 ? "SkylakeX" : "Haswell"
-        return "warning: OpenBLAS chose its \(kernel) kernel on a CPU with \(KernelLevel.best.name) "
-            + "(it did not recognise the CPU model); set OPENBLAS_CORETYPE=\(better) for several times its speed"
+        return "warning: OpenBLAS runs its \(kernel) kernel on a CPU with \(KernelLevel.best.name); "
+            + "set OPENBLAS_CORETYPE=\(better) (or unset it) for several times its speed"
     }
 }

@@ -19,6 +19,7 @@ enum SymmetricEigen {
         let uplo = Int8(UInt8(ascii: "U"))
         var jz = jobz
         var ul = uplo
+        _ = OpenBLAS.prepared
         dsyev_(&jz, &ul, &nn, &m, &lda, &w, &query, &lwork, &info)
         lwork = Int32(query)
         var work = [Double](repeating: 0, count: max(Int(lwork), 1))

@@ -43,6 +43,7 @@ public enum FrechetMotionDistance {
         // M = S1 · Σ2 · S1 (symmetric PSD).
         var tmp = [Double](repeating: 0, count: d * d)
         var m = [Double](repeating: 0, count: d * d)
+        _ = OpenBLAS.prepared
         cblas_dgemm(
             CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(d), Int32(d), Int32(d), 1, s1, Int32(d), cov2, Int32(d), 0,
             &tmp, Int32(d))

@@ -26,6 +26,7 @@ final class LiquidCellTests: XCTestCase {
     }
 
     func testGoldenTrace() throws {
+        useBLASPath(self)
         try requireGoldenBLASKernel()
         var env = TestCell.make()
         _ = try env.reset(seed: 42)
@@ -241,6 +242,7 @@ final class LiquidCellTests: XCTestCase {
     }
 
     func testFittedPriorGoldenTrace() throws {
+        useBLASPath(self)
         try requireGoldenBLASKernel()
         var env = try LiquidCell(spec: TestCell.spec { $0.latent.prior = .fitted }, model: TestCell.fittedModel)
         _ = try env.reset(seed: 42)

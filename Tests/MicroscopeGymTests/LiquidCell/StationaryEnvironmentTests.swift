@@ -20,6 +20,7 @@ final class StationaryEnvironmentTests: XCTestCase {
     static func make() -> LiquidCell { try! LiquidCell(spec: TestCell.spec(), model: model) }
 
     func testSameSeedSameEpisodeAndGoldenTrace() throws {
+        useBLASPath(self)
         var a = Self.make()
         var b = Self.make()
         _ = try a.reset(seed: 42)
