@@ -32,8 +32,38 @@ public struct BanditAgent: Agent {
     }
     public func save(to path: String) throws {
         try PolicyFile.write(path, agent: name) { f in
+            try f.setAttribute("exploration", exploration)
             try f.write("counts", counts, shape: [actionCount])
             try f.write("means", means, shape: [actionCount])
         }
+    }
+
+    /// Reads a policy written by `save`, for an environment of `actionCount` actions; refuses other sizes and
+    /// damaged values.
+    public static func load(_ path: String, actionCount: Int) throws -> BanditAgent {
+        let f: HDF5File
+        do { f = try HDF5File.open(path) } catch { throw AgentError.badPolicyFile("\(path): cannot open (\(error))") }
+        defer { f.close() }
+        let counts: [Double]
+        let means: [Double]
+        do {
+            counts = try f.readDouble("counts").data
+            means = try f.readDouble("means").data
+        } catch { throw AgentError.badPolicyFile("\(path): bandit policy without counts and means (\(error))") }
+        guard counts.count == actionCount, means.count == actionCount else {
+            throw AgentError.badPolicyFile(
+                "\(path): the bandit policy has \(counts.count) arms; the environment has \(actionCount) actions")
+        }
+        guard counts.allSatisfy({ $0.isFinite && $0 >= 0 }), means.allSatisfy(\.isFinite) else {
+            throw AgentError.badPolicyFile("\(path): the bandit policy's counts or means are damaged")
+        }
+        let exploration = (try? f.doubleAttribute("exploration")).flatMap { $0 } ?? 1
+        guard exploration.isFinite, exploration >= 0 else {
+            throw AgentError.badPolicyFile("\(path): the bandit policy's exploration is \(exploration)")
+        }
+        var agent = BanditAgent(actionCount: actionCount, exploration: exploration)
+        agent.counts = counts
+        agent.means = means
+        return agent
     }
 }

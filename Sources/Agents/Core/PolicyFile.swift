@@ -85,21 +85,23 @@ public enum PolicyFile {
         let kind = try f.stringAttribute("agent")
         let action = try f.doubleAttribute("action")
         f.close()
-        switch kind {
-        case "dqn": return try DQNAgent.load(path)
-        case "cem": return try CEMAgent.load(path)
-        case "ppo": return try PPOAgent.load(path)
-        case "fixed":
+        guard let agent = kind.flatMap(AgentKind.init(rawValue:)) else {
+            throw AgentError.badPolicyFile(
+                "\(path): not a MicroscopeGym policy file (attribute 'agent' is \(kind ?? "missing"))")
+        }
+        switch agent {
+        case .dqn: return try DQNAgent.load(path)
+        case .cem: return try CEMAgent.load(path)
+        case .ppo: return try PPOAgent.load(path)
+        case .bandit: return try BanditAgent.load(path, actionCount: environment.actionSpace.n)
+        case .fixed:
             guard let a = action, a.isFinite, environment.actionSpace.contains(Int(a)) else {
                 throw AgentError.badPolicyFile("\(path): fixed policy without an action of \(environment.actionSpace)")
             }
             return FixedAgent(action: Int(a))
-        case "heuristic":
+        case .heuristic:
             return HeuristicAgent(doseRates: environment.spec.doseRates, frameRates: environment.spec.frameRates)
-        case "random": return RandomAgent(actionCount: environment.actionSpace.n, seed: 0)
-        default:
-            throw AgentError.badPolicyFile(
-                "\(path): not a MicroscopeGym policy file (attribute 'agent' is \(kind ?? "missing"))")
+        case .random: return RandomAgent(actionCount: environment.actionSpace.n, seed: 0)
         }
     }
 }

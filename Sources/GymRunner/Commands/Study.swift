@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LeonardoSim
+import Agents
 import MicroscopeGym
 
 /// A training study: every agent × environment × seed as one `train` run, planned into a folder, run task by task
@@ -62,7 +63,9 @@ struct StudyPlanFile: Codable, Equatable {
 
 /// What a study is: its lists and the options of every train run (shared by `study plan` and `slurm study`).
 struct StudyOptions: ParsableArguments {
-    @Option(help: "Agents, comma-separated (dqn, cem, random, fixed, heuristic, bandit).") var agents: String
+    @Option(
+        help: ArgumentHelp("Agents, comma-separated (\(AgentKind.allCases.map(\.rawValue).joined(separator: ", ")))."))
+    var agents: String
     @Option(help: "Registered environment IDs, comma-separated.") var envs: String
     @Option(help: "Seeds: comma-separated, or FIRST:LAST.") var seeds: String
     @Flag(help: "Replace an existing study.json that differs.") var overwrite = false

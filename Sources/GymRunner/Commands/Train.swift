@@ -16,7 +16,7 @@ struct Train: ParsableCommand {
             setting) and learning_curve.svg. --resume continues a killed run from checkpoint.h5.
             """)
 
-    @Option(help: "Agent: dqn, ppo, cem, random, fixed, heuristic or bandit.") var agent: AgentKind = .dqn
+    @Option(help: ArgumentHelp("Agent: \(AgentKind.namesList).")) var agent: AgentKind = .dqn
     @OptionGroup var environment: EnvironmentOptions
     @Option(help: "Training steps.") var steps: Int = 20_000
     @Option(help: "Seed of the agent and of the training episodes.") var seed: UInt64 = 1

@@ -4,14 +4,7 @@ import LeonardoSim
 import MicroscopeGym
 import Agents
 
-enum AgentKind: String, ExpressibleByArgument, CaseIterable, Codable {
-    case dqn, ppo, cem, random, fixed, heuristic, bandit
-
-    /// Agents that learn from training and whose best validated policy is kept.
-    var learns: Bool { self == .dqn || self == .ppo || self == .cem }
-    /// Agents whose full training state is checkpointed, so that --resume continues them exactly.
-    var resumable: Bool { self == .dqn || self == .ppo }
-}
+extension AgentKind: ExpressibleByArgument {}
 
 /// DQN hyper-parameters as flags (defaults from `DQNHyperparameters`).
 struct DQNOptions: ParsableArguments {

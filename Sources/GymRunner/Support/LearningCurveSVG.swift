@@ -4,13 +4,18 @@ import LeonardoSim
 import MicroscopeGym
 import Agents
 
+/// `text` with XML's special characters escaped.
+func escapeXML(_ text: String) -> String {
+    text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+        .replacingOccurrences(of: ">", with: "&gt;")
+}
+
 /// An SVG learning curve: episode returns (light), their moving average, evaluation means with 95 % CIs, and
 /// dashed baselines.
-func learningCurveSVG(curve: [(Int, Double)], eval: [(Int, Double, Double)], baselines: [String: Double], title: String)
-    -> String
-{
-    let w = 760.0
-    let h = 420.0
+func learningCurveSVG(
+    curve: [(Int, Double)], eval: [(Int, Double, Double)], baselines: [String: Double], title: String,
+    width w: Double = 760, height h: Double = 420
+) -> String {
     let left = 70.0
     let right = 150.0
     let top = 40.0
@@ -18,28 +23,29 @@ func learningCurveSVG(curve: [(Int, Double)], eval: [(Int, Double, Double)], bas
     let xs = curve.map { Double($0.0) } + eval.map { Double($0.0) }
     let ys = curve.map { $0.1 } + eval.flatMap { [$0.1 - $0.2, $0.1 + $0.2] } + Array(baselines.values)
     let finite = ys.filter { $0.isFinite }
-    let x0 = 0.0
-    let x1 = max(xs.max() ?? 1, 1)
-    var y0 = finite.min() ?? 0
-    var y1 = finite.max() ?? 1
-    if y1 - y0 < 1e-9 {
-        y0 -= 1
-        y1 += 1
-    }
+    // Round ticks spanning the data; the axes end at the outer ticks.
+    let xTicks = NiceTicks(low: 0, high: max(xs.max() ?? 1, 1))
+    let yTicks = NiceTicks(low: finite.min() ?? 0, high: finite.max() ?? 1)
+    let (x0, x1) = (xTicks.low, xTicks.high)
+    let (y0, y1) = (yTicks.low, yTicks.high)
     func px(_ x: Double) -> Double { left + (x - x0) / (x1 - x0) * (w - left - right) }
     func py(_ y: Double) -> Double { top + (y1 - y) / (y1 - y0) * (h - top - bottom) }
     var s =
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(w))\" height=\"\(Int(h))\" font-family=\"sans-serif\" font-size=\"12\">\n"
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(w))\" height=\"\(Int(h))\" viewBox=\"0 0 \(Int(w)) \(Int(h))\" font-family=\"sans-serif\" font-size=\"12\">\n"
+    let (titleText, titleSize) = LinePlot.fitted(title, width: w - left - 10, size: 15)
     s +=
-        "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n<text x=\"\(left)\" y=\"22\" font-size=\"15\">\(title)</text>\n"
+        "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n<text x=\"\(left)\" y=\"22\" font-size=\"\(Int(titleSize))\">\(escapeXML(titleText))</text>\n"
     s += "<line x1=\"\(left)\" y1=\"\(h - bottom)\" x2=\"\(w - right)\" y2=\"\(h - bottom)\" stroke=\"black\"/>\n"
     s += "<line x1=\"\(left)\" y1=\"\(top)\" x2=\"\(left)\" y2=\"\(h - bottom)\" stroke=\"black\"/>\n"
-    for i in 0...4 {
-        let yv = y0 + Double(i) / 4 * (y1 - y0)
-        let xv = x0 + Double(i) / 4 * (x1 - x0)
-        s += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.1f</text>\n", left - 6, py(yv) + 4, yv)
+    for yv in yTicks.values {
         s += String(
-            format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%.0f</text>\n", px(xv), h - bottom + 18, xv)
+            format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%@</text>\n", left - 6, py(yv) + 4,
+            yTicks.label(yv))
+    }
+    for xv in xTicks.values {
+        s += String(
+            format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%@</text>\n", px(xv), h - bottom + 18,
+            xTicks.label(xv))
     }
     s += "<text x=\"\((left + w - right) / 2)\" y=\"\(h - 10)\" text-anchor=\"middle\">environment steps</text>\n"
     s +=
@@ -79,9 +85,16 @@ func learningCurveSVG(curve: [(Int, Double)], eval: [(Int, Double, Double)], bas
         s += String(
             format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%@\" stroke-dasharray=\"6 4\"/>\n",
             left, py(v), w - right, py(v), color)
+        let y = labelY[i]! - overflow
+        if abs(y - 4 - py(v)) > 3 {
+            // A leader line from the reference line's end to its label, which was moved to keep labels apart.
+            s += String(
+                format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%@\" stroke-width=\"0.8\"/>\n",
+                w - right, py(v), w - right + 5, y - 4, color)
+        }
         s +=
-            "<text x=\"\(String(format: "%.1f", w - right + 6))\" y=\"\(String(format: "%.1f", labelY[i]! - overflow))\" "
-            + "fill=\"\(color)\">\(name) \(String(format: "%.1f", v))</text>\n"
+            "<text x=\"\(String(format: "%.1f", w - right + 6))\" y=\"\(String(format: "%.1f", y))\" "
+            + "fill=\"\(color)\">\(escapeXML(name)) \(String(format: "%.1f", v))</text>\n"
     }
     // Legend inside the plot area, top left (early training returns sit low), on a white box.
     let entries = [("training (avg of 20)", "#08519c"), ("validation ± 95% CI (lines: test)", "#d94801")]

@@ -71,14 +71,10 @@ func writeScoreboard(_ plan: StudyPlanFile, _ rows: [CompletedTask], dir: String
         LinePlot.Series(
             label: "best fixed = 1, random = 0", color: "#7f7f7f", points: [(0.6, 1), (n + 0.4, 1)], dashed: true))
     series.append(LinePlot.Series(label: "", color: "#7f7f7f", points: [(0.6, 0), (n + 0.4, 0)], dashed: true))
-    series.append(
-        LinePlot.Series(
-            label: "", color: "#000000", points: plan.environments.indices.map { (Double($0 + 1), -0.15) },
-            lineless: true, pointLabels: plan.environments))
     let plot = LinePlot(
         title: "Scoreboard: normalised test score per run (\(plan.seeds.count) seeds per scenario)",
         xLabel: "scenario", yLabel: "(agent − random)/(best fixed − random)", xTickLabels: false, legendBelow: true,
-        series: series)
+        xCategories: plan.environments, series: series)
     try writeAtomically((dir as NSString).appendingPathComponent("scoreboard.csv"), Data(csv.utf8))
     try writeAtomically((dir as NSString).appendingPathComponent("scoreboard.md"), Data(md.utf8))
     try writeAtomically((dir as NSString).appendingPathComponent("scoreboard.svg"), Data(plot.svg().utf8))

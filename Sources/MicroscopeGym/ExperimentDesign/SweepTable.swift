@@ -206,7 +206,7 @@ public struct SweepTable: Equatable {
     public func heatmapSVG() -> String {
         let cell = 64.0
         let left = 90.0
-        let top = 50.0
+        let top = 58.0
         let title = "\(environment): mean return (\(episodes) episodes per setting)"
         let barX = left + cell * Double(frameRates.count) + 24  // colour bar right of the grid
         // Wide enough for the title (14 px, ~0.6 em per character) and the colour bar with its labels.
@@ -257,9 +257,16 @@ public struct SweepTable: Equatable {
                 format: "<rect x=\"%.0f\" y=\"%.1f\" width=\"14\" height=\"%.1f\" fill=\"rgb(%d,%d,%d)\"/>\n", barX,
                 top + barH * Double(k) / 20, barH / 20 + 0.5, red, green, blue)
         }
-        s += String(format: "<text x=\"%.0f\" y=\"%.0f\">%.1f</text>\n", barX + 18, top + 10, hi)
-        s += String(format: "<text x=\"%.0f\" y=\"%.0f\">%.1f</text>\n", barX + 18, top + barH, lo)
-        s += String(format: "<text x=\"%.0f\" y=\"%.0f\">return</text>\n", barX + 18, top + barH / 2 + 4)
+        // Its scale: round ticks (NiceTicks) inside the data range, each with a tick mark; the name above the bar.
+        let ticks = NiceTicks(low: lo, high: hi, count: 6)
+        for v in ticks.values where v >= lo - 1e-9 && v <= hi + 1e-9 {
+            let y = top + barH * (hi - v) / (hi - lo)
+            s += String(
+                format: "<line x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\" stroke=\"black\"/>\n", barX + 14, y,
+                barX + 18, y)
+            s += String(format: "<text x=\"%.0f\" y=\"%.1f\">%@</text>\n", barX + 20, y + 4, ticks.label(v))
+        }
+        s += String(format: "<text x=\"%.0f\" y=\"%.0f\">return</text>\n", barX, top - 8)
         s += String(
             format: "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">frame rate (frames/s)</text>\n",
             left + cell * Double(frameRates.count) / 2, h - 18)
