@@ -12,7 +12,7 @@ struct GymRunner: ParsableCommand {
             Train.self, Evaluate.self, List.self, Check.self, Dataset.self, Stats.self, Generate.self, Encode.self,
             TrainLeonardo.self, PlotCurve.self, CalibrateDose.self, MatchDose.self, FitPrior.self, TrainClassifier.self,
             Fidelity.self, SplitReal.self, Sweep.self, Merge.self, Bench.self, Trace.self, Study.self, Slurm.self,
-            Soak.self, Benchmark.self, HeadroomCommand.self
+            Soak.self, Benchmark.self, HeadroomCommand.self, Judge.self
         ],
         defaultSubcommand: Train.self)
 }

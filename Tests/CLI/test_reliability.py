@@ -443,3 +443,24 @@ def test_kernel_settings_from_the_environment():
     assert "MICROSCOPEGYM_KERNELS=fast is neither blas nor simd; using simd" in r.stderr
     r = bench(MICROSCOPEGYM_KERNELS="simd", MICROSCOPEGYM_KERNEL_LEVEL="7")
     assert r.returncode == 0 and "MICROSCOPEGYM_KERNEL_LEVEL=7 is not 0, 1 or 2" in r.stderr
+
+
+def test_judge_reports_the_floor_and_refuses_bad_input(tmp_path):
+    """gym-runner judge: the battery's KS distances beside the real-against-real floor, isotropy, and the two-sample
+    tests with their control; missing files and impossible windows are refused by name."""
+    fails(run("judge", "--candidate", tmp_path / "missing.h5"), "missing.h5")
+    fails(run("judge"), "--candidate")
+    fails(run("judge", "--candidate", tmp_path / "x.h5", "--window", 5), "--window")
+    bm = tmp_path / "bm.h5"
+    assert run("dataset", "--kind", "bm", "--count", 300, "--seed", 2, "--out", bm).returncode == 0
+    r = run("judge", "--candidate", bm, "--learned-epochs", 0)
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    assert "| control: real particles" in out and "| bm.h5 |" in out
+    assert "| log_xy_step_std_ratio |" in out and "| within 2 × floor |" in out
+    # Brownian motion is isotropic (about half the windows longer on x) and easy to tell from real particles.
+    row = next(l for l in out.splitlines() if l.startswith("| bm.h5 | ") and "%" in l)
+    share = float(row.split("|")[2].strip().rstrip(" %"))
+    assert 40 <= share <= 60, row
+    c2st = next(l for l in out.splitlines() if l.startswith("| bm.h5 | ") and "[" in l)
+    assert float(c2st.split("|")[2].split()[0]) > 0.8, c2st
