@@ -25,6 +25,10 @@ struct Generate: ParsableCommand {
     @Option(help: "Decode the latents in dataset 'latents' (N×latent) of this HDF5 file instead of sampling.")
     var latents: String?
     @Option(help: "Output HDF5 file.") var out: String = "generated.h5"
+    @Flag(
+        help:
+            "Apply one of the eight symmetries of the square to each trajectory, drawn uniformly (from its own stream of --seed), then shift each axis to minimum 0: a set isotropic in law whatever axis the decoder prefers."
+    ) var symmetrize = false
     @OptionGroup var overwriting: OverwriteOption
     @Option(
         help:
@@ -139,6 +143,13 @@ struct Generate: ParsableCommand {
             }
         }
         bar.finish()
+        if symmetrize {
+            guard C == 2 else {
+                throw UserError("--symmetrize: the model makes \(C)-channel trajectories, not 2-D ones")
+            }
+            var symmetryRNG = Xoshiro256StarStar(seed: seed &+ 0x51A7_E5A1_50D0_0001)
+            TrajectorySet.applyRandomSymmetries(&out, count: n, length: T, rng: &symmetryRNG)
+        }
         try writeHDF5Atomically(self.out) { f in
             try f.write("trajectories", out, shape: [n, T, C])
             try f.write("latents", z, shape: [n, L])
@@ -148,6 +159,7 @@ struct Generate: ParsableCommand {
                 try f.setAttribute("seed", String(seed))  // any UInt64 (Int would trap from 2⁶³)
                 try f.setAttribute("prior", prior.rawValue)
             }
+            if symmetrize { try f.setAttribute("symmetrized", "one uniform symmetry of the square per trajectory") }
         }
         print("wrote \(n) trajectories of \(T) frames to \(self.out)")
     }

@@ -27,11 +27,39 @@ extension TrajectorySet {
     /// reflections: (x, y) → (±x, ±y), (±y, ±x)). In-plane diffusion of a particle in an isotropic liquid has no
     /// preferred direction, and these maps keep the paper's per-axis normalisation (the ranges are only permuted).
     /// Image k of trajectory i is trajectory 8i + k; image 0 is the original.
+    /// The eight symmetries of the square as (swap axes, sign of x, sign of y), identity first.
+    public static let squareSymmetries: [(swapAxes: Bool, sx: Float, sy: Float)] = [
+        (false, 1, 1), (false, -1, 1), (false, 1, -1), (false, -1, -1),
+        (true, 1, 1), (true, -1, 1), (true, 1, -1), (true, -1, -1)
+    ]
+
+    /// Applies one of the eight symmetries of the square to each trajectory of `trajectories` (count × `length` × 2),
+    /// drawn uniformly from `rng` (one draw per trajectory), then shifts each axis to minimum 0 so that a
+    /// paper-normalised trajectory stays normalised. A set so treated is isotropic in law whatever the generator's
+    /// preferred axis: free in-plane diffusion has none.
+    public static func applyRandomSymmetries(
+        _ trajectories: inout [Float], count: Int, length: Int, rng: inout Xoshiro256StarStar
+    ) {
+        for i in 0..<count {
+            let (swapAxes, sx, sy) = squareSymmetries[Int(rng.next() % 8)]
+            var (minX, minY) = (Float.infinity, Float.infinity)
+            for t in 0..<length {
+                let k = (i * length + t) * 2
+                let (x, y) = (trajectories[k], trajectories[k + 1])
+                trajectories[k] = sx * (swapAxes ? y : x)
+                trajectories[k + 1] = sy * (swapAxes ? x : y)
+                minX = min(minX, trajectories[k])
+                minY = min(minY, trajectories[k + 1])
+            }
+            for t in 0..<length {
+                trajectories[(i * length + t) * 2] -= minX
+                trajectories[(i * length + t) * 2 + 1] -= minY
+            }
+        }
+    }
+
     public func symmetryAugmented() -> TrajectorySet {
-        let maps: [(Bool, Float, Float)] = [
-            (false, 1, 1), (false, -1, 1), (false, 1, -1), (false, -1, -1),
-            (true, 1, 1), (true, -1, 1), (true, 1, -1), (true, -1, -1)
-        ]
+        let maps = TrajectorySet.squareSymmetries
         var out = [Float](repeating: 0, count: trajectories.count * maps.count)
         var index = 0
         for i in 0..<count {

@@ -99,4 +99,47 @@ final class TrajectoryBatteryTests: XCTestCase {
         XCTAssertEqual(low, 0.4038, accuracy: 1e-3)
         XCTAssertEqual(high, 0.5962, accuracy: 1e-3)
     }
+
+    /// A set that always moves further along x becomes isotropic in law under uniformly drawn symmetries of the
+    /// square, and each trajectory stays paper-normalised (per-axis minimum 0, largest range 1).
+    func testRandomSymmetriesMakeAnAnisotropicSetIsotropic() {
+        var rng = Xoshiro256StarStar(seed: 21)
+        let (n, T) = (4000, 50)
+        var r: [Float] = []
+        for _ in 0..<n {
+            var p = (0.0, 0.0)
+            var one: [Float] = []
+            for _ in 0..<T {
+                p = (p.0 + 2 * rng.normal(), p.1 + 0.5 * rng.normal())
+                one += [Float(p.0), Float(p.1)]
+            }
+            let xs = stride(from: 0, to: one.count, by: 2).map { one[$0] }
+            let ys = stride(from: 1, to: one.count, by: 2).map { one[$0] }
+            let scale = max(xs.max()! - xs.min()!, ys.max()! - ys.min()!)
+            for t in 0..<T {
+                one[2 * t] = (one[2 * t] - xs.min()!) / scale
+                one[2 * t + 1] = (one[2 * t + 1] - ys.min()!) / scale
+            }
+            r += one
+        }
+        func share(_ r: [Float]) -> Double {
+            (0..<n).map {
+                value("x_range_longer", TrajectoryBattery.statistics(r[($0 * 2 * T)..<(($0 + 1) * 2 * T)], length: T))
+            }
+            .reduce(0, +) / Double(n)
+        }
+        XCTAssertGreaterThan(share(r), 0.95)
+        var symmetric = r
+        var draws = Xoshiro256StarStar(seed: 4)
+        TrajectorySet.applyRandomSymmetries(&symmetric, count: n, length: T, rng: &draws)
+        XCTAssertEqual(share(symmetric), 0.5, accuracy: 0.03)
+        for i in [0, 17, 3999] {
+            let one = Array(symmetric[(i * 2 * T)..<((i + 1) * 2 * T)])
+            let xs = stride(from: 0, to: one.count, by: 2).map { one[$0] }
+            let ys = stride(from: 1, to: one.count, by: 2).map { one[$0] }
+            XCTAssertEqual(xs.min()!, 0)
+            XCTAssertEqual(ys.min()!, 0)
+            XCTAssertEqual(max(xs.max()!, ys.max()!), 1, accuracy: 1e-6)
+        }
+    }
 }
