@@ -7,12 +7,7 @@ import XCTest
 
 /// Every agent of `AgentKind` that saves a policy file can be loaded from it, acting as it did.
 final class PolicyFileTests: XCTestCase {
-    func cell() throws -> LiquidCell {
-        try makeEnvironment(id: "LiquidCell-v0").withSmallRandomDecoder(seed: 3) {
-            $0.segmentFrames = 32
-            $0.limits.maxSteps = 12
-        }
-    }
+    func cell() throws -> LiquidCell { try tinyLiquidCell() }
 
     /// A lightly trained agent of each kind (so that learned parameters differ from a fresh agent's).
     func trained(_ kind: AgentKind, _ cell: LiquidCell) throws -> any Agent {

@@ -5,15 +5,17 @@ import XCTest
 @testable import LeonardoSim
 @testable import MicroscopeGym
 
+/// LiquidCell-v0 on a small random decoder (T = 32), episodes of at most 12 steps: fast in debug builds.
+func tinyLiquidCell() throws -> LiquidCell {
+    try makeEnvironment(id: "LiquidCell-v0").withSmallRandomDecoder(seed: 3) {
+        $0.segmentFrames = 32
+        $0.limits.maxSteps = 12
+    }
+}
+
 /// `TrainingSession` trains agents from Swift code, without the CLI.
 final class TrainingSessionTests: XCTestCase {
-    /// LiquidCell-v0 on a small random decoder (T = 32), episodes of at most 12 steps: fast in debug builds.
-    func tinyCell() throws -> LiquidCell {
-        try makeEnvironment(id: "LiquidCell-v0").withSmallRandomDecoder(seed: 3) {
-            $0.segmentFrames = 32
-            $0.limits.maxSteps = 12
-        }
-    }
+    func tinyCell() throws -> LiquidCell { try tinyLiquidCell() }
 
     /// DQN hyper-parameters small enough for a test of `steps` steps.
     func smallDQN(steps: Int, seed: UInt64) throws -> DQNAgent {

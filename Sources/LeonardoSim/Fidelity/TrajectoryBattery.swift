@@ -211,21 +211,9 @@ public struct LogisticTwoSampleTest {
         return (max(0, centre - half), min(1, centre + half))
     }
 
-    /// Solves the symmetric positive-definite system H·x = g (Cholesky), or nil.
+    /// Solves the symmetric positive-definite system H·x = g (by `choleskyLower`), or nil.
     static func solve(_ h: [Double], _ g: [Double], _ p: Int) -> [Double]? {
-        var l = [Double](repeating: 0, count: p * p)
-        for i in 0..<p {
-            for j in 0...i {
-                var s = h[i * p + j]
-                for k in 0..<j { s -= l[i * p + k] * l[j * p + k] }
-                if i == j {
-                    guard s > 0 else { return nil }
-                    l[i * p + i] = s.squareRoot()
-                } else {
-                    l[i * p + j] = s / l[j * p + j]
-                }
-            }
-        }
+        guard let l = try? choleskyLower(h, p) else { return nil }
         var y = [Double](repeating: 0, count: p)
         for i in 0..<p {
             var s = g[i]
