@@ -464,3 +464,18 @@ def test_judge_reports_the_floor_and_refuses_bad_input(tmp_path):
     assert 40 <= share <= 60, row
     c2st = next(l for l in out.splitlines() if l.startswith("| bm.h5 | ") and "[" in l)
     assert float(c2st.split("|")[2].split()[0]) > 0.8, c2st
+
+
+def test_evaluate_records_episodes_exactly(tmp_path):
+    """evaluate --record: a second run with the same seed and policy writes the same bytes; an existing recording
+    is replaced only with --overwrite; the random agent's recording is its evaluated episodes too."""
+    args = ["evaluate", "--env", "MixedSample-v0", "--episodes", 2, "--seed", 11]
+    a, b = tmp_path / "a.h5", tmp_path / "b.h5"
+    for agent in ("heuristic", "random"):
+        r = run(*args, "--agent", agent, "--record", a, "--overwrite")
+        assert r.returncode == 0, r.stderr
+        assert "recorded" in r.stdout
+        assert run(*args, "--agent", agent, "--record", b, "--overwrite").returncode == 0
+        assert a.read_bytes() == b.read_bytes()
+    fails(run(*args, "--agent", "heuristic", "--record", a), "already exists")
+    fails(run(*args, "--agent", "heuristic", "--env", "NoSuchCell-v9", "--record", a), "NoSuchCell-v9")

@@ -17,6 +17,11 @@ struct Evaluate: ParsableCommand {
         help:
             "Also run this fixed action on the same seeds and print the paired difference (e.g. the sweep's best setting)."
     ) var versusFixedAction: Int?
+    @Option(
+        help:
+            "Also write every step of the episodes to this HDF5 file: observed segments (NaN where lost), true positions, settings, rewards, the info and each episode's hidden particle and latent path (schema: docs/agents.md, Recordings)."
+    ) var record: String?
+    @OptionGroup var overwriting: OverwriteOption
 
     func validate() throws {
         if (policy == nil) == (agent == nil) { throw ValidationError("give exactly one of --policy and --agent") }
@@ -39,7 +44,22 @@ struct Evaluate: ParsableCommand {
             }
             a = makeBaseline(agent!, cell: cell, seed: seed, fixedAction: fixed)
         }
+        if let record {
+            try claimOutput(
+                record, inputs: [policy, environment.envFile].compactMap { $0 }, overwrite: overwriting.overwrite,
+                flag: "--record")
+        }
         let r = try evaluate(a, cell: cell, seeds: (0..<episodes).map { seed &+ UInt64($0) })
+        if let record {
+            var recorder = a
+            let recording = try EpisodeRecording.record(
+                &recorder, environment: cell, seeds: (0..<episodes).map { seed &+ UInt64($0) })
+            guard recording.returns == r.returns else {
+                throw UserError("internal: the recorded episodes differ from the evaluated ones; please report")
+            }
+            try recording.write(record)
+            print("recorded \(recording.stepCount) steps of \(episodes) episodes to \(record)")
+        }
         print(
             String(
                 format: "%@ on %@, %d episodes: return %.2f ± %.2f (95%% CI), signal %.1f, damage %.2f, length %.1f",

@@ -1,0 +1,133 @@
+import Foundation
+import LeonardoSim
+import MicroscopeGym
+
+/// What a scientist needs to analyse what an agent did: every step of evaluation episodes with the observed segment
+/// (NaN where the particle was lost), the true positions behind it, the settings, dose, damage, signal, reward and
+/// the full info, and each episode's hidden particle (sensitivity, contrast, range scale) and latent path.
+///
+/// `write(_:)` stores it as HDF5 (format `microscopegym.recording/1`, one row per step across all episodes; the
+/// schema is in docs/agents.md, "Recordings"); `gym-runner evaluate --record OUT.h5` writes one. Recording changes
+/// nothing in the episodes: the agent sees what `Evaluation.run` shows it.
+public struct EpisodeRecording: Equatable {
+    public static let format = "microscopegym.recording/1"
+
+    public var environment: String
+    public var agent: String
+    public var frames: Int
+    public var latentDimension: Int
+    public var infoKeys = LiquidCell.infoKeys
+    // Per episode.
+    public var seeds: [UInt64] = []
+    public var firstStep: [Int64] = []
+    public var lengths: [Int64] = []
+    public var returns: [Double] = []
+    /// ln(D_c,particle / D_c), ln κ and ln m of each episode's particle (`LiquidCell.privilegedNames`).
+    public var logCriticalDoseRatio: [Double] = []
+    public var logContrast: [Double] = []
+    public var logParticleScale: [Double] = []
+    /// The reset's search segment (episodes × frames × 2): observed (NaN where lost) and true positions, nm.
+    public var resetObserved: [Float] = []
+    public var resetTrue: [Float] = []
+    // Per step.
+    public var episode: [Int64] = []
+    public var step: [Int64] = []
+    public var action: [Int64] = []
+    public var doseRate: [Double] = []
+    public var frameRate: [Double] = []
+    public var reward: [Double] = []
+    public var terminated: [Int64] = []
+    public var truncated: [Int64] = []
+    /// steps × frames × 2, nm.
+    public var observed: [Float] = []
+    public var truePositions: [Float] = []
+    /// steps × `infoKeys.count`.
+    public var info: [Double] = []
+    /// steps × latent dimension: the latent state after the step (its dose coordinate included).
+    public var latent: [Double] = []
+
+    public var stepCount: Int { episode.count }
+
+    /// Runs `agent` greedily on `environment` for `seeds` (as `Evaluation.run`) and records every step.
+    public static func record<A: Agent>(_ agent: inout A, environment: LiquidCell, seeds: [UInt64]) throws
+        -> EpisodeRecording
+    {
+        let keys = Evaluation.observationKeys(for: environment)
+        var env = environment
+        let T = environment.spec.segmentFrames
+        let L = environment.model.config.latentDim
+        var r = EpisodeRecording(
+            environment: environment.spec.id, agent: agent.name, frames: T, latentDimension: L)
+        func flat(_ o: [String: [Float]]) -> [Float] { keys.flatMap { o[$0]! } }
+        for (e, seed) in seeds.enumerated() {
+            var (o, _) = try env.reset(seed: seed)
+            r.seeds.append(seed)
+            r.firstStep.append(Int64(r.stepCount))
+            let hidden = env.hiddenState
+            r.logCriticalDoseRatio.append(Double(hidden[0]))
+            r.logContrast.append(Double(hidden[1]))
+            r.logParticleScale.append(Double(hidden[2]))
+            r.resetObserved += o["segment"]!
+            r.resetTrue += env.lastTrueSegment.map { Float($0) }
+            var total = 0.0
+            var n = 0
+            while true {
+                let a = agent.act(flat(o), explore: false)
+                let (d, f) = env.setting(for: a)
+                let s = try env.step(a)
+                r.episode.append(Int64(e))
+                r.step.append(Int64(n))
+                r.action.append(Int64(a))
+                r.doseRate.append(d)
+                r.frameRate.append(f)
+                r.reward.append(s.reward)
+                r.terminated.append(s.terminated ? 1 : 0)
+                r.truncated.append(s.truncated ? 1 : 0)
+                r.observed += s.observation["segment"]!
+                r.truePositions += env.lastTrueSegment.map { Float($0) }
+                r.info += r.infoKeys.map { s.info[$0] ?? .nan }
+                r.latent += env.hiddenState[3...].map { Double($0) }
+                total += s.reward
+                n += 1
+                o = s.observation
+                if s.done { break }
+            }
+            r.lengths.append(Int64(n))
+            r.returns.append(total)
+        }
+        return r
+    }
+
+    /// Writes the recording atomically (temporary file, then rename); the same recording gives the same bytes.
+    public func write(_ path: String) throws {
+        let S = stepCount
+        let E = seeds.count
+        try writeHDF5Atomically(path) { f in
+            try f.setAttribute("format", EpisodeRecording.format)
+            try f.setAttribute("environment", environment)
+            try f.setAttribute("agent", agent)
+            try f.setAttribute("info_keys", String(decoding: try JSONEncoder().encode(infoKeys), as: UTF8.self))
+            try f.write("episode_seed", seeds, shape: [E])
+            try f.write("episode_first_step", firstStep, shape: [E])
+            try f.write("episode_length", lengths, shape: [E])
+            try f.write("episode_return", returns, shape: [E])
+            try f.write("episode_log_critical_dose_ratio", logCriticalDoseRatio, shape: [E])
+            try f.write("episode_log_contrast", logContrast, shape: [E])
+            try f.write("episode_log_particle_scale", logParticleScale, shape: [E])
+            try f.write("reset_observed", resetObserved, shape: [E, frames, 2])
+            try f.write("reset_true_positions", resetTrue, shape: [E, frames, 2])
+            try f.write("step_episode", episode, shape: [S])
+            try f.write("step_index", step, shape: [S])
+            try f.write("action", action, shape: [S])
+            try f.write("dose_rate", doseRate, shape: [S])
+            try f.write("frame_rate", frameRate, shape: [S])
+            try f.write("reward", reward, shape: [S])
+            try f.write("terminated", terminated, shape: [S])
+            try f.write("truncated", truncated, shape: [S])
+            try f.write("observed", observed, shape: [S, frames, 2])
+            try f.write("true_positions", truePositions, shape: [S, frames, 2])
+            try f.write("info", info, shape: [S, infoKeys.count])
+            try f.write("latent", latent, shape: [S, latentDimension])
+        }
+    }
+}
