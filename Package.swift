@@ -28,7 +28,7 @@ let package = Package(
                 path: "Sources/LeonardoSim"),
         .target(name: "MicroscopeGym", dependencies: ["LeonardoSim"], path: "Sources/MicroscopeGym"),
         .target(name: "Agents", dependencies: ["LeonardoSim", "MicroscopeGym"], path: "Sources/Agents"),
-        .target(name: "MicroscopeGymC", dependencies: ["LeonardoSim", "MicroscopeGym"], path: "Sources/MicroscopeGymC",
+        .target(name: "MicroscopeGymC", dependencies: ["LeonardoSim", "MicroscopeGym", "Agents"], path: "Sources/MicroscopeGymC",
                 exclude: ["microscope_gym.h"]),
         .executableTarget(name: "GymRunner",
                           dependencies: ["LeonardoSim", "MicroscopeGym", "Agents",

@@ -67,4 +67,13 @@ int32_t mg_get_state(int64_t handle, uint8_t *buffer, ptrdiff_t capacity, ptrdif
  * on a mismatch nothing changes. */
 int32_t mg_set_state(int64_t handle, const uint8_t *buffer, ptrdiff_t size);
 
+/* Trained policies: a policy file of any agent (gym-runner's policy.h5) for the environment of handle environment;
+ * *observation_size gets the number of values it reads (features then instrument, float32). Privileged policies are
+ * refused. Policy handles are their own (an environment function refuses them as unknown, and the reverse). */
+int32_t mg_policy_load(const char *path, int64_t environment, int64_t *policy, int64_t *observation_size);
+/* The greedy action for count observation values (count must equal the observation size; values must be finite). */
+int32_t mg_policy_act(int64_t policy, const float *observation, int64_t count, int64_t *action);
+int32_t mg_policy_name(int64_t policy, char *buffer, ptrdiff_t capacity);
+int32_t mg_policy_close(int64_t policy);
+
 #endif

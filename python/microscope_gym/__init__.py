@@ -25,12 +25,13 @@ from ._native import (
     SpecError,
 )
 from .env import MicroscopeEnv
+from .policy import Policy
 from .vector import MicroscopeVectorEnv
 
 NAMESPACE = "MicroscopeGym"
 
 __all__ = [
-    "MicroscopeEnv", "MicroscopeVectorEnv", "registered_ids", "register_environments", "library_path",
+    "MicroscopeEnv", "MicroscopeVectorEnv", "Policy", "registered_ids", "register_environments", "library_path",
     "MicroscopeGymError", "InvalidArgumentError", "EnvironmentStateError", "SpecError", "LibraryNotFoundError",
     "ConcurrentUseError",
 ]

@@ -129,6 +129,10 @@ def _declare(lib: ctypes.CDLL) -> None:
         "mg_vector_step": ([i64, i64p, f32pp, f64p, u8p, u8p, f64p, f32pp, f64p, u8p], i32),
         "mg_get_state": ([i64, u8p, sz, ctypes.POINTER(sz)], i32),
         "mg_set_state": ([i64, u8p, sz], i32),
+        "mg_policy_load": ([cp, i64, i64p, i64p], i32),
+        "mg_policy_act": ([i64, f32p, i64, i64p], i32),
+        "mg_policy_name": ([i64, cp, sz], i32),
+        "mg_policy_close": ([i64], i32),
     }
     for name, (args, result) in signatures.items():
         function = getattr(lib, name)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LeonardoSim
 import MicroscopeGym
+import Agents
 
 /// Records one episode's observations and rewards for given actions: the Swift side of the Python package's
 /// seeding-parity test, and a readable dump of what an agent sees.
@@ -17,33 +18,56 @@ struct Trace: ParsableCommand {
     @Option(help: "Seed of reset.") var seed: UInt64 = 0
     @Option(
         help: "Discrete actions, comma-separated; when an episode ends, the next one starts with reset() (no seed).")
-    var actions: String
+    var actions: String?
+    @Option(
+        help:
+            "Take the actions from this policy file instead (greedy, on the features and instrument of the observation as written), for --steps steps: the Swift side of the Python Policy's parity test."
+    ) var policy: String?
+    @Option(help: "Steps with --policy.") var steps: Int = 50
     @Option(help: "Output JSON file.") var out: String
     @OptionGroup var overwriting: OverwriteOption
 
+    func validate() throws {
+        if (actions == nil) == (policy == nil) { throw ValidationError("give exactly one of --actions and --policy") }
+        try requireRange(steps, 1...100_000, "--steps")
+    }
+
     func run() throws {
-        let list = try actions.split(separator: ",").map { part -> Int in
+        let list = try (actions ?? "").split(separator: ",").map { part -> Int in
             guard let a = Int(part.trimmingCharacters(in: .whitespaces)) else {
                 throw UserError("--actions: '\(part)' is not an integer")
             }
             return a
         }
-        guard !list.isEmpty else { throw UserError("--actions: give at least one action") }
-        var env = try HoldLostFrames(try environment.make())
+        guard policy != nil || !list.isEmpty else { throw UserError("--actions: give at least one action") }
+        let cell = try environment.make()
+        var env = try HoldLostFrames(cell)
+        var agent: (any Agent)? = nil
+        if let policy {
+            guard !(try policyEnvironment(policy, cell)).revealsHiddenState else {
+                throw UserError(
+                    "--policy \(policy): a privileged policy needs the hidden state, which a trace does not show")
+            }
+            agent = try loadPolicy(policy, cell: cell)
+        }
         try claimOutput(out, overwrite: overwriting.overwrite)  // inputs first, then the output
         func encode(_ o: [String: [Float]]) -> [String: [Double]] { o.mapValues { $0.map(Double.init) } }
         var steps: [[String: Any]] = []
         let (first, firstInfo) = try env.reset(seed: seed)
-        for a in list {
+        var observation = first
+        for k in 0..<(agent == nil ? list.count : self.steps) {
+            let a = agent?.act(Evaluation.observationKeys.flatMap { observation[$0]! }, explore: false) ?? list[k]
             let s: Step<[String: [Float]]>
             do { s = try env.step(a) } catch let error as EnvironmentError { throw UserError("\(error)") }
             var entry: [String: Any] = [
                 "action": a, "observation": encode(s.observation), "reward": s.reward, "terminated": s.terminated,
                 "truncated": s.truncated, "info": s.info
             ]
+            observation = s.observation
             if s.done {
                 let (o, info) = try env.reset(seed: nil)
                 entry["next_reset"] = ["observation": encode(o), "info": info]
+                observation = o
             }
             steps.append(entry)
         }
