@@ -6,7 +6,14 @@ import MicroscopeGym
 
 struct List: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "List the registered environments and the agents.")
+    @Flag(help: "Print the table of spec fields (path, valid range, unit, meaning) as Markdown instead.")
+    var specFields = false
+
     func run() throws {
+        if specFields {
+            print(LiquidCellSpec.fieldTable, terminator: "")
+            return
+        }
         print("environments (\(EnvironmentRegistry.directory)):")
         for id in try EnvironmentRegistry.checkedIDs() {
             let line: String

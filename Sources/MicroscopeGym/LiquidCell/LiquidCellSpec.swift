@@ -126,6 +126,8 @@ public struct LiquidCellSpec: Codable, Equatable, Sendable {
             frameRateRange, particle, scale, latent, noise, damage, reward, limits
         static var allFields: [String] { allCases.map(\.rawValue) }
     }
+    /// The top-level JSON keys (for the test that `fields` and `otherFields` cover them).
+    static var codingKeys: [String] { CodingKeys.allFields }
 
     /// Reads and validates a spec file; errors name the file and the field.
     public static func load(_ path: String) throws -> LiquidCellSpec {
@@ -172,38 +174,172 @@ public struct LiquidCellSpec: Codable, Equatable, Sendable {
     /// Largest baseFrameRate / lowest frame rate a spec may ask for: a step then decodes at most this many segments.
     public static let maximumFrameRateRatio = 64.0
 
-    /// Valid range of every numeric field (dotted path → [min, max], units in `docs/environment.md`). The bounds
-    /// are physical (a camera's frame rates, the dose rates of LPTEM, a nanoparticle's size) and keep every step's
-    /// memory, time and arithmetic bounded: the return of any valid spec is finite.
-    public static let bounds: [String: ClosedRange<Double>] = [
-        "segmentFrames": 12...4096, "baseFrameRate": 0.01...10_000, "frameRates": 1e-4...10_000,
-        "doseRates": 1e-3...1e5, "doseRateRange": 1e-3...1e5, "frameRateRange": 1e-4...10_000,
-        "particle.length": 0.5...10_000, "particle.width": 0.5...10_000,
-        "scale.referenceRange": 1e-3...1e4, "scale.referenceDoseRate": 1e-3...1e5, "scale.doseExponent": -1...1,
-        "scale.particleSpread": 0...2, "scale.segmentSpread": 0...2,
-        "latent.relaxationTime": 1e-3...1e7, "latent.doseLagTime": 1e-3...1e7, "latent.nativeDoseRate": 1e-3...1e5,
-        "noise.precisionConstant": 1e-3...1e7, "noise.precisionFloor": 0...1e4, "noise.detectionElectrons": 1e-3...1e12,
-        "noise.contrastSpread": 0...3,
-        "damage.criticalDose": 1e-3...1e9, "damage.shape": 0.1...20, "damage.doseRateExponent": 0...5,
-        "damage.referenceDoseRate": 1e-3...1e5, "damage.destroyedAt": 1e-6...1, "damage.sensitivitySpread": 0...3,
-        "reward.signalWeight": 0...1e6, "reward.damageWeight": 0...1e6, "reward.perturbationWeight": 0...1e6,
-        "limits.timeBudget": 1e-3...1e8, "limits.doseBudget": 1e-3...1e12, "limits.maxSteps": 1...1e7
+    /// One numeric field of a spec file: its dotted path, valid range, unit and meaning, and how to read it (nil for
+    /// an optional field that is absent). `fields` is the one table of them: validation, the unknown-field check
+    /// with its suggestions and the range table of docs/environment.md (`gym-runner list --spec-fields`) all derive
+    /// from it, so adding a field means its member in the struct above and its row here.
+    public struct Field: Sendable {
+        public enum Kind: Sendable {
+            /// One number.
+            case scalar
+            /// A grid of the discrete action space: 1 … `maximumGridSize` strictly increasing values.
+            case grid
+            /// [min, max] of the continuous action space.
+            case interval
+        }
+        public let path: String
+        public let range: ClosedRange<Double>
+        public let unit: String
+        public let meaning: String
+        public let kind: Kind
+        public let optional: Bool
+        let read: @Sendable (LiquidCellSpec) -> [Double]?
+
+        init(
+            _ path: String, _ range: ClosedRange<Double>, _ unit: String, _ meaning: String, kind: Kind = .scalar,
+            optional: Bool = false, _ read: @escaping @Sendable (LiquidCellSpec) -> [Double]?
+        ) {
+            (self.path, self.range, self.unit, self.meaning, self.kind, self.optional, self.read) =
+                (path, range, unit, meaning, kind, optional, read)
+        }
+    }
+
+    /// Every numeric field with its valid range (units and meanings as in `docs/environment.md`). The bounds are
+    /// physical (a camera's frame rates, the dose rates of LPTEM, a nanoparticle's size) and keep every step's memory,
+    /// time and arithmetic bounded: the return of any valid spec is finite.
+    public static let fields: [Field] = [
+        Field("segmentFrames", 12...4096, "frames", "frames per segment (the model's length)") {
+            [Double($0.segmentFrames)]
+        },
+        Field("baseFrameRate", 0.01...10_000, "frames/s", "frame rate of the decoded trajectories") {
+            [$0.baseFrameRate]
+        },
+        Field("frameRates", 1e-4...10_000, "frames/s", "camera frame rates of the action grid", kind: .grid) {
+            $0.frameRates
+        },
+        Field("doseRates", 1e-3...1e5, "e⁻/Å²/s", "dose rates of the action grid", kind: .grid) { $0.doseRates },
+        Field("doseRateRange", 1e-3...1e5, "e⁻/Å²/s", "[min, max] dose rate of continuous actions", kind: .interval) {
+            $0.doseRateRange
+        },
+        Field(
+            "frameRateRange", 1e-4...10_000, "frames/s", "[min, max] frame rate of continuous actions", kind: .interval
+        ) { $0.frameRateRange },
+        Field("particle.length", 0.5...10_000, "nm", "projected rod length") { [$0.particle.length] },
+        Field("particle.width", 0.5...10_000, "nm", "projected rod width") { [$0.particle.width] },
+        Field(
+            "scale.referenceRange", 1e-3...1e4, "nm", "largest per-axis range of a segment at the reference dose rate"
+        ) {
+            [$0.scale.referenceRange]
+        },
+        Field("scale.referenceDoseRate", 1e-3...1e5, "e⁻/Å²/s", "dose rate of the reference range") {
+            [$0.scale.referenceDoseRate]
+        },
+        Field("scale.doseExponent", -1...1, "", "range ∝ (effective dose rate / reference)^exponent") {
+            [$0.scale.doseExponent]
+        },
+        Field("scale.particleSpread", 0...2, "log-normal σ", "particle-to-particle range spread") {
+            [$0.scale.particleSpread]
+        },
+        Field("scale.segmentSpread", 0...2, "log-normal σ", "segment-to-segment range spread") {
+            [$0.scale.segmentSpread]
+        },
+        Field("latent.relaxationTime", 1e-3...1e7, "s", "relaxation time of the latent process") {
+            [$0.latent.relaxationTime]
+        },
+        Field("latent.doseLagTime", 1e-3...1e7, "s", "lag of the effective dose rate behind the set one") {
+            [$0.latent.doseLagTime]
+        },
+        Field("latent.nativeDoseRate", 1e-3...1e5, "e⁻/Å²/s", "dose rate of native motion (perturbation reference)") {
+            [$0.latent.nativeDoseRate]
+        },
+        Field("noise.precisionConstant", 1e-3...1e7, "nm·e^½", "c of σ = √(c²/N + floor²)") {
+            [$0.noise.precisionConstant]
+        },
+        Field("noise.precisionFloor", 0...1e4, "nm", "localisation floor") { [$0.noise.precisionFloor] },
+        Field("noise.detectionElectrons", 1e-3...1e12, "e⁻", "detection probability 1 − exp(−N/this)") {
+            [$0.noise.detectionElectrons]
+        },
+        Field(
+            "noise.contrastSpread", 0...3, "half-normal log σ", "particle-to-particle contrast spread", optional: true
+        ) { $0.noise.contrastSpread.map { [$0] } },
+        Field("damage.criticalDose", 1e-3...1e9, "e⁻/Å²", "effective dose of damage 1 − 1/e") {
+            [$0.damage.criticalDose]
+        },
+        Field("damage.shape", 0.1...20, "", "Weibull shape") { [$0.damage.shape] },
+        Field("damage.doseRateExponent", 0...5, "", "β of the effective dose rate") { [$0.damage.doseRateExponent] },
+        Field("damage.referenceDoseRate", 1e-3...1e5, "e⁻/Å²/s", "reference of β") { [$0.damage.referenceDoseRate] },
+        Field("damage.destroyedAt", 1e-6...1, "", "damage at which the episode terminates") { [$0.damage.destroyedAt] },
+        Field(
+            "damage.sensitivitySpread", 0...3, "half-normal log σ", "particle-to-particle sensitivity spread",
+            optional: true
+        ) { $0.damage.sensitivitySpread.map { [$0] } },
+        Field("reward.signalWeight", 0...1e6, "", "weight of the signal (bits)") { [$0.reward.signalWeight] },
+        Field("reward.damageWeight", 0...1e6, "", "weight of the damage increment") { [$0.reward.damageWeight] },
+        Field("reward.perturbationWeight", 0...1e6, "", "weight of the perturbation") {
+            [$0.reward.perturbationWeight]
+        },
+        Field("limits.timeBudget", 1e-3...1e8, "s", "truncate at this elapsed time", optional: true) {
+            $0.limits.timeBudget.map { [$0] }
+        },
+        Field("limits.doseBudget", 1e-3...1e12, "e⁻/Å²", "truncate at this cumulative dose", optional: true) {
+            $0.limits.doseBudget.map { [$0] }
+        },
+        Field("limits.maxSteps", 1...1e7, "steps", "truncate after this many steps", optional: true) {
+            $0.limits.maxSteps.map { [Double($0)] }
+        }
     ]
+
+    /// Valid range of every numeric field (dotted path → [min, max]), from `fields`.
+    public static let bounds: [String: ClosedRange<Double>] = Dictionary(
+        uniqueKeysWithValues: fields.map { ($0.path, $0.range) })
     /// Most entries of `frameRates` and of `doseRates`.
     public static let maximumGridSize = 64
 
-    /// The fields a spec file may hold, by object (`""` for the top level).
-    static let knownFields: [String: [String]] = [
-        "": CodingKeys.allFields, "particle": ["length", "width"],
-        "scale": ["referenceRange", "referenceDoseRate", "doseExponent", "particleSpread", "segmentSpread"],
-        "latent": ["relaxationTime", "doseLagTime", "nativeDoseRate", "prior"],
-        "noise": ["precisionConstant", "precisionFloor", "detectionElectrons", "contrastSpread"],
-        "damage": [
-            "criticalDose", "shape", "doseRateExponent", "referenceDoseRate", "destroyedAt", "sensitivitySpread"
-        ],
-        "reward": ["signalWeight", "damageWeight", "perturbationWeight"],
-        "limits": ["timeBudget", "doseBudget", "maxSteps"]
-    ]
+    /// The fields that are not numbers (dotted paths).
+    static let otherFields = ["id", "description", "checkpoint", "latent.prior"]
+
+    /// The fields a spec file may hold, by object (`""` for the top level), from `fields` and `otherFields`.
+    static let knownFields: [String: [String]] = {
+        var known: [String: [String]] = ["": []]
+        for path in fields.map(\.path) + otherFields {
+            let parts = path.split(separator: ".", maxSplits: 1).map(String.init)
+            if parts.count == 1 {
+                known[""]!.append(parts[0])
+            } else {
+                if known[parts[0]] == nil { known[""]!.append(parts[0]) }
+                known[parts[0], default: []].append(parts[1])
+            }
+        }
+        return known
+    }()
+
+    /// The range table of docs/environment.md, generated from `fields` (`gym-runner list --spec-fields`).
+    public static var fieldTable: String {
+        func number(_ v: Double) -> String {
+            if v == 0 { return "0" }
+            let e = log10(abs(v))
+            if e == e.rounded() && abs(e) >= 3 {
+                let superscripts: [Character: Character] = [
+                    "-": "⁻", "0": "⁰", "1": "¹", "2": "²", "3": "³", "4": "⁴", "5": "⁵", "6": "⁶", "7": "⁷", "8": "⁸",
+                    "9": "⁹"
+                ]
+                return (v < 0 ? "−" : "") + "10" + String(String(Int(e)).map { superscripts[$0] ?? $0 })
+            }
+            return String(format: "%g", v).replacingOccurrences(of: "-", with: "−")
+        }
+        var lines = ["| field | valid range | unit | meaning |", "|---|---|---|---|"]
+        for f in fields {
+            var range = "\(number(f.range.lowerBound)) … \(number(f.range.upperBound))"
+            switch f.kind {
+            case .grid: range += "; 1 … \(maximumGridSize) values, strictly increasing"
+            case .interval: range += "; [min, max], min < max"
+            case .scalar: break
+            }
+            lines.append(
+                "| `\(f.path)`\(f.optional ? " (optional)" : "") | \(range) | \(f.unit) | \(f.meaning) |")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
 
     /// Refuses fields the spec does not have (a misspelling would otherwise be ignored), suggesting the nearest.
     static func checkKnownFields(_ data: Data, file: String) throws {
@@ -255,7 +391,7 @@ public struct LiquidCellSpec: Codable, Equatable, Sendable {
         }
         try check(!id.isEmpty && id.contains("-v"), "id", "must be a versioned ID such as LiquidCell-v0 (got '\(id)')")
         try check(!checkpoint.isEmpty, "checkpoint", "must name a LEONARDO checkpoint")
-        try within(Double(segmentFrames), "segmentFrames")
+        try within(Double(segmentFrames), "segmentFrames")  // first: the relations below divide by them
         try within(baseFrameRate, "baseFrameRate")
         try grid(frameRates, "frameRates")
         try grid(doseRates, "doseRates")
@@ -279,25 +415,9 @@ public struct LiquidCellSpec: Codable, Equatable, Sendable {
         try check(
             frameRates.allSatisfy { $0 >= frameRateRange[0] && $0 <= frameRateRange[1] }, "frameRates",
             "must lie inside frameRateRange")
-        let numbers: [(String, Double)] = [
-            ("particle.length", particle.length), ("particle.width", particle.width),
-            ("scale.referenceRange", scale.referenceRange), ("scale.referenceDoseRate", scale.referenceDoseRate),
-            ("scale.doseExponent", scale.doseExponent), ("scale.particleSpread", scale.particleSpread),
-            ("scale.segmentSpread", scale.segmentSpread), ("latent.relaxationTime", latent.relaxationTime),
-            ("latent.doseLagTime", latent.doseLagTime), ("latent.nativeDoseRate", latent.nativeDoseRate),
-            ("noise.precisionConstant", noise.precisionConstant), ("noise.precisionFloor", noise.precisionFloor),
-            ("noise.detectionElectrons", noise.detectionElectrons), ("damage.criticalDose", damage.criticalDose),
-            ("damage.shape", damage.shape), ("damage.doseRateExponent", damage.doseRateExponent),
-            ("damage.referenceDoseRate", damage.referenceDoseRate), ("damage.destroyedAt", damage.destroyedAt),
-            ("reward.signalWeight", reward.signalWeight), ("reward.damageWeight", reward.damageWeight),
-            ("reward.perturbationWeight", reward.perturbationWeight)
-        ]
-        for (field, v) in numbers { try within(v, field) }
-        if let s = damage.sensitivitySpread { try within(s, "damage.sensitivitySpread") }
-        if let s = noise.contrastSpread { try within(s, "noise.contrastSpread") }
-        if let t = limits.timeBudget { try within(t, "limits.timeBudget") }
-        if let d = limits.doseBudget { try within(d, "limits.doseBudget") }
-        if let m = limits.maxSteps { try within(Double(m), "limits.maxSteps") }
+        for field in LiquidCellSpec.fields where field.kind == .scalar {
+            if let value = field.read(self)?.first { try within(value, field.path) }
+        }
         try check(
             limits.timeBudget != nil || limits.doseBudget != nil || limits.maxSteps != nil, "limits",
             "must set at least one of timeBudget, doseBudget, maxSteps (episodes must end)")

@@ -110,3 +110,73 @@ struct Clamping: Environment {
         return Step(observation: [Float(min(action, 1))], reward: 0, terminated: false, truncated: false)
     }
 }
+
+extension SpecTests {
+    /// `LiquidCellSpec.fields` and `otherFields` name every key a spec's JSON holds, each once, and every numeric
+    /// field reads the value that the JSON holds: a field added to the struct without its row fails here.
+    func testTheFieldTableCoversEveryField() throws {
+        let spec = try EnvironmentRegistry.spec(id: "MixedSample-v0")
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: encoder.encode(spec)) as? [String: Any])
+        var paths: [String: Any] = [:]
+        for (key, value) in json {
+            if let nested = value as? [String: Any] {
+                for (k, v) in nested { paths[key + "." + k] = v }
+            } else {
+                paths[key] = value
+            }
+        }
+        let table = LiquidCellSpec.fields.map(\.path) + LiquidCellSpec.otherFields
+        XCTAssertEqual(Set(table).count, table.count, "each field once")
+        // Optional fields absent from this spec are still in the table; everything the JSON holds is.
+        XCTAssertTrue(
+            Set(paths.keys).isSubset(of: Set(table)), "not in the table: \(Set(paths.keys).subtracting(table))")
+        XCTAssertEqual(Set(LiquidCellSpec.knownFields[""]!), Set(LiquidCellSpec.codingKeys))
+        for field in LiquidCellSpec.fields {
+            guard let value = paths[field.path] else {
+                XCTAssertTrue(field.optional, "\(field.path) is required but absent")
+                continue
+            }
+            let numbers =
+                (value as? [Double]) ?? (value as? Double).map { [$0] } ?? (value as? Int).map { [Double($0)] }
+            XCTAssertEqual(field.read(spec), numbers, field.path)
+        }
+    }
+
+    /// docs/environment.md carries the generated table, as `gym-runner list --spec-fields` prints it.
+    func testTheDocumentedRangeTableIsTheGeneratedOne() throws {
+        var root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        while !FileManager.default.fileExists(atPath: root.appendingPathComponent("Package.swift").path) {
+            root = root.deletingLastPathComponent()
+        }
+        let doc = try String(contentsOf: root.appendingPathComponent("docs/environment.md"), encoding: .utf8)
+        let begin = try XCTUnwrap(
+            doc.range(of: "-->\n", range: try XCTUnwrap(doc.range(of: "<!-- spec-fields:")).upperBound..<doc.endIndex))
+        let end = try XCTUnwrap(doc.range(of: "<!-- end spec-fields -->"))
+        XCTAssertEqual(String(doc[begin.upperBound..<end.lowerBound]), LiquidCellSpec.fieldTable)
+    }
+
+    /// Every field's range is enforced: just outside it, the spec is refused naming the field.
+    func testEveryFieldsRangeIsEnforced() throws {
+        let base = try EnvironmentRegistry.spec(id: "LiquidCell-v2")
+        let encoder = JSONEncoder()
+        for field in LiquidCellSpec.fields where field.kind == .scalar && field.path != "segmentFrames" {
+            var json = try XCTUnwrap(JSONSerialization.jsonObject(with: encoder.encode(base)) as? [String: Any])
+            let parts = field.path.split(separator: ".").map(String.init)
+            let bad = field.range.upperBound * 10 + 10
+            if parts.count == 1 {
+                json[parts[0]] = bad
+            } else {
+                var nested = json[parts[0]] as? [String: Any] ?? [:]
+                nested[parts[1]] = field.path == "limits.maxSteps" ? Double(Int(bad)) : bad
+                json[parts[0]] = nested
+            }
+            let data = try JSONSerialization.data(withJSONObject: json)
+            XCTAssertThrowsError(try LiquidCellSpec.decode(data, file: "spec.json"), field.path) { error in
+                XCTAssertTrue(
+                    "\(error)".contains(field.path) || "\(error)".contains("baseFrameRate"), "\(field.path): \(error)")
+            }
+        }
+    }
+}
