@@ -1,3 +1,4 @@
+import Agents
 import Foundation
 import LeonardoSim
 import MicroscopeGym
@@ -185,6 +186,7 @@ public func mg_reset(
         case .single(var env):
             let (o, i) = try env.reset(seed: s, options: options)
             object.kind = .single(env)
+            object.recording?.beginEpisode(seed: s ?? UInt64.max, environment: env.base, observation: rawSegment(o))
             write(o, at: 0, to: buffers, object)
             write(i, at: 0, to: infoOut)
         case .vector(var vector):
@@ -230,6 +232,12 @@ public func mg_step(
         }
         let s = try env.step(Int(action))
         object.kind = .single(env)
+        if object.recording != nil {
+            let raw = Step(
+                observation: rawSegment(s.observation), reward: s.reward, terminated: s.terminated,
+                truncated: s.truncated, info: s.info)
+            object.recording!.add(raw, action: Int(action), environment: env.base)
+        }
         write(s.observation, at: 0, to: buffers, object)
         rewardOut.pointee = s.reward
         termOut.pointee = s.terminated ? 1 : 0
@@ -379,6 +387,50 @@ public func mg_set_state(_ handle: Int64, _ buffer: UnsafePointer<UInt8>?, _ siz
         case .vector(var vector):
             try vector.restore(states)
             object.kind = .vector(vector)
+        }
+    }
+}
+
+// MARK: Recordings
+
+/// The segment as the environment recorded it (NaN where the particle was lost), from `HoldLostFrames`' held
+/// positions and its `tracked` mask.
+func rawSegment(_ o: [String: [Float]]) -> [String: [Float]] {
+    guard var segment = o["segment"], let tracked = o["tracked"], segment.count == 2 * tracked.count else { return o }
+    for (i, t) in tracked.enumerated() where t == 0 {
+        segment[2 * i] = .nan
+        segment[2 * i + 1] = .nan
+    }
+    return ["segment": segment]
+}
+
+/// Starts recording the episodes of a single environment from its next reset on (any earlier recording is
+/// dropped), as played by `agent` (a name written into the file).
+@c(mg_record_start)
+public func mg_record_start(_ handle: Int64, _ agent: UnsafePointer<CChar>?) -> Int32 {
+    call {
+        let object = try HandleStore.acquire(handle)
+        defer { HandleStore.release(object) }
+        guard case .single(let env) = object.kind else {
+            throw CallError(.invalidArgument, "recording needs a single environment, not a vector")
+        }
+        object.recording = EpisodeRecording(environment: env.base, agent: try string(agent, "agent"))
+    }
+}
+
+/// Writes the recording (format `microscopegym.recording/1`, as `gym-runner evaluate --record`) to `path`,
+/// atomically; an episode still running is written as it stands. Recording goes on.
+@c(mg_record_save)
+public func mg_record_save(_ handle: Int64, _ path: UnsafePointer<CChar>?) -> Int32 {
+    call {
+        let object = try HandleStore.acquire(handle)
+        defer { HandleStore.release(object) }
+        guard let recording = object.recording else {
+            throw CallError(.invalidArgument, "nothing is being recorded: call mg_record_start first")
+        }
+        let file = try string(path, "path")
+        do { try recording.write(file) } catch {
+            throw CallError(.invalidArgument, "\(file): cannot write the recording (\(error))")
         }
     }
 }

@@ -1,3 +1,4 @@
+import Agents
 import Foundation
 import LeonardoSim
 import MicroscopeGym
@@ -42,6 +43,8 @@ final class HandleObject {
     let cell: LiquidCell
     /// Whether a call on this handle is in flight (guarded by `HandleStore`'s lock).
     var busy = false
+    /// The episodes recorded since `mg_record_start` (single environments only).
+    var recording: EpisodeRecording?
 
     /// One environment (`count` nil) or a vector of `count` copies with batched decoding.
     init(_ environment: LiquidCell, count: Int?) throws {

@@ -76,4 +76,9 @@ int32_t mg_policy_act(int64_t policy, const float *observation, int64_t count, i
 int32_t mg_policy_name(int64_t policy, char *buffer, ptrdiff_t capacity);
 int32_t mg_policy_close(int64_t policy);
 
+/* Recording (single environments): from the next reset on, every step is kept; mg_record_save writes them as
+ * gym-runner evaluate --record does (format microscopegym.recording/1), atomically. */
+int32_t mg_record_start(int64_t handle, const char *agent);
+int32_t mg_record_save(int64_t handle, const char *path);
+
 #endif

@@ -133,6 +133,8 @@ def _declare(lib: ctypes.CDLL) -> None:
         "mg_policy_act": ([i64, f32p, i64, i64p], i32),
         "mg_policy_name": ([i64, cp, sz], i32),
         "mg_policy_close": ([i64], i32),
+        "mg_record_start": ([i64, cp], i32),
+        "mg_record_save": ([i64, cp], i32),
     }
     for name, (args, result) in signatures.items():
         function = getattr(lib, name)

@@ -292,5 +292,18 @@ class MicroscopeEnv(NativeHandle, gym.Env):
         )
         return observation, float(self._reward[0]), bool(self._flags[0]), bool(self._flags[1]), self._info(info)
 
+    def start_recording(self, agent: str = "python") -> None:
+        """Records every episode from the next reset on (any earlier recording is dropped); `save_recording` writes
+        them in the format of ``gym-runner evaluate --record`` (docs/agents.md, "Recordings"): observed segments
+        (NaN where lost), true positions, settings, rewards, info, latent path, hidden particle. `agent` names who
+        played (a Policy's ``name`` makes the file byte-identical to gym-runner's for the same episodes)."""
+        if not isinstance(agent, str) or "\0" in agent:
+            raise TypeError(f"agent must be a string without NUL bytes, got {agent!r}")
+        _native.check(_native.lib().mg_record_start(self._require_open(), agent.encode()))
+
+    def save_recording(self, path) -> None:
+        """Writes the recording to `path` (HDF5, atomically); recording goes on."""
+        _native.check(_native.lib().mg_record_save(self._require_open(), os.fsencode(os.fspath(path))))
+
     def close(self):
         self._close_handle()

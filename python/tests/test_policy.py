@@ -87,3 +87,39 @@ def test_bad_policies_and_observations_are_refused(policies, tmp_path):
         policy.act(observation)
     policy.close()
     env.close()
+
+
+@pytest.mark.parametrize("agent", ["dqn", "heuristic"])
+def test_a_python_recording_is_gym_runners_byte_for_byte(agent, policies, gym_runner, tmp_path):
+    """The same policy on the same seeds: `env.save_recording` writes the file `gym-runner evaluate --record` does."""
+    seeds = [1_000_000, 1_000_001]
+    swift = tmp_path / "swift.h5"
+    result = subprocess.run(
+        [str(gym_runner), "evaluate", "--policy", str(policies[agent]), "--env", "MixedSample-v0", "--episodes", "2",
+         "--seed", str(seeds[0]), "--record", str(swift)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    env = microscope_gym.MicroscopeEnv("MixedSample-v0")
+    policy = Policy.load(policies[agent], env)
+    with pytest.raises(InvalidArgumentError, match="mg_record_start"):
+        env.save_recording(tmp_path / "nothing.h5")
+    env.start_recording(agent=policy.name)
+    for seed in seeds:
+        observation, _ = env.reset(seed=seed)
+        while True:
+            observation, _, terminated, truncated, _ = env.step(policy.act(observation))
+            if terminated or truncated:
+                break
+    python = tmp_path / "python.h5"
+    env.save_recording(python)
+    assert python.read_bytes() == swift.read_bytes()
+    vector = microscope_gym.MicroscopeVectorEnv(2, "MixedSample-v0")
+    with pytest.raises(InvalidArgumentError, match="single environment"):
+        _native_record_start(vector)
+    for x in (policy, env, vector):
+        x.close()
+
+
+def _native_record_start(vector):
+    microscope_gym._native.check(microscope_gym._native.lib().mg_record_start(vector._handle, b"x"))

@@ -48,58 +48,80 @@ public struct EpisodeRecording: Equatable {
 
     public var stepCount: Int { episode.count }
 
+    /// Whether the last episode begun has not been ended (`endEpisode`).
+    public var episodeOpen: Bool { lengths.count < seeds.count }
+
+    /// Starts an episode: `environment` has just been reset with `seed` (UInt64.max when the reset continued the
+    /// generator), giving `observation` (its raw segment, NaN where lost). An episode still open is ended first.
+    public mutating func beginEpisode(seed: UInt64, environment env: LiquidCell, observation o: [String: [Float]]) {
+        if episodeOpen { endEpisode() }
+        seeds.append(seed)
+        firstStep.append(Int64(stepCount))
+        let hidden = env.hiddenState
+        logCriticalDoseRatio.append(Double(hidden[0]))
+        logContrast.append(Double(hidden[1]))
+        logParticleScale.append(Double(hidden[2]))
+        resetObserved += o["segment"]!
+        resetTrue += env.lastTrueSegment.map { Float($0) }
+    }
+
+    /// Adds the step `s` that `environment` just made with discrete `action` (its observation's raw segment); ends
+    /// the episode when the step did.
+    public mutating func add(_ s: Step<[String: [Float]]>, action a: Int, environment env: LiquidCell) {
+        let (d, f) = env.setting(for: a)
+        episode.append(Int64(seeds.count - 1))
+        step.append(Int64(stepCount) - (firstStep.last ?? 0))
+        action.append(Int64(a))
+        doseRate.append(d)
+        frameRate.append(f)
+        reward.append(s.reward)
+        terminated.append(s.terminated ? 1 : 0)
+        truncated.append(s.truncated ? 1 : 0)
+        observed += s.observation["segment"]!
+        truePositions += env.lastTrueSegment.map { Float($0) }
+        info += infoKeys.map { s.info[$0] ?? .nan }
+        latent += env.hiddenState[3...].map { Double($0) }
+        if s.done { endEpisode() }
+    }
+
+    /// Closes the open episode: its length and return from the steps recorded since it began.
+    public mutating func endEpisode() {
+        guard episodeOpen else { return }
+        let first = Int(firstStep.last ?? 0)
+        lengths.append(Int64(stepCount - first))
+        returns.append(reward[first...].reduce(0, +))
+    }
+
     /// Runs `agent` greedily on `environment` for `seeds` (as `Evaluation.run`) and records every step.
     public static func record<A: Agent>(_ agent: inout A, environment: LiquidCell, seeds: [UInt64]) throws
         -> EpisodeRecording
     {
         let keys = Evaluation.observationKeys(for: environment)
         var env = environment
-        let T = environment.spec.segmentFrames
-        let L = environment.model.config.latentDim
-        var r = EpisodeRecording(
-            environment: environment.spec.id, agent: agent.name, frames: T, latentDimension: L)
-        func flat(_ o: [String: [Float]]) -> [Float] { keys.flatMap { o[$0]! } }
-        for (e, seed) in seeds.enumerated() {
+        var r = EpisodeRecording(environment: environment, agent: agent.name)
+        for seed in seeds {
             var (o, _) = try env.reset(seed: seed)
-            r.seeds.append(seed)
-            r.firstStep.append(Int64(r.stepCount))
-            let hidden = env.hiddenState
-            r.logCriticalDoseRatio.append(Double(hidden[0]))
-            r.logContrast.append(Double(hidden[1]))
-            r.logParticleScale.append(Double(hidden[2]))
-            r.resetObserved += o["segment"]!
-            r.resetTrue += env.lastTrueSegment.map { Float($0) }
-            var total = 0.0
-            var n = 0
+            r.beginEpisode(seed: seed, environment: env, observation: o)
             while true {
-                let a = agent.act(flat(o), explore: false)
-                let (d, f) = env.setting(for: a)
+                let a = agent.act(keys.flatMap { o[$0]! }, explore: false)
                 let s = try env.step(a)
-                r.episode.append(Int64(e))
-                r.step.append(Int64(n))
-                r.action.append(Int64(a))
-                r.doseRate.append(d)
-                r.frameRate.append(f)
-                r.reward.append(s.reward)
-                r.terminated.append(s.terminated ? 1 : 0)
-                r.truncated.append(s.truncated ? 1 : 0)
-                r.observed += s.observation["segment"]!
-                r.truePositions += env.lastTrueSegment.map { Float($0) }
-                r.info += r.infoKeys.map { s.info[$0] ?? .nan }
-                r.latent += env.hiddenState[3...].map { Double($0) }
-                total += s.reward
-                n += 1
+                r.add(s, action: a, environment: env)
                 o = s.observation
                 if s.done { break }
             }
-            r.lengths.append(Int64(n))
-            r.returns.append(total)
         }
         return r
     }
 
-    /// Writes the recording atomically (temporary file, then rename); the same recording gives the same bytes.
+    /// Writes the recording atomically (temporary file, then rename); the same recording gives the same bytes. An
+    /// episode still open is written as ended where it stands.
     public func write(_ path: String) throws {
+        var closed = self
+        closed.endEpisode()
+        try closed.writeClosed(path)
+    }
+
+    private func writeClosed(_ path: String) throws {
         let S = stepCount
         let E = seeds.count
         try writeHDF5Atomically(path) { f in
@@ -129,5 +151,14 @@ public struct EpisodeRecording: Equatable {
             try f.write("info", info, shape: [S, infoKeys.count])
             try f.write("latent", latent, shape: [S, latentDimension])
         }
+    }
+}
+
+extension EpisodeRecording {
+    /// An empty recording of `environment`'s episodes played by `agent`.
+    public init(environment: LiquidCell, agent: String) {
+        self.init(
+            environment: environment.spec.id, agent: agent, frames: environment.spec.segmentFrames,
+            latentDimension: environment.model.config.latentDim)
     }
 }
