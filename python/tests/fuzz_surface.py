@@ -1,5 +1,5 @@
 """A fuzzer for the Python surface of microscope_gym: random environments, seeds, options, actions, call orders,
-copies, pickles, state restores, closes and threads, in child interpreters, for a bounded time.
+copies, pickles, state restores, recordings, closes and threads, in child interpreters, for a bounded time.
 
 It asserts that
 - every child process survives (no signal, no abort, no memory corruption), and
@@ -153,6 +153,17 @@ def program(seed: int, log=None) -> None:
                 damaged = r.choice([state, state[:-8], state + b"\0" * 8, b"", bytes(64), state[::-1], "x", None])
                 e.restore_state(damaged)
             attempt("clone/restore", clone_restore)
+        elif op < 0.77:
+            def recording():
+                import tempfile
+
+                if r.random() < 0.5:
+                    e.start_recording(agent=r.choice(["python", "fuzz", "", 3, "a\0b"]))
+                else:
+                    with tempfile.TemporaryDirectory() as folder:
+                        e.save_recording(r.choice([os.path.join(folder, "r.h5"), os.path.join(folder, "no", "r.h5")]))
+            if not vector:
+                attempt("recording", recording)
         elif op < 0.80:
             attempt("close", e.close)
         elif op < 0.84:
