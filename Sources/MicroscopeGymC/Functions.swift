@@ -54,7 +54,7 @@ public func mg_make(
         }
         let environment = try LiquidCell(spec: spec)
         let object = try HandleObject(environment, count: count == 0 ? nil : Int(count))
-        out.pointee = HandleStore.insert(object)
+        out.pointee = environmentHandles.insert(object)
     }
 }
 
@@ -62,7 +62,7 @@ public func mg_make(
 @c(mg_close)
 public func mg_close(_ handle: Int64) -> Int32 {
     call {
-        guard HandleStore.remove(handle) else {
+        guard environmentHandles.remove(handle) else {
             throw CallError(.invalidArgument, "unknown or closed environment handle \(handle)")
         }
     }
@@ -77,8 +77,8 @@ public func mg_sizes(
     _ frames: UnsafeMutablePointer<Int64>?
 ) -> Int32 {
     call {
-        let object = try HandleStore.acquire(handle)
-        defer { HandleStore.release(object) }
+        let object = try environmentHandles.acquire(handle)
+        defer { environmentHandles.release(object) }
         copies?.pointee = Int64(object.count)
         observationKeys?.pointee = Int64(object.keys.count)
         actions?.pointee = Int64(object.actionCount)
@@ -96,8 +96,8 @@ public func mg_observation_key(
     _ high: UnsafeMutablePointer<Float>?
 ) -> Int32 {
     call {
-        let object = try HandleStore.acquire(handle)
-        defer { HandleStore.release(object) }
+        let object = try environmentHandles.acquire(handle)
+        defer { environmentHandles.release(object) }
         guard index >= 0 && index < object.keys.count else {
             throw CallError(.invalidArgument, "observation key index \(index) outside 0 ..< \(object.keys.count)")
         }
@@ -119,7 +119,7 @@ public func mg_info_key(
     _ handle: Int64, _ index: Int64, _ name: UnsafeMutablePointer<CChar>?, _ capacity: Int
 ) -> Int32 {
     call {
-        guard HandleStore.contains(handle) else {
+        guard environmentHandles.contains(handle) else {
             throw CallError(.invalidArgument, "unknown or closed environment handle \(handle)")
         }
         guard index >= 0 && index < LiquidCell.infoKeys.count else {
@@ -136,8 +136,8 @@ public func mg_action_setting(
     _ frameRate: UnsafeMutablePointer<Double>?
 ) -> Int32 {
     call {
-        let object = try HandleStore.acquire(handle)
-        defer { HandleStore.release(object) }
+        let object = try environmentHandles.acquire(handle)
+        defer { environmentHandles.release(object) }
         guard action >= 0 && action < object.actionCount else {
             throw EnvironmentError.actionOutsideSpace("\(action) is not in Discrete(\(object.actionCount))")
         }
@@ -151,8 +151,8 @@ public func mg_action_setting(
 @c(mg_describe)
 public func mg_describe(_ handle: Int64, _ buffer: UnsafeMutablePointer<CChar>?, _ capacity: Int) -> Int32 {
     call {
-        let object = try HandleStore.acquire(handle)
-        defer { HandleStore.release(object) }
+        let object = try environmentHandles.acquire(handle)
+        defer { environmentHandles.release(object) }
         try copy(object.cell.spec.id + "\n" + object.cell.spec.description, into: buffer, capacity: capacity)
     }
 }
@@ -167,8 +167,8 @@ public func mg_reset(
     _ observations: UnsafePointer<UnsafeMutablePointer<Float>?>?, _ info: UnsafeMutablePointer<Double>?
 ) -> Int32 {
     call {
-        let object = try HandleStore.acquire(handle)
-        defer { HandleStore.release(object) }
+        let object = try environmentHandles.acquire(handle)
+        defer { environmentHandles.release(object) }
         let buffers = try observationBuffers(observations, object)
         let infoOut = try required(info, "info")
         guard optionCount >= 0 && optionCount <= 16 else {
@@ -217,8 +217,8 @@ public func mg_step(
     _ truncated: UnsafeMutablePointer<UInt8>?, _ info: UnsafeMutablePointer<Double>?
 ) -> Int32 {
     call {
-        let object = try HandleStore.acquire(handle)
-        defer { HandleStore.release(object) }
+        let object = try environmentHandles.acquire(handle)
+        defer { environmentHandles.release(object) }
         guard case .single(var env) = object.kind else {
             throw CallError(.invalidArgument, "mg_step needs a single environment; use mg_vector_step for a vector")
         }
@@ -259,8 +259,8 @@ public func mg_vector_step(
     _ ended: UnsafeMutablePointer<UInt8>?
 ) -> Int32 {
     call {
-        let object = try HandleStore.acquire(handle)
-        defer { HandleStore.release(object) }
+        let object = try environmentHandles.acquire(handle)
+        defer { environmentHandles.release(object) }
         guard case .vector(var vector) = object.kind else {
             throw CallError(.invalidArgument, "mg_vector_step needs a vector; use mg_step for a single environment")
         }
@@ -332,8 +332,8 @@ public func mg_get_state(
     _ handle: Int64, _ buffer: UnsafeMutablePointer<UInt8>?, _ capacity: Int, _ size: UnsafeMutablePointer<Int>?
 ) -> Int32 {
     call {
-        let object = try HandleStore.acquire(handle)
-        defer { HandleStore.release(object) }
+        let object = try environmentHandles.acquire(handle)
+        defer { environmentHandles.release(object) }
         let out = try required(size, "size")
         let bytes = stateBytes(object)
         out.pointee = bytes.count
@@ -350,8 +350,8 @@ public func mg_get_state(
 @c(mg_set_state)
 public func mg_set_state(_ handle: Int64, _ buffer: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     call {
-        let object = try HandleStore.acquire(handle)
-        defer { HandleStore.release(object) }
+        let object = try environmentHandles.acquire(handle)
+        defer { environmentHandles.release(object) }
         guard let buffer else { throw CallError(.invalidArgument, "the state buffer is a null pointer") }
         guard size >= 16 && size <= 1 << 30 else {
             throw CallError(.invalidArgument, "a state is 16 bytes … 1 GiB long, got \(size)")
@@ -409,8 +409,8 @@ func rawSegment(_ o: [String: [Float]]) -> [String: [Float]] {
 @c(mg_record_start)
 public func mg_record_start(_ handle: Int64, _ agent: UnsafePointer<CChar>?) -> Int32 {
     call {
-        let object = try HandleStore.acquire(handle)
-        defer { HandleStore.release(object) }
+        let object = try environmentHandles.acquire(handle)
+        defer { environmentHandles.release(object) }
         guard case .single(let env) = object.kind else {
             throw CallError(.invalidArgument, "recording needs a single environment, not a vector")
         }
@@ -423,8 +423,8 @@ public func mg_record_start(_ handle: Int64, _ agent: UnsafePointer<CChar>?) -> 
 @c(mg_record_save)
 public func mg_record_save(_ handle: Int64, _ path: UnsafePointer<CChar>?) -> Int32 {
     call {
-        let object = try HandleStore.acquire(handle)
-        defer { HandleStore.release(object) }
+        let object = try environmentHandles.acquire(handle)
+        defer { environmentHandles.release(object) }
         guard let recording = object.recording else {
             throw CallError(.invalidArgument, "nothing is being recorded: call mg_record_start first")
         }

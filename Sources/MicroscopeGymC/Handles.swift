@@ -41,7 +41,7 @@ final class HandleObject {
     let frames: Int
     let actionCount: Int
     let cell: LiquidCell
-    /// Whether a call on this handle is in flight (guarded by `HandleStore`'s lock).
+    /// Whether a call on this handle is in flight (guarded by `environmentHandles`'s lock).
     var busy = false
     /// The episodes recorded since `mg_record_start` (single environments only).
     var recording: EpisodeRecording?
@@ -76,13 +76,29 @@ struct CallError: Error {
     }
 }
 
-/// Live handles, guarded by a lock (handles are created and closed from any thread).
-enum HandleStore {
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var objects: [Int64: HandleObject] = [:]
-    nonisolated(unsafe) private static var next: Int64 = 1
+/// An object behind a handle, marked busy while a call on it is in flight.
+protocol HandleTarget: AnyObject {
+    var busy: Bool { get set }
+}
 
-    static func insert(_ object: HandleObject) -> Int64 {
+extension HandleObject: HandleTarget {}
+
+/// Live handles of one kind, guarded by a lock (handles are created and closed from any thread).
+final class HandleTable<Object: HandleTarget>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var objects: [Int64: Object] = [:]
+    private var next: Int64
+    /// "environment" or "policy", for the messages.
+    let kind: String
+    let advice: String
+
+    init(kind: String, first: Int64, advice: String) {
+        self.kind = kind
+        self.advice = advice
+        next = first
+    }
+
+    func insert(_ object: Object) -> Int64 {
         lock.lock()
         defer { lock.unlock() }
         let handle = next
@@ -92,44 +108,47 @@ enum HandleStore {
     }
 
     /// The handle's object, marked busy until `release`: a second thread's call on the same handle meanwhile is
-    /// refused (status 5) instead of racing on the environment's state. Every call pairs it with
-    /// `defer { HandleStore.release(object) }`. A handle closed during the call is removed at once; its object lives
-    /// until the call returns.
-    static func acquire(_ handle: Int64) throws -> HandleObject {
+    /// refused (status 5) instead of racing on its state. Every call pairs it with `defer { table.release(object) }`.
+    /// A handle closed during the call is removed at once; its object lives until the call returns.
+    func acquire(_ handle: Int64) throws -> Object {
         lock.lock()
         defer { lock.unlock() }
         guard let object = objects[handle] else {
-            throw CallError(.invalidArgument, "unknown or closed environment handle \(handle)")
+            throw CallError(.invalidArgument, "unknown or closed \(kind) handle \(handle)")
         }
         guard !object.busy else {
-            throw CallError(
-                .busy,
-                "environment handle \(handle) is in use by another thread's call: use one environment per thread")
+            throw CallError(.busy, "\(kind) handle \(handle) is in use by another thread's call: \(advice)")
         }
         object.busy = true
         return object
     }
 
     /// Ends the call that `acquire` began.
-    static func release(_ object: HandleObject) {
+    func release(_ object: Object) {
         lock.lock()
         object.busy = false
         lock.unlock()
     }
 
     /// Whether `handle` is open.
-    static func contains(_ handle: Int64) -> Bool {
+    func contains(_ handle: Int64) -> Bool {
         lock.lock()
         defer { lock.unlock() }
         return objects[handle] != nil
     }
 
-    static func remove(_ handle: Int64) -> Bool {
+    func remove(_ handle: Int64) -> Bool {
         lock.lock()
         defer { lock.unlock() }
         return objects.removeValue(forKey: handle) != nil
     }
 }
+
+/// The environments' handles (from 1) and the policies' (from 2⁴⁰: a handle of one kind given to a function of the
+/// other is refused as unknown).
+let environmentHandles = HandleTable<HandleObject>(
+    kind: "environment", first: 1, advice: "use one environment per thread")
+let policyHandles = HandleTable<PolicyObject>(kind: "policy", first: 1 << 40, advice: "use one policy per thread")
 
 /// The last error message of the calling thread.
 enum LastError {

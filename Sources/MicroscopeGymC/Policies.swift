@@ -8,7 +8,7 @@ import MicroscopeGym
 // that Python runs the same Swift agent that gym-runner evaluates.
 
 /// A loaded policy and what it reads.
-final class PolicyObject {
+final class PolicyObject: HandleTarget {
     var agent: any Agent
     let observationSize: Int
     let actionCount: Int
@@ -17,49 +17,6 @@ final class PolicyObject {
         self.agent = agent
         self.observationSize = observationSize
         self.actionCount = actionCount
-    }
-}
-
-/// Live policy handles (their own numbers, from the same counter space as environments would not matter: a policy
-/// handle given to an environment function is refused as unknown, and the reverse).
-enum PolicyStore {
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var objects: [Int64: PolicyObject] = [:]
-    nonisolated(unsafe) private static var next: Int64 = 1 << 40
-
-    static func insert(_ object: PolicyObject) -> Int64 {
-        lock.lock()
-        defer { lock.unlock() }
-        let handle = next
-        next += 1
-        objects[handle] = object
-        return handle
-    }
-
-    /// The policy, marked busy until `release` (a concurrent call on the same policy is refused with status 5).
-    static func acquire(_ handle: Int64) throws -> PolicyObject {
-        lock.lock()
-        defer { lock.unlock() }
-        guard let object = objects[handle] else {
-            throw CallError(.invalidArgument, "unknown or closed policy handle \(handle)")
-        }
-        guard !object.busy else {
-            throw CallError(.busy, "policy handle \(handle) is in use by another thread's call: use one per thread")
-        }
-        object.busy = true
-        return object
-    }
-
-    static func release(_ object: PolicyObject) {
-        lock.lock()
-        object.busy = false
-        lock.unlock()
-    }
-
-    static func remove(_ handle: Int64) -> Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return objects.removeValue(forKey: handle) != nil
     }
 }
 
@@ -75,8 +32,8 @@ public func mg_policy_load(
     call {
         let file = try string(path, "path")
         let out = try required(policy, "policy")
-        let object = try HandleStore.acquire(environment)
-        defer { HandleStore.release(object) }
+        let object = try environmentHandles.acquire(environment)
+        defer { environmentHandles.release(object) }
         let cell = object.cell
         let view: LiquidCell
         let agent: any Agent
@@ -95,7 +52,7 @@ public func mg_policy_load(
             )
         }
         let size = Evaluation.observationSize(for: view)
-        out.pointee = PolicyStore.insert(
+        out.pointee = policyHandles.insert(
             PolicyObject(agent: agent, observationSize: size, actionCount: cell.actionSpace.n))
         observationSize?.pointee = Int64(size)
     }
@@ -108,8 +65,8 @@ public func mg_policy_act(
     _ policy: Int64, _ observation: UnsafePointer<Float>?, _ count: Int64, _ action: UnsafeMutablePointer<Int64>?
 ) -> Int32 {
     call {
-        let object = try PolicyStore.acquire(policy)
-        defer { PolicyStore.release(object) }
+        let object = try policyHandles.acquire(policy)
+        defer { policyHandles.release(object) }
         guard let observation else { throw CallError(.invalidArgument, "observation is a null pointer") }
         let out = try required(action, "action")
         guard count == Int64(object.observationSize) else {
@@ -132,8 +89,8 @@ public func mg_policy_act(
 @c(mg_policy_name)
 public func mg_policy_name(_ policy: Int64, _ buffer: UnsafeMutablePointer<CChar>?, _ capacity: Int) -> Int32 {
     call {
-        let object = try PolicyStore.acquire(policy)
-        defer { PolicyStore.release(object) }
+        let object = try policyHandles.acquire(policy)
+        defer { policyHandles.release(object) }
         try copy(object.agent.name, into: buffer, capacity: capacity)
     }
 }
@@ -142,7 +99,7 @@ public func mg_policy_name(_ policy: Int64, _ buffer: UnsafeMutablePointer<CChar
 @c(mg_policy_close)
 public func mg_policy_close(_ policy: Int64) -> Int32 {
     call {
-        guard PolicyStore.remove(policy) else {
+        guard policyHandles.remove(policy) else {
             throw CallError(.invalidArgument, "unknown or closed policy handle \(policy)")
         }
     }
