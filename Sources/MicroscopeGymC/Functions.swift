@@ -62,9 +62,7 @@ public func mg_make(
 @c(mg_close)
 public func mg_close(_ handle: Int64) -> Int32 {
     call {
-        guard environmentHandles.remove(handle) else {
-            throw CallError(.invalidArgument, "unknown or closed environment handle \(handle)")
-        }
+        try environmentHandles.remove(handle)
     }
 }
 
@@ -119,9 +117,7 @@ public func mg_info_key(
     _ handle: Int64, _ index: Int64, _ name: UnsafeMutablePointer<CChar>?, _ capacity: Int
 ) -> Int32 {
     call {
-        guard environmentHandles.contains(handle) else {
-            throw CallError(.invalidArgument, "unknown or closed environment handle \(handle)")
-        }
+        try environmentHandles.requireOpen(handle)
         guard index >= 0 && index < LiquidCell.infoKeys.count else {
             throw CallError(.invalidArgument, "info key index \(index) outside 0 ..< \(LiquidCell.infoKeys.count)")
         }
@@ -319,9 +315,7 @@ func stateBytes(_ object: HandleObject) -> [UInt8] {
         words.append(UInt64(bytes.count))
         body += bytes
     }
-    var out: [UInt8] = []
-    for w in words { withUnsafeBytes(of: w.littleEndian) { out += $0 } }
-    return out + body
+    return LittleEndianWords.bytes(words) + body
 }
 
 /// Writes the handle's state (every copy of a vector: generator, latent and particle state, settings, dose and
@@ -357,11 +351,7 @@ public func mg_set_state(_ handle: Int64, _ buffer: UnsafePointer<UInt8>?, _ siz
             throw CallError(.invalidArgument, "a state is 16 bytes … 1 GiB long, got \(size)")
         }
         let bytes = UnsafeBufferPointer(start: buffer, count: size)
-        func word(_ i: Int) -> UInt64 {
-            var w: UInt64 = 0
-            for b in 0..<8 { w |= UInt64(bytes[8 * i + b]) << (8 * UInt64(b)) }
-            return w
-        }
+        func word(_ i: Int) -> UInt64 { LittleEndianWords.word(bytes, at: i) }
         guard word(0) == handleStateMagic else {
             throw CallError(.invalidArgument, "not a MicroscopeGym state (wrong format tag or version)")
         }

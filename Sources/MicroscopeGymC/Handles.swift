@@ -113,9 +113,7 @@ final class HandleTable<Object: HandleTarget>: @unchecked Sendable {
     func acquire(_ handle: Int64) throws -> Object {
         lock.lock()
         defer { lock.unlock() }
-        guard let object = objects[handle] else {
-            throw CallError(.invalidArgument, "unknown or closed \(kind) handle \(handle)")
-        }
+        guard let object = objects[handle] else { throw unknown(handle) }
         guard !object.busy else {
             throw CallError(.busy, "\(kind) handle \(handle) is in use by another thread's call: \(advice)")
         }
@@ -130,17 +128,22 @@ final class HandleTable<Object: HandleTarget>: @unchecked Sendable {
         lock.unlock()
     }
 
-    /// Whether `handle` is open.
-    func contains(_ handle: Int64) -> Bool {
+    /// Refuses a handle that is not open.
+    func requireOpen(_ handle: Int64) throws {
         lock.lock()
         defer { lock.unlock() }
-        return objects[handle] != nil
+        guard objects[handle] != nil else { throw unknown(handle) }
     }
 
-    func remove(_ handle: Int64) -> Bool {
+    /// Closes `handle`; an unknown or closed one is refused (and harmless).
+    func remove(_ handle: Int64) throws {
         lock.lock()
         defer { lock.unlock() }
-        return objects.removeValue(forKey: handle) != nil
+        guard objects.removeValue(forKey: handle) != nil else { throw unknown(handle) }
+    }
+
+    private func unknown(_ handle: Int64) -> CallError {
+        CallError(.invalidArgument, "unknown or closed \(kind) handle \(handle)")
     }
 }
 

@@ -99,8 +99,6 @@ public func mg_policy_name(_ policy: Int64, _ buffer: UnsafeMutablePointer<CChar
 @c(mg_policy_close)
 public func mg_policy_close(_ policy: Int64) -> Int32 {
     call {
-        guard policyHandles.remove(policy) else {
-            throw CallError(.invalidArgument, "unknown or closed policy handle \(policy)")
-        }
+        try policyHandles.remove(policy)
     }
 }

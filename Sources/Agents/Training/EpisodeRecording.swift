@@ -92,25 +92,13 @@ public struct EpisodeRecording: Equatable {
         returns.append(reward[first...].reduce(0, +))
     }
 
-    /// Runs `agent` greedily on `environment` for `seeds` (as `Evaluation.run`) and records every step.
+    /// Runs `agent` greedily on `environment` for `seeds` (`Evaluation.run`) and records every step.
     public static func record<A: Agent>(_ agent: inout A, environment: LiquidCell, seeds: [UInt64]) throws
         -> EpisodeRecording
     {
-        let keys = Evaluation.observationKeys(for: environment)
-        var env = environment
-        var r = EpisodeRecording(environment: environment, agent: agent.name)
-        for seed in seeds {
-            var (o, _) = try env.reset(seed: seed)
-            r.beginEpisode(seed: seed, environment: env, observation: o)
-            while true {
-                let a = agent.act(keys.flatMap { o[$0]! }, explore: false)
-                let s = try env.step(a)
-                r.add(s, action: a, environment: env)
-                o = s.observation
-                if s.done { break }
-            }
-        }
-        return r
+        var r: EpisodeRecording? = EpisodeRecording(environment: environment, agent: agent.name)
+        _ = try Evaluation.run(&agent, environment: environment, seeds: seeds, recording: &r)
+        return r!
     }
 
     /// Writes the recording atomically (temporary file, then rename); the same recording gives the same bytes. An

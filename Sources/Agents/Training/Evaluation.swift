@@ -34,7 +34,18 @@ public enum Evaluation {
     public static func run<A: Agent>(_ agent: inout A, environment: LiquidCell, seeds: [UInt64]) throws
         -> EvaluationResult
     {
-        var env = try FlattenObservation(environment, keys: observationKeys(for: environment))
+        var none: EpisodeRecording? = nil
+        return try run(&agent, environment: environment, seeds: seeds, recording: &none)
+    }
+
+    /// `run(_:environment:seeds:)`, adding every step to `recording` when it is not nil.
+    public static func run<A: Agent>(
+        _ agent: inout A, environment: LiquidCell, seeds: [UInt64], recording: inout EpisodeRecording?
+    ) throws -> EvaluationResult {
+        // The agent reads the flattened observation; the environment itself is stepped so that a recording sees its
+        // raw segment, true positions and hidden state.
+        let view = try FlattenObservation(environment, keys: observationKeys(for: environment))
+        var env = environment
         var returns: [Double] = []
         var signals: [Double] = []
         var damages: [Double] = []
@@ -42,12 +53,14 @@ public enum Evaluation {
         var counts = [Int](repeating: 0, count: environment.actionSpace.n)
         for seed in seeds {
             var (o, _) = try env.reset(seed: seed)
+            recording?.beginEpisode(seed: seed, environment: env, observation: o)
             var total = 0.0
             var signal = 0.0
             var n = 0
             while true {
-                let a = agent.act(o, explore: false)
+                let a = agent.act(view.observation(o), explore: false)
                 let s = try env.step(a)
+                recording?.add(s, action: a, environment: env)
                 counts[a] += 1
                 total += s.reward
                 signal += s.info["signal_bits_per_frame"] ?? 0

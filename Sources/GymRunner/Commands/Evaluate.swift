@@ -49,14 +49,12 @@ struct Evaluate: ParsableCommand {
                 record, inputs: [policy, environment.envFile].compactMap { $0 }, overwrite: overwriting.overwrite,
                 flag: "--record")
         }
-        let r = try evaluate(a, cell: cell, seeds: (0..<episodes).map { seed &+ UInt64($0) })
-        if let record {
-            var recorder = a
-            let recording = try EpisodeRecording.record(
-                &recorder, environment: cell, seeds: (0..<episodes).map { seed &+ UInt64($0) })
-            guard recording.returns == r.returns else {
-                throw UserError("internal: the recorded episodes differ from the evaluated ones; please report")
-            }
+        // One pass over the episodes: evaluated, and recorded as they run when --record is given.
+        var recording = record.map { _ in EpisodeRecording(environment: cell, agent: a.name) }
+        var player = a
+        let r = try Evaluation.run(
+            &player, environment: cell, seeds: (0..<episodes).map { seed &+ UInt64($0) }, recording: &recording)
+        if let record, let recording {
             try recording.write(record)
             print("recorded \(recording.stepCount) steps of \(episodes) episodes to \(record)")
         }

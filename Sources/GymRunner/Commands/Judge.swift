@@ -45,9 +45,7 @@ struct Judge: ParsableCommand {
     }
 
     func run() throws {
-        for file in [data, split] + candidate where !FileManager.default.isReadableFile(atPath: file) {
-            throw UserError("\(file): no such file")
-        }
+        try requireReadableFiles([data, split] + candidate)
         let set = try TrajectorySet.read(data)
         let parts = try ParticleSplit.read(split)
         guard parts.particles == set.count else {
@@ -56,17 +54,21 @@ struct Judge: ParsableCommand {
         func windows(_ particles: [Int]) throws -> TrajectorySet {
             try set.subset(particles).windows(window, stride: stride).paperNormalized
         }
+        // The train particles in two halves (the control fits one against the other); the whole is their union, in
+        // the same order, since windows follow their particles.
         let half = parts.train.count / 2
+        let trainA = try windows(Array(parts.train.prefix(half)))
+        let trainB = try windows(Array(parts.train.dropFirst(half)))
         let sets = (
-            train: try windows(parts.train), validation: try windows(parts.validation), test: try windows(parts.test),
-            trainA: try windows(Array(parts.train.prefix(half))),
-            trainB: try windows(Array(parts.train.dropFirst(half)))
+            train: try trainA.concatenated(with: trainB), validation: try windows(parts.validation),
+            test: try windows(parts.test), trainA: trainA, trainB: trainB
         )
-        let train = TrajectoryBattery.statistics(of: sets.train)
+        let (statisticsA, statisticsB) = (
+            TrajectoryBattery.statistics(of: trainA), TrajectoryBattery.statistics(of: trainB)
+        )
+        let train = statisticsA + statisticsB
         let validation = TrajectoryBattery.statistics(of: sets.validation)
         let test = TrajectoryBattery.statistics(of: sets.test)
-        let trainA = TrajectoryBattery.statistics(of: sets.trainA)
-        let trainB = TrajectoryBattery.statistics(of: sets.trainB)
         var candidates: [(name: String, rows: [[Double]], set: TrajectorySet)] = []
         for file in candidate {
             let windows = try readWindows(file, length: window).paperNormalized
@@ -159,11 +161,11 @@ struct Judge: ParsableCommand {
         }
         // Control: real against other real particles. Fit half of the train particles against the other half,
         // score the test particles against the validation particles.
-        let realOther = (trainB + validation, try sets.trainB.concatenated(with: sets.validation))
+        let realOther = (statisticsB + validation, try sets.trainB.concatenated(with: sets.validation))
         try report(
-            "control: real particles (train half vs half, then test vs validation)", fitReal: (trainA, sets.trainA),
-            other: realOther, fit: Array(0..<trainB.count),
-            score: Array(trainB.count..<(trainB.count + validation.count)))
+            "control: real particles (train half vs half, then test vs validation)",
+            fitReal: (statisticsA, sets.trainA), other: realOther, fit: Array(0..<statisticsB.count),
+            score: Array(statisticsB.count..<(statisticsB.count + validation.count)))
         for c in candidates {
             var order = Array(c.rows.indices)
             rng.shuffle(&order)

@@ -4,12 +4,6 @@ import LeonardoSim
 import MicroscopeGym
 import Agents
 
-/// `text` with XML's special characters escaped.
-func escapeXML(_ text: String) -> String {
-    text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-        .replacingOccurrences(of: ">", with: "&gt;")
-}
-
 /// An SVG learning curve: episode returns (light), their moving average, evaluation means with 95 % CIs, and
 /// dashed baselines.
 func learningCurveSVG(

@@ -11,19 +11,24 @@ func canonicalPath(_ path: String) -> String {
     URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
 }
 
+/// Refuses the first of `paths` that does not exist or cannot be read as a file, naming it.
+func requireReadableFiles(_ paths: [String]) throws {
+    for path in paths {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
+            throw UserError("\(path): no such file")
+        }
+        guard !isFolder.boolValue, FileManager.default.isReadableFile(atPath: path) else {
+            throw UserError("\(path): cannot be read as a file")
+        }
+    }
+}
+
 /// Refuses to write `output` when an input is missing or unreadable (inputs are named before outputs), when it is
 /// one of `inputs` (always) or when it exists (unless `overwrite`), and removes the stale temporary files of killed
 /// writers beside it.
 func claimOutput(_ output: String, inputs: [String] = [], overwrite: Bool, flag: String = "--out") throws {
-    for input in inputs {
-        var isFolder: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: input, isDirectory: &isFolder) else {
-            throw UserError("\(input): no such file")
-        }
-        guard !isFolder.boolValue, FileManager.default.isReadableFile(atPath: input) else {
-            throw UserError("\(input): cannot be read as a file")
-        }
-    }
+    try requireReadableFiles(inputs)
     let target = canonicalPath(output)
     for input in inputs where canonicalPath(input) == target {
         throw UserError("\(flag) \(output) is also an input of this command: write the output to another file")

@@ -1,6 +1,12 @@
 import Foundation
 import MicroscopeGym
 
+/// `text` with XML's special characters escaped (every SVG of the runner).
+func escapeXML(_ text: String) -> String {
+    text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+        .replacingOccurrences(of: ">", with: "&gt;")
+}
+
 /// A small SVG line chart: series of points, optional log-scaled y axis, title, axis labels and a legend, all
 /// kept inside the view box (the legend sits in the plot area's emptier upper corner on a white box).
 struct LinePlot {
@@ -90,7 +96,7 @@ struct LinePlot {
         let (titleText, titleSize) = Self.fitted(title, width: width - 20, size: 15)
         s += String(
             format: "<text x=\"%.1f\" y=\"24\" font-size=\"%.0f\" text-anchor=\"middle\">%@</text>\n", width / 2,
-            titleSize, escape(titleText))
+            titleSize, escapeXML(titleText))
         s += String(
             format: "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"black\"/>\n",
             left, top, plotW, plotH)
@@ -118,16 +124,16 @@ struct LinePlot {
             let x = min(max(px(Double(i + 1)), half + 2), width - half - 2)
             s += String(
                 format: "<text x=\"%.1f\" y=\"%.1f\" font-size=\"%.0f\" text-anchor=\"middle\">%@</text>\n",
-                x, height - bottom + 18 + row, size, escape(shown))
+                x, height - bottom + 18 + row, size, escapeXML(shown))
         }
         s += String(
             format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%@</text>\n", left + plotW / 2, height - 12,
-            escape(xLabel))
+            escapeXML(xLabel))
         let (yText, ySize) = Self.fitted(yLabel + (logY ? " (log scale)" : ""), width: plotH, size: 12)
         s += String(
             format:
                 "<text x=\"16\" y=\"%.1f\" transform=\"rotate(-90 16 %.1f)\" font-size=\"%.0f\" text-anchor=\"middle\">%@</text>\n",
-            top + plotH / 2, top + plotH / 2, ySize, escape(yText))
+            top + plotH / 2, top + plotH / 2, ySize, escapeXML(yText))
         // Legend (series with a label): below the axes, or in the upper corner whose quarter of the plot holds fewer
         // points.
         let rightSide =
@@ -167,7 +173,7 @@ struct LinePlot {
                 taken.append(boxes[chosen])
                 s +=
                     "<text x=\"\(String(format: "%.1f", candidates[chosen].0))\" y=\"\(String(format: "%.1f", candidates[chosen].1))\" "
-                    + "font-size=\"10\" fill=\"\(item.color)\">\(escape(label))</text>\n"
+                    + "font-size=\"10\" fill=\"\(item.color)\">\(escapeXML(label))</text>\n"
             }
             if item.markers {
                 for p in pts {
@@ -192,7 +198,7 @@ struct LinePlot {
                         "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%@\" stroke-width=\"2\"%@/>\n",
                     lx + 6, y - 4, lx + 26, y - 4, item.color, dash)
             }
-            s += String(format: "<text x=\"%.1f\" y=\"%.1f\">%@</text>\n", lx + 30, y, escape(item.label))
+            s += String(format: "<text x=\"%.1f\" y=\"%.1f\">%@</text>\n", lx + 30, y, escapeXML(item.label))
         }
         return s + "</svg>\n"
     }
@@ -204,8 +210,4 @@ struct LinePlot {
         return String(format: "%.2g", v)
     }
 
-    private func escape(_ s: String) -> String {
-        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(
-            of: ">", with: "&gt;")
-    }
 }

@@ -134,10 +134,7 @@ public enum BLASThreads {
     public static var count: Int { Int(openblas_get_num_threads()) }
     public static func set(_ n: Int) { openblas_set_num_threads(Int32(n)) }
     /// Switches OpenBLAS to one thread, once (the project parallelises products itself).
-    static let ensureSingleThreaded: Void = {
-        _ = OpenBLAS.prepared
-        openblas_set_num_threads(1)
-    }()
+    static let ensureSingleThreaded: Void = { openblas_set_num_threads(1) }()
 }
 
 extension BLASThreads {
@@ -185,8 +182,11 @@ public enum OpenBLAS {
     /// OPENBLAS_CORETYPE. SkylakeX on AVX-512F CPUs, Haswell on AVX2+FMA ones.
     public static func automaticKernel(loaded: String, cpu: KernelLevel, userChoice: String?) -> String? {
         guard userChoice == nil, preAVXKernels.contains(loaded), cpu >= .avx2 else { return nil }
-        return cpu == .avx512 ? "SkylakeX" : "Haswell"
+        return preferredKernel(for: cpu)
     }
+
+    /// OpenBLAS's kernel for a CPU of instruction-set level `cpu` (AVX2 or better): SkylakeX or Haswell.
+    static func preferredKernel(for cpu: KernelLevel) -> String { cpu == .avx512 ? "SkylakeX" : "Haswell" }
 
     /// What the automatic choice did in this process: "SkylakeX (OpenBLAS chose Prescott on this CPU)", or nil.
     nonisolated(unsafe) public private(set) static var automaticChoice: String?
@@ -224,7 +224,7 @@ public enum OpenBLAS {
     public static var slowKernelWarning: String? {
         let kernel = self.kernel
         guard preAVXKernels.contains(kernel), KernelLevel.best >= .avx2 else { return nil }
-        let better = KernelLevel.best == .avx512 ? "SkylakeX" : "Haswell"
+        let better = preferredKernel(for: KernelLevel.best)
         return "warning: OpenBLAS runs its \(kernel) kernel on a CPU with \(KernelLevel.best.name); "
             + "set OPENBLAS_CORETYPE=\(better) (or unset it) for several times its speed"
     }

@@ -95,6 +95,26 @@ extension LiquidCell {
     }
 }
 
+/// The byte layout of saved states: 64-bit words, little-endian (`LiquidCellState.encoded()` and the C library's
+/// state of a handle).
+public enum LittleEndianWords {
+    /// `words` as 8 bytes each, least significant first.
+    public static func bytes(_ words: [UInt64]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(words.count * 8)
+        for w in words { withUnsafeBytes(of: w.littleEndian) { out += $0 } }
+        return out
+    }
+
+    /// Word `i` of `bytes` (which must hold at least 8 · (i + 1) bytes from its start).
+    public static func word<Bytes: RandomAccessCollection>(_ bytes: Bytes, at i: Int) -> UInt64
+    where Bytes.Element == UInt8, Bytes.Index == Int {
+        var w: UInt64 = 0
+        for b in 0..<8 { w |= UInt64(bytes[bytes.startIndex + 8 * i + b]) << (8 * UInt64(b)) }
+        return w
+    }
+}
+
 extension LiquidCellState {
     /// The state as bytes: little-endian 64-bit words (doubles by their bit patterns, so the round trip is exact).
     public func encoded() -> [UInt8] {
@@ -111,10 +131,7 @@ extension LiquidCellState {
             words.append(UInt64(array.count))
             words += array.map(\.bitPattern)
         }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(words.count * 8)
-        for w in words { withUnsafeBytes(of: w.littleEndian) { bytes += $0 } }
-        return bytes
+        return LittleEndianWords.bytes(words)
     }
 
     /// Reads `encoded()`'s bytes; throws naming the problem on anything else (truncated, wrong tag, sizes).
@@ -124,12 +141,7 @@ extension LiquidCellState {
             throw StateError(
                 "a LiquidCell state is a whole number of 64-bit words, at least 23; got \(raw.count) bytes")
         }
-        var words = [UInt64](repeating: 0, count: raw.count / 8)
-        for i in words.indices {
-            var w: UInt64 = 0
-            for b in 0..<8 { w |= UInt64(raw[8 * i + b]) << (8 * UInt64(b)) }
-            words[i] = w
-        }
+        let words = (0..<(raw.count / 8)).map { LittleEndianWords.word(raw, at: $0) }
         guard words[0] == LiquidCellState.magic else {
             throw StateError("not a LiquidCell state (format tag \(String(words[0], radix: 16)))")
         }
