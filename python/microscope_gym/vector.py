@@ -10,7 +10,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from . import _native
-from .env import Layout, NativeHandle, _f64, _u8, check_action, check_seed
+from .env import Layout, NativeHandle, _f64, _u8, check_action, check_options, check_seed
 
 MAX_COPIES = 4096
 
@@ -61,9 +61,7 @@ class MicroscopeVectorEnv(NativeHandle, VectorEnv):
 
     def reset(self, *, seed=None, options: Optional[dict[str, Any]] = None):
         handle = self._require_open()
-        if options is not None and not isinstance(options, dict):
-            raise TypeError(f"reset options must be a dict or None, got {type(options).__name__}")
-        if options:
+        if check_options(options):  # the single environment's checks first: errors name the same causes
             raise ValueError("reset options are not supported by MicroscopeVectorEnv (use single environments)")
         if isinstance(seed, (list, tuple)):
             if len(seed) != self.num_envs or any(s is None for s in seed):
