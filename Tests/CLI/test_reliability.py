@@ -150,8 +150,10 @@ def test_resume_restores_the_run_and_refuses_contradictions(tmp_path):
     resumed = run("train", "--out", out, "--resume")
     assert resumed.returncode == 0, resumed.stderr
     assert (out / "config.json").read_text() == config  # seed 7, 200 steps, 16 units: restored, not defaults
-    for flags, named in ((["--hidden-sizes", "32"], "--hidden-sizes 32"), (["--seed", "1"], "--seed 1"),
-                         (["--agent", "cem"], "--agent cem"), (["--env", "LiquidCell-v0"], "--env LiquidCell-v0")):
+    # Each contradiction is named in config.json's words, with the run's value and the asked one.
+    for flags, named in ((["--hidden-sizes", "32"], "dqn.hiddenSizes: [16] → [32]"), (["--seed", "1"], "seed: 7 → 1"),
+                         (["--agent", "cem"], "agent: dqn → cem"),
+                         (["--env", "LiquidCell-v0"], "environment: LiquidCell-v2 → LiquidCell-v0")):
         fails(run("train", "--out", out, "--resume", *flags), named)
     assert (out / "config.json").read_text() == config
     fails(run("train", "--out", tmp_path / "missing", "--resume"), "no run to continue")

@@ -104,6 +104,40 @@ final class ExternalAgentTests: XCTestCase {
     }
 }
 
+/// The package's training loop and evaluation on an environment written outside it.
+final class TrainingSessionOnACustomEnvironmentTests: XCTestCase {
+    func testDQNTrainsAndEvaluatesOnTheCorridorThroughTrainingSession() throws {
+        let env = TimeLimit(Corridor(), maxSteps: 20)
+        var hyper = DQNHyperparameters()
+        hyper.totalSteps = 1_500
+        hyper.learningStarts = 100
+        hyper.batchSize = 16
+        hyper.hiddenSizes = [16]
+        hyper.explorationFraction = 0.5
+        let agent = try DQNAgent(observationSize: 1, actionCount: 2, hyper: hyper, seed: 2)
+        let folder = NSTemporaryDirectory() + "corridor-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        var schedule = TrainingSchedule(steps: 1_500, seed: 1)
+        schedule.evaluateEvery = 500
+        schedule.validationSeeds = [3_000_000]
+        schedule.checkpointEvery = 500
+        let session = try TrainingSession(agent: agent, environment: env, schedule: schedule, folder: folder)
+        XCTAssertTrue(try session.run())
+        XCTAssertEqual(session.records.filter { $0.kind == .eval }.count, 3)
+        // The greedy policy walks straight to the goal: five steps, return 1 − 4 · 0.01.
+        var trained = session.agent
+        let result = try Evaluation.run(&trained, environment: env, seeds: [1, 2])
+        XCTAssertEqual(result.length.mean, 5)
+        XCTAssertEqual(result.episodeReturn.mean, 0.96, accuracy: 1e-9)
+        XCTAssertEqual(result.actionCounts, [0, 10])
+        // The run folder resumes on the custom environment with the default loader.
+        let resumed = try XCTUnwrap(TrainingSession.resume(folder: folder, environment: env, schedule: schedule))
+        XCTAssertEqual(resumed.startStep, session.step)
+        XCTAssertEqual(resumed.progressCSV, session.progressCSV)
+    }
+}
+
 /// docs/agents.md's "Training from Swift code", through the public API only, on a small random decoder.
 final class TrainingSessionFromOutsideTests: XCTestCase {
     func testTrainsDQNFromSwiftCode() throws {

@@ -78,6 +78,25 @@ public enum PolicyFile {
         return environment
     }
 
+    /// Loads the policy file of a learning agent (DQN, PPO, CEM), whose file holds everything it needs, for any
+    /// environment; baseline policies need their environment (`load(_:environment:)`).
+    public static func loadLearner(_ path: String) throws -> any Agent {
+        let f: HDF5File
+        do { f = try HDF5File.open(path) } catch { throw AgentError.badPolicyFile("\(path): cannot open (\(error))") }
+        let kind = try f.stringAttribute("agent")
+        f.close()
+        switch kind.flatMap(AgentKind.init(rawValue:)) {
+        case .dqn: return try DQNAgent.load(path)
+        case .cem: return try CEMAgent.load(path)
+        case .ppo: return try PPOAgent.load(path)
+        case .some(let other):
+            throw AgentError.badPolicyFile("\(path): a \(other.rawValue) policy, which needs its liquid cell to load")
+        case nil:
+            throw AgentError.badPolicyFile(
+                "\(path): not a MicroscopeGym policy file (attribute 'agent' is \(kind ?? "missing"))")
+        }
+    }
+
     /// Loads any policy file written by an agent's `save`, for `environment` (whose spaces it must fit).
     public static func load(_ path: String, environment: LiquidCell) throws -> any Agent {
         let f: HDF5File
@@ -90,9 +109,7 @@ public enum PolicyFile {
                 "\(path): not a MicroscopeGym policy file (attribute 'agent' is \(kind ?? "missing"))")
         }
         switch agent {
-        case .dqn: return try DQNAgent.load(path)
-        case .cem: return try CEMAgent.load(path)
-        case .ppo: return try PPOAgent.load(path)
+        case .dqn, .cem, .ppo: return try loadLearner(path)
         case .bandit: return try BanditAgent.load(path, actionCount: environment.actionSpace.n)
         case .fixed:
             guard let a = action, a.isFinite, environment.actionSpace.contains(Int(a)) else {

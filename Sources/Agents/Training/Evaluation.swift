@@ -5,12 +5,20 @@ import MicroscopeGym
 /// Evaluation of a policy on fixed seeds: the statistics the runner reports for every agent.
 public struct EvaluationResult: Codable, Equatable {
     public var episodeReturn: Estimate
+    /// Summed `signal_bits_per_frame` of the info over each episode (0 where an environment reports none).
     public var signal: Estimate
+    /// `damage` of the info at each episode's end (0 where an environment reports none).
     public var damage: Estimate
     public var length: Estimate
     public var returns: [Double]
     /// How often the policy chose each discrete action (index = action), over all evaluation steps.
     public var actionCounts: [Int] = []
+
+    /// This result's return minus `other`'s, episode by episode: both must have run on the same seeds in the same
+    /// order (a paired comparison, whose interval is much narrower than the difference of two independent means).
+    public func pairedDifference(minus other: EvaluationResult) -> Estimate {
+        Estimate(zip(returns, other.returns).map { $0 - $1 })
+    }
 }
 
 public enum Evaluation {
@@ -30,7 +38,20 @@ public enum Evaluation {
         observationKeys(for: environment).reduce(0) { $0 + environment.observationSpace.spaces[$1]!.low.count }
     }
 
-    /// Runs one episode per seed with the greedy policy (`explore: false`).
+    /// The liquid cell as agents see it: its observation flattened to `observationKeys(for:)`.
+    public static func agentView(of environment: LiquidCell) throws -> FlattenObservation<LiquidCell> {
+        try FlattenObservation(environment, keys: observationKeys(for: environment))
+    }
+
+    /// Runs one episode per seed with the greedy policy (`explore: false`) on any environment with vector
+    /// observations and discrete actions (e.g. `agentView(of:)` of a liquid cell, or an environment of your own).
+    public static func run<A: Agent, E: Environment>(_ agent: inout A, environment: E, seeds: [UInt64]) throws
+        -> EvaluationResult where E.ObservationSpace == Box, E.ActionSpace == Discrete
+    {
+        try episodes(&agent, environment: environment, seeds: seeds, view: { $0 })
+    }
+
+    /// Runs one episode per seed with the greedy policy on a liquid cell, the agent reading `observationKeys(for:)`.
     public static func run<A: Agent>(_ agent: inout A, environment: LiquidCell, seeds: [UInt64]) throws
         -> EvaluationResult
     {
@@ -44,7 +65,22 @@ public enum Evaluation {
     ) throws -> EvaluationResult {
         // The agent reads the flattened observation; the environment itself is stepped so that a recording sees its
         // raw segment, true positions and hidden state.
-        let view = try FlattenObservation(environment, keys: observationKeys(for: environment))
+        let view = try agentView(of: environment)
+        var r = recording
+        defer { recording = r }
+        return try episodes(
+            &agent, environment: environment, seeds: seeds, view: { view.observation($0) },
+            onReset: { seed, env, o in r?.beginEpisode(seed: seed, environment: env, observation: o) },
+            onStep: { s, a, env in r?.add(s, action: a, environment: env) })
+    }
+
+    /// The one evaluation loop: greedy episodes on `seeds`, the agent reading `view` of each observation; `onReset`
+    /// and `onStep` see the environment itself after each reset and step.
+    static func episodes<A: Agent, E: Environment>(
+        _ agent: inout A, environment: E, seeds: [UInt64], view: (E.Observation) -> [Float],
+        onReset: (UInt64, E, E.Observation) -> Void = { _, _, _ in },
+        onStep: (Step<E.Observation>, Int, E) -> Void = { _, _, _ in }
+    ) throws -> EvaluationResult where E.ActionSpace == Discrete {
         var env = environment
         var returns: [Double] = []
         var signals: [Double] = []
@@ -53,14 +89,14 @@ public enum Evaluation {
         var counts = [Int](repeating: 0, count: environment.actionSpace.n)
         for seed in seeds {
             var (o, _) = try env.reset(seed: seed)
-            recording?.beginEpisode(seed: seed, environment: env, observation: o)
+            onReset(seed, env, o)
             var total = 0.0
             var signal = 0.0
             var n = 0
             while true {
-                let a = agent.act(view.observation(o), explore: false)
+                let a = agent.act(view(o), explore: false)
                 let s = try env.step(a)
-                recording?.add(s, action: a, environment: env)
+                onStep(s, a, env)
                 counts[a] += 1
                 total += s.reward
                 signal += s.info["signal_bits_per_frame"] ?? 0

@@ -14,8 +14,9 @@ extension DQNAgent: ResumableAgent {
     public func saveCheckpoint(to path: String) throws { try save(to: path, full: true) }
 }
 
-/// When a training session evaluates, checkpoints and selects. Seeds: training episode k of a session runs on seed
-/// `seed`·1,000,003 + k; validation on `validationSeeds` (3,000,000 + i by default), never on test seeds.
+/// When a training session evaluates, checkpoints and selects. Seeds (`SeedPlan`): training episode k of a session
+/// runs on `seedPlan.trainingSeed(seed, episode: k)` (at least 2⁶³); validation on `validationSeeds` (3,000,000 + i
+/// by default), never on test seeds.
 public struct TrainingSchedule: Equatable, Sendable {
     /// Environment steps to train.
     public var steps: Int
@@ -24,7 +25,7 @@ public struct TrainingSchedule: Equatable, Sendable {
     /// Evaluate the greedy policy on the validation seeds every this many steps (and at the last step).
     public var evaluateEvery = 2_000
     /// The validation seeds.
-    public var validationSeeds: [UInt64] = (0..<10).map { 3_000_000 + UInt64($0) }
+    public var validationSeeds: [UInt64] = SeedPlan.standard.validationSeeds(10)
     /// A checkpoint is due every this many steps; it is taken at the next episode end, so that a resumed session
     /// continues exactly as an uninterrupted one.
     public var checkpointEvery = 2_000
@@ -32,6 +33,8 @@ public struct TrainingSchedule: Equatable, Sendable {
     public var selectOnValidation = true
     /// Bootstrap from the last state of truncated episodes (off: a budget's end is terminal for learning).
     public var bootstrapTruncation = false
+    /// Where the training episodes' seeds lie (`SeedPlan.trainingSeed`).
+    public var seedPlan = SeedPlan.standard
 
     public init(steps: Int, seed: UInt64) {
         self.steps = steps
@@ -39,7 +42,7 @@ public struct TrainingSchedule: Equatable, Sendable {
     }
 
     /// The seed of training episode `episode`.
-    public func episodeSeed(_ episode: Int) -> UInt64 { seed &* 1_000_003 &+ UInt64(episode) }
+    public func episodeSeed(_ episode: Int) -> UInt64 { seedPlan.trainingSeed(seed, episode: episode) }
 }
 
 /// One row of a session's progress: a finished episode, a validation evaluation, or a new best policy.
@@ -112,10 +115,11 @@ public enum TrainingError: Error, CustomStringConvertible {
     }
 }
 
-/// Trains an agent on a liquid cell: the loop over episodes (training seeds), periodic validation on held-out seeds
-/// with selection of the best policy, checkpoints at episode ends for an exact resume, and a record of every
-/// episode and evaluation. With a run folder it keeps `checkpoint.h5` and `progress.csv` there (and
-/// `policy-best.h5` when selecting); without one everything stays in memory.
+/// Trains an agent on an environment with vector observations and discrete actions (a liquid cell through
+/// `Evaluation.agentView(of:)`, or any `Environment` of your own): the loop over episodes (training seeds), periodic
+/// validation on held-out seeds with selection of the best policy, checkpoints at episode ends for an exact resume,
+/// and a record of every episode and evaluation. With a run folder it keeps `checkpoint.h5` and `progress.csv` there
+/// (and `policy-best.h5` when selecting); without one everything stays in memory.
 ///
 /// ```swift
 /// let cell = try makeEnvironment(id: "LiquidCell-v0")
@@ -127,8 +131,9 @@ public enum TrainingError: Error, CustomStringConvertible {
 ///     agent: agent, environment: cell, schedule: TrainingSchedule(steps: 20_000, seed: 1), folder: "runs/mine")
 /// try session.run()  // runs/mine: checkpoint.h5, progress.csv, policy-best.h5
 /// ```
-public final class TrainingSession {
-    public let environment: LiquidCell
+public final class TrainingSession<Env: Environment> where Env.ObservationSpace == Box, Env.ActionSpace == Discrete {
+    /// The environment as the agent sees it.
+    public let environment: Env
     public let schedule: TrainingSchedule
     /// The run folder, or nil for a session in memory.
     public let folder: String?
@@ -172,7 +177,7 @@ public final class TrainingSession {
     /// A session for `agent` (a new one, or the agent a resumed run loaded: see `resume(folder:environment:schedule:)`).
     /// - Parameter records: the records of the run being resumed (its `progress.csv`), empty for a new run.
     public init(
-        agent: any Agent, environment: LiquidCell, schedule: TrainingSchedule, folder: String?,
+        agent: any Agent, environment: Env, schedule: TrainingSchedule, folder: String?,
         records: [TrainingRecord] = []
     ) throws {
         guard schedule.steps >= 1, schedule.evaluateEvery >= 1, schedule.checkpointEvery >= 1,
@@ -192,12 +197,14 @@ public final class TrainingSession {
     }
 
     /// Resumes the run in `folder` from its `checkpoint.h5` and `progress.csv`; nil when it holds no checkpoint.
-    public static func resume(folder: String, environment: LiquidCell, schedule: TrainingSchedule) throws
-        -> TrainingSession?
-    {
-        let checkpoint = (folder as NSString).appendingPathComponent("checkpoint.h5")
+    /// - Parameter load: reads the checkpoint (the default reads those of the package's resumable agents, DQN and PPO).
+    public static func resume(
+        folder: String, environment: Env, schedule: TrainingSchedule,
+        load: (String) throws -> any Agent = PolicyFile.loadLearner
+    ) throws -> TrainingSession? {
+        let checkpoint = path(folder, "checkpoint.h5")
         guard FileManager.default.fileExists(atPath: checkpoint) else { return nil }
-        guard var agent = try PolicyFile.load(checkpoint, environment: environment) as? any ResumableAgent else {
+        guard var agent = try load(checkpoint) as? any ResumableAgent else {
             throw AgentError.badPolicyFile("\(checkpoint): not a checkpoint of a resumable agent (DQN, PPO)")
         }
         agent.endEpisode(return: 0)  // checkpoints lie at episode ends: the next episode starts afresh
@@ -217,7 +224,7 @@ public final class TrainingSession {
     /// checkpoint at an episode end).
     @discardableResult
     public func run() throws -> Bool {
-        var env = try FlattenObservation(environment, keys: Evaluation.observationKeys(for: environment))
+        var env = environment
         var (observation, _) = try timed("environment") { try env.reset(seed: schedule.episodeSeed(episode)) }
         var episodeReturn = 0.0
         var episodeLength = 0
@@ -314,3 +321,27 @@ public final class TrainingSession {
         return best.step
     }
 }
+
+extension TrainingSession where Env == FlattenObservation<LiquidCell> {
+    /// A session on a liquid cell, the agent seeing `Evaluation.agentView(of:)` of it.
+    public convenience init(
+        agent: any Agent, environment: LiquidCell, schedule: TrainingSchedule, folder: String?,
+        records: [TrainingRecord] = []
+    ) throws {
+        try self.init(
+            agent: agent, environment: try Evaluation.agentView(of: environment), schedule: schedule, folder: folder,
+            records: records)
+    }
+
+    /// Resumes the run in `folder` on a liquid cell (see `resume(folder:environment:schedule:load:)`).
+    public static func resume(folder: String, environment: LiquidCell, schedule: TrainingSchedule) throws
+        -> TrainingSession?
+    {
+        try resume(
+            folder: folder, environment: try Evaluation.agentView(of: environment), schedule: schedule,
+            load: { try PolicyFile.load($0, environment: environment) })
+    }
+}
+
+/// A training session on a liquid cell (what `gym-runner train` runs).
+public typealias LiquidCellTrainingSession = TrainingSession<FlattenObservation<LiquidCell>>

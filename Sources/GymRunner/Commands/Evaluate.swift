@@ -11,7 +11,8 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Baseline agent instead of a policy: random, fixed, heuristic.") var agent: AgentKind?
     @OptionGroup var environment: EnvironmentOptions
     @Option(help: "Episodes.") var episodes: Int = 20
-    @Option(help: "Seed of the first episode.") var seed: UInt64 = 1_000_000
+    @Option(help: "Seed of the first episode (default: the first test seed of every training run).") var seed: UInt64 =
+        SeedPlan.standard.testBase
     @Option(help: "The fixed agent's action.") var fixedAction: Int?
     @Option(
         help:
@@ -38,11 +39,11 @@ struct Evaluate: ParsableCommand {
             cell = try policyEnvironment(policy, cell)
             a = try loadPolicy(policy, cell: cell)
         } else {
-            let fixed = fixedAction ?? defaultFixedAction(cell)
+            let fixed = fixedAction ?? AgentKind.defaultFixedAction(cell)
             guard cell.actionSpace.contains(fixed) else {
                 throw UserError("--fixed-action \(fixed) is not in \(cell.actionSpace)")
             }
-            a = makeBaseline(agent!, cell: cell, seed: seed, fixedAction: fixed)
+            a = try makeBaseline(agent!, cell: cell, seed: seed, fixedAction: fixed)
         }
         if let record {
             try claimOutput(
@@ -52,8 +53,8 @@ struct Evaluate: ParsableCommand {
         // One pass over the episodes: evaluated, and recorded as they run when --record is given.
         var recording = record.map { _ in EpisodeRecording(environment: cell, agent: a.name) }
         var player = a
-        let r = try Evaluation.run(
-            &player, environment: cell, seeds: (0..<episodes).map { seed &+ UInt64($0) }, recording: &recording)
+        let seeds = (0..<episodes).map { seed &+ UInt64($0) }
+        let r = try Evaluation.run(&player, environment: cell, seeds: seeds, recording: &recording)
         if let record, let recording {
             try recording.write(record)
             print("recorded \(recording.stepCount) steps of \(episodes) episodes to \(record)")
@@ -68,8 +69,9 @@ struct Evaluate: ParsableCommand {
             guard cell.actionSpace.contains(v) else {
                 throw UserError("--versus-fixed-action \(v) is not in \(cell.actionSpace)")
             }
-            let f = try evaluate(FixedAgent(action: v), cell: cell, seeds: (0..<episodes).map { seed &+ UInt64($0) })
-            let d = Estimate(zip(r.returns, f.returns).map { $0 - $1 })
+            var fixed = FixedAgent(action: v)
+            let f = try Evaluation.run(&fixed, environment: cell, seeds: seeds)
+            let d = r.pairedDifference(minus: f)
             let (dose, frame) = cell.setting(for: v)
             print(
                 String(

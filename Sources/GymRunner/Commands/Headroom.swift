@@ -53,13 +53,13 @@ struct HeadroomCommand: ParsableCommand {
         var rows: [(label: String, returns: [Double])] = []
         for path in policy {
             let view = try policyEnvironment(path, cell)
-            let agent = try loadPolicy(path, cell: view)
+            var agent = try loadPolicy(path, cell: view)
             // "run" for run/policy.h5, "run/policy-final" for another file of the run folder.
             let folder = ((path as NSString).deletingLastPathComponent as NSString).lastPathComponent
             let stem = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
             let name = folder.isEmpty ? stem : stem == "policy" ? folder : folder + "/" + stem
             let label = name + (view.revealsHiddenState ? " (privileged)" : "")
-            rows.append((label, try evaluate(agent, cell: view, seeds: seeds).returns))
+            rows.append((label, try Evaluation.run(&agent, environment: view, seeds: seeds).returns))
         }
         let headroom: Headroom
         do { headroom = try Headroom(sweep: table, policies: rows) } catch let e as SweepError {

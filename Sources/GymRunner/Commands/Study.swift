@@ -18,9 +18,6 @@ struct Study: ParsableCommand {
         subcommands: [StudyPlan.self, StudyRun.self, StudyAggregate.self, StudyScoreboard.self])
 }
 
-/// The arguments of the `train` run in progress when it is not the process's own command line (`study run`).
-nonisolated(unsafe) var trainInvocationArguments: [String]? = nil
-
 /// One training run of a study.
 struct StudyTask: Codable, Equatable {
     var index: Int
@@ -198,9 +195,7 @@ func runStudyTasks(_ tasks: [StudyTask], of plan: StudyPlanFile, dir: String) th
             (AgentKind(rawValue: t.agent)?.resumable ?? false) && FileManager.default.fileExists(atPath: checkpoint)
         print("task \(t.index) (\(t.agent), \(t.environment), seed \(t.seed))\(resume ? ": resuming" : "")")
         let command = try Train.parse(args + (resume ? ["--resume"] : ["--overwrite"]))
-        trainInvocationArguments = args + (resume ? ["--resume"] : [])
-        defer { trainInvocationArguments = nil }
-        try command.run()
+        try command.run(invocation: args + (resume ? ["--resume"] : []))
     }
 }
 
@@ -210,33 +205,26 @@ func studyTaskIsComplete(_ t: StudyTask, folder: String, steps: Int, testEpisode
 }
 
 /// A task's summary.json, when it holds a finished run of exactly this task (else nil).
-func completeStudySummary(_ t: StudyTask, folder: String, steps: Int, testEpisodes: Int) -> [String: Any]? {
-    let path = (folder as NSString).appendingPathComponent("summary.json")
-    guard let data = FileManager.default.contents(atPath: path),
-        let summary = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
-    else { return nil }
+func completeStudySummary(_ t: StudyTask, folder: String, steps: Int, testEpisodes: Int) -> RunSummary? {
+    guard let summary = try? RunSummary.load((folder as NSString).appendingPathComponent("summary.json")) else {
+        return nil
+    }
     let matches =
-        summary["agent"] as? String == t.agent && summary["environment"] as? String == t.environment
-        && (summary["seed"] as? NSNumber)?.uint64Value == t.seed && (summary["steps"] as? NSNumber)?.intValue == steps
-        && (summary["test_seeds"] as? [Any])?.count == testEpisodes && (summary[t.agent] as? [String: Any]) != nil
+        summary.agent == t.agent && summary.environment == t.environment && summary.seed == t.seed
+        && summary.steps == steps && summary.testSeeds.count == testEpisodes && summary.results[t.agent] != nil
     return matches ? summary : nil
 }
 
 /// A complete task of a study and its summary.json.
 struct CompletedTask {
     let task: StudyTask
-    let summary: [String: Any]
+    let summary: RunSummary
 
     /// The mean test return of `key` ("dqn", "random", "best_fixed", …); NaN when absent.
-    func testReturn(_ key: String) -> Double {
-        ((summary[key] as? [String: Any])?["episodeReturn"] as? [String: Any])?["mean"] as? Double ?? .nan
-    }
+    func testReturn(_ key: String) -> Double { summary.results[key]?.episodeReturn.mean ?? .nan }
 
     /// The agent's mean test return minus the best fixed setting's, paired over the test seeds.
-    var paired: Double {
-        ((summary["paired_minus_best_fixed"] as? [String: Any])?[task.agent] as? [String: Any])?["mean"] as? Double
-            ?? .nan
-    }
+    var paired: Double { summary.pairedMinusBestFixed?[task.agent]?.mean ?? .nan }
 }
 
 /// Every task of `plan` with its summary; refuses a study with incomplete tasks, naming them.

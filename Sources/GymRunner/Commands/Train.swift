@@ -82,28 +82,45 @@ struct Train: ParsableCommand {
     ]
 
     func run() throws {
+        try run(invocation: Array(CommandLine.arguments.dropFirst().drop { $0 == "train" }))
+    }
+
+    /// Runs with `invocation` as the command line that asked for it (recorded in config.json; `study run` passes
+    /// its task's arguments).
+    func run(invocation: [String]) throws {
         installInterruptHandler()
-        let invocation = trainInvocationArguments ?? Array(CommandLine.arguments.dropFirst().drop { $0 == "train" })
         let configPath = (out as NSString).appendingPathComponent("config.json")
         if resume {
-            // The run folder's config is the source of truth: rerun with its arguments, refusing contradicting flags.
+            // The run folder's config is the source of truth: the stored run with this invocation's flags on top is
+            // parsed once, and its configuration must equal the stored one.
             guard FileManager.default.fileExists(atPath: configPath) else {
                 throw UserError("--resume: \(out) holds no run to continue (no config.json)")
             }
-            let stored = try storedArguments(configPath)
-            let resumed = try Train.parse(stored + ["--resume"])
-            guard resumed.agent.resumable else {
+            let stored: RunConfiguration
+            do { stored = try RunConfiguration.load(configPath) } catch { throw UserError("\(error)") }
+            guard stored.agent.resumable else {
                 throw UserError(
-                    "--resume: \(out) holds a \(resumed.agent.rawValue) run, which has no checkpoint; start it again with --overwrite"
+                    "--resume: \(out) holds a \(stored.agent.rawValue) run, which has no checkpoint; start it again with --overwrite"
                 )
             }
-            let conflicts = try conflictingFlags(invocation, stored: stored)
-            guard conflicts.isEmpty else {
+            guard !stored.arguments.isEmpty else {
                 throw UserError(
-                    "--resume: \(conflicts.joined(separator: ", ")) contradict\(conflicts.count == 1 ? "s" : "") the run's config.json; drop \(conflicts.count == 1 ? "it" : "them") to continue the run as it was started"
+                    "\(configPath) does not record its arguments (a run of an older version): start it again")
+            }
+            let asked = try Train.parse(stored.arguments + invocation.filter { $0 != "--resume" } + ["--resume"])
+            let cell = try asked.checkedEnvironment()
+            var configuration = try asked.configuration(arguments: stored.arguments, cell: cell)
+            configuration.seedPlan = stored.seedPlan  // no flag sets it: a run keeps the plan it started with
+            var changes = try stored.differences(to: configuration)
+            if stored.agent != configuration.agent {
+                changes = ["agent: \(stored.agent.rawValue) → \(configuration.agent.rawValue)"]
+            }
+            guard changes.isEmpty else {
+                throw UserError(
+                    "--resume: this invocation changes the run's config.json (\(changes.joined(separator: "; "))); drop the flags that change it to continue the run as it was started"
                 )
             }
-            try resumed.execute(arguments: stored, cell: try resumed.checkedEnvironment())
+            try asked.execute(configuration, cell: cell)
         } else {
             // Every input first (environment, spec file, model, fixed action): an error names the real problem, and
             // the state of the run folder is looked at only once the inputs are known to be good.
@@ -113,23 +130,43 @@ struct Train: ParsableCommand {
                     throw UserError("\(out) already holds a run: --resume continues it, --overwrite replaces it")
                 }
             }
-            try execute(arguments: invocation.filter { $0 != "--overwrite" }, cell: cell)
+            try execute(
+                try configuration(arguments: invocation.filter { $0 != "--overwrite" }, cell: cell), cell: cell)
         }
     }
 
     /// The environment of --env/--env-file, with --fixed-action checked against its action space.
     func checkedEnvironment() throws -> LiquidCell {
         let cell = try environment.make(privileged: privileged)
-        let fixed = fixedAction ?? defaultFixedAction(cell)
+        let fixed = fixedAction ?? AgentKind.defaultFixedAction(cell)
         guard cell.actionSpace.contains(fixed) else {
             throw UserError("--fixed-action \(fixed) is not in \(cell.actionSpace)")
         }
         return cell
     }
 
-    /// Trains: the run itself on `cell` (from `checkedEnvironment`), with `arguments` recorded in config.json.
-    func execute(arguments: [String], cell: LiquidCell) throws {
-        let fixed = fixedAction ?? defaultFixedAction(cell)
+    /// The run these flags ask for on `cell` (from `checkedEnvironment`), `arguments` recorded with it.
+    func configuration(arguments: [String], cell: LiquidCell) throws -> RunConfiguration {
+        var c = RunConfiguration(agent: agent, environment: cell, steps: steps, seed: seed)
+        c.envFile = environment.envFile
+        c.evalEvery = evalEvery
+        c.evalEpisodes = evalEpisodes
+        c.testEpisodes = testEpisodes
+        c.checkpointEvery = checkpointEvery
+        c.sweepEpisodes = sweepEpisodes
+        c.fixedAction = fixedAction ?? AgentKind.defaultFixedAction(cell)
+        c.selectOnValidation = selectOnValidation
+        c.bootstrapTruncation = bootstrapTruncation
+        c.dqn = agent == .dqn ? try dqn.hyper(totalSteps: steps) : nil
+        c.ppo = agent == .ppo ? try ppo.hyper(totalSteps: steps) : nil
+        c.cem = agent == .cem ? try cem.hyper() : nil
+        c.arguments = arguments
+        return c
+    }
+
+    /// Trains: the run of `configuration` on `cell` (from `checkedEnvironment`) in --out, then its final evaluation.
+    func execute(_ configuration: RunConfiguration, cell: LiquidCell) throws {
+        let agent = configuration.agent
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         let path = { (name: String) in (out as NSString).appendingPathComponent(name) }
         let lock = try OutputLock(path(".lock"), what: "run folder \(out)")
@@ -139,49 +176,23 @@ struct Train: ParsableCommand {
             // A new run (--overwrite of an old one): nothing of the old run may be mistaken for this one's.
             for name in Train.runFiles where name != "config.json" { unlink(path(name)) }
         }
-        let testSeeds = (0..<testEpisodes).map { UInt64(1_000_000 + $0) }
-        let validationSeeds = (0..<evalEpisodes).map { UInt64(3_000_000 + $0) }
-        let hyper = try dqn.hyper(totalSteps: steps)
+        // config.json: everything needed to reproduce the run; --resume compares against it.
+        try writeAtomically(path("config.json"), try configuration.json())
 
-        // config.json: everything needed to reproduce the run, and the arguments that --resume restores.
-        let config = try configuration(arguments: arguments, cell: cell)
-        try writeAtomically(
-            path("config.json"),
-            try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys]))
-
-        var schedule = TrainingSchedule(steps: steps, seed: seed)
-        schedule.evaluateEvery = evalEvery
-        schedule.validationSeeds = validationSeeds
-        schedule.checkpointEvery = checkpointEvery
-        schedule.selectOnValidation = selectOnValidation && agent.learns
-        schedule.bootstrapTruncation = bootstrapTruncation
-        let session: TrainingSession
+        let schedule = configuration.schedule
+        let session: LiquidCellTrainingSession
         if resume, agent.resumable,
-            let resumed = try TrainingSession.resume(folder: out, environment: cell, schedule: schedule)
+            let resumed = try LiquidCellTrainingSession.resume(folder: out, environment: cell, schedule: schedule)
         {
             session = resumed
             print("resuming from step \(session.startStep)")
         } else {
             if resume { print("no checkpoint yet in \(out): the run starts from step 0") }
             let learner: any Agent
-            switch agent {
-            case .dqn:
-                learner = try DQNAgent(
-                    observationSize: Evaluation.observationSize(for: cell), actionCount: cell.actionSpace.n,
-                    hyper: hyper,
-                    seed: seed)
-            case .ppo:
-                learner = try PPOAgent(
-                    observationSize: Evaluation.observationSize(for: cell), actionCount: cell.actionSpace.n,
-                    hyper: try ppo.hyper(totalSteps: steps), seed: seed)
-            case .cem:
-                learner = try CEMAgent(
-                    observationSize: Evaluation.observationSize(for: cell), actionCount: cell.actionSpace.n,
-                    hyper: try cem.hyper(),
-                    seed: seed)
-            default: learner = makeBaseline(agent, cell: cell, seed: seed, fixedAction: fixed)
+            do { learner = try configuration.makeAgent(for: cell) } catch let e as AgentError {
+                throw UserError(e.description)
             }
-            session = try TrainingSession(agent: learner, environment: cell, schedule: schedule, folder: out)
+            session = try LiquidCellTrainingSession(agent: learner, environment: cell, schedule: schedule, folder: out)
         }
         let bar = ProgressBar(total: steps, label: agent.rawValue, alreadyDone: session.startStep)
         let start = Date()
@@ -215,19 +226,16 @@ struct Train: ParsableCommand {
             throw ExitCode(130)
         }
         var learner = session.agent
-        let step = session.step
         let curve = session.records.filter { $0.kind == .episode }.map { ($0.step, $0.episodeReturn) }
         let evalCurve = session.records.filter { $0.kind == .eval }.map {
             ($0.step, $0.validationMean, $0.validationCI95)
         }
-        let learns = agent.learns
         // policy.h5: the best validated policy (when selecting), else the last one; policy-final.h5: the last one.
-        var rows: [String: EvaluationResult] = [:]
-        let selectedStep = session.selectedStep
         print("final test evaluation on \(testEpisodes) fixed seeds (never used during training)…")
-        if selectOnValidation && learns, FileManager.default.fileExists(atPath: path("policy-best.h5")) {
+        var finalPolicy: (any Agent)? = nil
+        if schedule.selectOnValidation, FileManager.default.fileExists(atPath: path("policy-best.h5")) {
             try learner.save(to: path("policy-final.h5"))
-            rows[agent.rawValue + "_final"] = try evaluate(learner, cell: cell, seeds: testSeeds)
+            finalPolicy = learner
             learner = try loadPolicy(path("policy-best.h5"), cell: cell)
             if rename(path("policy-best.h5"), path("policy.h5")) != 0 {
                 throw UserError("\(path("policy.h5")): cannot replace the file")
@@ -235,49 +243,14 @@ struct Train: ParsableCommand {
         } else {
             try learner.save(to: path("policy.h5"))
         }
-        rows[agent.rawValue] = try evaluate(learner, cell: cell, seeds: testSeeds)
-        for kind in [AgentKind.random, .fixed, .heuristic] where kind != agent {
-            rows[kind.rawValue] = try evaluate(
-                makeBaseline(kind, cell: cell, seed: seed, fixedAction: fixed), cell: cell, seeds: testSeeds)
-        }
-        var bestFixed: (action: Int, result: SettingResult)? = nil
-        if sweepEpisodes > 0 {
-            for a in 0..<cell.actionSpace.n {
-                let (d, f) = cell.setting(for: a)
-                let r = try ExperimentDesign.evaluate(
-                    cell, doseRate: d, frameRate: f, episodes: sweepEpisodes, seed: 2_000_000)
-                if bestFixed == nil || r.episodeReturn.mean > bestFixed!.result.episodeReturn.mean {
-                    bestFixed = (a, r)
-                }
-            }
-            if let b = bestFixed {
-                rows["best_fixed"] = try evaluate(FixedAgent(action: b.action), cell: cell, seeds: testSeeds)
-            }
-        }
-        let spent = session.timeSpent
-        let trainingSeconds = spent.values.reduce(0, +)
-        var summary: [String: Any] = [
-            "training_time_seconds": spent,
-            "environment": cell.spec.id, "agent": agent.rawValue, "steps": step, "seed": seed,
-            "test_seeds": testSeeds.map { Int($0) }, "validation_seeds": validationSeeds.map { Int($0) },
-            "selected_step": selectedStep, "wall_seconds": Date().timeIntervalSince(start)
-        ]
-        for (k, v) in rows { summary[k] = try JSONSerialization.jsonObject(with: JSONEncoder().encode(v)) }
-        // Paired on the same test seeds: the learner's return minus the best fixed setting's, episode by episode.
-        var paired: [String: Estimate] = [:]
-        if let b = rows["best_fixed"] {
-            for k in [agent.rawValue, agent.rawValue + "_final"] where rows[k] != nil && k != "best_fixed" {
-                paired[k] = Estimate(zip(rows[k]!.returns, b.returns).map { $0 - $1 })
-            }
-            summary["paired_minus_best_fixed"] = try JSONSerialization.jsonObject(with: JSONEncoder().encode(paired))
-        }
-        if let b = bestFixed {
-            let (d, f) = cell.setting(for: b.action)
-            summary["best_fixed_setting"] = ["action": b.action, "dose_rate": d, "frame_rate": f]
-        }
-        try writeAtomically(
-            path("summary.json"),
-            try JSONSerialization.data(withJSONObject: summary, options: [.prettyPrinted, .sortedKeys]))
+        var summary = try RunSummary.evaluate(
+            policy: learner, finalPolicy: finalPolicy, configuration: configuration, environment: cell)
+        summary.steps = session.step
+        summary.selectedStep = session.selectedStep
+        summary.trainingTimeSeconds = session.timeSpent
+        summary.wallSeconds = Date().timeIntervalSince(start)
+        try writeAtomically(path("summary.json"), try summary.json())
+        let rows = summary.results
         try writeAtomically(
             path("learning_curve.svg"),
             Data(
@@ -286,6 +259,14 @@ struct Train: ParsableCommand {
                     baselines: rows.filter { !$0.key.hasPrefix(agent.rawValue) }.mapValues { $0.episodeReturn.mean },
                     title: "\(agent.rawValue) on \(cell.spec.id)"
                 ).utf8))
+        printSummary(summary, cell: cell)
+        print("wrote \(out)/{config.json, progress.csv, checkpoint.h5, policy.h5, summary.json, learning_curve.svg}")
+    }
+
+    /// The summary as tables and sentences: every row, the best fixed setting, the paired verdicts, the settings the
+    /// agent used and where the training time went.
+    func printSummary(_ summary: RunSummary, cell: LiquidCell) {
+        let rows = summary.results
         print("| agent | return (mean ± 95% CI) | signal | damage | length |")
         print("|---|---|---|---|---|")
         for k in rows.keys.sorted() {
@@ -295,28 +276,29 @@ struct Train: ParsableCommand {
                     format: "| %@ | %.2f ± %.2f | %.1f | %.2f | %.1f |", k, r.episodeReturn.mean, r.episodeReturn.ci95,
                     r.signal.mean, r.damage.mean, r.length.mean))
         }
-        if let b = bestFixed {
-            let (d, f) = cell.setting(for: b.action)
-            print(String(format: "best fixed setting (sweep): %g e⁻/Å²/s at %g frames/s", d, f))
+        if let b = summary.bestFixedSetting {
+            print(String(format: "best fixed setting (sweep): %g e⁻/Å²/s at %g frames/s", b.doseRate, b.frameRate))
         }
+        let paired = summary.pairedMinusBestFixed ?? [:]
         for k in paired.keys.sorted() {
             let e = paired[k]!
             let (low, high) = (e.mean - e.ci95, e.mean + e.ci95)
             let verdict =
-                !low.isFinite
-                ? "too few test episodes for an interval"
-                : low > 0
-                    ? "the interval lies above zero: \(k) beats the best fixed setting"
-                    : high < 0
-                        ? "the interval lies below zero: the best fixed setting beats \(k)"
-                        : "the interval includes zero: no evidence that \(k) beats the best fixed setting"
+                switch PairedVerdict(e) {
+                case .tooFew: "too few test episodes for an interval"
+                case .above: "the interval lies above zero: \(k) beats the best fixed setting"
+                case .below: "the interval lies below zero: the best fixed setting beats \(k)"
+                case .includesZero: "the interval includes zero: no evidence that \(k) beats the best fixed setting"
+                }
             print(
                 String(
                     format:
                         "%@ − best fixed, paired over the %ld test seeds: %+.2f ± %.2f (95 %% interval [%+.2f, %+.2f]; %@)",
                     k, e.count, e.mean, e.ci95, low, high, verdict))
         }
-        if let r = rows[agent.rawValue] { print(actionUsage(r.actionCounts, cell: cell)) }
+        if let r = rows[summary.agent] { print(actionUsage(r.actionCounts, cell: cell)) }
+        let spent = summary.trainingTimeSeconds
+        let trainingSeconds = spent.values.reduce(0, +)
         if trainingSeconds > 0 {
             let parts = [
                 ("environment", "environment"), ("act", "acting"), ("learn", "learning (replay + updates)"),
@@ -328,11 +310,10 @@ struct Train: ParsableCommand {
                         spent[key].map { String(format: "%@ %.0f %%", name, 100 * $0 / trainingSeconds) }
                     }.joined(separator: ", "))
         }
-        if selectedStep != step {
+        if summary.selectedStep != summary.steps {
             print(
-                "policy.h5 is the policy of step \(selectedStep) (best validation return); policy-final.h5 the last one"
+                "policy.h5 is the policy of step \(summary.selectedStep) (best validation return); policy-final.h5 the last one"
             )
         }
-        print("wrote \(out)/{config.json, progress.csv, checkpoint.h5, policy.h5, summary.json, learning_curve.svg}")
     }
 }
