@@ -11,8 +11,8 @@ cd "$(dirname "$0")/.."
 B=.build/release/gym-runner
 [ -x "$B" ] || swift build -c release
 D=runs/calibration; mkdir -p "$D"
-[ -f "$D/lptem-dose-labelled.h5" ] || $B dataset --overwrite --kind lptem --count 3202 --seed 2 --out "$D/lptem-dose-labelled.h5" >/dev/null 2>&1
-$B split-real --out-dir "$D/real" --window-stride 20 >/dev/null
-$B calibrate-dose --overwrite --checkpoint "$1" --data "$D/lptem-dose-labelled.h5" --out "$2.tmp.h5" | head -2
-$B fit-prior --overwrite --checkpoint "$2.tmp.h5" --data "$D/real/train-windows.h5" --data "$D/lptem-dose-labelled.h5" --out "$2" --float16 | tail -1
+[ -f "$D/lptem-dose-labelled.h5" ] || $B data make --overwrite --kind lptem --count 3202 --seed 2 --out "$D/lptem-dose-labelled.h5" >/dev/null 2>&1
+$B data split-real --out-dir "$D/real" --window-stride 20 >/dev/null
+$B leonardo calibrate-dose --overwrite --checkpoint "$1" --data "$D/lptem-dose-labelled.h5" --out "$2.tmp.h5" | head -2
+$B leonardo fit-prior --overwrite --checkpoint "$2.tmp.h5" --data "$D/real/train-windows.h5" --data "$D/lptem-dose-labelled.h5" --out "$2" --float16 | tail -1
 rm -f "$2.tmp.h5"

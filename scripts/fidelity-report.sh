@@ -18,11 +18,11 @@ if [ $# -ge 1 ]; then
 fi
 D=${2:-runs/fidelity}; mkdir -p "$D"
 N=3202
-$B dataset --overwrite --kind lptem --count 5934 --seed 3 --out "$D/lptem-test.h5" >/dev/null 2>&1
-$B dataset --overwrite --kind lptem --count $N --seed 103 --out "$D/lptem-floor.h5" >/dev/null 2>&1
-for k in bm fbm ctrw attm sbm lw; do $B dataset --overwrite --kind $k --count $N --seed 200 --out "$D/$k.h5" >/dev/null 2>&1; done
-$B generate --overwrite "${CK[@]}" --count $N --seed 7 --out "$D/leonardo.h5" >/dev/null 2>&1
-$B generate --overwrite "${CK[@]}" --prior fitted --count $N --seed 7 --out "$D/leonardo-fitted-prior.h5" >/dev/null 2>&1
+$B data make --overwrite --kind lptem --count 5934 --seed 3 --out "$D/lptem-test.h5" >/dev/null 2>&1
+$B data make --overwrite --kind lptem --count $N --seed 103 --out "$D/lptem-floor.h5" >/dev/null 2>&1
+for k in bm fbm ctrw attm sbm lw; do $B data make --overwrite --kind $k --count $N --seed 200 --out "$D/$k.h5" >/dev/null 2>&1; done
+$B leonardo generate --overwrite "${CK[@]}" --count $N --seed 7 --out "$D/leonardo.h5" >/dev/null 2>&1
+$B leonardo generate --overwrite "${CK[@]}" --prior fitted --count $N --seed 7 --out "$D/leonardo-fitted-prior.h5" >/dev/null 2>&1
 C="$D/leonardo.h5 $D/leonardo-fitted-prior.h5 $D/bm.h5 $D/fbm.h5 $D/ctrw.h5 $D/attm.h5 $D/sbm.h5 $D/lw.h5 $D/lptem-floor.h5"
 echo "## Against the LPTEM-like test split (5,934 trajectories; 10 draws of 1,000)"
 $B fidelity --reference "$D/lptem-test.h5" --candidate $C --seeds 10 --count 1000
@@ -36,13 +36,13 @@ echo "## prior conditioned on it), and with the calibration's residual spread (e
 echo "## decode at a steady dose rate), against LPTEM-like data at that dose rate"
 for spec in "1 1:1.25" "10 9:11" "100 80:100"; do
     set -- $spec
-    $B dataset --overwrite --kind lptem --count 1000 --seed 301 --dose-range "$2" --out "$D/lptem-dose$1.h5" >/dev/null 2>&1
-    $B dataset --overwrite --kind lptem --count 1000 --seed 302 --dose-range "$2" --out "$D/lptem-dose$1-floor.h5" >/dev/null 2>&1
-    $B generate --overwrite "${CK[@]}" --dose-rate "$1" --count 1000 --seed 11 --out "$D/leonardo-dose$1.h5" >/dev/null 2>&1
-    $B generate --overwrite "${CK[@]}" --prior fitted --dose-rate "$1" --count 1000 --seed 11 --out "$D/leonardo-fitted-dose$1.h5" >/dev/null 2>&1
+    $B data make --overwrite --kind lptem --count 1000 --seed 301 --dose-range "$2" --out "$D/lptem-dose$1.h5" >/dev/null 2>&1
+    $B data make --overwrite --kind lptem --count 1000 --seed 302 --dose-range "$2" --out "$D/lptem-dose$1-floor.h5" >/dev/null 2>&1
+    $B leonardo generate --overwrite "${CK[@]}" --dose-rate "$1" --count 1000 --seed 11 --out "$D/leonardo-dose$1.h5" >/dev/null 2>&1
+    $B leonardo generate --overwrite "${CK[@]}" --prior fitted --dose-rate "$1" --count 1000 --seed 11 --out "$D/leonardo-fitted-dose$1.h5" >/dev/null 2>&1
     # The environments' steady-state latent law: the dose coordinate with the calibration's residual spread.
-    $B generate --overwrite "${CK[@]}" --dose-rate "$1" --dose-residual --count 1000 --seed 11 --out "$D/env-v0-dose$1.h5" >/dev/null 2>&1
-    $B generate --overwrite "${CK[@]}" --prior fitted --dose-rate "$1" --dose-residual --count 1000 --seed 11 --out "$D/env-v1-dose$1.h5" >/dev/null 2>&1
+    $B leonardo generate --overwrite "${CK[@]}" --dose-rate "$1" --dose-residual --count 1000 --seed 11 --out "$D/env-v0-dose$1.h5" >/dev/null 2>&1
+    $B leonardo generate --overwrite "${CK[@]}" --prior fitted --dose-rate "$1" --dose-residual --count 1000 --seed 11 --out "$D/env-v1-dose$1.h5" >/dev/null 2>&1
     echo "### $1 e⁻/Å²/s (LPTEM-like reference: dose rates $2)"
     $B fidelity --reference "$D/lptem-dose$1.h5" --candidate "$D/leonardo-dose$1.h5" "$D/leonardo-fitted-dose$1.h5" \
         "$D/env-v0-dose$1.h5" "$D/env-v1-dose$1.h5" "$D/lptem-dose$1-floor.h5"

@@ -22,28 +22,28 @@ mkdir -p "$D"
 for ck in "$@"; do [ -f "$ck" ] || { echo "realism-report: checkpoint '$ck' not found" >&2; exit 2; }; done
 
 # Real windows of 200 frames every 20 frames with their 8 rotations/reflections; the test particles are the reference.
-$B split-real --out-dir "$D/real" --window-stride 20 >/dev/null
-MATCH=$($B match-dose --checkpoint "$1" --data "$D/real/train.h5" | tail -1)
-$B dataset --overwrite --kind lptem --count "$N" --seed 3 --out "$D/lptem-like.h5" >/dev/null 2>&1
-$B dataset --overwrite --kind lptem --count "$N" --seed 4 --dose-range "$MATCH:$MATCH" --out "$D/lptem-like-matched.h5" >/dev/null 2>&1
-for k in bm fbm ctrw attm sbm lw; do $B dataset --overwrite --kind $k --count "$N" --seed 200 --out "$D/$k.h5" >/dev/null 2>&1; done
+$B data split-real --out-dir "$D/real" --window-stride 20 >/dev/null
+MATCH=$($B leonardo match-dose --checkpoint "$1" --data "$D/real/train.h5" | tail -1)
+$B data make --overwrite --kind lptem --count "$N" --seed 3 --out "$D/lptem-like.h5" >/dev/null 2>&1
+$B data make --overwrite --kind lptem --count "$N" --seed 4 --dose-range "$MATCH:$MATCH" --out "$D/lptem-like-matched.h5" >/dev/null 2>&1
+for k in bm fbm ctrw attm sbm lw; do $B data make --overwrite --kind $k --count "$N" --seed 200 --out "$D/$k.h5" >/dev/null 2>&1; done
 
 C=()
 echo "## Dose axes and the dose rate each model gives the real train particles (match-dose)"
 for ck in "$@"; do
     name=$(basename "$ck" .h5)
-    $B match-dose --checkpoint "$ck" --data "$D/real/train.h5" | head -2 | sed "s/^/- $name: /"
-    rate=$($B match-dose --checkpoint "$ck" --data "$D/real/train.h5" | tail -1)
-    $B generate --overwrite --checkpoint "$ck" --count "$N" --seed 7 --out "$D/$name.h5" >/dev/null 2>&1
-    $B generate --overwrite --checkpoint "$ck" --prior fitted --count "$N" --seed 7 --out "$D/$name-fitted.h5" >/dev/null 2>&1
-    $B generate --overwrite --checkpoint "$ck" --dose-rate "$rate" --dose-residual --count "$N" --seed 7 \
+    $B leonardo match-dose --checkpoint "$ck" --data "$D/real/train.h5" | head -2 | sed "s/^/- $name: /"
+    rate=$($B leonardo match-dose --checkpoint "$ck" --data "$D/real/train.h5" | tail -1)
+    $B leonardo generate --overwrite --checkpoint "$ck" --count "$N" --seed 7 --out "$D/$name.h5" >/dev/null 2>&1
+    $B leonardo generate --overwrite --checkpoint "$ck" --prior fitted --count "$N" --seed 7 --out "$D/$name-fitted.h5" >/dev/null 2>&1
+    $B leonardo generate --overwrite --checkpoint "$ck" --dose-rate "$rate" --dose-residual --count "$N" --seed 7 \
         --out "$D/$name-env-standard.h5" >/dev/null 2>&1
-    $B generate --overwrite --checkpoint "$ck" --prior fitted --dose-rate "$rate" --dose-residual --count "$N" --seed 7 \
+    $B leonardo generate --overwrite --checkpoint "$ck" --prior fitted --dose-rate "$rate" --dose-residual --count "$N" --seed 7 \
         --out "$D/$name-env-fitted.h5" >/dev/null 2>&1
     # The dose rate at which the model's motion statistics match the train particles' (MSD exponent and VACF(1)).
-    motion=$($B match-dose --checkpoint "$ck" --data "$D/real/train.h5" --by-motion | tail -1)
+    motion=$($B leonardo match-dose --checkpoint "$ck" --data "$D/real/train.h5" --by-motion | tail -1)
     echo "- $name: motion statistics of the train particles matched at $motion e⁻/Å²/s (match-dose --by-motion)"
-    $B generate --overwrite --checkpoint "$ck" --dose-rate "$motion" --dose-residual --count "$N" --seed 7 \
+    $B leonardo generate --overwrite --checkpoint "$ck" --dose-rate "$motion" --dose-residual --count "$N" --seed 7 \
         --out "$D/$name-env-motion.h5" >/dev/null 2>&1
     C+=("$D/$name.h5" "$D/$name-fitted.h5" "$D/$name-env-standard.h5" "$D/$name-env-fitted.h5" "$D/$name-env-motion.h5")
 done

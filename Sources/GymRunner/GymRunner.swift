@@ -9,11 +9,9 @@ struct GymRunner: ParsableCommand {
         abstract:
             "MicroscopeGym: the LEONARDO liquid-cell TEM simulator, agents that operate it, training and benchmarks.",
         subcommands: [
-            Train.self, Evaluate.self, List.self, Check.self, Dataset.self, Stats.self, Generate.self, Encode.self,
-            TrainLeonardo.self, PlotCurve.self, CalibrateDose.self, MatchDose.self, FitPrior.self, TrainClassifier.self,
-            Fidelity.self, SplitReal.self, Sweep.self, Merge.self, Bench.self, Trace.self, Study.self, Slurm.self,
-            Soak.self, Benchmark.self, HeadroomCommand.self, Judge.self
-        ],
+            Train.self, Evaluate.self, Trace.self, List.self, Check.self, LeonardoFamily.self, DataFamily.self,
+            FidelityFamily.self, DesignFamily.self, Study.self, Slurm.self, PerfFamily.self
+        ] + formerNames,
         defaultSubcommand: Train.self)
 }
 

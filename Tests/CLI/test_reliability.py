@@ -448,7 +448,7 @@ def test_kernel_settings_from_the_environment():
 
 
 def test_judge_reports_the_floor_and_refuses_bad_input(tmp_path):
-    """gym-runner judge: the battery's KS distances beside the real-against-real floor, isotropy, and the two-sample
+    """gym-runner fidelity judge: the battery's KS distances beside the real-against-real floor, isotropy, and the two-sample
     tests with their control; missing files and impossible windows are refused by name."""
     fails(run("judge", "--candidate", tmp_path / "missing.h5"), "missing.h5")
     fails(run("judge"), "--candidate")
@@ -481,3 +481,39 @@ def test_evaluate_records_episodes_exactly(tmp_path):
         assert a.read_bytes() == b.read_bytes()
     fails(run(*args, "--agent", "heuristic", "--record", a), "already exists")
     fails(run(*args, "--agent", "heuristic", "--env", "NoSuchCell-v9", "--record", a), "NoSuchCell-v9")
+
+
+# Command families: the help shows them, and every name from before them still runs the same command.
+
+FORMER_NAMES = {
+    "train-leonardo": "leonardo train", "generate": "leonardo generate", "encode": "leonardo encode",
+    "calibrate-dose": "leonardo calibrate-dose", "match-dose": "leonardo match-dose",
+    "fit-prior": "leonardo fit-prior", "plot-curve": "leonardo plot-curve", "dataset": "data make",
+    "stats": "data stats", "split-real": "data split-real", "judge": "fidelity judge",
+    "train-classifier": "fidelity train-classifier", "sweep": "design sweep", "merge": "design merge",
+    "headroom": "design headroom", "benchmark": "study benchmark", "bench": "perf bench", "soak": "perf soak",
+}
+
+
+def test_help_shows_the_families_and_every_former_name_still_runs(tmp_path):
+    top = run("help")
+    assert top.returncode == 0
+    listed = [l.split()[0] for l in top.stdout.split("SUBCOMMANDS:")[1].splitlines() if l.startswith("  ") and
+              l.strip() and not l.startswith("   ") and not l.strip().startswith("See ")]
+    assert listed == ["train", "evaluate", "trace", "list", "check", "leonardo", "data", "fidelity", "design",
+                      "study", "slurm", "perf"], listed
+    for old, new in FORMER_NAMES.items():
+        family, name = new.split()
+        assert name in run(family, "--help").stdout, f"{family} does not list {name}"
+        helped = run(old, "--help")
+        assert helped.returncode == 0, old
+        assert f"gym-runner {new}" in helped.stdout, f"'{old} --help' does not name 'gym-runner {new}'"
+    # A former name runs the command itself: the same output, the same checks of its flags.
+    data = tmp_path / "d.h5"
+    assert run("dataset", "--kind", "bm", "--count", 4, "--length", 16, "--out", data).returncode == 0
+    new, old = run("data", "stats", data), run("stats", data)
+    assert new.returncode == 0 and new.stdout == old.stdout
+    fails(run("sweep", "--episodes", 0), "--episodes")
+    fails(run("design", "sweep", "--episodes", 0), "--episodes")
+    # `fidelity` with the report's flags is still the report (its default sub-command).
+    fails(run("fidelity", "--reference", data, "--candidate", data, "--count", 1), "--count")

@@ -1,6 +1,6 @@
 """Environment steps per second through the Python package against the same figure of the Swift package.
 
-Runs the protocol of `gym-runner bench --env ID` (random actions, reset(seed=1), auto-reset, SECONDS of stepping)
+Runs the protocol of `gym-runner perf bench --env ID` (random actions, reset(seed=1), auto-reset, SECONDS of stepping)
 in Python and in Swift, alternating ROUNDS times, and prints the medians and their ratio.
 
     python python/benchmarks/steps_per_second.py [--env LiquidCell-v0] [--seconds 5] [--rounds 3]
@@ -43,7 +43,7 @@ def swift_rate(gym_runner: str, env_id: str, seconds: float) -> float:
     ).stdout
     match = re.search(r"single environment: ([0-9.]+) steps/s", out)
     if not match:
-        sys.exit(f"cannot read the steps/s of gym-runner bench from: {out!r}")
+        sys.exit(f"cannot read the steps/s of gym-runner perf bench from: {out!r}")
     return float(match.group(1))
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The Slurm test: brings up a single-node Slurm on this machine (Debian's slurm-wlm and munge; munged, slurmctld and
 # slurmd started here and stopped by PID), then through sbatch
-#   1. a 4-shard sweep job array and its merge job: the merged HDF5 must be byte-identical to `gym-runner sweep`
+#   1. a 4-shard sweep job array and its merge job: the merged HDF5 must be byte-identical to `gym-runner design sweep`
 #      without shards;
 #   2. a 2 agents × 2 seeds training study: one array task is killed mid-run (scancel), the study is re-submitted,
 #      and it must finish with every other task's files untouched and summary.csv identical to a local run.
@@ -98,7 +98,7 @@ SLURM_OPTS=(--cpus-per-task 1 --memory 1G --time 00:20:00 --throttle 2)
 
 echo "== 1. sweep: 4 shards through sbatch against the unsharded run"
 SWEEP=(--env LiquidCell-v2 --dose 2:50:3 --frame-rate 6.25:25:2 --episodes 2 --seed 77)
-"$GYM" sweep "${SWEEP[@]}" --out "$WORK/local-sweep.h5" >/dev/null
+"$GYM" design sweep "${SWEEP[@]}" --out "$WORK/local-sweep.h5" >/dev/null
 "$GYM" slurm sweep --dir "$WORK/sweep" --shards 4 "${SLURM_OPTS[@]}" --submit -- "${SWEEP[@]}"
 wait_queue 600
 [ -f "$WORK/sweep/sweep.h5" ] || fail "the merge job wrote no sweep.h5 (logs in $WORK/sweep/logs)"

@@ -10,7 +10,7 @@ struct Benchmark: ParsableCommand {
         abstract:
             "Train and test agents on every scenario and seed, then write the scoreboard (normalised scores, IQM).",
         discussion: """
-            gym-runner benchmark --dir runs/bench --agents dqn,ppo --seeds 1:3 -- --steps 20000
+            gym-runner study benchmark --dir runs/bench --agents dqn,ppo --seeds 1:3 -- --steps 20000
             plans DIR/study.json (every registered scenario unless --envs), runs the tasks that are not complete \
             (interrupted DQN and PPO tasks resume), and writes DIR/scoreboard.{md,csv,svg} and DIR/summary.{md,csv}. \
             On a cluster: 'gym-runner slurm study' with the same lists, then 'gym-runner study scoreboard --dir DIR'.

@@ -6,6 +6,7 @@ extension DatasetKind: ExpressibleByArgument {}
 
 struct Dataset: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "make",
         abstract: "Generate a labelled trajectory data set (classical processes or the LPTEM-like dose model).",
         discussion: """
             Writes the project's HDF5 layout: 'trajectories' (N×T×2 float32), 'labels' (N, int64; names in the \

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import LeonardoSim
 
-/// `gym-runner encode`: trajectories → LEONARDO posterior means (and log-variances). With `generate --latents` it
+/// `gym-runner leonardo encode`: trajectories → LEONARDO posterior means (and log-variances). With `generate --latents` it
 /// gives reconstructions; with the checkpoint's dose calibration it reads the dose rate the dose axis implies.
 struct Encode: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -12,7 +12,7 @@ struct Encode: ParsableCommand {
             length), normalises each as in training, and writes --out with datasets 'latents' (N×latent, the posterior \
             means) and 'logvar'. Prints the mean and spread of every latent coordinate (the prior is N(0, 1)) and, when \
             the checkpoint has a dose calibration, the dose rates its dose axis implies. Reconstructions: \
-            'gym-runner generate --latents OUT.h5'.
+            'gym-runner leonardo generate --latents OUT.h5'.
             """)
 
     @Option(help: "LEONARDO checkpoint (HDF5; default: the shipped model of LiquidCell-v0).") var checkpoint: String =

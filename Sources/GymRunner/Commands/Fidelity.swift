@@ -5,6 +5,7 @@ import MicroscopeGym
 
 struct Fidelity: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "report",
         abstract: "Fréchet Motion Distance and % classified as LPTEM of a candidate set against a reference set.",
         discussion: """
             Embeds both sets with the classifier's second-to-last layer and prints FMD = ‖μ₁−μ₂‖² + \

@@ -78,7 +78,7 @@ struct Generate: ParsableCommand {
             case .fitted:
                 guard let p = model.latentPrior else {
                     throw UserError(
-                        "\(checkpoint): no fitted latent prior (run 'gym-runner fit-prior' first, or use --prior standard)"
+                        "\(checkpoint): no fitted latent prior (run 'gym-runner leonardo fit-prior' first, or use --prior standard)"
                     )
                 }
                 z = p.sample(count: count, using: &rng)

@@ -114,7 +114,7 @@ struct SlurmSweep: ParsableCommand {
     @Option(help: "Folder of the scripts, logs, parts and merged sweep.") var dir: String
     @Option(help: "Number of shards (array tasks).") var shards: Int
     @OptionGroup var slurm: SlurmOptions
-    @Argument(parsing: .postTerminator, help: "Options of 'gym-runner sweep', after '--' (not --shard, --out).")
+    @Argument(parsing: .postTerminator, help: "Options of 'gym-runner design sweep', after '--' (not --shard, --out).")
     var sweepArguments: [String] = []
 
     func validate() throws {
@@ -137,7 +137,7 @@ struct SlurmSweep: ParsableCommand {
             slurm.header(name: "mg-sweep", log: "\(root)/logs/sweep-%A_%a.out", array: "0-\(shards - 1)")
                 + """
                 # Shard $SLURM_ARRAY_TASK_ID of \(shards); skipped when its part is already complete (a re-submission).
-                exec \(gym) sweep \(args) --shard "${SLURM_ARRAY_TASK_ID}/\(shards)" \\
+                exec \(gym) design sweep \(args) --shard "${SLURM_ARRAY_TASK_ID}/\(shards)" \\
                     --out \(shellQuote(parts))/sweep-"${SLURM_ARRAY_TASK_ID}".h5 --skip-complete
 
                 """
@@ -146,7 +146,7 @@ struct SlurmSweep: ParsableCommand {
             slurm.header(name: "mg-sweep-merge", log: "\(root)/logs/merge-%j.out", array: nil)
                 + """
                 # Joins the parts; refuses incomplete or mismatched ones.
-                exec \(gym) merge \(partList) --out \(shellQuote(root + "/sweep.h5"))
+                exec \(gym) design merge \(partList) --out \(shellQuote(root + "/sweep.h5"))
 
                 """
         try writeSlurmJobs(

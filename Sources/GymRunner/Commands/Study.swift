@@ -15,7 +15,7 @@ struct Study: ParsableCommand {
             gym-runner study aggregate --dir D      (D/summary.csv and D/summary.md)
             'gym-runner slurm study' writes the same as a job array and a dependent aggregation job.
             """,
-        subcommands: [StudyPlan.self, StudyRun.self, StudyAggregate.self, StudyScoreboard.self])
+        subcommands: [StudyPlan.self, StudyRun.self, StudyAggregate.self, StudyScoreboard.self, Benchmark.self])
 }
 
 /// One training run of a study.

@@ -10,7 +10,7 @@ struct Sweep: ParsableCommand {
             For every setting, runs --episodes episodes (seeds S, S+1, …, the same for every setting) and reports mean \
             return, signal, damage and episode length with 95% confidence intervals. Writes --out (HDF5) plus .csv (its 'pareto' column marks \
             the signal–damage Pareto front), an .svg heat map and a -pareto.svg of signal against damage next to it. --shard k/K evaluates every K-th setting starting at k (for a Slurm array: \
-            --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT); 'gym-runner merge' joins the parts.
+            --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT); 'gym-runner design merge' joins the parts.
             """)
 
     @OptionGroup var environment: EnvironmentOptions

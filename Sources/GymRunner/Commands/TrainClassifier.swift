@@ -7,7 +7,7 @@ struct TrainClassifier: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train-classifier",
         abstract: "Train the MoNet-style motion classifier (7 classes) and report per-class F1 on a held-out set.")
-    @Option(help: "Labelled training set (e.g. 'gym-runner dataset --kind mixed').") var data: String
+    @Option(help: "Labelled training set (e.g. 'gym-runner data make --kind mixed').") var data: String
     @Option(help: "Labelled held-out set for the F1 report.") var test: String
     @Option(help: "Output classifier (HDF5).") var out: String
     @OptionGroup var overwriting: OverwriteOption

@@ -6,7 +6,7 @@ extension DecoderVariant: ExpressibleByArgument {}
 
 struct TrainLeonardo: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "train-leonardo",
+        commandName: "train",
         abstract: "Train LEONARDO with the physics-informed loss on a trajectory file.",
         discussion: """
             DATA.h5 holds 'trajectories' (N×T×2); each trajectory is normalised as in the paper (appendix A). \

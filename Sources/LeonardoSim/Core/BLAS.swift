@@ -69,7 +69,7 @@ func sgemmSerial(
     if profiled { SgemmProfile.record(nanoseconds: SgemmProfile.now() - start, m: m, n: n, k: k) }
 }
 
-/// Time spent inside `cblas_sgemm`, summed over all worker threads (for `gym-runner bench --layers`).
+/// Time spent inside `cblas_sgemm`, summed over all worker threads (for `gym-runner perf bench --layers`).
 ///
 /// With `enabled` set, every call is timed with the monotonic clock (≈ 50 ns per call) and its seconds,
 /// FLOPs and count are added atomically. Dividing the FLOPs by the summed seconds per worker gives the

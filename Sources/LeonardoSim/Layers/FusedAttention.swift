@@ -3,7 +3,7 @@ import LeonardoKernels
 
 /// Which implementation decoder inference uses; training always keeps the readable BLAS path (its backward pass
 /// reads the stored softmax probabilities). One switch for the process: `MICROSCOPEGYM_KERNELS=simd` (the default)
-/// or `=blas` (the reference, and the arithmetic of the results in docs/ that say so). `gym-runner bench` measures
+/// or `=blas` (the reference, and the arithmetic of the results in docs/ that say so). `gym-runner perf bench` measures
 /// both.
 public enum InferenceKernels: String, Sendable, CaseIterable {
     /// Every matrix product by `cblas_sgemm`; attention per head as scores, softmax rows, product with V (the

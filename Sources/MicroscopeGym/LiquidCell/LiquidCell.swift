@@ -106,7 +106,7 @@ public struct LiquidCell: Environment {
         guard let cal = calibration ?? model.doseCalibration else {
             throw EnvironmentError.invalidSpec(
                 file: spec.sourceFile ?? spec.id, field: "checkpoint",
-                problem: "has no dose calibration (run gym-runner calibrate-dose)")
+                problem: "has no dose calibration (run gym-runner leonardo calibrate-dose)")
         }
         guard model.config.length == spec.segmentFrames, model.config.inputChannels == 2 else {
             throw EnvironmentError.invalidSpec(
@@ -123,7 +123,7 @@ public struct LiquidCell: Environment {
             guard let prior = model.latentPrior else {
                 throw EnvironmentError.invalidSpec(
                     file: spec.sourceFile ?? spec.id, field: "latent.prior",
-                    problem: "is 'fitted' but the checkpoint has no latent_prior (run gym-runner fit-prior)")
+                    problem: "is 'fitted' but the checkpoint has no latent_prior (run gym-runner leonardo fit-prior)")
             }
             guard prior.dimension == model.config.latentDim else {
                 throw EnvironmentError.invalidSpec(
