@@ -50,13 +50,16 @@ enum TestCell {
     }
 }
 
-/// Runs the rest of `test` on the BLAS inference path, the arithmetic the BLAS golden traces were recorded with (the
-/// default path is `simd`); the process's choice comes back when the test ends.
-func useBLASPath(_ test: XCTestCase) {
-    let saved = InferenceKernels.current
-    InferenceKernels.current = .blas
-    test.addTeardownBlock { InferenceKernels.current = saved }
+/// Runs the rest of `test` with `models` on `kernels` (e.g. the BLAS inference path, the arithmetic the BLAS golden
+/// traces were recorded with; the default path is `simd`); each model's choice comes back when the test ends.
+func useKernels(_ kernels: KernelChoice, for models: [Leonardo], _ test: XCTestCase) {
+    let saved = models.map(\.kernels)
+    for m in models { m.kernels = kernels }
+    test.addTeardownBlock { for (m, k) in zip(models, saved) { m.kernels = k } }
 }
+
+/// `useKernels(.blas, …)` for the test cell's models.
+func useBLASPath(_ test: XCTestCase) { useKernels(.blas, for: [TestCell.model, TestCell.fittedModel], test) }
 
 /// Golden traces hold for the OpenBLAS kernel they were recorded with (`OpenBLAS.goldenKernels`): other kernels sum
 /// in other orders. Fails with what to do where that kernel can run but another one is loaded; skips, saying why,

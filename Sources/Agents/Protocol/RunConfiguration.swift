@@ -70,14 +70,12 @@ public struct RunConfiguration: Codable, Equatable, Sendable {
         case .cem: cem = CEMHyperparameters()
         default: break
         }
-        recordKernels()
+        recordKernels(of: cell)
     }
 
-    /// Sets `inferenceKernels` and `openblasKernel` to this process's.
-    public mutating func recordKernels() {
-        inferenceKernels =
-            InferenceKernels.current == .simd
-            ? "simd (\(KernelLevel.current.name))" : InferenceKernels.current.rawValue
+    /// Sets `inferenceKernels` to `cell`'s model's and `openblasKernel` to this process's.
+    public mutating func recordKernels(of cell: LiquidCell) {
+        inferenceKernels = cell.model.kernels.description
         openblasKernel = OpenBLAS.kernel
     }
 

@@ -14,7 +14,7 @@ struct Bench: ParsableCommand {
             --batches size for the BLAS path and the SIMD kernels, a training step, and LiquidCell-v0's steps/s for \
             one environment and vectors of --vector sizes under both paths (--kernels names fewer). The sgemm \
             reference varies between runs on a shared machine: compare shares over several runs. --env ID measures \
-            only that environment, under the kernels chosen by MICROSCOPEGYM_KERNELS (default blas). Build with -c \
+            only that environment, under the kernels chosen by MICROSCOPEGYM_KERNELS (default simd). Build with -c \
             release.
             """)
 
@@ -56,10 +56,13 @@ struct Bench: ParsableCommand {
     }
 
     /// Environment steps/s for one environment and for batched vectors, and the decoder's share of the time, under
-    /// the current `InferenceKernels`. Returns the single environment's steps/s.
+    /// `kernels`. Returns the single environment's steps/s.
     @discardableResult
-    func benchEnvironment(_ id: String, label: String = "") throws -> Double {
+    func benchEnvironment(_ id: String, kernels: KernelChoice, label: String = "") throws -> Double {
         let cell = try makeEnvironment(id: id)
+        let saved = cell.model.kernels
+        cell.model.kernels = kernels
+        defer { cell.model.kernels = saved }
         let actions = cell.actionSpace.n
         var rng = Xoshiro256StarStar(seed: 7)
         // One environment: random actions, auto-reset; record how many latents each step decoded.
@@ -105,85 +108,49 @@ struct Bench: ParsableCommand {
         return single
     }
 
-    /// Seconds per call of each stage of the decoder's forward pass (live blocks only), at one batch size.
-    func profileLayers(_ leo: Leonardo, batch N: Int) {
-        let d = leo.decoder
+    /// Seconds per call of each stage of the decoder's real forward pass (its `StageProfile` hooks; the batch runs
+    /// as one, without the per-worker lanes), at one batch size.
+    func profileLayers(_ leo: Leonardo, batch N: Int, kernels: KernelChoice) {
         let c = leo.config
-        let T = c.length
-        let C = c.embedSize
-        guard let bottleneckLinear = d.bottleneckLinear else {
-            print("--layers profiles the authors' decoder; this checkpoint has the stationary variant")
-            return
-        }
         var rng = Xoshiro256StarStar(seed: 3)
-        let z = FloatBuffer(count: N * c.latentDim)
-        for i in 0..<(N * c.latentDim) { z.pointer[i] = Float(rng.normal()) }
-        let h1 = FloatBuffer(count: N * c.decoderHidden)
-        let h2 = FloatBuffer(count: N * c.decoderChannels * T)
-        let h2t = FloatBuffer(count: N * T * c.decoderChannels)
-        let e = FloatBuffer(count: N * T * C)
-        let a = FloatBuffer(count: N * T * C)
-        let q = FloatBuffer(count: N * T * C)
-        let x = FloatBuffer(count: N * T * C)
-        let hid = FloatBuffer(count: N * T * c.forwardExpansion * C)
-        let out = FloatBuffer(count: N * T * 2)
-        let blk = d.layers[d.layers.count - 1]
-        let stages: [(String, Int, () -> Void)] = [
-            (
-                "linear1 + bottleneck linear", (d.linear1.flopsPerRow + bottleneckLinear.flopsPerRow) * N,
-                {
-                    d.linear1.forwardInference(z.pointer, h1.pointer, rows: N)
-                    bottleneckLinear.forwardInference(h1.pointer, h2.pointer, rows: N)
+        let z = (0..<(N * c.latentDim)).map { _ in Float(rng.normal()) }
+        let noiseCount = leo.noiseCount(batch: N)
+        let noise = (0..<noiseCount).map { _ in Float(rng.normal()) }
+        var out = [Float](repeating: 0, count: N * c.length * c.inputChannels)
+        let profile = StageProfile()
+        let saved = leo.kernels
+        leo.kernels = kernels
+        leo.decoder.profile = profile
+        defer {
+            leo.decoder.profile = nil
+            leo.kernels = saved
+        }
+        var calls = 0
+        z.withUnsafeBufferPointer { zp in
+            noise.withUnsafeBufferPointer { np in
+                out.withUnsafeMutableBufferPointer { op in
+                    let (zb, nb, ob) = (zp.baseAddress!, noiseCount > 0 ? np.baseAddress : nil, op.baseAddress!)
+                    func decode() { leo.decode(z: zb, noise: nb, out: ob, batch: N) }
+                    decode()  // warm-up, not counted
+                    profile.reset()
+                    let start = Date()
+                    repeat {
+                        decode()
+                        calls += 1
+                    } while Date().timeIntervalSince(start) < seconds
                 }
-            ),
-            (
-                "transpose + convtranspose", d.convTranspose.flops(length: T) * N,
-                {
-                    transposeBatch(h2.pointer, h2t.pointer, batch: N, rows: c.decoderChannels, cols: T)
-                    d.convTranspose.forwardInference(h2t.pointer, e.pointer, batch: N, length: T)
-                }
-            ),
-            (
-                "attention (block input)", blk.attention.flops(length: T) * N,
-                {
-                    blk.attention.forward(
-                        values: e.pointer, keys: e.pointer, queries: e.pointer, out: a.pointer, batch: N, length: T,
-                        training: false, residual: e.pointer)
-                }
-            ),
-            ("layer norm", 0, { blk.norm.forwardInference(a.pointer, q.pointer, rows: N * T) }),
-            (
-                "attention (transformer block)", blk.block.attention.flops(length: T) * N,
-                {
-                    blk.block.attention.forward(
-                        values: e.pointer, keys: e.pointer, queries: q.pointer, out: a.pointer, batch: N, length: T,
-                        training: false, residual: q.pointer)
-                }
-            ),
-            (
-                "feed-forward", T * N * (blk.block.ff0.flopsPerRow + blk.block.ff2.flopsPerRow),
-                {
-                    blk.block.ff0.forwardInference(a.pointer, hid.pointer, rows: N * T, relu: true)
-                    blk.block.ff2.forwardInference(hid.pointer, x.pointer, rows: N * T, residual: a.pointer)
-                }
-            ),
-            (
-                "conv_out", d.convOut.flops(length: T) * N,
-                { d.convOut.forwardInference(x.pointer, out.pointer, batch: N, length: T) }
-            )
-        ]
-        var times: [Double] = []
-        for (_, _, body) in stages { times.append(1 / measure(body)) }
-        let total = times.reduce(0, +)
-        print(
-            "decoder stages at batch \(N), \(InferenceKernels.current.rawValue) kernels (the second layer norm is not "
-                + "timed):")
-        for ((name, flops, _), t) in zip(stages, times) {
+            }
+        }
+        let total = profile.seconds.values.reduce(0, +)
+        print("decoder stages at batch \(N), \(kernels) kernels, timed inside the forward pass:")
+        for name in profile.names {
+            let t = profile.seconds[name]! / Double(calls)
+            let flops = Double(profile.flops[name]!) / Double(calls)
             print(
                 String(
                     format: "  %@ %7.2f ms  %5.1f%%  %6.1f GFLOP/s",
-                    name.padding(toLength: 30, withPad: " ", startingAt: 0) as NSString, 1000 * t, 100 * t / total,
-                    flops > 0 ? Double(flops) / t / 1e9 : 0))
+                    name.padding(toLength: 30, withPad: " ", startingAt: 0) as NSString, 1000 * t,
+                    100 * profile.seconds[name]! / total, flops > 0 ? flops / t / 1e9 : 0))
         }
     }
 
@@ -219,7 +186,7 @@ struct Bench: ParsableCommand {
     func run() throws {
         if let env {
             if let warning = OpenBLAS.slowKernelWarning { print(warning) }
-            try benchEnvironment(env)
+            try benchEnvironment(env, kernels: .processDefault, label: " (\(KernelChoice.processDefault) kernels)")
             return
         }
         #if DEBUG
@@ -228,7 +195,7 @@ struct Bench: ParsableCommand {
         print(
             "workers: \(Workers.count) (OpenBLAS runs one thread per worker); OpenBLAS kernel "
                 + (OpenBLAS.automaticChoice.map { "\($0), chosen by MicroscopeGym" } ?? OpenBLAS.kernel)
-                + "; inference kernels \(InferenceKernels.current.rawValue); SIMD kernels \(KernelLevel.current.name)")
+                + "; inference kernels by default \(KernelChoice.processDefault)")
         if let warning = OpenBLAS.slowKernelWarning { print(warning) }
         // Machine reference: a large square sgemm, through OpenBLAS's own threading and through the project's split.
         let n = 1024
@@ -260,13 +227,12 @@ struct Bench: ParsableCommand {
                 flops / 1e9, leo.config.chainDecoderBlocks ? "true" : "false"))
         var rows: [(Int, Double, Double)] = []
         var bounds: [String] = []
-        let chosen = InferenceKernels.current
-        defer { InferenceKernels.current = chosen }
+        let chosen = InferenceKernels.processDefault
         // The batch comparison is for the current path when it is measured, else the last one. The sgemm bound is the
         // BLAS path's (the SIMD path calls cblas_sgemm for the bottleneck on large chunks only).
         let boundPath = kernels.contains(chosen) ? chosen : kernels[kernels.count - 1]
         for kernel in kernels {
-            InferenceKernels.current = kernel
+            leo.kernels = KernelChoice(kernel)
             for bs in batches {
                 var rng = Xoshiro256StarStar(seed: 2)
                 let z = (0..<(bs * L)).map { _ in Float(rng.normal()) }
@@ -289,7 +255,7 @@ struct Bench: ParsableCommand {
                 }
             }
         }
-        InferenceKernels.current = chosen
+        leo.kernels = .processDefault
         if !bounds.isEmpty {
             print(
                 """
@@ -317,17 +283,13 @@ struct Bench: ParsableCommand {
                     format: "batch %d throughput is %.0f%% of the best batch size (%d)", last.0, 100 * last.1 / best.1,
                     best.0))
         }
-        if layers {
-            InferenceKernels.current = boundPath
-            profileLayers(leo, batch: batches[0])
-            InferenceKernels.current = chosen
-        }
+        if layers { profileLayers(leo, batch: batches[0], kernels: KernelChoice(boundPath)) }
         if !skipTraining { try benchTraining(leo) }
         if skipEnvironment { return }
         var singles: [InferenceKernels: Double] = [:]
         for path in kernels {
-            InferenceKernels.current = path
-            singles[path] = try benchEnvironment("LiquidCell-v0", label: " (\(path.rawValue) kernels)")
+            singles[path] = try benchEnvironment(
+                "LiquidCell-v0", kernels: KernelChoice(path), label: " (\(path.rawValue) kernels)")
         }
         if let blas = singles[.blas], let simd = singles[.simd] {
             print(String(format: "LiquidCell-v0 single environment: simd kernels %.2f× the blas path", simd / blas))

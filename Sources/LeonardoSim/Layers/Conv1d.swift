@@ -95,10 +95,13 @@ public final class Conv1d {
         sgemm(transB: true, m: rows, n: outChannels, k: width, a: c, b: store.value(weight), beta: 1, c: y)
     }
 
-    /// Inference: `forwardWindows` under `InferenceKernels.simd`, `forward` otherwise.
-    public func forwardInference(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int, length: Int) {
-        if InferenceKernels.current == .simd {
-            forwardWindows(x, y, batch: batch, length: length)
+    /// The product in `mode`: `forward` for training and under `InferenceKernels.blas`, `forwardWindows` under
+    /// `InferenceKernels.simd`.
+    public func forward(
+        _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int, length: Int, mode: ForwardMode
+    ) {
+        if let level = mode.simdLevel {
+            forwardWindows(x, y, batch: batch, length: length, level: level)
         } else {
             forward(x, y, batch: batch, length: length)
         }
@@ -107,7 +110,7 @@ public final class Conv1d {
     /// The same convolution by `windowedConvolution` (inference under `InferenceKernels.simd`).
     public func forwardWindows(
         _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int, length: Int,
-        level: KernelLevel = KernelLevel.current
+        level: KernelLevel
     ) {
         // Weight [out, in, K] → tap-major [K·in, out].
         let (cin, cout, K) = (inChannels, outChannels, kernel)

@@ -67,10 +67,13 @@ public final class ConvTranspose1d {
         }
     }
 
-    /// Inference: `forwardWindows` under `InferenceKernels.simd`, `forward` otherwise.
-    public func forwardInference(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int, length: Int) {
-        if InferenceKernels.current == .simd {
-            forwardWindows(x, y, batch: batch, length: length)
+    /// The product in `mode`: `forward` for training and under `InferenceKernels.blas`, `forwardWindows` under
+    /// `InferenceKernels.simd`.
+    public func forward(
+        _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int, length: Int, mode: ForwardMode
+    ) {
+        if let level = mode.simdLevel {
+            forwardWindows(x, y, batch: batch, length: length, level: level)
         } else {
             forward(x, y, batch: batch, length: length)
         }
@@ -81,7 +84,7 @@ public final class ConvTranspose1d {
     /// window carries weight tap K − 1 − p.
     public func forwardWindows(
         _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int, length: Int,
-        level: KernelLevel = KernelLevel.current
+        level: KernelLevel
     ) {
         precondition(padding <= kernel - 1, "ConvTranspose1d.forwardWindows needs padding < kernel")
         let (cin, O, K) = (inChannels, outChannels, kernel)

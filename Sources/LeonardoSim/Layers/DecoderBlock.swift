@@ -27,18 +27,22 @@ public final class DecoderBlock {
 
     public func flops(length T: Int) -> Int { attention.flops(length: T) + block.flops(length: T) }
 
+    /// The block in `mode`; `profile`, when given, times each stage.
     public func forward(
-        _ input: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, batch N: Int, length T: Int, training: Bool
+        _ input: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, batch N: Int, length T: Int,
+        mode: ForwardMode, profile: StageProfile? = nil
     ) {
         let rows = N * T
         let C = embed
         let ap = a.reserve(rows * C)
         let qp = q.reserve(rows * C)
-        attention.forward(
-            values: input, keys: input, queries: input, out: ap, batch: N, length: T, training: training,
-            residual: input)
-        if training { norm.forward(ap, qp, rows: rows) } else { norm.forwardInference(ap, qp, rows: rows) }
-        block.forward(values: input, keys: input, queries: qp, out: out, batch: N, length: T, training: training)
+        stage(profile, "attention (block input)", flops: attention.flops(length: T) * N) {
+            attention.forward(
+                values: input, keys: input, queries: input, out: ap, batch: N, length: T, mode: mode, residual: input)
+        }
+        stage(profile, "layer norm") { norm.forward(ap, qp, rows: rows, mode: mode) }
+        block.forward(
+            values: input, keys: input, queries: qp, out: out, batch: N, length: T, mode: mode, profile: profile)
     }
 
     /// Accumulates the gradient with respect to `input` into dInput.

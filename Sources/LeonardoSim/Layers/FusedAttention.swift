@@ -2,9 +2,10 @@ import Foundation
 import LeonardoKernels
 
 /// Which implementation decoder inference uses; training always keeps the readable BLAS path (its backward pass
-/// reads the stored softmax probabilities). One switch for the process: `MICROSCOPEGYM_KERNELS=simd` (the default)
-/// or `=blas` (the reference, and the arithmetic of the results in docs/ that say so). `gym-runner perf bench` measures
-/// both.
+/// reads the stored softmax probabilities). A model's choice (`Leonardo.kernels`, a `KernelChoice`), passed down to
+/// every layer as its `ForwardMode`; a new model takes the process's default, `MICROSCOPEGYM_KERNELS=simd` (the
+/// default) or `=blas` (the reference, and the arithmetic of the results in docs/ that say so).
+/// `gym-runner perf bench` measures both.
 public enum InferenceKernels: String, Sendable, CaseIterable {
     /// Every matrix product by `cblas_sgemm`; attention per head as scores, softmax rows, product with V (the
     /// readable reference).
@@ -14,7 +15,8 @@ public enum InferenceKernels: String, Sendable, CaseIterable {
     /// in cache) and the dense layers on small batches (each weight row read once, never packed).
     case simd
 
-    nonisolated(unsafe) public static var current: InferenceKernels = {
+    /// The process's default: `MICROSCOPEGYM_KERNELS`, read once (simd when unset).
+    public static let processDefault: InferenceKernels = {
         guard let value = ProcessInfo.processInfo.environment["MICROSCOPEGYM_KERNELS"] else { return .simd }
         guard let kernels = InferenceKernels(rawValue: value) else {
             warnEnvironment("MICROSCOPEGYM_KERNELS=\(value) is neither blas nor simd; using simd")
@@ -33,7 +35,7 @@ public enum InferenceKernels: String, Sendable, CaseIterable {
 }
 
 /// Instruction sets of the hand-written kernels, best first; the CPU's best one is used unless
-/// `MICROSCOPEGYM_KERNEL_LEVEL` (0, 1 or 2) or `KernelLevel.current` asks for a lower one.
+/// `MICROSCOPEGYM_KERNEL_LEVEL` (0, 1 or 2) or a model's `KernelChoice` asks for a lower one.
 public enum KernelLevel: Int, Sendable, CaseIterable, Comparable {
     /// Plain C loops (the kernels' own reference).
     case portable = 0
@@ -45,7 +47,8 @@ public enum KernelLevel: Int, Sendable, CaseIterable, Comparable {
     /// The highest level this CPU runs.
     public static let best = KernelLevel(rawValue: Int(lk_best_level())) ?? .portable
 
-    nonisolated(unsafe) public static var current: KernelLevel = {
+    /// The process's default: `MICROSCOPEGYM_KERNEL_LEVEL`, read once (the CPU's best when unset).
+    public static let processDefault: KernelLevel = {
         guard let s = ProcessInfo.processInfo.environment["MICROSCOPEGYM_KERNEL_LEVEL"] else { return best }
         guard let n = Int(s), let level = KernelLevel(rawValue: n) else {
             warnEnvironment("MICROSCOPEGYM_KERNEL_LEVEL=\(s) is not 0, 1 or 2; using \(best.rawValue) (\(best.name))")
@@ -72,6 +75,41 @@ public enum KernelLevel: Int, Sendable, CaseIterable, Comparable {
     public static func < (a: KernelLevel, b: KernelLevel) -> Bool { a.rawValue < b.rawValue }
 }
 
+/// The arithmetic of a model's inference: which implementation, and the SIMD level of the hand-written kernels.
+/// Results are bit-identical only under the same choice (and, on the BLAS side, the same OpenBLAS kernel).
+public struct KernelChoice: Sendable, Equatable, CustomStringConvertible {
+    public var path: InferenceKernels
+    public var level: KernelLevel
+
+    public init(_ path: InferenceKernels, level: KernelLevel = .processDefault) {
+        self.path = path
+        self.level = min(level, .best)
+    }
+
+    /// The process's default (`MICROSCOPEGYM_KERNELS`, `MICROSCOPEGYM_KERNEL_LEVEL`).
+    public static let processDefault = KernelChoice(.processDefault)
+    /// The readable reference: every product by `cblas_sgemm`.
+    public static let blas = KernelChoice(.blas)
+    /// The hand-written kernels at the CPU's best level.
+    public static let simd = KernelChoice(.simd, level: .best)
+
+    /// "simd (AVX-512F)" or "blas".
+    public var description: String { path == .simd ? "simd (\(level.name))" : path.rawValue }
+}
+
+/// How a layer runs its forward pass: for training (the BLAS path, keeping what `backward` reads) or for inference
+/// under a kernel choice (nothing kept). Every layer and block has one forward that takes it.
+public enum ForwardMode: Sendable, Equatable {
+    case training
+    case inference(KernelChoice)
+
+    /// The SIMD level when this is inference on the hand-written kernels, else nil.
+    public var simdLevel: KernelLevel? {
+        if case .inference(let k) = self, k.path == .simd { return k.level }
+        return nil
+    }
+}
+
 /// One line on standard error about a misspelt or impossible environment setting.
 func warnEnvironment(_ message: String) {
     FileHandle.standardError.write(Data(("warning: " + message + "\n").utf8))
@@ -88,7 +126,7 @@ func fusedAttentionScratch(length T: Int, headDim D: Int) -> Int { lk_attention_
 func fusedAttentionHead(
     q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, ctx: UnsafeMutablePointer<Float>,
     length T: Int, headDim D: Int, stride: Int, ctxStride: Int? = nil, scale: Float,
-    scratch: UnsafeMutablePointer<Float>, level: KernelLevel = KernelLevel.current
+    scratch: UnsafeMutablePointer<Float>, level: KernelLevel
 ) {
     lk_attention_head(
         q, k, v, Int32(stride), ctx, Int32(ctxStride ?? stride), Int32(T), Int32(D), scale, scratch,

@@ -53,12 +53,22 @@ public final class LayerNorm {
         }
     }
 
+    /// The normalisation in `mode`: `forward` (keeping the statistics `backward` reads) for training,
+    /// `forwardInference` otherwise.
+    public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, mode: ForwardMode) {
+        switch mode {
+        case .training: forward(x, y, rows: rows)
+        case .inference(let kernels): forwardInference(x, y, rows: rows, kernels: kernels)
+        }
+    }
+
     /// Inference: the same normalisation by `lk_layer_norm_rows` under `InferenceKernels.simd` (vector partial sums,
     /// so the last bits differ from `forward`'s), otherwise `forward`; keeps no statistics for a backward pass.
     public func forwardInference(
-        _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, level: KernelLevel = KernelLevel.current
+        _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, kernels: KernelChoice
     ) {
-        guard InferenceKernels.current == .simd else { return forward(x, y, rows: rows) }
+        guard kernels.path == .simd else { return forward(x, y, rows: rows) }
+        let level = kernels.level
         let (C, g, b, eps) = (features, UnsafePointer(store.value(weight)), UnsafePointer(store.value(bias)), eps)
         let parts = rows >= 256 ? Workers.count : 1
         parallelFor(parts, workers: parts) { part, _ in

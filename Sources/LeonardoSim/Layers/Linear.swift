@@ -43,6 +43,21 @@ public final class Linear {
         }
     }
 
+    /// y = act(x·Wᵀ + b + residual) in `mode`: `forward` and then the residual and ReLU as separate passes for
+    /// training, `forwardInference` otherwise.
+    public func forward(
+        _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, mode: ForwardMode,
+        residual: UnsafePointer<Float>? = nil, relu: Bool = false
+    ) {
+        switch mode {
+        case .training:
+            forward(x, y, rows: rows)
+            addResidualAndReLU(y, count: rows * outFeatures, residual: residual, relu: relu)
+        case .inference(let kernels):
+            forwardInference(x, y, rows: rows, residual: residual, relu: relu, kernels: kernels)
+        }
+    }
+
     /// Inference, y = act(x·Wᵀ + b + residual) with act ReLU when `relu`. Under `InferenceKernels.simd` the kernel
     /// follows from the weight alone, so a row's result does not depend on how many rows share the call (the batch,
     /// the per-worker lanes): `forwardRows` (the epilogue fused) for weights of at most
@@ -52,15 +67,15 @@ public final class Linear {
     /// separate passes. `residual` is rows×out like y.
     public func forwardInference(
         _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, residual: UnsafePointer<Float>? = nil,
-        relu: Bool = false
+        relu: Bool = false, kernels: KernelChoice
     ) {
-        let simd = InferenceKernels.current == .simd
+        let simd = kernels.path == .simd
         if simd && inFeatures * outFeatures <= InferenceKernels.rowsKernelWeights {
-            forwardRows(x, y, rows: rows, residual: residual, relu: relu)
+            forwardRows(x, y, rows: rows, residual: residual, relu: relu, level: kernels.level)
             return
         }
         if simd && rows <= InferenceKernels.fewRows {
-            forwardFewRows(x, y, rows: rows)
+            forwardFewRows(x, y, rows: rows, level: kernels.level)
         } else {
             forward(x, y, rows: rows)
         }
@@ -72,7 +87,7 @@ public final class Linear {
     /// `cblas_sgemm`'s.
     public func forwardRows(
         _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, residual: UnsafePointer<Float>? = nil,
-        relu: Bool = false, level: KernelLevel = KernelLevel.current
+        relu: Bool = false, level: KernelLevel
     ) {
         let wt = transposedWeight.transpose(store.value(weight), out: outFeatures, in: inFeatures, store: store)
         gemmRows(
@@ -85,7 +100,7 @@ public final class Linear {
     /// decoder's dense layers at small inference batches under `InferenceKernels.simd`. Outputs are split over the
     /// workers; sums run in another order than `cblas_sgemm`'s.
     public func forwardFewRows(
-        _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, level: KernelLevel = KernelLevel.current
+        _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, level: KernelLevel
     ) {
         let w = UnsafePointer(store.value(weight))
         let b = bias.map { UnsafePointer(store.value($0)) }

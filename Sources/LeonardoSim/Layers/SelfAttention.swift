@@ -46,16 +46,18 @@ public final class SelfAttention {
     }
 
     /// out = A(valuesIn, keysIn, queriesIn) + residual; each input is (N·T)×C, and so is `residual` (nil: none).
-    /// With `training`, the softmax probabilities of every head are kept for the backward pass.
+    /// In `.training` mode the softmax probabilities of every head are kept for the backward pass; inference on the
+    /// hand-written kernels takes `forwardSIMD`.
     public func forward(
         values vin: UnsafePointer<Float>, keys kin: UnsafePointer<Float>, queries qin: UnsafePointer<Float>,
-        out: UnsafeMutablePointer<Float>, batch N: Int, length T: Int, training: Bool,
+        out: UnsafeMutablePointer<Float>, batch N: Int, length T: Int, mode: ForwardMode,
         residual: UnsafePointer<Float>? = nil
     ) {
-        if !training && InferenceKernels.current == .simd {
+        if let level = mode.simdLevel {
             return forwardSIMD(
-                values: vin, keys: kin, queries: qin, out: out, batch: N, length: T, residual: residual)
+                values: vin, keys: kin, queries: qin, out: out, batch: N, length: T, residual: residual, level: level)
         }
+        let training = mode == .training
         let C = embed
         let rows = N * T
         let vp = v.reserve(rows * C)
@@ -108,14 +110,14 @@ public final class SelfAttention {
     /// tile.
     func forwardSIMD(
         values vin: UnsafePointer<Float>, keys kin: UnsafePointer<Float>, queries qin: UnsafePointer<Float>,
-        out: UnsafeMutablePointer<Float>, batch N: Int, length T: Int, residual: UnsafePointer<Float>?
+        out: UnsafeMutablePointer<Float>, batch N: Int, length T: Int, residual: UnsafePointer<Float>?,
+        level: KernelLevel
     ) {
         let C = embed
         let rows = N * T
         let width = 3 * C
         let xp = qkv.reserve(rows * width)
         let cp = ctx.reserve(rows * C)
-        let level = KernelLevel.current
         // The stacked weights [Wv; Wk; Wq] (3C×C): the store declares the three bias-free layers one after another,
         // so they are one block there; a copy otherwise.
         let v0 = values.weight.offset
@@ -164,7 +166,7 @@ public final class SelfAttention {
                 q: base + 2 * C, k: base + C, v: base, ctx: cp + n * T * C + h * D, length: T, headDim: D,
                 stride: width, ctxStride: C, scale: sc, scratch: fp + worker * perWorker, level: level)
         }
-        fcOut.forwardInference(cp, out, rows: rows, residual: residual)
+        fcOut.forwardInference(cp, out, rows: rows, residual: residual, kernels: KernelChoice(.simd, level: level))
     }
 
     /// Accumulates into dValuesIn/dKeysIn/dQueriesIn (which may alias one another) and the parameter grads.

@@ -32,9 +32,11 @@ public final class TransformerBlock {
 
     public func flops(length T: Int) -> Int { attention.flops(length: T) + T * (ff0.flopsPerRow + ff2.flopsPerRow) }
 
+    /// The block's one sequence, in `mode` (each layer runs its training or inference forward).
     public func forward(
         values: UnsafePointer<Float>, keys: UnsafePointer<Float>, queries: UnsafePointer<Float>,
-        out: UnsafeMutablePointer<Float>, batch N: Int, length T: Int, training: Bool
+        out: UnsafeMutablePointer<Float>, batch N: Int, length T: Int, mode: ForwardMode,
+        profile: StageProfile? = nil
     ) {
         let rows = N * T
         let C = embed
@@ -42,22 +44,17 @@ public final class TransformerBlock {
         let xp = x.reserve(rows * C)
         let hp = h.reserve(rows * hidden)
         let fp = f.reserve(rows * C)
-        attention.forward(
-            values: values, keys: keys, queries: queries, out: ap, batch: N, length: T, training: training,
-            residual: queries)
-        if training {
-            norm1.forward(ap, xp, rows: rows)
-            ff0.forward(xp, hp, rows: rows)
-            reluForward(hp, count: rows * hidden)
-            ff2.forward(hp, fp, rows: rows)
-            for i in 0..<rows * C { fp[i] += xp[i] }
-            norm2.forward(fp, out, rows: rows)
-        } else {
-            norm1.forwardInference(ap, xp, rows: rows)
-            ff0.forwardInference(xp, hp, rows: rows, relu: true)
-            ff2.forwardInference(hp, fp, rows: rows, residual: xp)
-            norm2.forwardInference(fp, out, rows: rows)
+        stage(profile, "attention (transformer block)", flops: attention.flops(length: T) * N) {
+            attention.forward(
+                values: values, keys: keys, queries: queries, out: ap, batch: N, length: T, mode: mode,
+                residual: queries)
         }
+        stage(profile, "layer norm") { norm1.forward(ap, xp, rows: rows, mode: mode) }
+        stage(profile, "feed-forward", flops: rows * (ff0.flopsPerRow + ff2.flopsPerRow)) {
+            ff0.forward(xp, hp, rows: rows, mode: mode, relu: true)
+            ff2.forward(hp, fp, rows: rows, mode: mode, residual: xp)
+        }
+        stage(profile, "layer norm") { norm2.forward(fp, out, rows: rows, mode: mode) }
     }
 
     public func backward(

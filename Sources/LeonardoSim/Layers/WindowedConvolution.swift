@@ -9,7 +9,7 @@ import LeonardoKernels
 func windowedConvolution(
     _ x: UnsafePointer<Float>, batch N: Int, length T: Int, channels: Int, padLeft: Int, padRight: Int, stride: Int,
     kernel K: Int, weights: UnsafePointer<Float>, outChannels: Int, bias: UnsafePointer<Float>?,
-    _ y: UnsafeMutablePointer<Float>, outLength lo: Int, padded: FloatBuffer, level: KernelLevel = KernelLevel.current
+    _ y: UnsafeMutablePointer<Float>, outLength lo: Int, padded: FloatBuffer, level: KernelLevel
 ) {
     let paddedLength = T + padLeft + padRight
     let xp = padded.reserve(N * paddedLength * channels)

@@ -21,6 +21,9 @@ public final class Leonardo {
 
     /// Trajectories decoded per internal chunk (bounds memory; keeps activations cache-sized).
     public var decodeChunk = 32
+    /// The arithmetic of `decode` and `encode`: the hand-written kernels (the process's default, `simd` unless
+    /// `MICROSCOPEGYM_KERNELS=blas`) or the BLAS reference. Training always runs the BLAS path.
+    public var kernels = KernelChoice.processDefault
     let objectiveBuffers = ObjectiveBuffers()
 
     /// Builds a model with PyTorch-default initialisation drawn from a generator seeded with `seed`.
@@ -87,7 +90,7 @@ public final class Leonardo {
                 let m = min(decodeChunk, n - start)
                 decoder.forward(
                     z + start * L, noise: noise.map { $0 + start * perNoise }, out: out + start * step, batch: m,
-                    training: false)
+                    mode: .inference(kernels))
                 start += m
             }
         }
@@ -110,7 +113,7 @@ public final class Leonardo {
                         let m = min(decodeChunk, n - start)
                         encoder.forward(
                             rp.baseAddress! + start * step, mu: mp.baseAddress! + start * L,
-                            logvar: lp.baseAddress! + start * L, batch: m, training: false)
+                            logvar: lp.baseAddress! + start * L, batch: m, mode: .inference(kernels))
                         start += m
                     }
                 }

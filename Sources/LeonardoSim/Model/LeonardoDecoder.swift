@@ -16,14 +16,18 @@ public final class LeonardoDecoder {
     public let convTranspose: ConvTranspose1d
     public let layers: [DecoderBlock]
     public let convOut: Conv1d
-    let h1 = FloatBuffer(), h2 = FloatBuffer(), h2t = FloatBuffer(), e = FloatBuffer(), steps = FloatBuffer()
-    var blockOut: [FloatBuffer]
+    /// convtranspose1, the live blocks and conv_out, with the buffers the backward pass reads.
+    let body: DecoderBody
+    /// When set, every stage of an inference forward pass is timed into it (`gym-runner perf bench --layers`); the
+    /// batch then runs as one, without the per-worker lanes.
+    public var profile: StageProfile?
+    let h1 = FloatBuffer(), h2 = FloatBuffer(), h2t = FloatBuffer(), steps = FloatBuffer()
     let dh1 = FloatBuffer(), dh2 = FloatBuffer(), dh2t = FloatBuffer(), de = FloatBuffer(), dSteps = FloatBuffer()
     let dA = FloatBuffer(), dB = FloatBuffer()
     var input: UnsafePointer<Float>?
     var noiseInput: UnsafePointer<Float>?
-    /// One `DecoderLane` per worker, made on first use (see `forward`).
-    var lanes: [DecoderLane] = []
+    /// One copy of `body` per worker, made on first use (see `forward`).
+    var lanes: [DecoderBody] = []
 
     init(_ store: ParameterStore, _ c: LeonardoConfig) {
         cfg = c
@@ -43,14 +47,18 @@ public final class LeonardoDecoder {
         convTranspose = ConvTranspose1d(
             store, "decoder.bottleneck_decoding.convtranspose1", c.decoderChannels, c.embedSize,
             kernel: c.convTransposeKernel, padding: c.convTransposeKernel / 2)
-        layers = (0..<c.numLayers).map {
+        let blocks = (0..<c.numLayers).map {
             DecoderBlock(
                 store, "decoder.layers.\($0)", embed: c.embedSize, heads: c.heads, forwardExpansion: c.forwardExpansion)
         }
+        layers = blocks
         convOut = Conv1d(
             store, "decoder.conv_out", c.embedSize, c.inputChannels, kernel: c.outputKernel, padding: c.outputKernel / 2
         )
-        blockOut = (0..<c.numLayers).map { _ in FloatBuffer() }
+        let live = c.chainDecoderBlocks ? Array(0..<c.numLayers) : [c.numLayers - 1]
+        body = DecoderBody(
+            convTranspose: convTranspose, blocks: live.map { blocks[$0] }, convOut: convOut,
+            chain: c.chainDecoderBlocks, embed: c.embedSize)
     }
 
     /// Indices of the decoder blocks whose output reaches r̂: all of them when chained, else only the last.
@@ -67,72 +75,58 @@ public final class LeonardoDecoder {
         return f
     }
 
-    /// Decodes z into r̂. The stationary variant reads `noise` (N×T×noiseChannels standard normals); the authors'
-    /// variant ignores it.
+    /// Decodes z into r̂ in `mode`. The stationary variant reads `noise` (N×T×noiseChannels standard normals); the
+    /// authors' variant ignores it.
     public func forward(
         _ z: UnsafePointer<Float>, noise: UnsafePointer<Float>? = nil, out: UnsafeMutablePointer<Float>,
-        batch N: Int, training: Bool
+        batch N: Int, mode: ForwardMode
     ) {
         let T = cfg.length
-        let C = cfg.embedSize
         let Cd = cfg.decoderChannels
+        let profile = mode == .training ? nil : profile
         input = z
         noiseInput = noise
         let h1p = h1.reserve(N * cfg.decoderHidden)
-        if training { linear1.forward(z, h1p, rows: N) } else { linear1.forwardInference(z, h1p, rows: N) }
-        reluForward(h1p, count: N * cfg.decoderHidden)
+        stage(profile, "linear1", flops: linear1.flopsPerRow * N) {
+            linear1.forward(z, h1p, rows: N, mode: mode)
+            reluForward(h1p, count: N * cfg.decoderHidden)
+        }
         let h2tp = h2t.reserve(N * T * Cd)
         if let frontEnd {
             guard let noise else { preconditionFailure("the stationary decoder needs per-frame noise") }
-            frontEnd.forward(h1p, noise: noise, out: h2tp, batch: N, length: T)
+            stage(profile, "stationary front end", flops: frontEnd.flops(length: T) * N) {
+                frontEnd.forward(h1p, noise: noise, out: h2tp, batch: N, length: T)
+            }
         } else if let bottleneckLinear {
             let h2p = h2.reserve(N * Cd * T)
-            if training {
-                bottleneckLinear.forward(h1p, h2p, rows: N)
-            } else {
-                bottleneckLinear.forwardInference(h1p, h2p, rows: N)
+            stage(profile, "bottleneck linear", flops: bottleneckLinear.flopsPerRow * N) {
+                bottleneckLinear.forward(h1p, h2p, rows: N, mode: mode)
+                reluForward(h2p, count: N * Cd * T)
             }
-            reluForward(h2p, count: N * Cd * T)
-            transposeBatch(h2p, h2tp, batch: N, rows: Cd, cols: T)  // view [N, Cd, T] → channels-last [N, T, Cd]
-        }
-        // Inference under the hand-written kernels with a trajectory for every worker: each worker takes whole
-        // trajectories through convtranspose1, the blocks and conv_out with its own copy of those layers, so a
-        // trajectory's activations (about 1 MB) stay in its core's L2 and no layer forks and joins the workers.
-        if !training && InferenceKernels.current == .simd && Workers.count > 1 && N >= Workers.count
-            && !ParallelRegion.active
-        {
-            while lanes.count < Workers.count { lanes.append(DecoderLane(self)) }
-            let channels = cfg.inputChannels
-            let convOutput = integrator == nil ? out : steps.reserve(N * T * channels)
-            let lanes = lanes
-            parallelFor(N) { n, worker in
-                lanes[worker].forward(h2tp + n * T * Cd, out: convOutput + n * T * channels, length: T)
+            stage(profile, "transpose") {
+                transposeBatch(h2p, h2tp, batch: N, rows: Cd, cols: T)  // view [N, Cd, T] → channels-last [N, T, Cd]
             }
-            integrator?.forward(convOutput, out: out, batch: N, length: T)
-            return
-        }
-        let ep = e.reserve(N * T * C)
-        if training {
-            convTranspose.forward(h2tp, ep, batch: N, length: T)
-        } else {
-            convTranspose.forwardInference(h2tp, ep, batch: N, length: T)
-        }
-        var cur = UnsafePointer(ep)
-        for i in liveBlocks {
-            let o = blockOut[i].reserve(N * T * C)
-            layers[i].forward(
-                cfg.chainDecoderBlocks ? cur : UnsafePointer(ep), out: o, batch: N, length: T, training: training)
-            cur = UnsafePointer(o)
         }
         // The stationary variant reads conv_out as steps and integrates them into r̂.
-        let convOutput = integrator == nil ? out : steps.reserve(N * T * cfg.inputChannels)
-        if training {
-            convOut.forward(cur, convOutput, batch: N, length: T)
+        let channels = cfg.inputChannels
+        let convOutput = integrator == nil ? out : steps.reserve(N * T * channels)
+        // Inference under the hand-written kernels with a trajectory for every worker: each worker takes whole
+        // trajectories through the body with its own copy of those layers, so a trajectory's activations (about
+        // 1 MB) stay in its core's L2 and no layer forks and joins the workers.
+        if mode.simdLevel != nil && profile == nil && Workers.count > 1 && N >= Workers.count
+            && !ParallelRegion.active
+        {
+            while lanes.count < Workers.count { lanes.append(DecoderBody(sharing: body)) }
+            let lanes = lanes
+            parallelFor(N) { n, worker in
+                lanes[worker].forward(
+                    h2tp + n * T * Cd, out: convOutput + n * T * channels, batch: 1, length: T, mode: mode)
+            }
         } else {
-            convOut.forwardInference(cur, convOutput, batch: N, length: T)
+            body.forward(h2tp, out: convOutput, batch: N, length: T, mode: mode, profile: profile)
         }
         if let integrator {
-            integrator.forward(convOutput, out: out, batch: N, length: T)
+            stage(profile, "integrator") { integrator.forward(convOutput, out: out, batch: N, length: T) }
         }
     }
 
@@ -152,11 +146,11 @@ public final class LeonardoDecoder {
         dep.update(repeating: 0, count: N * T * C)
         var dCur = dA.reserve(N * T * C)
         dCur.update(repeating: 0, count: N * T * C)
-        convOut.backward(blockOut[live.last!].pointer, dConvOut, dCur, batch: N, length: T)
+        convOut.backward(body.blockOut[live.count - 1].pointer, dConvOut, dCur, batch: N, length: T)
         var dNext = dB.reserve(N * T * C)
         for (j, i) in live.enumerated().reversed() {
             let inputIsE = !cfg.chainDecoderBlocks || j == 0
-            let blockIn = inputIsE ? UnsafePointer(e.pointer) : UnsafePointer(blockOut[live[j - 1]].pointer)
+            let blockIn = inputIsE ? UnsafePointer(body.e.pointer) : UnsafePointer(body.blockOut[j - 1].pointer)
             if inputIsE {
                 layers[i].backward(blockIn, dOut: dCur, dInput: dep, batch: N, length: T)
             } else {
@@ -185,34 +179,54 @@ public final class LeonardoDecoder {
     }
 }
 
-/// The decoder after its front end (convtranspose1, the live blocks, conv_out) once more, for one worker: the same
-/// parameters, its own buffers. `LeonardoDecoder.forward` hands each worker whole trajectories, one at a time.
-final class DecoderLane {
+/// The decoder after its front end: convtranspose1, the live blocks and conv_out. Its `forward` is the one forward
+/// pass of that part, run on the whole batch by the decoder (which keeps its buffers for the backward pass) or on one
+/// trajectory at a time by each worker's lane (`init(sharing:)`: the same parameters, its own buffers).
+final class DecoderBody {
     let convTranspose: ConvTranspose1d
+    /// The live blocks, in order.
     let blocks: [DecoderBlock]
     let convOut: Conv1d
     let chain: Bool
     let embed: Int
-    let e = FloatBuffer(), blockOut = [FloatBuffer(), FloatBuffer()]
+    /// convtranspose1's output e, and each live block's output (read by the backward pass).
+    let e = FloatBuffer()
+    let blockOut: [FloatBuffer]
 
-    init(_ decoder: LeonardoDecoder) {
-        convTranspose = ConvTranspose1d(sharing: decoder.convTranspose)
-        blocks = decoder.liveBlocks.map { DecoderBlock(sharing: decoder.layers[$0]) }
-        convOut = Conv1d(sharing: decoder.convOut)
-        chain = decoder.cfg.chainDecoderBlocks
-        embed = decoder.cfg.embedSize
+    init(convTranspose: ConvTranspose1d, blocks: [DecoderBlock], convOut: Conv1d, chain: Bool, embed: Int) {
+        self.convTranspose = convTranspose
+        self.blocks = blocks
+        self.convOut = convOut
+        self.chain = chain
+        self.embed = embed
+        blockOut = blocks.map { _ in FloatBuffer() }
     }
 
-    /// One trajectory: h2t (T×Cd, channels last) → conv_out's output (T×channels).
-    func forward(_ h2t: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, length T: Int) {
-        let ep = e.reserve(T * embed)
-        convTranspose.forwardInference(h2t, ep, batch: 1, length: T)
+    convenience init(sharing other: DecoderBody) {
+        self.init(
+            convTranspose: ConvTranspose1d(sharing: other.convTranspose),
+            blocks: other.blocks.map { DecoderBlock(sharing: $0) }, convOut: Conv1d(sharing: other.convOut),
+            chain: other.chain, embed: other.embed)
+    }
+
+    /// h2t (N×T×Cd, channels last) → conv_out's output (N×T×channels): e = convtranspose1(h2t); each live block reads
+    /// e (or, chained, the previous block's output); conv_out reads the last block's.
+    func forward(
+        _ h2t: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, batch N: Int, length T: Int, mode: ForwardMode,
+        profile: StageProfile? = nil
+    ) {
+        let ep = e.reserve(N * T * embed)
+        stage(profile, "convtranspose", flops: convTranspose.flops(length: T) * N) {
+            convTranspose.forward(h2t, ep, batch: N, length: T, mode: mode)
+        }
         var cur = UnsafePointer(ep)
         for (j, block) in blocks.enumerated() {
-            let o = blockOut[j % 2].reserve(T * embed)
-            block.forward(chain ? cur : UnsafePointer(ep), out: o, batch: 1, length: T, training: false)
+            let o = blockOut[j].reserve(N * T * embed)
+            block.forward(chain ? cur : UnsafePointer(ep), out: o, batch: N, length: T, mode: mode, profile: profile)
             cur = UnsafePointer(o)
         }
-        convOut.forwardInference(cur, out, batch: 1, length: T)
+        stage(profile, "conv_out", flops: convOut.flops(length: T) * N) {
+            convOut.forward(cur, out, batch: N, length: T, mode: mode)
+        }
     }
 }

@@ -47,7 +47,7 @@ public final class LeonardoEncoder {
 
     public func forward(
         _ r: UnsafePointer<Float>, mu: UnsafeMutablePointer<Float>, logvar: UnsafeMutablePointer<Float>,
-        batch N: Int, training: Bool
+        batch N: Int, mode: ForwardMode
     ) {
         let T = cfg.length
         let C = cfg.embedSize
@@ -59,7 +59,7 @@ public final class LeonardoEncoder {
         for (i, layer) in layers.enumerated() {
             let xi = UnsafePointer(xs[i].pointer)
             let xo = xs[i + 1].reserve(N * T * C)
-            layer.forward(values: xi, keys: xi, queries: xi, out: xo, batch: N, length: T, training: training)
+            layer.forward(values: xi, keys: xi, queries: xi, out: xo, batch: N, length: T, mode: mode)
         }
         let b1p = b1.reserve(N * T * Cb)
         let b2p = b2.reserve(N * T2 * Cb)

@@ -64,9 +64,9 @@ extension Leonardo {
         let lp = b.logvar.reserve(B * L)
         let zp = b.z.reserve(B * L)
         let rp = b.recon.reserve(B * config.length * config.inputChannels)
-        encoder.forward(xb, mu: mp, logvar: lp, batch: B, training: true)
+        encoder.forward(xb, mu: mp, logvar: lp, batch: B, mode: .training)
         for i in 0..<(B * L) { zp[i] = mp[i] + expf(0.5 * lp[i]) * ep[i] }
-        decoder.forward(zp, noise: noise, out: rp, batch: B, training: true)
+        decoder.forward(zp, noise: noise, out: rp, batch: B, mode: .training)
         return (mp, lp, rp)
     }
 }

@@ -44,11 +44,9 @@ final class FewRowsLinearTests: XCTestCase {
         var rng = Xoshiro256StarStar(seed: 8)
         for batch in [1, 3, InferenceKernels.fewRows + 1] {
             let z = (0..<(batch * leo.config.latentDim)).map { _ in Float(rng.normal()) }
-            let saved = InferenceKernels.current
-            defer { InferenceKernels.current = saved }
-            InferenceKernels.current = .blas
+            leo.kernels = .blas
             let reference = leo.decode(z: z)
-            InferenceKernels.current = .simd
+            leo.kernels = .simd
             let fast = leo.decode(z: z)
             for i in 0..<reference.count {
                 XCTAssertEqual(fast[i], reference[i], accuracy: 1e-4 * max(1, abs(reference[i])), "batch \(batch)")

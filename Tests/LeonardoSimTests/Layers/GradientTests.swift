@@ -148,7 +148,7 @@ final class GradientTests: XCTestCase {
         checkLayer(
             "SelfAttention", store: s, inputCount: 3 * n, outputCount: n,
             run: { x, y in
-                a.forward(values: x, keys: x + n, queries: x + 2 * n, out: y, batch: N, length: T, training: true)
+                a.forward(values: x, keys: x + n, queries: x + 2 * n, out: y, batch: N, length: T, mode: .training)
             },
             back: { x, dy, dx in
                 a.backward(
@@ -169,7 +169,7 @@ final class GradientTests: XCTestCase {
         checkLayer(
             "TransformerBlock", store: s, inputCount: 3 * n, outputCount: n, h: 5e-3, seed: 12,
             run: { x, y in
-                b.forward(values: x, keys: x + n, queries: x + 2 * n, out: y, batch: N, length: T, training: true)
+                b.forward(values: x, keys: x + n, queries: x + 2 * n, out: y, batch: N, length: T, mode: .training)
             },
             back: { x, dy, dx in
                 b.backward(
@@ -187,7 +187,7 @@ final class GradientTests: XCTestCase {
         let n = N * T * 4
         checkLayer(
             "DecoderBlock", store: s, inputCount: n, outputCount: n, h: 3e-3,
-            run: { x, y in b.forward(x, out: y, batch: N, length: T, training: true) },
+            run: { x, y in b.forward(x, out: y, batch: N, length: T, mode: .training) },
             back: { x, dy, dx in b.backward(x, dOut: dy, dInput: dx, batch: N, length: T) })
     }
 

@@ -73,26 +73,23 @@ final class KernelTests: XCTestCase {
             let T = 13
             var rng = Xoshiro256StarStar(seed: 6)
             let x = (0..<(3 * N * T * C)).map { _ in Float(rng.normal()) }
-            let saved = InferenceKernels.current
-            defer { InferenceKernels.current = saved }
             for (vi, ki, qi) in [(0, 0, 0), (0, 0, 1), (0, 1, 2)] {
-                func run(training: Bool, kernels: InferenceKernels) -> [Float] {
-                    InferenceKernels.current = kernels
+                func run(_ mode: ForwardMode) -> [Float] {
                     var out = [Float](repeating: 0, count: N * T * C)
                     x.withUnsafeBufferPointer { xp in
                         let p = xp.baseAddress!
                         out.withUnsafeMutableBufferPointer {
                             att.forward(
                                 values: p + vi * N * T * C, keys: p + ki * N * T * C, queries: p + qi * N * T * C,
-                                out: $0.baseAddress!, batch: N, length: T, training: training)
+                                out: $0.baseAddress!, batch: N, length: T, mode: mode)
                         }
                     }
                     return out
                 }
-                let outTrain = run(training: true, kernels: .blas)
+                let outTrain = run(.training)
                 for (name, out) in [
-                    ("blas inference", run(training: false, kernels: .blas)),
-                    ("simd inference", run(training: false, kernels: .simd))
+                    ("blas inference", run(.inference(.blas))),
+                    ("simd inference", run(.inference(.simd)))
                 ] {
                     for i in 0..<outTrain.count {
                         let tolerance = 1e-5 * max(1, abs(outTrain[i]))

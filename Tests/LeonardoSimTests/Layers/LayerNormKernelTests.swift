@@ -7,9 +7,6 @@ import XCTest
 /// at every instruction set the CPU runs.
 final class LayerNormKernelTests: XCTestCase {
     func testMatchesTheDoublePrecisionReferenceAtEverySupportedLevel() {
-        let saved = InferenceKernels.current
-        defer { InferenceKernels.current = saved }
-        InferenceKernels.current = .simd
         // (rows, features, offset): the model's width, widths that fill no whole vector, one feature (output = β),
         // enough rows to split over the workers, and rows far from zero mean (a one-pass variance would cancel).
         for (rows, C, offset) in [(7, 128, 0.0), (5, 13, 0.0), (3, 1, 0.0), (300, 24, 0.0), (4, 40, 1000.0)] {
@@ -26,7 +23,7 @@ final class LayerNormKernelTests: XCTestCase {
                 }
                 let x = (0..<(rows * C)).map { _ in Float(offset + 3 * rng.normal()) }
                 var y = [Float](repeating: .nan, count: rows * C)
-                norm.forwardInference(x, &y, rows: rows, level: level)
+                norm.forwardInference(x, &y, rows: rows, kernels: KernelChoice(.simd, level: level))
                 var worst = 0.0
                 for r in 0..<rows {
                     let xr = (0..<C).map { Double(x[r * C + $0]) }

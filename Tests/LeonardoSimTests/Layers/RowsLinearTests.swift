@@ -67,10 +67,10 @@ final class RowsLinearTests: XCTestCase {
         let rows = 24
         let x = (0..<(rows * 20)).map { _ in Float(rng.normal()) }
         var y = [Float](repeating: 0, count: rows * 30)
-        layer.forwardRows(x, &y, rows: rows)
+        layer.forwardRows(x, &y, rows: rows, level: .best)
         // One entry written through the store's pointer, as an optimiser step or a checkpoint load would.
         store.value(layer.weight)[7 * 20 + 3] += 1
-        layer.forwardRows(x, &y, rows: rows)
+        layer.forwardRows(x, &y, rows: rows, level: .best)
         let want = reference(layer, store, x: x, rows: rows, residual: nil, relu: false)
         for i in 0..<want.count {
             XCTAssertEqual(Double(y[i]), want[i], accuracy: 1e-5 * max(1, abs(want[i])), "output \(i)")
@@ -78,7 +78,7 @@ final class RowsLinearTests: XCTestCase {
     }
 
     /// A whole decoder under `.simd` on many rows (the transformer's N·T rows take `forwardRows`; with two or
-    /// more workers each worker takes whole trajectories through its own `DecoderLane`) equals the BLAS path to
+    /// more workers each worker takes whole trajectories through its own copy of the `DecoderBody`) equals the BLAS path to
     /// float rounding, the residuals and the feed-forward ReLU included, with the released unchained blocks, with
     /// chained ones, and with the stationary front end and its integrator.
     func testDecoderAgreesAcrossKernelChoices() throws {
@@ -94,11 +94,9 @@ final class RowsLinearTests: XCTestCase {
             let batch = 5
             let z = (0..<(batch * config.latentDim)).map { _ in Float(rng.normal()) }
             let noise = (0..<leo.noiseCount(batch: batch)).map { _ in Float(rng.normal()) }
-            let saved = InferenceKernels.current
-            defer { InferenceKernels.current = saved }
-            InferenceKernels.current = .blas
+            leo.kernels = .blas
             let reference = leo.decode(z: z, noise: noise)
-            InferenceKernels.current = .simd
+            leo.kernels = .simd
             let fast = leo.decode(z: z, noise: noise)
             for i in 0..<reference.count {
                 XCTAssertEqual(
@@ -116,9 +114,7 @@ final class RowsLinearTests: XCTestCase {
             $0.heads = 4
         }
         let config = leo.config
-        let saved = InferenceKernels.current
-        defer { InferenceKernels.current = saved }
-        InferenceKernels.current = .simd
+        leo.kernels = .simd
         let before = leo.decode(z: z)
         let block = leo.decoder.layers[config.numLayers - 1]
         for layer in [block.attention.queries, block.block.attention.fcOut, block.block.ff0] {
@@ -127,7 +123,7 @@ final class RowsLinearTests: XCTestCase {
         let convWeight = leo.decoder.convTranspose.weight
         leo.parameters.value(convWeight)[1] += 0.5
         let after = leo.decode(z: z)
-        InferenceKernels.current = .blas
+        leo.kernels = .blas
         let reference = leo.decode(z: z)
         XCTAssertNotEqual(before, after, "the changed weights had no effect")
         for i in 0..<reference.count {
@@ -145,9 +141,9 @@ final class RowsLinearTests: XCTestCase {
         }
         let config = leo.config
         let batch = 5
-        let (savedKernels, savedWorkers) = (InferenceKernels.current, Workers.count)
-        defer { (InferenceKernels.current, Workers.count) = (savedKernels, savedWorkers) }
-        InferenceKernels.current = .simd
+        let savedWorkers = Workers.count
+        defer { Workers.count = savedWorkers }
+        leo.kernels = .simd
         Workers.count = 2
         let together = leo.decode(z: z)
         let step = config.length * config.inputChannels

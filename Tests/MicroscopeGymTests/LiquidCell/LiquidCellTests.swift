@@ -44,10 +44,7 @@ final class LiquidCellTests: XCTestCase {
     /// any OpenBLAS kernel; it skips where the CPU has no AVX2 and FMA.
     func testGoldenTraceSIMDKernels() throws {
         guard KernelLevel.best >= .avx2 else { throw XCTSkip("the SIMD golden trace is pinned at AVX2 level") }
-        let (savedKernels, savedLevel) = (InferenceKernels.current, KernelLevel.current)
-        defer { (InferenceKernels.current, KernelLevel.current) = (savedKernels, savedLevel) }
-        InferenceKernels.current = .simd
-        KernelLevel.current = .avx2
+        useKernels(KernelChoice(.simd, level: .avx2), for: [TestCell.model], self)
         var env = TestCell.make()
         _ = try env.reset(seed: 42)
         var rewards: [Double] = []

@@ -20,7 +20,7 @@ final class StationaryEnvironmentTests: XCTestCase {
     static func make() -> LiquidCell { try! LiquidCell(spec: TestCell.spec(), model: model) }
 
     func testSameSeedSameEpisodeAndGoldenTrace() throws {
-        useBLASPath(self)
+        useKernels(.blas, for: [Self.model], self)
         var a = Self.make()
         var b = Self.make()
         _ = try a.reset(seed: 42)
