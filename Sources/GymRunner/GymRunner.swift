@@ -1,6 +1,8 @@
+import Agents
 import ArgumentParser
 import Foundation
 import LeonardoSim
+import MicroscopeGym
 
 @main
 struct GymRunner: ParsableCommand {
@@ -13,6 +15,30 @@ struct GymRunner: ParsableCommand {
             FidelityFamily.self, DesignFamily.self, Study.self, Slurm.self, PerfFamily.self
         ] + formerNames,
         defaultSubcommand: Train.self)
+
+    /// Parses, runs, and reports any error as one line: the libraries' errors through `userError(_:)`.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: userError(error))
+        }
+    }
+}
+
+/// The one mapping from the libraries' errors to the CLI's message (`Error: …`, exit 1): each library error's
+/// description already says what to fix; anything else (ArgumentParser's own, `UserError`, `ExitCode`) passes as it is.
+func userError(_ error: Error) -> Error {
+    switch error {
+    case let e as LeonardoError: UserError(e.description)
+    case let e as EnvironmentError: UserError(e.description)
+    case let e as SweepError: UserError(e.description)
+    case let e as StateError: UserError(e.description)
+    case let e as AgentError: UserError(e.description)
+    case let e as TrainingError: UserError(e.description)
+    default: error
+    }
 }
 
 /// A one-line error for the user (ArgumentParser prints it as "Error: …" and exits non-zero).

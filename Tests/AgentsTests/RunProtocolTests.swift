@@ -118,4 +118,36 @@ final class RunProtocolTests: XCTestCase {
         XCTAssertEqual(PairedVerdict(Estimate([-1, 1, -1, 1])), .includesZero)
         XCTAssertEqual(PairedVerdict(Estimate([1])), .tooFew)
     }
+
+    func testStudyTableAveragesThePerSeedFiguresOfEachPair() {
+        func run(_ agent: String, _ env: String, seed: UInt64, agentReturns: [Double], best: [Double]) -> RunSummary {
+            func result(_ xs: [Double]) -> EvaluationResult {
+                EvaluationResult(
+                    episodeReturn: Estimate(xs), signal: Estimate(xs), damage: Estimate(xs), length: Estimate(xs),
+                    returns: xs)
+            }
+            let a = result(agentReturns)
+            let b = result(best)
+            return RunSummary(
+                environment: env, agent: agent, steps: 10, seed: seed, testSeeds: [1, 2], validationSeeds: [3],
+                selectedStep: 10, wallSeconds: 0, trainingTimeSeconds: [:], results: [agent: a, "best_fixed": b],
+                pairedMinusBestFixed: [agent: a.pairedDifference(minus: b)])
+        }
+        let runs = [
+            run("dqn", "A", seed: 1, agentReturns: [1, 3], best: [0, 0]),
+            run("dqn", "A", seed: 2, agentReturns: [5, 7], best: [1, 1]),
+            run("dqn", "B", seed: 1, agentReturns: [2, 2], best: [4, 4])
+        ]
+        let table = StudyTable(runs: runs, agents: ["dqn", "ppo"], environments: ["A", "B"])
+        XCTAssertEqual(table.rows.map { "\($0.agent)/\($0.environment)" }, ["dqn/A", "dqn/B", "ppo/A", "ppo/B"])
+        let a = table.rows[0]
+        XCTAssertEqual(a.seeds, 2)
+        XCTAssertEqual(a.testReturn, Estimate([2, 6]))  // per-seed means 2 and 6
+        XCTAssertEqual(a.bestFixed, Estimate([0, 1]))
+        XCTAssertEqual(a.agentMinusBestFixed, Estimate([2, 5]))
+        XCTAssertEqual(table.rows[1].agentMinusBestFixed?.mean, -2)
+        XCTAssertEqual(table.rows[1].seeds, 1)
+        XCTAssertNil(table.rows[2].testReturn)
+        XCTAssertEqual(table.rows[2].seeds, 0)
+    }
 }

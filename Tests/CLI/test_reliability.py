@@ -296,9 +296,9 @@ def test_train_leonardo_resume_keeps_the_checkpoints_options(tmp_path):
     assert first.returncode == 0, first.stderr
     before = digest(checkpoint)
     fails(run("train-leonardo", "--data", data, "--out", checkpoint, "--model", "tiny", "--epochs", 2, "--resume",
-              "--lr", "0.01"), "--lr 0.01", "contradicts")
+              "--lr", "0.01"), "--learning-rate 0.01", "contradicts")
     fails(run("train-leonardo", "--data", data, "--out", checkpoint, "--model", "tiny", "--epochs", 2, "--resume",
-              "--batch", 2, "--seed", 6), "--batch 2", "--seed 6")
+              "--batch", 2, "--seed", 6), "--batch-size 2", "--seed 6")
     assert digest(checkpoint) == before
     # Without flags the run continues with its own batch 4, learning rate 0.001 and seed 5.
     resumed = run("train-leonardo", "--data", data, "--out", checkpoint, "--model", "tiny", "--epochs", 2, "--resume")

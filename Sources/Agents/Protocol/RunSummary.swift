@@ -26,7 +26,7 @@ public enum PairedVerdict: Equatable, Sendable {
     case tooFew
 
     public init(_ difference: Estimate) {
-        let (low, high) = (difference.mean - difference.ci95, difference.mean + difference.ci95)
+        let (low, high) = difference.interval95
         self = !low.isFinite ? .tooFew : low > 0 ? .above : high < 0 ? .below : .includesZero
     }
 }
@@ -177,6 +177,12 @@ public struct RunSummary: Codable, Equatable {
         self.pairedMinusBestFixed = pairedMinusBestFixed
         self.bestFixedSetting = bestFixedSetting
     }
+
+    /// The mean test return of row `name` ("dqn", "random", "best_fixed", …); NaN when the row is absent.
+    public func testReturn(_ name: String) -> Double { results[name]?.episodeReturn.mean ?? .nan }
+
+    /// The agent's mean test return minus the best fixed setting's, paired over the test seeds; NaN without a sweep.
+    public var agentMinusBestFixed: Double { pairedMinusBestFixed?[agent]?.mean ?? .nan }
 
     /// Reads a run's `summary.json`.
     public static func load(_ path: String) throws -> RunSummary {

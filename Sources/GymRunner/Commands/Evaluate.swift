@@ -36,14 +36,14 @@ struct Evaluate: ParsableCommand {
         var cell = try environment.make()
         let a: any Agent
         if let policy {
-            cell = try policyEnvironment(policy, cell)
-            a = try loadPolicy(policy, cell: cell)
+            cell = try PolicyFile.environment(for: policy, cell)
+            a = try PolicyFile.load(policy, environment: cell)
         } else {
             let fixed = fixedAction ?? AgentKind.defaultFixedAction(cell)
             guard cell.actionSpace.contains(fixed) else {
                 throw UserError("--fixed-action \(fixed) is not in \(cell.actionSpace)")
             }
-            a = try makeBaseline(agent!, cell: cell, seed: seed, fixedAction: fixed)
+            a = try agent!.makeBaseline(for: cell, seed: seed, fixedAction: fixed)
         }
         if let record {
             try claimOutput(

@@ -32,7 +32,7 @@ struct HeadroomCommand: ParsableCommand {
         let cell = try environment.make()
         let table: SweepTable
         if let sweep, FileManager.default.fileExists(atPath: sweep) {
-            do { table = try SweepTable.read(sweep) } catch let e as SweepError { throw UserError(e.description) }
+            table = try SweepTable.read(sweep)
             guard table.environment == cell.spec.id, table.episodes == episodes, table.seed == seed else {
                 throw UserError(
                     "\(sweep) is a sweep of \(table.environment) with \(table.episodes) episodes from seed "
@@ -40,20 +40,17 @@ struct HeadroomCommand: ParsableCommand {
             }
         } else {
             let bar = ProgressBar(total: cell.actionSpace.n, label: "sweep")
-            do {
-                table = try SweepTable.run(
-                    cell, doseRates: cell.spec.doseRates, frameRates: cell.spec.frameRates, episodes: episodes,
-                    seed: seed
-                ) { done, _ in bar.update(done) }
-            } catch let e as EnvironmentError { throw UserError(e.description) }
+            table = try SweepTable.run(
+                cell, doseRates: cell.spec.doseRates, frameRates: cell.spec.frameRates, episodes: episodes, seed: seed
+            ) { done, _ in bar.update(done) }
             bar.finish()
             if let sweep { try writeSweep(table, to: sweep) }
         }
         let seeds = (0..<episodes).map { seed &+ UInt64($0) }
         var rows: [(label: String, returns: [Double])] = []
         for path in policy {
-            let view = try policyEnvironment(path, cell)
-            var agent = try loadPolicy(path, cell: view)
+            let view = try PolicyFile.environment(for: path, cell)
+            var agent = try PolicyFile.load(path, environment: view)
             // "run" for run/policy.h5, "run/policy-final" for another file of the run folder.
             let folder = ((path as NSString).deletingLastPathComponent as NSString).lastPathComponent
             let stem = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
@@ -61,10 +58,7 @@ struct HeadroomCommand: ParsableCommand {
             let label = name + (view.revealsHiddenState ? " (privileged)" : "")
             rows.append((label, try Evaluation.run(&agent, environment: view, seeds: seeds).returns))
         }
-        let headroom: Headroom
-        do { headroom = try Headroom(sweep: table, policies: rows) } catch let e as SweepError {
-            throw UserError(e.description)
-        }
+        let headroom = try Headroom(sweep: table, policies: rows)
         let text =
             String(
                 format: "%@, %d episodes from seed %llu; best fixed setting %g e⁻/Å²/s at %g frames/s\n\n",

@@ -13,10 +13,7 @@ struct Merge: ParsableCommand {
     func validate() throws { if parts.isEmpty { throw ValidationError("give the sweep part files to merge") } }
     func run() throws {
         try claimOutput(out, inputs: parts, overwrite: overwriting.overwrite)
-        let merged: SweepTable
-        do { merged = try SweepTable.merge(try parts.map { try SweepTable.read($0) }) } catch let e as SweepError {
-            throw UserError(e.description)
-        }
+        let merged = try SweepTable.merge(try parts.map { try SweepTable.read($0) })
         if !merged.isComplete {
             let total = merged.doseRates.count * merged.frameRates.count
             let message = "\(merged.results.count) of \(total) settings present (missing or incomplete shards?)"

@@ -34,9 +34,7 @@ struct Soak: ParsableCommand {
     func run() throws {
         var cell = try environment.make()
         if tinyDecoder {
-            do { cell = try cell.withSmallRandomDecoder(seed: 1) } catch let e as EnvironmentError {
-                throw UserError(e.description)
-            }
+            cell = try cell.withSmallRandomDecoder(seed: 1)
         }
         var env = try HoldLostFrames(cell)
         var rng = Xoshiro256StarStar(seed: seed)

@@ -219,12 +219,6 @@ func completeStudySummary(_ t: StudyTask, folder: String, steps: Int, testEpisod
 struct CompletedTask {
     let task: StudyTask
     let summary: RunSummary
-
-    /// The mean test return of `key` ("dqn", "random", "best_fixed", …); NaN when absent.
-    func testReturn(_ key: String) -> Double { summary.results[key]?.episodeReturn.mean ?? .nan }
-
-    /// The agent's mean test return minus the best fixed setting's, paired over the test seeds.
-    var paired: Double { summary.pairedMinusBestFixed?[task.agent]?.mean ?? .nan }
 }
 
 /// Every task of `plan` with its summary; refuses a study with incomplete tasks, naming them.
@@ -268,30 +262,23 @@ struct StudyAggregate: ParsableCommand {
 
 /// Writes DIR/summary.csv and DIR/summary.md (see `study aggregate`) from a study's complete tasks, and prints the table.
 func writeStudySummary(_ plan: StudyPlanFile, _ completed: [CompletedTask], dir: String) throws {
-    let rows = completed.map { r in
-        (task: r.task, agent: r.testReturn(r.task.agent), bestFixed: r.testReturn("best_fixed"), paired: r.paired)
-    }
     func number(_ x: Double) -> String { x.isFinite ? String(format: "%.6f", x) : "" }
     var csv = "task,agent,environment,seed,test_return,best_fixed_return,paired_minus_best_fixed\n"
-    for r in rows {
-        csv += "\(r.task.index),\(r.task.agent),\(r.task.environment),\(r.task.seed),\(number(r.agent)),"
-        csv += "\(number(r.bestFixed)),\(number(r.paired))\n"
+    for r in completed {
+        let s = r.summary
+        csv += "\(r.task.index),\(r.task.agent),\(r.task.environment),\(r.task.seed),\(number(s.testReturn(s.agent))),"
+        csv += "\(number(s.testReturn("best_fixed"))),\(number(s.agentMinusBestFixed))\n"
     }
     var md = "| agent | environment | seeds | test return | best fixed | agent − best fixed (paired) |\n"
     md += "|---|---|---:|---:|---:|---:|\n"
-    func cell(_ xs: [Double]) -> String {
-        let finite = xs.filter(\.isFinite)
-        guard !finite.isEmpty else { return "—" }
-        let e = Estimate(finite)
-        return finite.count > 1 ? String(format: "%.2f ± %.2f", e.mean, e.ci95) : String(format: "%.2f", e.mean)
+    func cell(_ e: Estimate?) -> String {
+        guard let e else { return "—" }
+        return e.count > 1 ? String(format: "%.2f ± %.2f", e.mean, e.ci95) : String(format: "%.2f", e.mean)
     }
-    for a in plan.agents {
-        for e in plan.environments {
-            let group = rows.filter { $0.task.agent == a && $0.task.environment == e }
-            md +=
-                "| \(a) | \(e) | \(group.count) | \(cell(group.map(\.agent))) | \(cell(group.map(\.bestFixed))) | "
-            md += "\(cell(group.map(\.paired))) |\n"
-        }
+    let table = StudyTable(runs: completed.map(\.summary), agents: plan.agents, environments: plan.environments)
+    for row in table.rows {
+        md += "| \(row.agent) | \(row.environment) | \(row.seeds) | \(cell(row.testReturn)) | \(cell(row.bestFixed)) | "
+        md += "\(cell(row.agentMinusBestFixed)) |\n"
     }
     md += "\nMean over seeds ± 95 % interval across seeds; each seed's figures are means over its test episodes.\n"
     try writeAtomically((dir as NSString).appendingPathComponent("summary.csv"), Data(csv.utf8))

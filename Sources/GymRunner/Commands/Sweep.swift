@@ -74,7 +74,7 @@ struct Sweep: ParsableCommand {
             throw UserError(
                 "\(quantity == "dose rate" ? "--dose" : "--frame-rate"): \(quantity) \(value) outside the environment's "
                     + "range \(range)")
-        } catch let e as EnvironmentError { throw UserError(e.description) }
+        }
         bar.finish()
         try writeSweep(table, to: out)
         printSweep(table)

@@ -44,11 +44,11 @@ struct Trace: ParsableCommand {
         var env = try HoldLostFrames(cell)
         var agent: (any Agent)? = nil
         if let policy {
-            guard !(try policyEnvironment(policy, cell)).revealsHiddenState else {
+            guard !(try PolicyFile.environment(for: policy, cell)).revealsHiddenState else {
                 throw UserError(
                     "--policy \(policy): a privileged policy needs the hidden state, which a trace does not show")
             }
-            agent = try loadPolicy(policy, cell: cell)
+            agent = try PolicyFile.load(policy, environment: cell)
         }
         try claimOutput(out, overwrite: overwriting.overwrite)  // inputs first, then the output
         func encode(_ o: [String: [Float]]) -> [String: [Double]] { o.mapValues { $0.map(Double.init) } }
@@ -57,8 +57,7 @@ struct Trace: ParsableCommand {
         var observation = first
         for k in 0..<(agent == nil ? list.count : self.steps) {
             let a = agent?.act(Evaluation.observationKeys.flatMap { observation[$0]! }, explore: false) ?? list[k]
-            let s: Step<[String: [Float]]>
-            do { s = try env.step(a) } catch let error as EnvironmentError { throw UserError("\(error)") }
+            let s = try env.step(a)
             var entry: [String: Any] = [
                 "action": a, "observation": encode(s.observation), "reward": s.reward, "terminated": s.terminated,
                 "truncated": s.truncated, "info": s.info

@@ -96,8 +96,7 @@ struct Train: ParsableCommand {
             guard FileManager.default.fileExists(atPath: configPath) else {
                 throw UserError("--resume: \(out) holds no run to continue (no config.json)")
             }
-            let stored: RunConfiguration
-            do { stored = try RunConfiguration.load(configPath) } catch { throw UserError("\(error)") }
+            let stored = try RunConfiguration.load(configPath)
             guard stored.agent.resumable else {
                 throw UserError(
                     "--resume: \(out) holds a \(stored.agent.rawValue) run, which has no checkpoint; start it again with --overwrite"
@@ -188,10 +187,7 @@ struct Train: ParsableCommand {
             print("resuming from step \(session.startStep)")
         } else {
             if resume { print("no checkpoint yet in \(out): the run starts from step 0") }
-            let learner: any Agent
-            do { learner = try configuration.makeAgent(for: cell) } catch let e as AgentError {
-                throw UserError(e.description)
-            }
+            let learner = try configuration.makeAgent(for: cell)
             session = try LiquidCellTrainingSession(agent: learner, environment: cell, schedule: schedule, folder: out)
         }
         let bar = ProgressBar(total: steps, label: agent.rawValue, alreadyDone: session.startStep)
@@ -236,7 +232,7 @@ struct Train: ParsableCommand {
         if schedule.selectOnValidation, FileManager.default.fileExists(atPath: path("policy-best.h5")) {
             try learner.save(to: path("policy-final.h5"))
             finalPolicy = learner
-            learner = try loadPolicy(path("policy-best.h5"), cell: cell)
+            learner = try PolicyFile.load(path("policy-best.h5"), environment: cell)
             if rename(path("policy-best.h5"), path("policy.h5")) != 0 {
                 throw UserError("\(path("policy.h5")): cannot replace the file")
             }
@@ -282,7 +278,7 @@ struct Train: ParsableCommand {
         let paired = summary.pairedMinusBestFixed ?? [:]
         for k in paired.keys.sorted() {
             let e = paired[k]!
-            let (low, high) = (e.mean - e.ci95, e.mean + e.ci95)
+            let (low, high) = e.interval95
             let verdict =
                 switch PairedVerdict(e) {
                 case .tooFew: "too few test episodes for an interval"

@@ -20,11 +20,16 @@ struct TrainLeonardo: ParsableCommand {
     @Flag(help: "Chain the decoder blocks instead of the released loop that feeds e to every block.")
     var chainDecoderBlocks = false
     @Option(help: "Epochs to train (in total, counting those of a resumed run).") var epochs: Int = 10
-    @Option(help: "Mini-batch size.") var batch: Int = 64
-    @Option(help: "Adam learning rate.") var lr: Float = 3e-4
-    @Option(help: "Global gradient-norm clip (0 disables).") var gradClip: Double = 1.0
-    @Option(help: "Seed of data order, initialisation and reparameterisation noise.") var seed: UInt64 = 0
-    @Option(help: "Checkpoint every this many optimizer steps.") var checkpointEvery: Int = 200
+    @Option(
+        name: [.customLong("batch-size"), .customLong("batch")],
+        help: "Mini-batch size (default 64; a resumed run keeps its own).") var batch: Int?
+    @Option(
+        name: [.customLong("learning-rate"), .customLong("lr")],
+        help: "Adam learning rate (default 3e-4; a resumed run keeps its own).") var lr: Float?
+    @Option(help: "Global gradient-norm clip, 0 disables (default 1; a resumed run keeps its own).") var gradClip:
+        Double?
+    @Option(help: "Seed of data order, initialisation and reparameterisation noise (default 0).") var seed: UInt64?
+    @Option(help: "Checkpoint every this many optimizer steps (default 200).") var checkpointEvery: Int?
     @Option(help: "Use only the first N trajectories.") var limit: Int?
     @Option(help: "Validation trajectories (HDF5) evaluated at each epoch's end.") var validation: String?
     @Flag(
@@ -88,13 +93,12 @@ struct TrainLeonardo: ParsableCommand {
 
     func validate() throws {
         try requireRange(epochs, 1...1_000_000, "--epochs")
-        try requireRange(checkpointEvery, 1...100_000_000, "--checkpoint-every")
+        if let checkpointEvery { try requireRange(checkpointEvery, 1...100_000_000, "--checkpoint-every") }
         if let limit { try requireRange(limit, 2...100_000_000, "--limit") }
-        try requireRange(batch, 2...65_536, "--batch")
-        try requireFinite(lr, 1e-9...1, "--lr")
-        try requireFinite(gradClip, 0...1e6, "--grad-clip")
+        if let batch { try requireRange(batch, 2...65_536, "--batch-size") }
+        if let lr { try requireFinite(lr, 1e-9...1, "--learning-rate") }
+        if let gradClip { try requireFinite(gradClip, 0...1e6, "--grad-clip") }
         if resume && overwriting.overwrite { throw ValidationError("--resume and --overwrite exclude each other") }
-        if checkpointEvery < 1 { throw ValidationError("--checkpoint-every must be at least 1") }
         if let limit, limit < 2 { throw ValidationError("--limit must be at least 2") }
         if resume && initFrom != nil {
             throw ValidationError("--init-from starts a new run; --resume continues one at --out (use one of them)")
@@ -136,7 +140,7 @@ struct TrainLeonardo: ParsableCommand {
 
     /// The model a fine-tune starts from: the checkpoint itself (calibration and prior dropped, since they will no
     /// longer fit), or, for another decoder variant, a fresh model of that variant with every tensor the two share.
-    func initialModel(from path: String) throws -> Leonardo {
+    func initialModel(from path: String, seed: UInt64) throws -> Leonardo {
         let m = try Leonardo.load(path)
         guard let decoder, (m.config.decoderVariant ?? .authors) != decoder || noiseChannels != nil else {
             m.doseCalibration = nil
@@ -217,37 +221,50 @@ struct TrainLeonardo: ParsableCommand {
             what: "checkpoint \(out)")
         defer { withExtendedLifetime(lock) {} }
         removeStaleTemporaries(in: folder)
-        var command = self
+        var schedule = Schedule(
+            batch: batch ?? Schedule.defaults.batch, learningRate: lr ?? Schedule.defaults.learningRate,
+            gradClip: gradClip ?? Schedule.defaults.gradClip, seed: seed ?? Schedule.defaults.seed,
+            checkpointEvery: checkpointEvery ?? Schedule.defaults.checkpointEvery)
         if resume {
             // The checkpoint's options are the source of truth; a flag given explicitly must agree with them.
             guard let saved = try LeonardoCheckpoint.trainingOptions(out) else {
                 throw UserError("--resume: \(out) holds weights only, no training state to continue")
             }
-            let given = Set(CommandLine.arguments.filter { $0.hasPrefix("--") }.map { $0.split(separator: "=")[0] })
             var conflicts: [String] = []
-            func restore<V: Equatable>(_ flag: String, _ current: V, _ stored: V, _ set: (inout TrainLeonardo) -> Void)
-            {
-                guard current != stored else { return }
-                if given.contains(Substring(flag)) { conflicts.append("\(flag) \(current) (the run's: \(stored))") }
-                set(&command)
+            func check<V: Equatable>(_ flag: String, _ given: V?, _ stored: V) {
+                if let given, given != stored { conflicts.append("\(flag) \(given) (the run's: \(stored))") }
             }
-            restore("--batch", batch, saved.batchSize) { $0.batch = saved.batchSize }
-            restore("--lr", lr, saved.learningRate) { $0.lr = saved.learningRate }
-            restore("--grad-clip", gradClip, saved.gradClip) { $0.gradClip = saved.gradClip }
-            restore("--seed", seed, saved.seed) { $0.seed = saved.seed }
-            restore("--checkpoint-every", checkpointEvery, saved.checkpointEvery) {
-                $0.checkpointEvery = saved.checkpointEvery
-            }
+            check("--batch-size", batch, saved.batchSize)
+            check("--learning-rate", lr, saved.learningRate)
+            check("--grad-clip", gradClip, saved.gradClip)
+            check("--seed", seed, saved.seed)
+            check("--checkpoint-every", checkpointEvery, saved.checkpointEvery)
             guard conflicts.isEmpty else {
                 throw UserError(
                     "--resume: \(conflicts.joined(separator: ", ")) contradict\(conflicts.count == 1 ? "s" : "") the checkpoint's training state; leave \(conflicts.count == 1 ? "it" : "them") out to continue the run"
                 )
             }
+            schedule = Schedule(
+                batch: saved.batchSize, learningRate: saved.learningRate, gradClip: saved.gradClip, seed: saved.seed,
+                checkpointEvery: saved.checkpointEvery)
         }
-        try command.train()
+        try train(schedule)
     }
 
-    func train() throws {
+    /// The options a resumed run takes from its checkpoint: a new run's flags (or their defaults), or the saved ones.
+    struct Schedule {
+        var batch: Int
+        var learningRate: Float
+        var gradClip: Double
+        var seed: UInt64
+        var checkpointEvery: Int
+        static let defaults = Schedule(batch: 64, learningRate: 3e-4, gradClip: 1, seed: 0, checkpointEvery: 200)
+    }
+
+    func train(_ schedule: Schedule) throws {
+        let (batch, lr, gradClip, seed, checkpointEvery) = (
+            schedule.batch, schedule.learningRate, schedule.gradClip, schedule.seed, schedule.checkpointEvery
+        )
         var cfg = model.config
         cfg.chainDecoderBlocks = chainDecoderBlocks
         if decoder == .stationary {
@@ -256,7 +273,7 @@ struct TrainLeonardo: ParsableCommand {
         }
         var initial: Leonardo?
         if let initFrom {
-            let start = try initialModel(from: initFrom)
+            let start = try initialModel(from: initFrom, seed: seed)
             cfg = start.config
             initial = start
         }
@@ -342,7 +359,7 @@ struct TrainLeonardo: ParsableCommand {
             if let bad = trainer.divergedLoss {
                 bar.finish()
                 throw UserError(
-                    "training diverged at optimizer step \(trainer.state.optimizerStep + 1): the loss is \(bad) (lower --lr or --grad-clip); no update was made; "
+                    "training diverged at optimizer step \(trainer.state.optimizerStep + 1): the loss is \(bad) (lower --learning-rate or --grad-clip); no update was made; "
                         + (FileManager.default.fileExists(atPath: out)
                             ? "the last good checkpoint is \(out)" : "no checkpoint was written yet"))
             }

@@ -51,7 +51,7 @@ struct DQNOptions: ParsableArguments {
             throw UserError("--hidden-sizes must be positive integers like 64,64, got '\(hiddenSizes)'")
         }
         h.hiddenSizes = sizes.map { $0! }
-        do { try h.validate() } catch { throw UserError("\(error)") }
+        try h.validate()
         return h
     }
 }
@@ -95,7 +95,7 @@ struct PPOOptions: ParsableArguments {
             throw UserError("--ppo-hidden-sizes must be positive integers like 64,64, got '\(hiddenSizes)'")
         }
         h.hiddenSizes = sizes
-        do { try h.validate() } catch { throw UserError("\(error)") }
+        try h.validate()
         return h
     }
 }
@@ -118,7 +118,7 @@ struct CEMOptions: ParsableArguments {
         h.initialStd = initialStd
         h.extraNoise = extraNoise
         h.episodesPerCandidate = episodesPerCandidate
-        do { try h.validate() } catch { throw UserError("\(error)") }
+        try h.validate()
         return h
     }
 }

@@ -4,21 +4,6 @@ import LeonardoSim
 import MicroscopeGym
 import Agents
 
-/// The environment `cell` as the policy in `path` sees it: revealing the hidden state to a policy trained with
-/// `--privileged`.
-func policyEnvironment(_ path: String, _ cell: LiquidCell) throws -> LiquidCell {
-    do { return try PolicyFile.environment(for: path, cell) } catch let e as AgentError {
-        throw UserError(e.description)
-    }
-}
-
-/// Loads any policy file written by an agent's `save`.
-func loadPolicy(_ path: String, cell: LiquidCell) throws -> any Agent {
-    do { return try PolicyFile.load(path, environment: cell) } catch let e as AgentError {
-        throw UserError(e.description)
-    }
-}
-
 /// "settings used: 10 e⁻/Å²/s @ 12.5 fps 71%, …" — the settings a policy chose, most frequent first.
 func actionUsage(_ counts: [Int], cell: LiquidCell, top: Int = 5) -> String {
     let total = max(counts.reduce(0, +), 1)

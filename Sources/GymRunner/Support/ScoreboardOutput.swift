@@ -7,20 +7,21 @@ import MicroscopeGym
 /// and returns the Markdown table.
 @discardableResult
 func writeScoreboard(_ plan: StudyPlanFile, _ rows: [CompletedTask], dir: String) throws -> String {
-    for r in rows where !r.testReturn("best_fixed").isFinite {
+    for r in rows where !r.summary.testReturn("best_fixed").isFinite {
         throw UserError(
             "\(r.task.out) has no best fixed setting to normalise by: the scoreboard needs the built-in sweep "
                 + "(--sweep-episodes ≥ 1 in the train options)")
     }
     func score(_ r: CompletedTask) -> Double {
         Scoreboard.normalizedScore(
-            agent: r.testReturn(r.task.agent), random: r.testReturn("random"), bestFixed: r.testReturn("best_fixed"))
+            agent: r.summary.testReturn(r.task.agent), random: r.summary.testReturn("random"),
+            bestFixed: r.summary.testReturn("best_fixed"))
     }
     var csv = "agent,environment,seed,test_return,random_return,best_fixed_return,normalized_score\n"
     for r in rows {
         csv +=
-            "\(r.task.agent),\(r.task.environment),\(r.task.seed),\(r.testReturn(r.task.agent)),"
-            + "\(r.testReturn("random")),\(r.testReturn("best_fixed")),\(score(r))\n"
+            "\(r.task.agent),\(r.task.environment),\(r.task.seed),\(r.summary.testReturn(r.task.agent)),"
+            + "\(r.summary.testReturn("random")),\(r.summary.testReturn("best_fixed")),\(score(r))\n"
     }
     func mean(_ xs: [Double]) -> Double { xs.isEmpty ? .nan : xs.reduce(0, +) / Double(xs.count) }
     var md =
@@ -31,8 +32,8 @@ func writeScoreboard(_ plan: StudyPlanFile, _ rows: [CompletedTask], dir: String
     for e in plan.environments {
         let here = rows.filter { $0.task.environment == e }
         var line = String(
-            format: "| %@ | %.2f | %.2f |", e, mean(here.map { $0.testReturn("random") }),
-            mean(here.map { $0.testReturn("best_fixed") }))
+            format: "| %@ | %.2f | %.2f |", e, mean(here.map { $0.summary.testReturn("random") }),
+            mean(here.map { $0.summary.testReturn("best_fixed") }))
         for a in plan.agents {
             let scores = here.filter { $0.task.agent == a }.map(score)
             perAgent[a, default: []].append(scores)

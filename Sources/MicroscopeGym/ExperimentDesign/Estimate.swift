@@ -17,6 +17,9 @@ public struct Estimate: Codable, Equatable, Sendable {
         ci95 = xs.count > 1 ? 1.96 * std / Double(xs.count).squareRoot() : .nan
     }
 
+    /// The 95 % interval, mean ∓ ci95 (NaN bounds for a sample too small for one).
+    public var interval95: (low: Double, high: Double) { (mean - ci95, mean + ci95) }
+
     private enum CodingKeys: String, CodingKey { case mean, ci95, std, count }
 
     public init(from decoder: Decoder) throws {
