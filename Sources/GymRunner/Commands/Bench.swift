@@ -312,5 +312,30 @@ struct Bench: ParsableCommand {
                 format:
                     "training step batch %d: %.2f steps/s, %.1f trajectories/s, ≈%.1f GFLOP/s (counting 3× forward)",
                 trainBatch, stepRate, stepRate * Double(trainBatch), stepRate * Double(trainBatch) * 3 * fwd / 1e9))
+        guard layers else { return }
+        // Where the step's time goes: the share inside cblas_sgemm, by product shape.
+        SgemmProfile.reset()
+        SgemmProfile.enabled = true
+        var steps = 0
+        let start = Date()
+        repeat {
+            trainer.step()
+            steps += 1
+        } while Date().timeIntervalSince(start) < seconds
+        let wall = Date().timeIntervalSince(start)
+        SgemmProfile.enabled = false
+        let (gemmSeconds, _, gemmCalls) = SgemmProfile.totals
+        print(
+            String(
+                format: "  %.0f%% of the training step's worker time inside cblas_sgemm (%d calls per step); by shape:",
+                100 * gemmSeconds / (wall * Double(Workers.count)), gemmCalls / max(steps, 1)))
+        for s in SgemmProfile.shapes.prefix(10) {
+            print(
+                String(
+                    format: "    %@ %6d calls per step  %5.1f%% of the step  %6.1f GFLOP/s",
+                    s.shape.description.padding(toLength: 16, withPad: " ", startingAt: 0) as NSString,
+                    s.calls / max(steps, 1), 100 * s.seconds / (wall * Double(Workers.count)),
+                    Double(s.calls) * s.shape.flops / s.seconds / 1e9))
+        }
     }
 }
