@@ -4,14 +4,14 @@
 # formatter check and the single-node Slurm test.
 #
 # Two phases. First everything is built: the only writes into the checkout are the build folders (.build,
-# .build-python, Examples/CustomAgent/.build). Then every test runs on a read-only view of the checkout with only
+# .build-python, .build-wheel, Examples/CustomAgent/.build). Then every test runs on a read-only view of the checkout with only
 # those folders writable (a private mount namespace: `unshare -m` and a read-only bind mount, where the machine
 # allows it, i.e. as root), so a test that writes into the checkout or depends on what an earlier run left there
 # fails. Tests run in temporary folders of their own; running this twice in a row, or after scripts/demo.sh, passes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-WRITABLE=(.build .build-python Examples/CustomAgent/.build)
+WRITABLE=(.build .build-python .build-wheel Examples/CustomAgent/.build)
 
 if [[ "${MICROSCOPEGYM_TEST_PHASE:-build}" == build ]]; then
   bash scripts/setup.sh
@@ -33,6 +33,9 @@ if [[ "${MICROSCOPEGYM_TEST_PHASE:-build}" == build ]]; then
   # pip builds the package in a temporary folder (python/setup.py): nothing is written into python/.
   .build-python/bin/python -m pip install -q gymnasium numpy pytest ./python
   (cd Examples/CustomAgent && swift build)
+  echo "== Build: the self-contained wheel (scripts/build-wheel.sh) and a fresh venv holding only it and its deps"
+  bash scripts/build-wheel.sh
+  bash scripts/test-wheel.sh install
 
   export MICROSCOPEGYM_TEST_PHASE=run
   if unshare -m true 2>/dev/null; then
@@ -60,6 +63,9 @@ for id in $(.build-python/bin/python -c "import microscope_gym; print(' '.join(m
   echo "check_env under -W error: MicroscopeGym/$id passed"
 done
 "${PYTEST[@]}" python/tests
+
+echo "== The wheel without the Swift toolchain: auditwheel, run path, check_env with the toolchain hidden"
+bash scripts/test-wheel.sh check
 
 echo "== Fuzzing the Python surface (random calls, copies, pickles, closes, threads; 120 s)"
 .build-python/bin/python python/tests/fuzz_surface.py --seconds 120
