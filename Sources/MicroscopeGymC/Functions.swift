@@ -7,7 +7,7 @@ import MicroscopeGym
 
 /// Version of this ABI (bumped when a signature changes).
 @c(mg_abi_version)
-public func mg_abi_version() -> Int32 { 2 }
+public func mg_abi_version() -> Int32 { 3 }
 
 /// Copies the calling thread's last error message into `buffer` (NUL-terminated, truncated to `capacity`) and
 /// returns its full length in bytes (without the NUL).

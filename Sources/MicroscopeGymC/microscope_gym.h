@@ -24,7 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-int32_t mg_abi_version(void); /* 2 */
+int32_t mg_abi_version(void); /* 3 */
 /* Copies the last error (NUL-terminated, truncated to capacity); returns its full length without the NUL. */
 ptrdiff_t mg_last_error(char *buffer, ptrdiff_t capacity);
 
@@ -80,5 +80,18 @@ int32_t mg_policy_close(int64_t policy);
  * gym-runner evaluate --record does (format microscopegym.recording/1), atomically. */
 int32_t mg_record_start(int64_t handle, const char *agent);
 int32_t mg_record_save(int64_t handle, const char *path);
+
+/* Deployment (version 3; python/microscope_gym/deploy.py): the observation of a measured segment (positions
+ * frames×2 floats in nm, NaN where not tracked; frames = the segment length) into features (12) and instrument (5);
+ * the nominal particle's camera at a setting for duration seconds (electrons per frame, localisation precision in
+ * nm, tracking probability, effective dose) and its damage after an effective dose; a trajectory file's floats
+ * (null buffer: only count and frames). */
+int32_t mg_observe(int64_t handle, const float *positions, int64_t frames, double dose_rate, double frame_rate,
+                   double cumulative_dose, double damage, double elapsed_time, float *features, float *instrument);
+int32_t mg_nominal_camera(int64_t handle, double dose_rate, double frame_rate, double duration,
+                          double *electrons_per_frame, double *localization_precision, double *detection_probability,
+                          double *effective_dose);
+int32_t mg_nominal_damage(int64_t handle, double effective_dose, double *damage);
+int32_t mg_read_trajectories(const char *path, float *buffer, int64_t capacity, int64_t *count, int64_t *frames);
 
 #endif

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Optional
 
 LIBRARY_NAME = "libMicroscopeGymC.so"
-ABI_VERSION = 2
+ABI_VERSION = 3
 LIBRARY_VARIABLE = "MICROSCOPEGYM_LIBRARY"
 OLD_LIBRARY_VARIABLE = "MICROSCOPE_GYM_LIBRARY"
 BUILD_COMMAND = "swift build -c release --product MicroscopeGymC"
@@ -110,6 +110,7 @@ def _environments_folder(default: Optional[Path]) -> Optional[str]:
 
 def _declare(lib: ctypes.CDLL) -> None:
     i32, i64, u64, f64p = ctypes.c_int32, ctypes.c_int64, ctypes.c_uint64, ctypes.POINTER(ctypes.c_double)
+    f64 = ctypes.c_double
     cp, sz = ctypes.c_char_p, ctypes.c_ssize_t
     i64p, u8p = ctypes.POINTER(ctypes.c_int64), ctypes.POINTER(ctypes.c_uint8)
     f32p, f32pp = ctypes.POINTER(ctypes.c_float), ctypes.POINTER(ctypes.POINTER(ctypes.c_float))
@@ -135,6 +136,10 @@ def _declare(lib: ctypes.CDLL) -> None:
         "mg_policy_close": ([i64], i32),
         "mg_record_start": ([i64, cp], i32),
         "mg_record_save": ([i64, cp], i32),
+        "mg_observe": ([i64, f32p, i64, f64, f64, f64, f64, f64, f32p, f32p], i32),
+        "mg_nominal_camera": ([i64, f64, f64, f64, f64p, f64p, f64p, f64p], i32),
+        "mg_nominal_damage": ([i64, f64, f64p], i32),
+        "mg_read_trajectories": ([cp, f32p, i64, i64p, i64p], i32),
     }
     for name, (args, result) in signatures.items():
         function = getattr(lib, name)

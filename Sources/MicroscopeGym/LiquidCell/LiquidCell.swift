@@ -344,7 +344,7 @@ public struct LiquidCell: Environment {
         // Electrons per frame on the particle, localisation precision, detection.
         let electrons = electronsPerFrame(doseRate: d, frameRate: f)
         let sigma = localizationPrecision(electronsPerFrame: electrons)
-        let pDetect = 1 - Foundation.exp(-electrons * contrast * contrast / spec.noise.detectionElectrons)
+        let pDetect = detectionProbability(electronsPerFrame: electrons, contrast: contrast)
         var observed = [Float](repeating: .nan, count: 2 * T)
         var detected = 0
         for i in 0..<T {
@@ -370,9 +370,9 @@ public struct LiquidCell: Environment {
         // Dose, effective dose and damage.
         let duration = Double(T) / f
         cumulativeDose += d * duration
-        effectiveDose += d * pow(d / spec.damage.referenceDoseRate, spec.damage.doseRateExponent) * duration
+        effectiveDose += effectiveDoseIncrement(doseRate: d, duration: duration)
         let previousDamage = damage
-        damage = 1 - Foundation.exp(-pow(effectiveDose / criticalDose, spec.damage.shape))
+        damage = damage(effectiveDose: effectiveDose, criticalDose: criticalDose)
         let damageIncrement = damage - previousDamage
         elapsedTime += duration
         stepCount += 1
@@ -415,11 +415,44 @@ public struct LiquidCell: Environment {
     /// σ = √((c/κ)²/N + floor²) (nm): photon-counting-limited localisation (Thompson, Larson & Webb 2002) plus a
     /// floor; κ is this episode's `contrast` (1 unless `noise.contrastSpread` is set).
     public func localizationPrecision(electronsPerFrame n: Double) -> Double {
-        let c = spec.noise.precisionConstant / contrast
+        localizationPrecision(electronsPerFrame: n, contrast: contrast)
+    }
+
+    /// The same for a particle of contrast κ (1: the spec's nominal particle).
+    public func localizationPrecision(electronsPerFrame n: Double, contrast κ: Double) -> Double {
+        let c = spec.noise.precisionConstant / κ
         return (c * c / n + spec.noise.precisionFloor * spec.noise.precisionFloor).squareRoot()
     }
 
+    /// P(detected) = 1 − exp(−N κ² / N₀) per frame, N₀ = `noise.detectionElectrons` (docs/environment.md).
+    public func detectionProbability(electronsPerFrame n: Double, contrast κ: Double) -> Double {
+        1 - Foundation.exp(-n * κ * κ / spec.noise.detectionElectrons)
+    }
+
+    /// The effective dose of `duration` seconds at dose rate d: d (d / d_ref)^p · duration (dose-rate dependence of
+    /// damage; `damage.referenceDoseRate`, `damage.doseRateExponent`).
+    public func effectiveDoseIncrement(doseRate d: Double, duration: Double) -> Double {
+        d * pow(d / spec.damage.referenceDoseRate, spec.damage.doseRateExponent) * duration
+    }
+
+    /// Damage 1 − exp(−(E / D_c)^k) after effective dose E for a particle of critical dose D_c (Weibull law,
+    /// `damage.shape` k; the spec's nominal particle has D_c = `damage.criticalDose`).
+    public func damage(effectiveDose e: Double, criticalDose c: Double) -> Double {
+        1 - Foundation.exp(-pow(e / c, spec.damage.shape))
+    }
+
     func instrument() -> [Float] {
+        instrumentVector(
+            doseRate: doseRate, frameRate: frameRate, cumulativeDose: cumulativeDose, damage: damage,
+            elapsedTime: elapsedTime)
+    }
+
+    /// The `instrument` observation for these readings (`instrumentNames`): dose and frame rate on a log scale of
+    /// their ranges in [0, 1], cumulative dose over the dose budget (or the critical dose), damage, elapsed time over
+    /// the time budget (or the longest episode at the highest frame rate).
+    public func instrumentVector(
+        doseRate: Double, frameRate: Double, cumulativeDose: Double, damage: Double, elapsedTime: Double
+    ) -> [Float] {
         func unit(_ v: Double, _ range: [Double]) -> Float {
             Float(min(1, max(0, Foundation.log(v / range[0]) / Foundation.log(range[1] / range[0]))))
         }
