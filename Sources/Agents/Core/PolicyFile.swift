@@ -78,38 +78,39 @@ public enum PolicyFile {
         return environment
     }
 
-    /// Loads the policy file of a learning agent (DQN, PPO, CEM), whose file holds everything it needs, for any
-    /// environment; baseline policies need their environment (`load(_:environment:)`).
-    public static func loadLearner(_ path: String) throws -> any Agent {
+    /// The `agent` attribute of a policy file (as an `AgentKind`) and its `action` attribute (fixed policies).
+    private static func header(_ path: String) throws -> (kind: AgentKind, action: Double?) {
         let f: HDF5File
         do { f = try HDF5File.open(path) } catch { throw AgentError.badPolicyFile("\(path): cannot open (\(error))") }
+        defer { f.close() }
         let kind = try f.stringAttribute("agent")
-        f.close()
-        switch kind.flatMap(AgentKind.init(rawValue:)) {
-        case .dqn: return try DQNAgent.load(path)
-        case .cem: return try CEMAgent.load(path)
-        case .ppo: return try PPOAgent.load(path)
-        case .some(let other):
-            throw AgentError.badPolicyFile("\(path): a \(other.rawValue) policy, which needs its liquid cell to load")
-        case nil:
-            throw AgentError.badPolicyFile(
-                "\(path): not a MicroscopeGym policy file (attribute 'agent' is \(kind ?? "missing"))")
-        }
-    }
-
-    /// Loads any policy file written by an agent's `save`, for `environment` (whose spaces it must fit).
-    public static func load(_ path: String, environment: LiquidCell) throws -> any Agent {
-        let f: HDF5File
-        do { f = try HDF5File.open(path) } catch { throw AgentError.badPolicyFile("\(path): cannot open (\(error))") }
-        let kind = try f.stringAttribute("agent")
-        let action = try f.doubleAttribute("action")
-        f.close()
         guard let agent = kind.flatMap(AgentKind.init(rawValue:)) else {
             throw AgentError.badPolicyFile(
                 "\(path): not a MicroscopeGym policy file (attribute 'agent' is \(kind ?? "missing"))")
         }
-        switch agent {
-        case .dqn, .cem, .ppo: return try loadLearner(path)
+        return (agent, try f.doubleAttribute("action"))
+    }
+
+    /// The learner of `kind` read from `path`; refuses a baseline, which needs its liquid cell (`load`).
+    private static func learner(_ kind: AgentKind, _ path: String) throws -> any Agent {
+        switch kind {
+        case .dqn: return try DQNAgent.load(path)
+        case .cem: return try CEMAgent.load(path)
+        case .ppo: return try PPOAgent.load(path)
+        case .bandit, .fixed, .heuristic, .random:
+            throw AgentError.badPolicyFile("\(path): a \(kind.rawValue) policy, which needs its liquid cell to load")
+        }
+    }
+
+    /// Loads the policy file of a learning agent (DQN, PPO, CEM), whose file holds everything it needs, for any
+    /// environment; baseline policies need their environment (`load(_:environment:)`).
+    public static func loadLearner(_ path: String) throws -> any Agent { try learner(header(path).kind, path) }
+
+    /// Loads any policy file written by an agent's `save`, for `environment` (whose spaces it must fit).
+    public static func load(_ path: String, environment: LiquidCell) throws -> any Agent {
+        let (kind, action) = try header(path)
+        switch kind {
+        case .dqn, .cem, .ppo: return try learner(kind, path)
         case .bandit: return try BanditAgent.load(path, actionCount: environment.actionSpace.n)
         case .fixed:
             guard let a = action, a.isFinite, environment.actionSpace.contains(Int(a)) else {

@@ -93,15 +93,11 @@ public struct RunSummary: Codable, Equatable {
     }
 
     /// The action whose fixed setting has the highest mean return over `episodes` episodes from `seed` (the first
-    /// such action on ties).
+    /// such action on ties): the sweep of every grid setting (`SweepTable`, whose grid index is the action).
     public static func bestFixedAction(_ cell: LiquidCell, episodes: Int, seed: UInt64) throws -> Int {
-        var best: (action: Int, mean: Double)? = nil
-        for a in 0..<cell.actionSpace.n {
-            let (d, f) = cell.setting(for: a)
-            let r = try ExperimentDesign.evaluate(cell, doseRate: d, frameRate: f, episodes: episodes, seed: seed)
-            if best == nil || r.episodeReturn.mean > best!.mean { best = (a, r.episodeReturn.mean) }
-        }
-        return best!.action
+        let sweep = try SweepTable.run(
+            cell, doseRates: cell.spec.doseRates, frameRates: cell.spec.frameRates, episodes: episodes, seed: seed)
+        return sweep.bestIndex!
     }
 
     // summary.json: the bookkeeping under fixed keys, each result row under its own name at the top level.

@@ -190,7 +190,7 @@ struct Train: ParsableCommand {
             let learner = try configuration.makeAgent(for: cell)
             session = try LiquidCellTrainingSession(agent: learner, environment: cell, schedule: schedule, folder: out)
         }
-        let bar = ProgressBar(total: steps, label: agent.rawValue, alreadyDone: session.startStep)
+        let bar = ProgressBar(total: configuration.steps, label: agent.rawValue, alreadyDone: session.startStep)
         let start = Date()
         var lastLoss = Double.nan
         session.stopRequested = { interruptRequested }
@@ -227,7 +227,7 @@ struct Train: ParsableCommand {
             ($0.step, $0.validationMean, $0.validationCI95)
         }
         // policy.h5: the best validated policy (when selecting), else the last one; policy-final.h5: the last one.
-        print("final test evaluation on \(testEpisodes) fixed seeds (never used during training)…")
+        print("final test evaluation on \(configuration.testEpisodes) fixed seeds (never used during training)…")
         var finalPolicy: (any Agent)? = nil
         if schedule.selectOnValidation, FileManager.default.fileExists(atPath: path("policy-best.h5")) {
             try learner.save(to: path("policy-final.h5"))

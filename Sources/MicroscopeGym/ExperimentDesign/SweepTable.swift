@@ -13,8 +13,19 @@ public struct SweepTable: Equatable {
 
     public var isComplete: Bool { results.count == doseRates.count * frameRates.count }
 
-    /// The setting with the highest mean return.
-    public var best: SettingResult? { results.values.max { $0.episodeReturn.mean < $1.episodeReturn.mean } }
+    /// The grid index of the setting with the highest mean return; on a tie the lowest index (the order of the
+    /// action grid), so the choice never depends on the dictionary's order.
+    public var bestIndex: Int? {
+        var best: Int? = nil
+        for i in results.keys.sorted()
+        where best == nil || results[i]!.episodeReturn.mean > results[best!]!.episodeReturn.mean {
+            best = i
+        }
+        return best
+    }
+
+    /// The setting with the highest mean return (`bestIndex`).
+    public var best: SettingResult? { bestIndex.map { results[$0]! } }
 
     /// The hindsight per-particle oracle: for each episode seed, the return of the setting that was best *for that
     /// episode*, and its paired gain over the best fixed setting. Because every setting sees the same particles,
@@ -219,7 +230,6 @@ public struct SweepTable: Equatable {
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(w))\" height=\"\(Int(h))\" font-family=\"sans-serif\" font-size=\"11\">\n"
         s +=
             "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n<text x=\"\(left)\" y=\"20\" font-size=\"14\">\(title)</text>\n"
-        let bestIndex = results.max { $0.value.episodeReturn.mean < $1.value.episodeReturn.mean }?.key
         for di in 0..<doseRates.count {
             for fi in 0..<frameRates.count {
                 let i = di * frameRates.count + fi

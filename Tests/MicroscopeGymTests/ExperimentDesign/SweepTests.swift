@@ -51,6 +51,26 @@ final class SweepTests: XCTestCase {
 
 final class ParetoFrontTests: XCTestCase {
     /// The front equals a brute-force dominance check on random tables (ties included), sorted by damage.
+    /// The best setting is the highest mean return, and on a tie the lowest grid index, whatever the dictionary order.
+    func testBestSettingIsTheFirstHighestInGridOrder() {
+        var rng = Xoshiro256StarStar(seed: 8)
+        for trial in 0..<200 {
+            var table = SweepTable(
+                environment: "T-v0", doseRates: [1, 2, 3, 4], frameRates: [1, 2, 3], episodes: 1, seed: 0, results: [:])
+            for i in 0..<12 where rng.uniform() < 0.8 {
+                let value = Double(rng.uniformInt(4))  // coarse: ties are common
+                table.results[i] = SettingResult(
+                    doseRate: table.doseRates[i / 3], frameRate: table.frameRates[i % 3],
+                    episodeReturn: Estimate([value]), signal: Estimate([value]), damage: Estimate([0]),
+                    length: Estimate([1]), destroyedFraction: 0)
+            }
+            let means = table.results.mapValues { $0.episodeReturn.mean }
+            let expected = means.values.max().flatMap { top in means.keys.filter { means[$0] == top }.min() }
+            XCTAssertEqual(table.bestIndex, expected, "trial \(trial)")
+            XCTAssertEqual(table.best, expected.map { table.results[$0]! }, "trial \(trial)")
+        }
+    }
+
     func testFrontMatchesBruteForceDominance() {
         var rng = Xoshiro256StarStar(seed: 5)
         for trial in 0..<200 {
