@@ -133,6 +133,23 @@ class Decision:
     note: str = ""
 
 
+@dataclass
+class NominalCamera:
+    """The spec's camera and damage laws for its nominal particle at one setting, over `duration` seconds."""
+
+    electrons_per_frame: float
+    localization_precision_nm: float
+    tracking_probability: float
+    effective_dose: float
+
+    @staticmethod
+    def of(env: MicroscopeEnv, dose_rate: float, frame_rate: float, duration: float) -> "NominalCamera":
+        out = [ctypes.c_double() for _ in range(4)]
+        _native.check(_native.lib().mg_nominal_camera(
+            env._require_open(), dose_rate, frame_rate, duration, *(ctypes.byref(v) for v in out)))
+        return NominalCamera(*(v.value for v in out))
+
+
 def read_log(path: Union[str, os.PathLike]) -> list[Decision]:
     """The decisions of a controller log (JSON lines), in order."""
     with open(path, encoding="utf-8") as f:
@@ -156,12 +173,6 @@ class Controller:
         self.decisions: list[Decision] = []
 
     # -- the model of what the instrument cannot measure -------------------------------------------------------
-    def _camera(self, dose_rate: float, frame_rate: float, duration: float) -> tuple[float, float, float, float]:
-        out = [ctypes.c_double() for _ in range(4)]
-        _native.check(_native.lib().mg_nominal_camera(
-            self.env._require_open(), dose_rate, frame_rate, duration, *(ctypes.byref(v) for v in out)))
-        return tuple(v.value for v in out)
-
     def _damage(self, effective_dose: float) -> float:
         d = ctypes.c_double()
         _native.check(_native.lib().mg_nominal_damage(self.env._require_open(), effective_dose, ctypes.byref(d)))
@@ -199,15 +210,12 @@ class Controller:
                 d_req, f_req = request
                 decision = Decision(step=step, action=action, requested_dose_rate=d_req, requested_frame_rate=f_req)
                 cumulative = float(self.instrument.cumulative_dose())
+                # The frame rate first: the segment lasts frames / (the frame rate the instrument applied), and the
+                # envelope checks the budget with that duration. A frame rate alone delivers no dose.
+                f = float(self.instrument.set_frame_rate(f_req))
                 allowed, decision.clamped, decision.stopped = self.envelope.apply(
-                    d_req, f_req, previous_dose_rate=previous, cumulative_dose=cumulative, frames=self.frames,
+                    d_req, f, previous_dose_rate=previous, cumulative_dose=cumulative, frames=self.frames,
                     lost_segments=lost)
-                if decision.stopped is None:
-                    f = float(self.instrument.set_frame_rate(f_req))
-                    if f != f_req:  # the segment's duration is the applied frame rate's: check the budget with it
-                        allowed, decision.clamped, decision.stopped = self.envelope.apply(
-                            d_req, f, previous_dose_rate=previous, cumulative_dose=cumulative, frames=self.frames,
-                            lost_segments=lost)
                 if decision.stopped is None:
                     d = float(self.instrument.set_dose_rate(allowed))
                     if d > allowed * (1 + 1e-9):
@@ -218,7 +226,7 @@ class Controller:
                 if decision.stopped is None:
                     segment = self.instrument.acquire(self.frames)
                     duration = self.frames / f
-                    effective += self._camera(d, f, duration)[3]
+                    effective += NominalCamera.of(self.env, d, f, duration).effective_dose
                     elapsed += duration
                     cumulative = float(self.instrument.cumulative_dose())
                     damage = self._damage(effective)
@@ -364,12 +372,10 @@ class ReplayInstrument:
         picked = np.arange(self.cursor, self.cursor + needed, stride)
         self.cursor += needed
         duration = frames / self.frame_rate
-        out = [ctypes.c_double() for _ in range(4)]
-        _native.check(_native.lib().mg_nominal_camera(
-            self.env._require_open(), self.dose_rate, self.frame_rate, duration, *(ctypes.byref(v) for v in out)))
-        sigma, p_track = out[1].value, out[2].value
-        tracked = self.rng.random(frames) < p_track
-        positions = (self.path[picked] + sigma * self.rng.standard_normal((frames, 2))).astype(np.float32)
+        camera = NominalCamera.of(self.env, self.dose_rate, self.frame_rate, duration)
+        tracked = self.rng.random(frames) < camera.tracking_probability
+        noise = camera.localization_precision_nm * self.rng.standard_normal((frames, 2))
+        positions = (self.path[picked] + noise).astype(np.float32)
         positions[~tracked] = np.nan
         self._dose += self.dose_rate * duration
         used = sorted(set(self.source[picked].tolist()))
