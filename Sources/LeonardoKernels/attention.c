@@ -33,8 +33,10 @@ int lk_best_level(void) {
 
 /// One query at a time: T scores in scratch, max, exp and sum, then the weighted sum of V.
 static void attention_reference(const float *q, const float *k, const float *v, int stride, float *ctx, int cs,
-                                int T, int D, float scale, float *scores) {
+                                int T, int D, float scale, float *scratch, float *probs) {
+    const int tp = round_up(T, LK_KEY_BLOCK);
     for (int i = 0; i < T; i++) {
+        float *scores = probs ? probs + (long)i * tp : scratch;
         const float *qi = q + (long)i * stride;
         float m = -INFINITY;
         for (int j = 0; j < T; j++) {
@@ -54,6 +56,19 @@ static void attention_reference(const float *q, const float *k, const float *v, 
             for (int j = 0; j < T; j++) acc += scores[j] * v[(long)j * stride + d];
             ctx[(long)i * cs + d] = acc / sum;
         }
+        if (probs) {
+            for (int j = 0; j < T; j++) scores[j] /= sum;
+            for (int j = T; j < tp; j++) scores[j] = 0;
+        }
+    }
+}
+
+/// Normalises the probability rows of a query tile kept for training (times 1/sum, the padded keys zero).
+static void normalise_tile(float *s, int tp, int T, const float *inv) {
+    for (int r = 0; r < TILE; r++) {
+        float *row = s + (long)r * tp;
+        for (int j = 0; j < T; j++) row[j] *= inv[r];
+        for (int j = T; j < tp; j++) row[j] = 0;
     }
 }
 
@@ -118,17 +133,19 @@ AVX2 static float exp_row8(float *row, int tp) {
 }
 
 AVX2 static void attention_avx2(const float *q, const float *k, const float *v, int stride, float *ctx, int cs,
-                                int T, int D, float scale, float *scratch) {
+                                int T, int D, float scale, float *scratch, float *probs) {
     const int tp = round_up(T, LK_KEY_BLOCK);
     float *kt = scratch;
-    float *s = scratch + (long)D * tp;
-    float *vp = s + (long)TILE * tp;
+    float *const tileScores = scratch + (long)D * tp;
+    float *vp = tileScores + (long)TILE * tp;
     pack_keys(k, kt, T, D, stride, tp, scale);
     pack_values(v, vp, T, D, stride);
     v = vp;
     const int vs = D;  // row stride of the packed values
     for (int i0 = 0; i0 < T; i0 += TILE) {
         const int tile = T - i0 < TILE ? T - i0 : TILE;
+        // Training keeps the tile's rows in place (probs has room for a whole last tile).
+        float *s = probs ? probs + (long)i0 * tp : tileScores;
         // A partial last tile repeats its last query (computed, never stored): the loops stay branch-free.
         const float *qr[TILE];
         for (int r = 0; r < TILE; r++) qr[r] = q + (long)(i0 + r < T ? i0 + r : T - 1) * stride;
@@ -179,6 +196,7 @@ AVX2 static void attention_avx2(const float *q, const float *k, const float *v, 
                 _mm256_maskstore_ps(ctx + (long)(i0 + r) * cs + d0, mask, out);
             }
         }
+        if (probs) normalise_tile(s, tp, T, inv);
     }
 }
 
@@ -219,11 +237,11 @@ AVX512 static float exp2_row16(float *row, int T, __m512 mv) {
 }
 
 AVX512 static void attention_avx512(const float *q, const float *k, const float *v, int stride, float *ctx,
-                                    int cs, int T, int D, float scale, float *scratch) {
+                                    int cs, int T, int D, float scale, float *scratch, float *probs) {
     const int tp = round_up(T, LK_KEY_BLOCK);
     float *kt = scratch;
-    float *s = scratch + (long)D * tp;
-    float *vp = s + (long)TILE * tp;
+    float *const tileScores = scratch + (long)D * tp;
+    float *vp = tileScores + (long)TILE * tp;
     // Scores are kept times log2 e, so that exp(x - m) = 2^(x log2 e - m log2 e); the keys carry that factor.
     pack_keys(k, kt, T, D, stride, tp, scale * 1.44269504088896341f);
     pack_values(v, vp, T, D, stride);
@@ -231,6 +249,7 @@ AVX512 static void attention_avx512(const float *q, const float *k, const float 
     const int vs = D;  // row stride of the packed values
     for (int i0 = 0; i0 < T; i0 += TILE) {
         const int tile = T - i0 < TILE ? T - i0 : TILE;
+        float *s = probs ? probs + (long)i0 * tp : tileScores;
         const float *qr[TILE];
         for (int r = 0; r < TILE; r++) qr[r] = q + (long)(i0 + r < T ? i0 + r : T - 1) * stride;
         // Scores: 6 queries x 32 keys in 12 registers; each row's running maximum over the real keys on the way.
@@ -307,24 +326,41 @@ AVX512 static void attention_avx512(const float *q, const float *k, const float 
                 _mm512_mask_storeu_ps(ctx + (long)(i0 + r) * cs + d0, mask, out);
             }
         }
+        if (probs) normalise_tile(s, tp, T, inv);
     }
 }
 
 #endif  // LK_X86
 
-void lk_attention_head(const float *q, const float *k, const float *v, int stride, float *ctx, int ctx_stride,
-                       int length, int head_dim, float scale, float *scratch, int level) {
+static void attention_dispatch(const float *q, const float *k, const float *v, int stride, float *ctx, int cs,
+                               int T, int D, float scale, float *scratch, float *probs, int level) {
     level = lk_clamp_level(level);
-    if (length < 1 || head_dim < 1) return;
+    if (T < 1 || D < 1) return;
 #if LK_X86
     if (level >= 2) {
-        attention_avx512(q, k, v, stride, ctx, ctx_stride, length, head_dim, scale, scratch);
+        attention_avx512(q, k, v, stride, ctx, cs, T, D, scale, scratch, probs);
         return;
     }
     if (level == 1) {
-        attention_avx2(q, k, v, stride, ctx, ctx_stride, length, head_dim, scale, scratch);
+        attention_avx2(q, k, v, stride, ctx, cs, T, D, scale, scratch, probs);
         return;
     }
 #endif
-    attention_reference(q, k, v, stride, ctx, ctx_stride, length, head_dim, scale, scratch);
+    attention_reference(q, k, v, stride, ctx, cs, T, D, scale, scratch, probs);
+}
+
+void lk_attention_head(const float *q, const float *k, const float *v, int stride, float *ctx, int ctx_stride,
+                       int length, int head_dim, float scale, float *scratch, int level) {
+    attention_dispatch(q, k, v, stride, ctx, ctx_stride, length, head_dim, scale, scratch, NULL, level);
+}
+
+int lk_attention_probs_stride(int length) { return round_up(length < 1 ? 1 : length, LK_KEY_BLOCK); }
+
+long lk_attention_probs_size(int length) {
+    return (long)round_up(length < 1 ? 1 : length, TILE) * lk_attention_probs_stride(length);
+}
+
+void lk_attention_head_train(const float *q, const float *k, const float *v, int stride, float *ctx, int ctx_stride,
+                             int length, int head_dim, float scale, float *probs, float *scratch, int level) {
+    attention_dispatch(q, k, v, stride, ctx, ctx_stride, length, head_dim, scale, scratch, probs, level);
 }

@@ -20,7 +20,10 @@ struct Bench: ParsableCommand {
 
     @Option(help: "Model size to benchmark.") var model: ModelSize = .paper
     @Option(parsing: .upToNextOption, help: "Decoder batch sizes.") var batches: [Int] = [1, 16, 256]
-    @Option(help: "Training batch size.") var trainBatch: Int = 16
+    @Option(
+        name: [.customLong("train-batches"), .customLong("train-batch")], parsing: .upToNextOption,
+        help: "Training batch sizes (each measured on the BLAS path and the SIMD kernels, alternately).")
+    var trainBatches: [Int] = [16, 32]
     @Option(help: "Minimum seconds per measurement.") var seconds: Double = 2
     @Option(help: "Benchmark only this registered environment (steps/s, one and vectors), under the current kernels.")
     var env: String?
@@ -36,7 +39,8 @@ struct Bench: ParsableCommand {
         if batches.isEmpty || batches.contains(where: { $0 < 1 }) {
             throw ValidationError("--batches must be positive")
         }
-        try requireRange(trainBatch, 2...4096, "--train-batch")
+        if trainBatches.isEmpty { throw ValidationError("--train-batches needs at least one size") }
+        for b in trainBatches { try requireRange(b, 2...4096, "--train-batches") }
         for b in batches { try requireRange(b, 1...65_536, "--batches") }
         try requireFinite(seconds, 0.01...3600, "--seconds")
         for n in vector { try requireRange(n, 1...4096, "--vector") }
@@ -296,46 +300,82 @@ struct Bench: ParsableCommand {
         }
     }
 
-    /// One training step (encoder + decoder forward and backward, loss, Adam).
+    /// One training step (encoder + decoder forward and backward, loss, Adam) at each of `trainBatches`, on the BLAS
+    /// reference path and on the SIMD kernels, measured alternately (three rounds of `seconds` each, the best round
+    /// kept) so that a shared machine's drift touches both alike.
     func benchTraining(_ leo: Leonardo) throws {
         let T = leo.config.length
-        let flops = Double(leo.decoder.flopsPerTrajectory)
-        // One training step (encoder + decoder forward and backward, loss, Adam).
-        var opts = TrainingOptions()
-        opts.batchSize = trainBatch
-        let data = (0..<(trainBatch * 4 * T * 2)).map { Float(($0 * 7919) % 1000) / 1000 }
-        let trainer = try LeonardoTrainer(model: leo, data: data, options: opts)
-        let stepRate = measure { trainer.step() }
-        let fwd = Double(leo.encoder.flopsPerTrajectory) + flops
-        print(
-            String(
-                format:
-                    "training step batch %d: %.2f steps/s, %.1f trajectories/s, ≈%.1f GFLOP/s (counting 3× forward)",
-                trainBatch, stepRate, stepRate * Double(trainBatch), stepRate * Double(trainBatch) * 3 * fwd / 1e9))
-        guard layers else { return }
-        // Where the step's time goes: the share inside cblas_sgemm, by product shape.
-        SgemmProfile.reset()
-        SgemmProfile.enabled = true
-        var steps = 0
-        let start = Date()
-        repeat {
-            trainer.step()
-            steps += 1
-        } while Date().timeIntervalSince(start) < seconds
-        let wall = Date().timeIntervalSince(start)
-        SgemmProfile.enabled = false
-        let (gemmSeconds, _, gemmCalls) = SgemmProfile.totals
-        print(
-            String(
-                format: "  %.0f%% of the training step's worker time inside cblas_sgemm (%d calls per step); by shape:",
-                100 * gemmSeconds / (wall * Double(Workers.count)), gemmCalls / max(steps, 1)))
-        for s in SgemmProfile.shapes.prefix(10) {
+        let fwd = Double(leo.encoder.flopsPerTrajectory + leo.decoder.flopsPerTrajectory)
+        let saved = leo.kernels
+        defer { leo.kernels = saved }
+        for batch in trainBatches {
+            var opts = TrainingOptions()
+            opts.batchSize = batch
+            let data = (0..<(batch * 4 * T * 2)).map { Float(($0 * 7919) % 1000) / 1000 }
+            let trainer = try LeonardoTrainer(model: leo, data: data, options: opts)
+            var best: [InferenceKernels: Double] = [:]
+            for _ in 0..<3 {
+                for path in InferenceKernels.allCases {
+                    leo.kernels = KernelChoice(path)
+                    best[path] = max(best[path] ?? 0, measure { trainer.step() })
+                }
+            }
+            let blas = best[.blas] ?? 0
+            let simd = best[.simd] ?? 0
+            for path in InferenceKernels.allCases {
+                let rate = best[path] ?? 0
+                print(
+                    String(
+                        format: "training step batch %d, %@ kernels: %.2f steps/s, %.1f trajectories/s, ≈%.1f GFLOP/s",
+                        batch, KernelChoice(path).description as NSString, rate, rate * Double(batch),
+                        rate * Double(batch) * 3 * fwd / 1e9))
+            }
+            print(String(format: "training step batch %d: simd kernels %.2f× the blas path", batch, simd / blas))
+            guard layers else { continue }
+            // Where the step's time goes, on the SIMD kernels.
+            leo.kernels = .processDefault
+            let profile = StageProfile()
+            leo.trainingProfile = profile
+            var steps = 0
+            let start = Date()
+            repeat {
+                trainer.step()
+                steps += 1
+            } while Date().timeIntervalSince(start) < seconds
+            let wall = Date().timeIntervalSince(start)
+            leo.trainingProfile = nil
+            print("  parts of a training step at batch \(batch), \(KernelChoice.processDefault) kernels:")
+            for name in profile.names {
+                let t = profile.seconds[name] ?? 0
+                print(
+                    String(
+                        format: "    %@ %7.1f ms  %5.1f%%", name.padding(toLength: 20, withPad: " ", startingAt: 0),
+                        1000 * t / Double(steps), 100 * t / wall))
+            }
+            // The share inside cblas_sgemm, by product shape.
+            SgemmProfile.reset()
+            SgemmProfile.enabled = true
+            steps = 0
+            let start2 = Date()
+            repeat {
+                trainer.step()
+                steps += 1
+            } while Date().timeIntervalSince(start2) < seconds
+            let wall2 = Date().timeIntervalSince(start2)
+            SgemmProfile.enabled = false
+            let (gemmSeconds, _, gemmCalls) = SgemmProfile.totals
             print(
                 String(
-                    format: "    %@ %6d calls per step  %5.1f%% of the step  %6.1f GFLOP/s",
-                    s.shape.description.padding(toLength: 16, withPad: " ", startingAt: 0) as NSString,
-                    s.calls / max(steps, 1), 100 * s.seconds / (wall * Double(Workers.count)),
-                    Double(s.calls) * s.shape.flops / s.seconds / 1e9))
+                    format: "  %.0f%% of the step's worker time inside cblas_sgemm (%d calls per step); by shape:",
+                    100 * gemmSeconds / (wall2 * Double(Workers.count)), gemmCalls / max(steps, 1)))
+            for s in SgemmProfile.shapes.prefix(8) {
+                print(
+                    String(
+                        format: "    %@ %6d calls per step  %5.1f%% of the step  %6.1f GFLOP/s",
+                        s.shape.description.padding(toLength: 16, withPad: " ", startingAt: 0) as NSString,
+                        s.calls / max(steps, 1), 100 * s.seconds / (wall2 * Double(Workers.count)),
+                        Double(s.calls) * s.shape.flops / s.seconds / 1e9))
+            }
         }
     }
 }

@@ -26,6 +26,29 @@ long lk_attention_scratch(int length, int head_dim);
 void lk_attention_head(const float *q, const float *k, const float *v, int stride, float *ctx, int ctx_stride,
                        int length, int head_dim, float scale, float *scratch, int level);
 
+/// Row stride of the probabilities a training forward keeps for a head of T keys (T rounded up to LK_KEY_BLOCK).
+int lk_attention_probs_stride(int length);
+
+/// Floats of one head's kept probabilities: rows for T rounded up to LK_QUERY_TILE, `lk_attention_probs_stride` each.
+long lk_attention_probs_size(int length);
+
+/// `lk_attention_head` for training: the same ctx, and the softmax probabilities of every query written to `probs`
+/// (row i at i * lk_attention_probs_stride(T), the padded keys 0; `lk_attention_probs_size(T)` floats, the rows past
+/// T are scratch) for `lk_attention_head_backward`.
+void lk_attention_head_train(const float *q, const float *k, const float *v, int stride, float *ctx, int ctx_stride,
+                             int length, int head_dim, float scale, float *probs, float *scratch, int level);
+
+/// Floats of scratch `lk_attention_head_backward` needs for a head of T keys and width D.
+long lk_attention_backward_scratch(int length, int head_dim);
+
+/// The backward pass of one head from the probabilities of `lk_attention_head_train`: given dout (T rows
+/// `dout_stride` apart, the gradient of ctx), writes dq, dk and dv (T rows `grad_stride` apart, overwritten) for
+/// scores scale * q_i . k_j. q, k, v as in the forward call. Level 2 (AVX-512F) for head_dim <= 16; otherwise the
+/// plain C reference.
+void lk_attention_head_backward(const float *q, const float *k, const float *v, int stride, const float *probs,
+                                const float *dout, int dout_stride, float *dq, float *dk, float *dv, int grad_stride,
+                                int length, int head_dim, float scale, float *scratch, int level);
+
 /// y[r][o] = bias[o] + sum_i x[r][i] * w[o][i] for r < rows and o in [out_begin, out_end): a linear layer on few
 /// rows (a small decoder batch), reading each weight row once while it serves every row of x, where a GEMM would
 /// first copy the whole weight into its packed layout. x is rows x in, w is out x in (PyTorch layout), y rows x

@@ -52,6 +52,9 @@ public final class Conv1d {
     public let weight: ParameterRef, bias: ParameterRef
     unowned let store: ParameterStore
     let col = FloatBuffer()
+    /// The input whose windows `col` holds (set by `forward`, used once by `backward`, which like every layer's reads
+    /// the input the forward pass saw).
+    var colInput: (x: UnsafePointer<Float>, batch: Int, length: Int)?
     let dcol = FloatBuffer()
     let padded = FloatBuffer()
     let tapMajor = DerivedWeights()
@@ -93,6 +96,7 @@ public final class Conv1d {
         let bp = store.value(bias)
         for r in 0..<rows { (y + r * outChannels).update(from: bp, count: outChannels) }
         sgemm(transB: true, m: rows, n: outChannels, k: width, a: c, b: store.value(weight), beta: 1, c: y)
+        colInput = (x, batch, length)
     }
 
     /// The product in `mode`: `forward` for training and under `InferenceKernels.blas`, `forwardWindows` under
@@ -136,9 +140,13 @@ public final class Conv1d {
         let rows = batch * lo
         let width = inChannels * kernel
         let c = col.reserve(rows * width)
-        im2col1d(
-            x, c, batch: batch, length: length, channels: inChannels, kernel: kernel,
-            stride: stride, pad: padding, outLength: lo)
+        // The forward pass left x's windows in `col` when it read this same input (training always does).
+        if colInput.map({ $0.x != x || $0.batch != batch || $0.length != length }) ?? true {
+            im2col1d(
+                x, c, batch: batch, length: length, channels: inChannels, kernel: kernel,
+                stride: stride, pad: padding, outLength: lo)
+        }
+        colInput = nil
         sgemm(transA: true, m: outChannels, n: width, k: rows, a: dy, b: c, beta: 1, c: store.grad(weight))
         let db = store.grad(bias)
         for r in 0..<rows {

@@ -97,15 +97,30 @@ public struct KernelChoice: Sendable, Equatable, CustomStringConvertible {
     public var description: String { path == .simd ? "simd (\(level.name))" : path.rawValue }
 }
 
-/// How a layer runs its forward pass: for training (the BLAS path, keeping what `backward` reads) or for inference
-/// under a kernel choice (nothing kept). Every layer and block has one forward that takes it.
+/// How a layer runs its forward pass: for training (keeping what `backward` reads) or for inference (nothing kept),
+/// each under a kernel choice. Every layer and block has one forward that takes it. Training under `.blas` is the
+/// readable reference (every product by `cblas_sgemm`); under `.simd` the layers that have hand-written training
+/// kernels use them (the attention core forward and backward at AVX-512F, the dense layers' forward products) and
+/// the rest stays on the reference path, so gradients agree with the reference within float rounding.
 public enum ForwardMode: Sendable, Equatable {
-    case training
+    case training(KernelChoice)
     case inference(KernelChoice)
 
     /// The SIMD level when this is inference on the hand-written kernels, else nil.
     public var simdLevel: KernelLevel? {
         if case .inference(let k) = self, k.path == .simd { return k.level }
+        return nil
+    }
+
+    /// True for a training forward pass (whatever its kernels).
+    public var isTraining: Bool {
+        if case .training = self { return true }
+        return false
+    }
+
+    /// The SIMD level when this is training on the hand-written kernels, else nil.
+    public var trainingSIMDLevel: KernelLevel? {
+        if case .training(let k) = self, k.path == .simd { return k.level }
         return nil
     }
 }

@@ -8,6 +8,10 @@ public final class LayerNorm {
     public let weight: ParameterRef, bias: ParameterRef
     unowned let store: ParameterStore
     let mean = FloatBuffer(), rstd = FloatBuffer()
+    /// Per-worker partial sums of the parameter gradients (the parallel backward of the fast training path).
+    let partials = FloatBuffer()
+    /// True when the last training forward ran under `.simd`: its backward then splits rows over the workers.
+    var splitBackward = false
 
     public init(_ store: ParameterStore, _ name: String, _ features: Int, eps: Float = 1e-5) {
         self.store = store
@@ -57,7 +61,9 @@ public final class LayerNorm {
     /// `forwardInference` otherwise.
     public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, mode: ForwardMode) {
         switch mode {
-        case .training: forward(x, y, rows: rows)
+        case .training(let kernels):
+            splitBackward = kernels.path == .simd
+            forward(x, y, rows: rows)
         case .inference(let kernels): forwardInference(x, y, rows: rows, kernels: kernels)
         }
     }
@@ -78,16 +84,44 @@ public final class LayerNorm {
         }
     }
 
+    /// Accumulates dx and the parameter gradients. After a training forward on the reference path one sequential
+    /// pass over the rows; after one under `.simd`, the rows split into one block per worker (each block's
+    /// parameter-gradient sums kept apart, then added in block order: the same result for the same worker count).
     public func backward(
         _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, rows: Int
+    ) {
+        let C = features
+        let parts = splitBackward && rows >= 256 ? Workers.count : 1
+        guard parts > 1 else {
+            return backwardRows(x, dy, dx, 0..<rows, dg: store.grad(weight), db: store.grad(bias))
+        }
+        let pp = partials.reserve(parts * 2 * C)
+        pp.update(repeating: 0, count: parts * 2 * C)
+        parallelFor(parts, workers: parts) { part, _ in
+            let lo = rows * part / parts
+            let hi = rows * (part + 1) / parts
+            backwardRows(x, dy, dx, lo..<hi, dg: pp + part * 2 * C, db: pp + part * 2 * C + C)
+        }
+        let dg = store.grad(weight)
+        let db = store.grad(bias)
+        for part in 0..<parts {
+            for i in 0..<C {
+                dg[i] += pp[part * 2 * C + i]
+                db[i] += pp[part * 2 * C + C + i]
+            }
+        }
+    }
+
+    /// The backward pass of rows `range`, adding into dx and into dg, db.
+    func backwardRows(
+        _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, _ range: Range<Int>,
+        dg: UnsafeMutablePointer<Float>, db: UnsafeMutablePointer<Float>
     ) {
         let C = features
         let mp = mean.pointer
         let rp = rstd.pointer
         let g = store.value(weight)
-        let dg = store.grad(weight)
-        let db = store.grad(bias)
-        for r in 0..<rows {
+        for r in range {
             let xr = x + r * C
             let dyr = dy + r * C
             let dxr = dx + r * C

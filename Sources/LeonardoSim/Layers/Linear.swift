@@ -43,17 +43,18 @@ public final class Linear {
         }
     }
 
-    /// y = act(x·Wᵀ + b + residual) in `mode`: `forward` and then the residual and ReLU as separate passes for
-    /// training, `forwardInference` otherwise.
+    /// y = act(x·Wᵀ + b + residual) in `mode`: for training on the reference path `forward` and then the residual
+    /// and ReLU as separate passes, otherwise `forwardInference` under the mode's kernels (the backward pass reads
+    /// only x and the output's gradient, so a training forward may take the inference kernels).
     public func forward(
         _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, mode: ForwardMode,
         residual: UnsafePointer<Float>? = nil, relu: Bool = false
     ) {
         switch mode {
-        case .training:
+        case .training(let kernels) where kernels.path == .blas:
             forward(x, y, rows: rows)
             addResidualAndReLU(y, count: rows * outFeatures, residual: residual, relu: relu)
-        case .inference(let kernels):
+        case .training(let kernels), .inference(let kernels):
             forwardInference(x, y, rows: rows, residual: residual, relu: relu, kernels: kernels)
         }
     }
@@ -114,20 +115,24 @@ public final class Linear {
         }
     }
 
-    /// Accumulates dW, db and (if `dx` is given) dx from dy.
+    /// Accumulates dW, db and (if `dx` is given) dx from dy; dy's rows are `dyStride` floats apart (nil: packed).
     public func backward(
-        _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>?, rows: Int
+        _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>?, rows: Int,
+        dyStride: Int? = nil
     ) {
-        sgemm(transA: true, m: outFeatures, n: inFeatures, k: rows, a: dy, b: x, beta: 1, c: store.grad(weight))
+        let ld = dyStride ?? outFeatures
+        sgemm(
+            transA: true, m: outFeatures, n: inFeatures, k: rows, a: dy, lda: ld, b: x, beta: 1,
+            c: store.grad(weight))
         if let b = bias {
             let db = store.grad(b)
             for r in 0..<rows {
-                let row = dy + r * outFeatures
+                let row = dy + r * ld
                 for o in 0..<outFeatures { db[o] += row[o] }
             }
         }
         if let dx {
-            sgemm(m: rows, n: inFeatures, k: outFeatures, a: dy, b: store.value(weight), beta: 1, c: dx)
+            sgemm(m: rows, n: inFeatures, k: outFeatures, a: dy, lda: ld, b: store.value(weight), beta: 1, c: dx)
         }
     }
 }

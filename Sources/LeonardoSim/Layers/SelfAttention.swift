@@ -1,4 +1,5 @@
 import Foundation
+import LeonardoKernels
 
 /// Multi-head self-attention exactly as in the released LEONARDO code (`SelfAttention`):
 /// `values`, `keys`, `queries` are bias-free Linear C→C, heads of width C/H, scores Q·Kᵀ/√C
@@ -12,13 +13,22 @@ public final class SelfAttention {
     let v = FloatBuffer(), k = FloatBuffer(), q = FloatBuffer(), ctx = FloatBuffer()
     let probs = FloatBuffer()  // training: N·H·T·T; inference: one T·T block per worker
     let dv = FloatBuffer(), dk = FloatBuffer(), dq = FloatBuffer(), dctx = FloatBuffer()
+    let dqkv = FloatBuffer()  // fused training: dV | dK | dQ side by side, rows of 3C
     let dscores = FloatBuffer()  // one T·T block per worker
     let rowSums = FloatBuffer()  // inference: T softmax sums per worker (BLAS path)
     // Inference with the hand-written kernels: V|K|Q projections side by side, their stacked weights, and per worker
     // the packed keys and a query tile's scores.
     let qkv = FloatBuffer(), stackedWeights = FloatBuffer(), fusedScratch = FloatBuffer()
     let stackedTransposed = DerivedWeights()
-    var cachedProbs = false
+    /// What the last forward pass kept for `backward`.
+    var kept = KeptForward.nothing
+    enum KeptForward: Equatable {
+        case nothing
+        /// v, k, q and the probabilities N·H·T·T of the reference path.
+        case blas
+        /// The stacked projections (rows of 3C) and the padded probabilities of `lk_attention_head_train`.
+        case fused(KernelLevel)
+    }
 
     public init(_ store: ParameterStore, _ name: String, embed: Int, heads: Int) {
         precondition(embed % heads == 0, "embed size \(embed) must be divisible by heads \(heads)")
@@ -46,7 +56,8 @@ public final class SelfAttention {
     }
 
     /// out = A(valuesIn, keysIn, queriesIn) + residual; each input is (N·T)×C, and so is `residual` (nil: none).
-    /// In `.training` mode the softmax probabilities of every head are kept for the backward pass; inference on the
+    /// In training mode the softmax probabilities of every head are kept for the backward pass (the fused training
+    /// kernels under `.simd` at AVX-512F with heads of at most 16 columns, else the reference path); inference on the
     /// hand-written kernels takes `forwardSIMD`.
     public func forward(
         values vin: UnsafePointer<Float>, keys kin: UnsafePointer<Float>, queries qin: UnsafePointer<Float>,
@@ -57,7 +68,12 @@ public final class SelfAttention {
             return forwardSIMD(
                 values: vin, keys: kin, queries: qin, out: out, batch: N, length: T, residual: residual, level: level)
         }
-        let training = mode == .training
+        if let level = mode.trainingSIMDLevel, SelfAttention.hasFusedTraining(level: level, headDim: headDim) {
+            return forwardSIMD(
+                values: vin, keys: kin, queries: qin, out: out, batch: N, length: T, residual: residual, level: level,
+                training: true)
+        }
+        let training = mode.isTraining
         let C = embed
         let rows = N * T
         let vp = v.reserve(rows * C)
@@ -70,7 +86,7 @@ public final class SelfAttention {
         let workers = Workers.count
         let pp = probs.reserve(training ? N * heads * T * T : workers * T * T)
         let sp = rowSums.reserve(workers * T)
-        cachedProbs = training
+        kept = training ? .blas : .nothing
         let H = heads
         let D = headDim
         let sc = scale
@@ -104,14 +120,19 @@ public final class SelfAttention {
         addResidualAndReLU(out, count: rows * C, residual: residual, relu: false)
     }
 
+    /// True when the fused training kernels (`lk_attention_head_train` and `lk_attention_head_backward`) run at
+    /// `level` for heads of `headDim` columns: AVX-512F and at most 16 columns.
+    static func hasFusedTraining(level: KernelLevel, headDim: Int) -> Bool { level >= .avx512 && headDim <= 16 }
+
     /// Inference with the hand-written kernels: the projections that share an input in one product (V, K and Q of
     /// the block's first attention, V and K of the transformer block's) written side by side into rows of 3C by
     /// `lk_gemm_rows`, the fused attention kernel per head on those rows, and `fc_out` with the residual added in its
-    /// tile.
+    /// tile. With `training`, the same with each head's probabilities kept (`lk_attention_head_train`) beside the
+    /// stacked projections and the context rows, for `backward`.
     func forwardSIMD(
         values vin: UnsafePointer<Float>, keys kin: UnsafePointer<Float>, queries qin: UnsafePointer<Float>,
         out: UnsafeMutablePointer<Float>, batch N: Int, length T: Int, residual: UnsafePointer<Float>?,
-        level: KernelLevel
+        level: KernelLevel, training: Bool = false
     ) {
         let C = embed
         let rows = N * T
@@ -157,14 +178,22 @@ public final class SelfAttention {
         let H = heads
         let D = headDim
         let sc = scale
-        cachedProbs = false
+        kept = training ? .fused(level) : .nothing
+        let headProbs = Int(lk_attention_probs_size(Int32(T)))
+        let pp = training ? probs.reserve(N * H * headProbs) : nil
         parallelFor(N * H, workers: workers) { item, worker in
             let n = item / H
             let h = item % H
             let base = UnsafePointer(xp + n * T * width + h * D)
-            fusedAttentionHead(
-                q: base + 2 * C, k: base + C, v: base, ctx: cp + n * T * C + h * D, length: T, headDim: D,
-                stride: width, ctxStride: C, scale: sc, scratch: fp + worker * perWorker, level: level)
+            if let pp {
+                lk_attention_head_train(
+                    base + 2 * C, base + C, base, Int32(width), cp + n * T * C + h * D, Int32(C), Int32(T), Int32(D),
+                    sc, pp + item * headProbs, fp + worker * perWorker, Int32(level.rawValue))
+            } else {
+                fusedAttentionHead(
+                    q: base + 2 * C, k: base + C, v: base, ctx: cp + n * T * C + h * D, length: T, headDim: D,
+                    stride: width, ctxStride: C, scale: sc, scratch: fp + worker * perWorker, level: level)
+            }
         }
         fcOut.forwardInference(cp, out, rows: rows, residual: residual, kernels: KernelChoice(.simd, level: level))
     }
@@ -175,7 +204,12 @@ public final class SelfAttention {
         dOut: UnsafePointer<Float>, dValues: UnsafeMutablePointer<Float>, dKeys: UnsafeMutablePointer<Float>,
         dQueries: UnsafeMutablePointer<Float>, batch N: Int, length T: Int
     ) {
-        precondition(cachedProbs, "SelfAttention.backward needs a training forward pass")
+        precondition(kept != .nothing, "SelfAttention.backward needs a training forward pass")
+        if case .fused(let level) = kept {
+            return backwardFused(
+                values: vin, keys: kin, queries: qin, dOut: dOut, dValues: dValues, dKeys: dKeys, dQueries: dQueries,
+                batch: N, length: T, level: level)
+        }
         let C = embed
         let rows = N * T
         let H = heads
@@ -214,5 +248,63 @@ public final class SelfAttention {
         values.backward(vin, dvp, dValues, rows: rows)
         keys.backward(kin, dkp, dKeys, rows: rows)
         queries.backward(qin, dqp, dQueries, rows: rows)
+    }
+
+    /// The backward pass after a fused training forward: `fc_out`'s, `lk_attention_head_backward` per head from the
+    /// kept probabilities and the stacked projections (writing dV | dK | dQ side by side in rows of 3C), then the
+    /// projections': in one product each for the weight gradient and the input gradient over the projections that
+    /// share an input and an input gradient (all three in a block's first attention and the encoder's, V and K in the
+    /// decoder's transformer block), else one by one.
+    func backwardFused(
+        values vin: UnsafePointer<Float>, keys kin: UnsafePointer<Float>, queries qin: UnsafePointer<Float>,
+        dOut: UnsafePointer<Float>, dValues: UnsafeMutablePointer<Float>, dKeys: UnsafeMutablePointer<Float>,
+        dQueries: UnsafeMutablePointer<Float>, batch N: Int, length T: Int, level: KernelLevel
+    ) {
+        let C = embed
+        let rows = N * T
+        let width = 3 * C
+        let H = heads
+        let D = headDim
+        let sc = scale
+        let dcp = dctx.reserve(rows * C)
+        dcp.update(repeating: 0, count: rows * C)
+        fcOut.backward(ctx.pointer, dOut, dcp, rows: rows)
+        let gp = dqkv.reserve(rows * width)
+        let workers = Workers.count
+        let perWorker = Int(lk_attention_backward_scratch(Int32(T), Int32(D)))
+        let sp = dscores.reserve(workers * perWorker)
+        let headProbs = Int(lk_attention_probs_size(Int32(T)))
+        let xp = UnsafePointer(qkv.pointer)
+        let pp = UnsafePointer(probs.pointer)
+        parallelFor(N * H, workers: workers) { item, worker in
+            let n = item / H
+            let h = item % H
+            let base = xp + n * T * width + h * D
+            let g = gp + n * T * width + h * D
+            lk_attention_head_backward(
+                base + 2 * C, base + C, base, Int32(width), pp + item * headProbs, dcp + n * T * C + h * D, Int32(C),
+                g + 2 * C, g + C, g, Int32(width), Int32(T), Int32(D), sc, sp + worker * perWorker,
+                Int32(level.rawValue))
+        }
+        // The store declares V, K, Q one after another, so their weights (and gradients) are one block [Wv; Wk; Wq].
+        let v0 = values.weight.offset
+        let contiguous = keys.weight.offset == v0 + C * C && queries.weight.offset == v0 + 2 * C * C
+        let store = values.store
+        func stacked(_ count: Int, input: UnsafePointer<Float>, dInput: UnsafeMutablePointer<Float>) {
+            sgemm(
+                transA: true, m: count * C, n: C, k: rows, a: gp, lda: width, b: input, beta: 1,
+                c: store.grad(values.weight))
+            sgemm(m: rows, n: C, k: count * C, a: gp, lda: width, b: store.value(values.weight), beta: 1, c: dInput)
+        }
+        if contiguous && vin == kin && kin == qin && dValues == dKeys && dKeys == dQueries {
+            stacked(3, input: vin, dInput: dValues)
+        } else if contiguous && vin == kin && dValues == dKeys {
+            stacked(2, input: vin, dInput: dValues)
+            queries.backward(qin, gp + 2 * C, dQueries, rows: rows, dyStride: width)
+        } else {
+            values.backward(vin, gp, dValues, rows: rows, dyStride: width)
+            keys.backward(kin, gp + C, dKeys, rows: rows, dyStride: width)
+            queries.backward(qin, gp + 2 * C, dQueries, rows: rows, dyStride: width)
+        }
     }
 }

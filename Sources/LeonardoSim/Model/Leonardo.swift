@@ -21,9 +21,14 @@ public final class Leonardo {
 
     /// Trajectories decoded per internal chunk (bounds memory; keeps activations cache-sized).
     public var decodeChunk = 32
-    /// The arithmetic of `decode` and `encode`: the hand-written kernels (the process's default, `simd` unless
-    /// `MICROSCOPEGYM_KERNELS=blas`) or the BLAS reference. Training always runs the BLAS path.
+    /// The arithmetic of `decode`, `encode` and training (`lossAndGradients`): the hand-written kernels (the
+    /// process's default, `simd` unless `MICROSCOPEGYM_KERNELS=blas`) or the BLAS reference. Training on `simd` runs
+    /// the fused attention forward and backward (AVX-512F, heads of at most 16 columns) and the dense layers'
+    /// forward kernels; everything else, and every other CPU, takes the reference path.
     public var kernels = KernelChoice.processDefault
+    /// When set, `lossAndGradients` and `LeonardoTrainer.step` time their parts into it (`gym-runner perf bench
+    /// --layers`).
+    public var trainingProfile: StageProfile?
     let objectiveBuffers = ObjectiveBuffers()
 
     /// Builds a model with PyTorch-default initialisation drawn from a generator seeded with `seed`.

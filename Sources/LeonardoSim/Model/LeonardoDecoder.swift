@@ -83,7 +83,7 @@ public final class LeonardoDecoder {
     ) {
         let T = cfg.length
         let Cd = cfg.decoderChannels
-        let profile = mode == .training ? nil : profile
+        let profile = mode.isTraining ? nil : profile
         input = z
         noiseInput = noise
         let h1p = h1.reserve(N * cfg.decoderHidden)

@@ -128,8 +128,8 @@ public final class LeonardoTrainer {
             divergedLoss = terms.total
             return terms
         }
-        optimizer.clipGradients(maxNorm: state.options.gradClip)
-        optimizer.update()
+        stage(model.trainingProfile, "gradient clipping") { optimizer.clipGradients(maxNorm: state.options.gradClip) }
+        stage(model.trainingProfile, "Adam") { optimizer.update() }
         state.optimizerStep = optimizer.step
         for term in LossTerm.allCases { state.epochLossSums[term.rawValue] += terms[term] }
         state.epochBatches += 1

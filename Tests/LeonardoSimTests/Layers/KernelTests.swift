@@ -86,7 +86,7 @@ final class KernelTests: XCTestCase {
                     }
                     return out
                 }
-                let outTrain = run(.training)
+                let outTrain = run(.training(.blas))
                 for (name, out) in [
                     ("blas inference", run(.inference(.blas))),
                     ("simd inference", run(.inference(.simd)))
