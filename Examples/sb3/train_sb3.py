@@ -1,14 +1,20 @@
-"""Stable-Baselines3 PPO and DQN on MicroscopeGym/LiquidCell-v0, against the best fixed setting.
+"""Stable-Baselines3 PPO and DQN on a MicroscopeGym scenario, scored against a random policy and the best fixed setting.
 
 Opt-in (torch is large and not a test dependency):
 
-    swift build -c release --product MicroscopeGymC && pip install ./python stable-baselines3
-    python Examples/sb3/train_sb3.py --timesteps 20000 --out runs/sb3
+    swift build -c release && pip install ./python stable-baselines3 pyyaml
+    python Examples/sb3/train_sb3.py --seeds 1:5 --out runs/sb3          # LiquidCell-v2, both agents, 5 seeds
 
-Both agents use ``MultiInputPolicy`` on the dictionary observation restricted to ``features`` and ``instrument``
-(the raw positions of ``segment`` carry an arbitrary origin; the Swift DQN sees the same two keys), normalised by
-``VecNormalize``. The best fixed setting is chosen on selection seeds; every policy is then scored on the same
-held-out test seeds (paired episodes), and the script prints mean returns with 95 % confidence intervals.
+The hyper-parameters come from ``hyperparams/<agent>.yml`` (rl-baselines3-zoo's layout: one entry per environment ID).
+Both agents see ``MicroscopeFeatures(env)``: the ``features`` (statistics of the observed segment) and ``instrument``
+(settings, dose, damage, time) keys side by side in one vector, normalised by ``VecNormalize``; the raw ``segment``
+positions carry an arbitrary origin and the ``tracked`` mask is summarised in the features, so a multilayer
+perceptron gets nothing from them but noise.
+
+Scoring: the best fixed setting is chosen on selection seeds; the random policy (uniform actions, its own generator),
+the best fixed setting and every trained policy then play the same held-out test seeds (paired episodes, disjoint
+from every seed SB3 trains on). A run's normalised score is (policy − random) / (best fixed − random) on the test
+seeds; the script prints each run's and the mean over seeds with a 95 % interval, and writes ``results.json``.
 """
 import argparse
 import json
@@ -18,48 +24,124 @@ from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
-from gymnasium.wrappers import FilterObservation
 
 import microscope_gym  # noqa: F401  (registers MicroscopeGym/<ID>)
 
-KEYS = ["features", "instrument"]
+HERE = Path(__file__).resolve().parent
+KEYS = ("features", "instrument")
+TEST_SEED_BASE = 3_000_000_000  # far from SB3's training seeds (seed, seed + 1, ... per copy)
+SELECTION_SEED_BASE = 3_100_000_000
+
+
+class MicroscopeFeatures(gym.ObservationWrapper):
+    """The ``features`` and ``instrument`` keys of a MicroscopeGym observation as one float32 vector."""
+
+    def __init__(self, env):
+        super().__init__(env)
+        spaces = [env.observation_space[k] for k in KEYS]
+        self.observation_space = gym.spaces.Box(
+            low=np.concatenate([s.low for s in spaces]).astype(np.float32),
+            high=np.concatenate([s.high for s in spaces]).astype(np.float32),
+            dtype=np.float32,
+        )
+
+    def observation(self, observation):
+        return np.concatenate([np.asarray(observation[k], dtype=np.float32) for k in KEYS])
 
 
 def make(env_id: str):
-    return FilterObservation(gym.make(env_id), KEYS)
+    return MicroscopeFeatures(gym.make(env_id))
 
 
-def episode_return(env, policy, seed: int) -> float:
+def load_hyperparams(agent: str, env_id: str) -> dict:
+    """The entry for ``env_id`` of ``hyperparams/<agent>.yml``, with ``policy_kwargs`` evaluated as rl-zoo does."""
+    import yaml
+
+    path = HERE / "hyperparams" / f"{agent}.yml"
+    table = yaml.safe_load(path.read_text())
+    if env_id not in table:
+        raise SystemExit(f"{path}: no entry for {env_id} (it has: {', '.join(table)})")
+    params = dict(table[env_id])
+    if isinstance(params.get("policy_kwargs"), str):
+        params["policy_kwargs"] = eval(params["policy_kwargs"], {"dict": dict})  # rl-zoo's convention
+    return params
+
+
+def play(env, policy, seed: int) -> float:
     obs, _ = env.reset(seed=seed)
     total, done = 0.0, False
     while not done:
         obs, reward, terminated, truncated, _ = env.step(policy(obs))
-        total += reward
+        total += float(reward)
         done = terminated or truncated
     return total
 
 
-def summary(returns) -> dict:
-    x = np.asarray(returns, dtype=np.float64)
+def interval(x) -> tuple[float, float]:
+    x = np.asarray(x, dtype=np.float64)
     half = 1.96 * x.std(ddof=1) / np.sqrt(len(x)) if len(x) > 1 else float("nan")
-    return {"mean": float(x.mean()), "ci95": float(half), "n": int(len(x)), "returns": x.tolist()}
+    return float(x.mean()), float(half)
+
+
+def seed_list(text: str) -> list[int]:
+    if ":" in text:
+        first, last = (int(v) for v in text.split(":"))
+        return list(range(first, last + 1))
+    return [int(v) for v in text.split(",") if v.strip()]
+
+
+def train(agent: str, env_id: str, seed: int, params: dict, out: Path):
+    from stable_baselines3 import DQN, PPO
+    from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    params = dict(params)
+    steps = int(params.pop("n_timesteps"))
+    n_envs = int(params.pop("n_envs", 1))
+    normalize = params.pop("normalize", False)
+    policy = params.pop("policy")
+    venv = make_vec_env(lambda: make(env_id), n_envs=n_envs, seed=seed)
+    if normalize:
+        venv = VecNormalize(venv, norm_obs=True, norm_reward=False)
+    cls = {"ppo": PPO, "dqn": DQN}[agent]
+    model = cls(policy, venv, seed=seed, verbose=0, **params)
+    start = time.time()
+    model.learn(total_timesteps=steps, progress_bar=False)
+    seconds = time.time() - start
+    model.save(out / f"{agent}-seed{seed}.zip")
+    if normalize:
+        venv.training = False
+        venv.save(str(out / f"{agent}-seed{seed}-vecnormalize.pkl"))
+
+    def act(obs):
+        x = np.asarray(obs, dtype=np.float32)[None]
+        if normalize:
+            x = venv.normalize_obs(x)
+        action, _ = model.predict(x, deterministic=True)
+        return int(action[0])
+
+    return act, steps, seconds
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--env", default="MicroscopeGym/LiquidCell-v0")
-    parser.add_argument("--timesteps", type=int, default=20000, help="training steps per agent")
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--selection-episodes", type=int, default=5, help="episodes per fixed setting to pick the best")
-    parser.add_argument("--test-episodes", type=int, default=20)
+    parser.add_argument("--env", default="MicroscopeGym/LiquidCell-v2")
     parser.add_argument("--agents", default="ppo,dqn")
+    parser.add_argument("--seeds", default="1:5", help="training seeds: FIRST:LAST or a comma list")
+    parser.add_argument("--timesteps", type=int, help="override n_timesteps of the hyper-parameter file")
+    parser.add_argument("--selection-episodes", type=int, default=10, help="episodes per fixed setting")
+    parser.add_argument("--test-episodes", type=int, default=100)
     parser.add_argument("--out", default="runs/sb3")
     args = parser.parse_args()
+    agents = [a.strip().lower() for a in args.agents.split(",") if a.strip()]
+    for a in agents:
+        if a not in ("ppo", "dqn"):
+            raise SystemExit(f"--agents: unknown agent '{a}' (ppo, dqn)")
+    seeds = seed_list(args.seeds)
+    if not seeds or args.test_episodes < 2 or args.selection_episodes < 1:
+        raise SystemExit("--seeds needs at least one seed, --test-episodes at least 2, --selection-episodes 1")
 
     import torch
-    from stable_baselines3 import DQN, PPO
-    from stable_baselines3.common.env_util import make_vec_env
-    from stable_baselines3.common.vec_env import VecNormalize
 
     torch.set_num_threads(1)
     out = Path(args.out)
@@ -67,55 +149,48 @@ def main() -> None:
     env = make(args.env)
     n = env.action_space.n
     settings = env.unwrapped.settings
-    test_seeds = [100_000 + i for i in range(args.test_episodes)]
-    selection_seeds = [200_000 + i for i in range(args.selection_episodes)]
-    results = {"env": args.env, "timesteps": args.timesteps, "seed": args.seed, "test_seeds": test_seeds}
+    test_seeds = [TEST_SEED_BASE + i for i in range(args.test_episodes)]
+    selection_seeds = [SELECTION_SEED_BASE + i for i in range(args.selection_episodes)]
+    results = {"env": args.env, "test_seeds": [test_seeds[0], test_seeds[-1]], "runs": {}}
 
-    # Best fixed setting, chosen on the selection seeds, scored on the test seeds.
     start = time.time()
-    means = [np.mean([episode_return(env, lambda _o, a=a: a, s) for s in selection_seeds]) for a in range(n)]
+    means = [np.mean([play(env, lambda _o, a=a: a, s) for s in selection_seeds]) for a in range(n)]
     best = int(np.argmax(means))
+    fixed = np.array([play(env, lambda _o: best, s) for s in test_seeds])
+    rng = np.random.default_rng(12345)
+    random_returns = np.array([play(env, lambda _o: int(rng.integers(n)), s) for s in test_seeds])
     results["best_fixed"] = {"action": best, "dose_rate": settings[best][0], "frame_rate": settings[best][1],
-                             **summary([episode_return(env, lambda _o: best, s) for s in test_seeds])}
-    print(f"best fixed: {settings[best][0]:g} e/A^2/s at {settings[best][1]:g} frames/s "
-          f"({time.time() - start:.0f} s)", flush=True)
+                             "returns": fixed.tolist()}
+    results["random"] = {"returns": random_returns.tolist()}
+    gap = fixed.mean() - random_returns.mean()
+    print(f"best fixed: {settings[best][0]:g} e/A^2/s at {settings[best][1]:g} frames/s, "
+          "%.2f ± %.2f; random %.2f ± %.2f (%d test episodes, %.0f s)"
+          % (*interval(fixed), *interval(random_returns), len(test_seeds), time.time() - start), flush=True)
 
-    for name in [a.strip().lower() for a in args.agents.split(",") if a.strip()]:
-        start = time.time()
-        venv = VecNormalize(make_vec_env(lambda: make(args.env), n_envs=1, seed=args.seed), norm_reward=False)
-        if name == "ppo":
-            model = PPO("MultiInputPolicy", venv, seed=args.seed, n_steps=512, batch_size=64, verbose=0)
-        elif name == "dqn":
-            model = DQN("MultiInputPolicy", venv, seed=args.seed, learning_starts=1000, buffer_size=20000,
-                        exploration_fraction=0.3, target_update_interval=500, verbose=0)
-        else:
-            raise SystemExit(f"--agents: unknown agent '{name}' (ppo, dqn)")
-        model.learn(total_timesteps=args.timesteps, progress_bar=False)
-        venv.training = False
-        model.save(out / f"{name}.zip")
-        venv.save(str(out / f"{name}-vecnormalize.pkl"))
-
-        def policy(obs, model=model, venv=venv):
-            batch = {k: np.asarray(v)[None] for k, v in obs.items()}
-            action, _ = model.predict(venv.normalize_obs(batch), deterministic=True)
-            return int(action[0])
-
-        results[name] = {"train_seconds": time.time() - start,
-                         **summary([episode_return(env, policy, s) for s in test_seeds])}
-        r = results[name]
-        print(f"{name}: {r['mean']:.2f} ± {r['ci95']:.2f} over {r['n']} test episodes "
-              f"({r['train_seconds']:.0f} s)", flush=True)
-
-    b = results["best_fixed"]
-    print(f"best fixed: {b['mean']:.2f} ± {b['ci95']:.2f}")
-    for name in ("ppo", "dqn"):
-        if name in results:
-            diff = np.asarray(results[name]["returns"]) - np.asarray(b["returns"])
-            results[name]["paired_difference"] = summary(diff)
-            print(f"{name} − best fixed (paired): {diff.mean():.2f} ± {1.96 * diff.std(ddof=1) / np.sqrt(len(diff)):.2f}")
-    tmp = out / f".results.json.tmp-{os.getpid()}"
-    tmp.write_text(json.dumps(results, indent=2))
-    tmp.replace(out / "results.json")
+    for agent in agents:
+        params = load_hyperparams(agent, args.env)
+        if args.timesteps:
+            params["n_timesteps"] = args.timesteps
+        scores = []
+        for seed in seeds:
+            policy, steps, seconds = train(agent, args.env, seed, params, out)
+            returns = np.array([play(env, policy, s) for s in test_seeds])
+            score = (returns.mean() - random_returns.mean()) / gap
+            scores.append(score)
+            results["runs"][f"{agent}-seed{seed}"] = {
+                "agent": agent, "seed": seed, "timesteps": steps, "train_seconds": seconds,
+                "returns": returns.tolist(), "normalised_score": score,
+                "minus_best_fixed": interval(returns - fixed),
+            }
+            d = interval(returns - fixed)
+            print(f"{agent} seed {seed}: {returns.mean():.2f}, normalised {score:.3f}, minus best fixed "
+                  f"{d[0]:+.2f} ± {d[1]:.2f} (paired; {steps} steps, {seconds:.0f} s)", flush=True)
+        m, h = interval(scores)
+        results[agent] = {"normalised_scores": scores, "mean": m, "ci95": h, "hyperparams": params}
+        print(f"{agent}: normalised score {m:.3f} ± {h:.3f} over {len(scores)} seeds", flush=True)
+        tmp = out / f".results.json.tmp-{os.getpid()}"
+        tmp.write_text(json.dumps(results, indent=2, default=float))
+        tmp.replace(out / "results.json")
     print(f"wrote {out / 'results.json'}")
 
 
