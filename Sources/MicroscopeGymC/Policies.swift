@@ -45,6 +45,12 @@ public func mg_policy_load(
         } catch {
             throw CallError(.specError, "\(file): \(error)")
         }
+        guard !(agent is RecurrentDQNAgent) else {
+            throw CallError(
+                .specError,
+                "\(file): a recurrent (rdqn) policy carries memory across steps and needs episode boundaries, which "
+                    + "mg_policy_act does not have; evaluate it with gym-runner evaluate")
+        }
         guard !view.revealsHiddenState else {
             throw CallError(
                 .specError,

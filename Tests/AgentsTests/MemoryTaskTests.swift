@@ -32,6 +32,21 @@ struct CueTask: Environment {
     }
 }
 
+/// Trains `agent` for 3,000 steps through `TrainingSession` on `env` (a `CueTask` or a wrapper of it) and returns the
+/// greedy policy's mean return on 50 new seeds.
+func cueTaskReturn<A: Agent, E: Environment>(after agent: A, on env: E) throws -> Double
+where E.ObservationSpace == Box, E.ActionSpace == Discrete {
+    var schedule = TrainingSchedule(steps: 3_000, seed: 2)
+    schedule.evaluateEvery = 3_000
+    schedule.validationSeeds = [3_000_000]
+    schedule.selectOnValidation = false
+    let session = try TrainingSession(agent: agent, environment: env, schedule: schedule, folder: nil)
+    guard try session.run() else { throw AgentError.incompatible("the cue-task session stopped early") }
+    var trained = session.agent
+    return try Evaluation.run(&trained, environment: env, seeds: (0..<50).map { 1_000_000 + UInt64($0) })
+        .episodeReturn.mean
+}
+
 final class MemoryTaskTests: XCTestCase {
     /// Trains DQN through `TrainingSession` on `env` and returns the greedy policy's mean return on 50 new seeds.
     func trainedReturn<E: Environment>(_ env: E, observationSize: Int) throws -> Double
@@ -44,15 +59,7 @@ final class MemoryTaskTests: XCTestCase {
         hyper.explorationFraction = 0.5
         hyper.targetUpdateFrequency = 100
         let agent = try DQNAgent(observationSize: observationSize, actionCount: 2, hyper: hyper, seed: 4)
-        var schedule = TrainingSchedule(steps: 3_000, seed: 2)
-        schedule.evaluateEvery = 3_000
-        schedule.validationSeeds = [3_000_000]
-        schedule.selectOnValidation = false
-        let session = try TrainingSession(agent: agent, environment: env, schedule: schedule, folder: nil)
-        XCTAssertTrue(try session.run())
-        var trained = session.agent
-        return try Evaluation.run(&trained, environment: env, seeds: (0..<50).map { 1_000_000 + UInt64($0) })
-            .episodeReturn.mean
+        return try cueTaskReturn(after: agent, on: env)
     }
 
     func testHistorySolvesWhatAMemorylessAgentCannot() throws {

@@ -21,6 +21,13 @@ final class PolicyFileTests: XCTestCase {
             h.learningStarts = 10
             h.batchSize = 8
             agent = try DQNAgent(observationSize: size, actionCount: n, hyper: h, seed: 4)
+        case .rdqn:
+            var h = RecurrentDQNHyperparameters()
+            h.totalSteps = 60
+            h.learningStarts = 10
+            h.batchSize = 4
+            h.hiddenSize = 8
+            agent = try RecurrentDQNAgent(observationSize: size, actionCount: n, hyper: h, seed: 4)
         case .ppo:
             var h = PPOHyperparameters()
             h.totalSteps = 60

@@ -121,6 +121,19 @@ final class TrainingSessionTests: XCTestCase {
         let agents: [(String, () throws -> any Agent)] = [
             ("dqn", { try self.smallDQN(steps: 90, seed: 5) }),
             (
+                "rdqn",
+                {
+                    var h = RecurrentDQNHyperparameters()
+                    h.totalSteps = 90
+                    h.learningStarts = 10
+                    h.batchSize = 4
+                    h.hiddenSize = 8
+                    h.targetUpdateFrequency = 15
+                    return try RecurrentDQNAgent(
+                        observationSize: Evaluation.observationSize, actionCount: cell.actionSpace.n, hyper: h, seed: 5)
+                }
+            ),
+            (
                 "ppo",
                 {
                     try PPOAgent(

@@ -33,6 +33,9 @@ public protocol Agent {
     mutating func observe(_ transition: Transition) -> [String: Double]
     /// Called at the end of each training episode with its return (episodic learners update here).
     mutating func endEpisode(return: Double)
+    /// Called before the first action of every episode: `training` for a training episode, false for evaluation
+    /// (validation, test, trace, a deployed policy). Agents with memory (`RecurrentDQNAgent`) clear it here.
+    mutating func beginEpisode(training: Bool)
     /// Writes the agent (weights, hyper-parameters, training step) atomically to an HDF5 file.
     func save(to path: String) throws
 }
@@ -40,4 +43,5 @@ public protocol Agent {
 public extension Agent {
     mutating func observe(_ transition: Transition) -> [String: Double] { [:] }
     mutating func endEpisode(return: Double) {}
+    mutating func beginEpisode(training: Bool) {}
 }

@@ -95,6 +95,7 @@ public enum PolicyFile {
     private static func learner(_ kind: AgentKind, _ path: String) throws -> any Agent {
         switch kind {
         case .dqn: return try DQNAgent.load(path)
+        case .rdqn: return try RecurrentDQNAgent.load(path)
         case .cem: return try CEMAgent.load(path)
         case .ppo: return try PPOAgent.load(path)
         case .bandit, .fixed, .heuristic, .random:
@@ -110,7 +111,7 @@ public enum PolicyFile {
     public static func load(_ path: String, environment: LiquidCell) throws -> any Agent {
         let (kind, action) = try header(path)
         switch kind {
-        case .dqn, .cem, .ppo: return try learner(kind, path)
+        case .dqn, .rdqn, .cem, .ppo: return try learner(kind, path)
         case .bandit: return try BanditAgent.load(path, actionCount: environment.actionSpace.n)
         case .fixed:
             guard let a = action, a.isFinite, environment.actionSpace.contains(Int(a)) else {

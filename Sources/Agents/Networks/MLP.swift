@@ -83,24 +83,8 @@ public final class MLP {
     }
 
     /// Writes the weights into an open HDF5 file under `prefix/`.
-    public func write(to f: HDF5File, prefix: String) throws {
-        for r in parameters.refs {
-            try f.write(
-                prefix + "/" + r.name, UnsafeBufferPointer(start: parameters.value(r), count: r.count), shape: r.shape)
-        }
-    }
+    public func write(to f: HDF5File, prefix: String) throws { try parameters.write(to: f, prefix: prefix) }
 
     /// Reads weights written by `write`, checking names and shapes.
-    public func read(from f: HDF5File, prefix: String) throws {
-        for r in parameters.refs {
-            let name = prefix + "/" + r.name
-            let shape = try f.shape(name)
-            guard shape == r.shape else {
-                throw LeonardoError.shapeMismatch(file: f.path, name: name, expected: r.shape, found: shape)
-            }
-            let data = try f.readFloat(name).data
-            guard data.allSatisfy({ $0.isFinite }) else { throw LeonardoError.nonFinite(file: f.path, name: name) }
-            parameters.value(r).update(from: data, count: r.count)
-        }
-    }
+    public func read(from f: HDF5File, prefix: String) throws { try parameters.read(from: f, prefix: prefix) }
 }

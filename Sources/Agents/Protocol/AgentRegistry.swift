@@ -17,7 +17,7 @@ extension AgentKind {
             return FixedAgent(action: fixedAction)
         case .heuristic: return HeuristicAgent(doseRates: cell.spec.doseRates, frameRates: cell.spec.frameRates)
         case .bandit: return BanditAgent(actionCount: cell.actionSpace.n)
-        case .dqn, .ppo, .cem:
+        case .dqn, .rdqn, .ppo, .cem:
             throw AgentError.incompatible("\(rawValue) learns: make it from a RunConfiguration")
         }
     }

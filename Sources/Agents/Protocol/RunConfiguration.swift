@@ -29,6 +29,7 @@ public struct RunConfiguration: Codable, Equatable, Sendable {
     /// agent).
     public var observationKeys: [String]
     public var dqn: DQNHyperparameters?
+    public var rdqn: RecurrentDQNHyperparameters?
     public var ppo: PPOHyperparameters?
     public var cem: CEMHyperparameters?
     public var seedPlan: SeedPlan
@@ -63,6 +64,10 @@ public struct RunConfiguration: Codable, Equatable, Sendable {
             var h = DQNHyperparameters()
             h.totalSteps = steps
             dqn = h
+        case .rdqn:
+            var h = RecurrentDQNHyperparameters()
+            h.totalSteps = steps
+            rdqn = h
         case .ppo:
             var h = PPOHyperparameters()
             h.totalSteps = steps
@@ -92,7 +97,7 @@ public struct RunConfiguration: Codable, Equatable, Sendable {
         case selectOnValidation = "select_on_validation"
         case bootstrapTruncation = "bootstrap_truncation"
         case observationKeys = "observation_keys"
-        case dqn, ppo, cem
+        case dqn, rdqn, ppo, cem
         case seedPlan = "seed_plan"
         case arguments
         case inferenceKernels = "inference_kernels"
@@ -117,6 +122,7 @@ public struct RunConfiguration: Codable, Equatable, Sendable {
         bootstrapTruncation = try c.decode(Bool.self, forKey: .bootstrapTruncation)
         observationKeys = try c.decode([String].self, forKey: .observationKeys)
         dqn = try c.decodeIfPresent(DQNHyperparameters.self, forKey: .dqn)
+        rdqn = try c.decodeIfPresent(RecurrentDQNHyperparameters.self, forKey: .rdqn)
         ppo = try c.decodeIfPresent(PPOHyperparameters.self, forKey: .ppo)
         cem = try c.decodeIfPresent(CEMHyperparameters.self, forKey: .cem)
         // Runs written before the seed plan was recorded used the legacy one (and resume with it).
@@ -156,6 +162,9 @@ public struct RunConfiguration: Codable, Equatable, Sendable {
         switch agent {
         case .dqn:
             return try DQNAgent(observationSize: size, actionCount: actions, hyper: dqn ?? .init(), seed: seed)
+        case .rdqn:
+            return try RecurrentDQNAgent(
+                observationSize: size, actionCount: actions, hyper: rdqn ?? .init(), seed: seed)
         case .ppo:
             return try PPOAgent(observationSize: size, actionCount: actions, hyper: ppo ?? .init(), seed: seed)
         case .cem:

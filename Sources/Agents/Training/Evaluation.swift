@@ -89,6 +89,7 @@ public enum Evaluation {
         var counts = [Int](repeating: 0, count: environment.actionSpace.n)
         for seed in seeds {
             var (o, _) = try env.reset(seed: seed)
+            agent.beginEpisode(training: false)
             onReset(seed, env, o)
             var total = 0.0
             var signal = 0.0

@@ -226,6 +226,7 @@ public final class TrainingSession<Env: Environment> where Env.ObservationSpace 
     public func run() throws -> Bool {
         var env = environment
         var (observation, _) = try timed("environment") { try env.reset(seed: schedule.episodeSeed(episode)) }
+        agent.beginEpisode(training: true)
         var episodeReturn = 0.0
         var episodeLength = 0
         // The last loss reported (a resumed run continues its progress rows as the uninterrupted run writes them).
@@ -267,6 +268,7 @@ public final class TrainingSession<Env: Environment> where Env.ObservationSpace 
                 episodeReturn = 0
                 episodeLength = 0
                 (observation, _) = try timed("environment") { try env.reset(seed: schedule.episodeSeed(episode)) }
+                agent.beginEpisode(training: true)
             }
             if step % schedule.evaluateEvery == 0 || step == schedule.steps {
                 try timed("validation") { try validate() }

@@ -54,6 +54,7 @@ struct Trace: ParsableCommand {
         func encode(_ o: [String: [Float]]) -> [String: [Double]] { o.mapValues { $0.map(Double.init) } }
         var steps: [[String: Any]] = []
         let (first, firstInfo) = try env.reset(seed: seed)
+        agent?.beginEpisode(training: false)
         var observation = first
         for k in 0..<(agent == nil ? list.count : self.steps) {
             let a = agent?.act(Evaluation.observationKeys.flatMap { observation[$0]! }, explore: false) ?? list[k]
@@ -65,6 +66,7 @@ struct Trace: ParsableCommand {
             observation = s.observation
             if s.done {
                 let (o, info) = try env.reset(seed: nil)
+                agent?.beginEpisode(training: false)
                 entry["next_reset"] = ["observation": encode(o), "info": info]
                 observation = o
             }

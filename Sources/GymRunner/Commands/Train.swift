@@ -52,6 +52,7 @@ struct Train: ParsableCommand {
             "Train an agent with privileged information: its observation also holds the environment's hidden state (the particle's sensitivity, contrast and range scale, and the latent state; key 'privileged'), to measure how much knowing it is worth."
     ) var privileged = false
     @OptionGroup var dqn: DQNOptions
+    @OptionGroup var rdqn: RecurrentDQNOptions
     @OptionGroup var ppo: PPOOptions
     @OptionGroup var cem: CEMOptions
 
@@ -70,6 +71,7 @@ struct Train: ParsableCommand {
         try requireRange(sweepEpisodes, 0...10_000, "--sweep-episodes")
         if resume && overwriting.overwrite { throw ValidationError("--resume and --overwrite exclude each other") }
         if agent == .dqn { _ = try dqn.hyper(totalSteps: steps) }  // hyper-parameter ranges, before any file is made
+        if agent == .rdqn { _ = try rdqn.hyper(totalSteps: steps) }
         if agent == .cem { _ = try cem.hyper() }
         if agent == .ppo { _ = try ppo.hyper(totalSteps: steps) }
     }
@@ -157,6 +159,7 @@ struct Train: ParsableCommand {
         c.selectOnValidation = selectOnValidation
         c.bootstrapTruncation = bootstrapTruncation
         c.dqn = agent == .dqn ? try dqn.hyper(totalSteps: steps) : nil
+        c.rdqn = agent == .rdqn ? try rdqn.hyper(totalSteps: steps) : nil
         c.ppo = agent == .ppo ? try ppo.hyper(totalSteps: steps) : nil
         c.cem = agent == .cem ? try cem.hyper() : nil
         c.arguments = arguments
@@ -201,7 +204,7 @@ struct Train: ParsableCommand {
             bar.update(
                 session.step,
                 "ep \(session.episode) | return(20) \(mean.isNaN ? "–" : String(format: "%.2f", mean))"
-                    + (agent == .dqn ? String(format: " | ε %.2f", metrics["epsilon"] ?? 0) : "")
+                    + (agent == .dqn || agent == .rdqn ? String(format: " | ε %.2f", metrics["epsilon"] ?? 0) : "")
                     + " | loss \(lastLoss.isNaN ? "–" : String(format: "%.4f", lastLoss)) | "
                     + String(format: "%.0f steps/s", rate))
         }

@@ -56,6 +56,57 @@ struct DQNOptions: ParsableArguments {
     }
 }
 
+/// Recurrent DQN hyper-parameters as flags (defaults from `RecurrentDQNHyperparameters`), every one prefixed --rdqn-.
+struct RecurrentDQNOptions: ParsableArguments {
+    static let d = RecurrentDQNHyperparameters()
+    @Option(name: .customLong("rdqn-learning-rate"), help: "Recurrent DQN: Adam learning rate.")
+    var learningRate: Float = d.learningRate
+    @Option(name: .customLong("rdqn-buffer-size"), help: "Recurrent DQN: transitions kept in the replay.")
+    var bufferSize: Int = d.bufferSize
+    @Option(name: .customLong("rdqn-gamma"), help: "Recurrent DQN: discount factor.") var gamma: Double = d.gamma
+    @Option(
+        name: .customLong("rdqn-target-update-frequency"), help: "Recurrent DQN: steps between target-network copies.")
+    var targetUpdateFrequency: Int = d.targetUpdateFrequency
+    @Option(name: .customLong("rdqn-batch-size"), help: "Recurrent DQN: replayed stretches per gradient step.")
+    var batchSize: Int = d.batchSize
+    @Option(name: .customLong("rdqn-sequence-length"), help: "Recurrent DQN: longest stretch unrolled (steps).")
+    var sequenceLength: Int = d.sequenceLength
+    @Option(name: .customLong("rdqn-start-epsilon"), help: "Recurrent DQN: initial ε.") var startEpsilon: Double =
+        d.startEpsilon
+    @Option(name: .customLong("rdqn-end-epsilon"), help: "Recurrent DQN: final ε.") var endEpsilon: Double =
+        d.endEpsilon
+    @Option(name: .customLong("rdqn-exploration-fraction"), help: "Recurrent DQN: fraction of the steps ε decays over.")
+    var explorationFraction: Double = d.explorationFraction
+    @Option(name: .customLong("rdqn-learning-starts"), help: "Recurrent DQN: random steps before learning.")
+    var learningStarts: Int = d.learningStarts
+    @Option(name: .customLong("rdqn-train-frequency"), help: "Recurrent DQN: environment steps per gradient step.")
+    var trainFrequency: Int = d.trainFrequency
+    @Option(name: .customLong("rdqn-hidden-size"), help: "Recurrent DQN: width of the GRU state.")
+    var hiddenSize: Int = d.hiddenSize
+    @Option(name: .customLong("rdqn-max-grad-norm"), help: "Recurrent DQN: gradient-norm clip (0 disables).")
+    var maxGradNorm: Double = d.maxGradNorm
+
+    func hyper(totalSteps: Int) throws -> RecurrentDQNHyperparameters {
+        var h = RecurrentDQNHyperparameters()
+        h.learningRate = learningRate
+        h.bufferSize = bufferSize
+        h.gamma = gamma
+        h.targetUpdateFrequency = targetUpdateFrequency
+        h.batchSize = batchSize
+        h.sequenceLength = sequenceLength
+        h.startEpsilon = startEpsilon
+        h.endEpsilon = endEpsilon
+        h.explorationFraction = explorationFraction
+        h.learningStarts = learningStarts
+        h.trainFrequency = trainFrequency
+        h.hiddenSize = hiddenSize
+        h.maxGradNorm = maxGradNorm
+        h.totalSteps = totalSteps
+        try h.validate()
+        return h
+    }
+}
+
 /// PPO hyper-parameters as flags (defaults from `PPOHyperparameters`), prefixed --ppo- where DQN has the same name.
 struct PPOOptions: ParsableArguments {
     @Option(name: .customLong("ppo-learning-rate"), help: "PPO: Adam learning rate.")
