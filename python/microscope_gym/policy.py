@@ -14,7 +14,7 @@ OBSERVATION_KEYS = ("features", "instrument")
 
 
 class Policy:
-    """A policy file of any agent (dqn, ppo, cem, bandit, fixed, heuristic, random) loaded for an environment.
+    """A policy file of any agent (dqn, ppo, cem, bandit, fixed, heuristic, random; not the recurrent rdqn) loaded for an environment.
 
     ``Policy.load("runs/dqn/policy.h5", env)`` with a ``MicroscopeEnv`` (or an environment ID); ``act(observation)``
     gives the greedy action for an observation dict as the environment returns it (its ``features`` and
