@@ -31,6 +31,7 @@ HERE = Path(__file__).resolve().parent
 KEYS = ("features", "instrument")
 TEST_SEED_BASE = 3_000_000_000  # far from SB3's training seeds (seed, seed + 1, ... per copy)
 SELECTION_SEED_BASE = 3_100_000_000
+VALIDATION_SEED_BASE = 3_200_000_000  # --evaluate-on validation: for choosing hyper-parameters
 
 
 class MicroscopeFeatures(gym.ObservationWrapper):
@@ -49,15 +50,29 @@ class MicroscopeFeatures(gym.ObservationWrapper):
         return np.concatenate([np.asarray(observation[k], dtype=np.float32) for k in KEYS])
 
 
+class BudgetsAreTerminal(gym.Wrapper):
+    """Reports the end of a time or dose budget as ``terminated``.
+
+    The registered environments mark an episode that ran out of microscope time or dose as ``truncated``, as
+    Gymnasium's time limits are. But these budgets are part of the task and observed (``instrument`` holds the
+    elapsed time and the cumulative dose), so nothing lies beyond them: SB3 bootstraps a truncated episode from the
+    value of its last state, which gives short, low-frame-rate episodes a phantom continuation value (the project's
+    own DQN converged to the lowest frame rate that way; docs/agents.md, Pardo et al., ICML 2018)."""
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        return obs, reward, terminated or truncated, False, info
+
+
 def make(env_id: str):
-    return MicroscopeFeatures(gym.make(env_id))
+    return MicroscopeFeatures(BudgetsAreTerminal(gym.make(env_id)))
 
 
-def load_hyperparams(agent: str, env_id: str) -> dict:
-    """The entry for ``env_id`` of ``hyperparams/<agent>.yml``, with ``policy_kwargs`` evaluated as rl-zoo does."""
+def load_hyperparams(agent: str, env_id: str, folder: str) -> dict:
+    """The entry for ``env_id`` of ``<folder>/<agent>.yml``, with ``policy_kwargs`` evaluated as rl-zoo does."""
     import yaml
 
-    path = HERE / "hyperparams" / f"{agent}.yml"
+    path = Path(folder) / f"{agent}.yml"
     table = yaml.safe_load(path.read_text())
     if env_id not in table:
         raise SystemExit(f"{path}: no entry for {env_id} (it has: {', '.join(table)})")
@@ -131,6 +146,9 @@ def main() -> None:
     parser.add_argument("--timesteps", type=int, help="override n_timesteps of the hyper-parameter file")
     parser.add_argument("--selection-episodes", type=int, default=10, help="episodes per fixed setting")
     parser.add_argument("--test-episodes", type=int, default=100)
+    parser.add_argument("--evaluate-on", choices=("test", "validation"), default="test",
+                        help="score on the test seeds, or on validation seeds (to choose hyper-parameters)")
+    parser.add_argument("--hyperparams", default=str(HERE / "hyperparams"), help="folder of <agent>.yml files")
     parser.add_argument("--out", default="runs/sb3")
     args = parser.parse_args()
     agents = [a.strip().lower() for a in args.agents.split(",") if a.strip()]
@@ -149,9 +167,11 @@ def main() -> None:
     env = make(args.env)
     n = env.action_space.n
     settings = env.unwrapped.settings
-    test_seeds = [TEST_SEED_BASE + i for i in range(args.test_episodes)]
+    base = TEST_SEED_BASE if args.evaluate_on == "test" else VALIDATION_SEED_BASE
+    test_seeds = [base + i for i in range(args.test_episodes)]
     selection_seeds = [SELECTION_SEED_BASE + i for i in range(args.selection_episodes)]
-    results = {"env": args.env, "test_seeds": [test_seeds[0], test_seeds[-1]], "runs": {}}
+    results = {"env": args.env, "evaluated_on": args.evaluate_on, "seeds_scored": [test_seeds[0], test_seeds[-1]],
+               "runs": {}}
 
     start = time.time()
     means = [np.mean([play(env, lambda _o, a=a: a, s) for s in selection_seeds]) for a in range(n)]
@@ -168,7 +188,7 @@ def main() -> None:
           % (*interval(fixed), *interval(random_returns), len(test_seeds), time.time() - start), flush=True)
 
     for agent in agents:
-        params = load_hyperparams(agent, args.env)
+        params = load_hyperparams(agent, args.env, args.hyperparams)
         if args.timesteps:
             params["n_timesteps"] = args.timesteps
         scores = []
