@@ -73,6 +73,11 @@ final class CLIErrorTests: XCTestCase {
         try assertFails(["sweep", "--dose", "1:x:3"], mentions: ["dose"])
         try assertFails(["generate", "--prior", "uniform"], mentions: ["prior", "uniform"])
         try assertFails(["generate", "--dose-residual"], mentions: ["--dose-residual", "--dose-rate"])
+        // A sweep file is HDF5 with its .csv written beside it: a .csv name would be overwritten by its own table.
+        try assertFails(
+            ["design", "headroom", "--env", "LiquidCell-v2", "--sweep", "s.csv"], mentions: ["s.csv", "s.h5"])
+        try assertFails(["design", "sweep", "--out", "grid.svg"], mentions: ["grid.svg", "grid.h5"])
+        try assertFails(["design", "merge", "--out", "all.csv", "a.h5"], mentions: ["all.csv", "all.h5"])
     }
 
     /// Inputs are checked before outputs: with the demo's run folder present (`runs/dqn` holding a run), an unknown

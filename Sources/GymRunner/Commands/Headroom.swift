@@ -26,7 +26,10 @@ struct HeadroomCommand: ParsableCommand {
     var sweep: String?
     @Option(help: "Markdown file for the table (also printed).") var out: String?
 
-    func validate() throws { try requireRange(episodes, 1...10_000, "--episodes") }
+    func validate() throws {
+        try requireRange(episodes, 1...10_000, "--episodes")
+        if let sweep { try checkSweepPath(sweep, flag: "--sweep") }
+    }
 
     func run() throws {
         let cell = try environment.make()

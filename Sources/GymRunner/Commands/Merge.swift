@@ -10,7 +10,10 @@ struct Merge: ParsableCommand {
     @OptionGroup var overwriting: OverwriteOption
     @Flag(help: "Write the merged table even when settings are missing (otherwise an error).") var allowIncomplete =
         false
-    func validate() throws { if parts.isEmpty { throw ValidationError("give the sweep part files to merge") } }
+    func validate() throws {
+        if parts.isEmpty { throw ValidationError("give the sweep part files to merge") }
+        try checkSweepPath(out, flag: "--out")
+    }
     func run() throws {
         try claimOutput(out, inputs: parts, overwrite: overwriting.overwrite)
         let merged = try SweepTable.merge(try parts.map { try SweepTable.read($0) })

@@ -36,6 +36,7 @@ struct Sweep: ParsableCommand {
 
     func validate() throws {
         try requireRange(episodes, 1...10_000, "--episodes")
+        try checkSweepPath(out, flag: "--out")
         _ = try parseShard()
         if let dose { _ = try parseGrid(dose, flag: "--dose") }
         if let frameRate { _ = try parseGrid(frameRate, flag: "--frame-rate") }

@@ -5,11 +5,24 @@ import MicroscopeGym
 
 /// Writes a sweep table and its CSV and SVG next to it.
 func writeSweep(_ table: SweepTable, to out: String) throws {
+    try checkSweepPath(out, flag: "the sweep file")
     try table.write(out)
     let base = (out as NSString).deletingPathExtension
     try writeAtomically(base + ".csv", Data(table.csv().utf8))
     try writeAtomically(base + ".svg", Data(table.heatmapSVG().utf8))
     try writeAtomically(base + "-pareto.svg", Data(paretoSVG(table).utf8))
+}
+
+/// Refuses a sweep file named like one of its companions: the table itself is HDF5, and its .csv, .svg and
+/// -pareto.svg are written beside it under the same base name, so `X.csv` would be overwritten by its own CSV (and
+/// then not read back as a sweep).
+func checkSweepPath(_ path: String, flag: String) throws {
+    let ext = (path as NSString).pathExtension.lowercased()
+    guard ext != "csv" && ext != "svg" else {
+        let base = (path as NSString).deletingPathExtension
+        throw ValidationError(
+            "\(flag) \(path) is written as HDF5 with its .csv and .svg beside it: name it \(base).h5")
+    }
 }
 
 /// Signal against damage for every evaluated setting, with the Pareto front drawn and its settings listed.
