@@ -107,6 +107,14 @@ public struct DQNHyperparameters: Codable, Equatable, Sendable {
     }
 }
 
+/// ε of ε-greedy exploration at `step`: from `start` to `end` linearly over `fraction` of `totalSteps`, then `end`
+/// (the schedule of DQN and the recurrent DQN).
+func linearEpsilon(step: Int, start: Double, end: Double, fraction: Double, totalSteps: Int) -> Double {
+    let span = fraction * Double(totalSteps)
+    let frac = min(1, Double(step) / max(span, 1))
+    return start + frac * (end - start)
+}
+
 public final class DQNAgent: Agent {
     public let name = "dqn"
     public let hyper: DQNHyperparameters
@@ -159,9 +167,9 @@ public final class DQNAgent: Agent {
 
     /// ε at the current step (linear decay over explorationFraction·totalSteps).
     public var epsilon: Double {
-        let span = hyper.explorationFraction * Double(hyper.totalSteps)
-        let frac = min(1, Double(step) / max(span, 1))
-        return hyper.startEpsilon + frac * (hyper.endEpsilon - hyper.startEpsilon)
+        linearEpsilon(
+            step: step, start: hyper.startEpsilon, end: hyper.endEpsilon, fraction: hyper.explorationFraction,
+            totalSteps: hyper.totalSteps)
     }
 
     /// Q-values of one observation.

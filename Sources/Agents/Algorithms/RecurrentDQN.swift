@@ -157,9 +157,9 @@ public final class RecurrentDQNAgent: ResumableAgent {
 
     /// ε at the current step (linear decay over explorationFraction·totalSteps).
     public var epsilon: Double {
-        let span = hyper.explorationFraction * Double(hyper.totalSteps)
-        let frac = min(1, Double(step) / max(span, 1))
-        return hyper.startEpsilon + frac * (hyper.endEpsilon - hyper.startEpsilon)
+        linearEpsilon(
+            step: step, start: hyper.startEpsilon, end: hyper.endEpsilon, fraction: hyper.explorationFraction,
+            totalSteps: hyper.totalSteps)
     }
 
     public func beginEpisode(training: Bool) {

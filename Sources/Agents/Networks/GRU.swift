@@ -18,7 +18,6 @@ public final class GRU {
     var gi: [Float] = [], hPrev: [Float] = [], r: [Float] = [], z: [Float] = [], n: [Float] = [], ghn: [Float] = []
     var x: [Float] = []
     var steps = 0, batch = 0
-    var gh: [Float] = []  // one step's state pre-activations, B×3H
 
     /// Declares the layer's parameters in `store` as `name.input.*` and `name.state.*`.
     public init(_ store: ParameterStore, _ name: String, inputSize: Int, hiddenSize: Int) {
@@ -48,7 +47,7 @@ public final class GRU {
         n = hPrev
         ghn = hPrev
         var out = [Float](repeating: 0, count: L * B * H)
-        gh = [Float](repeating: 0, count: B * 3 * H)
+        var gh = [Float](repeating: 0, count: B * 3 * H)  // one step's state pre-activations
         var h = h0
         for t in 0..<L {
             h.withUnsafeBufferPointer { hp in
