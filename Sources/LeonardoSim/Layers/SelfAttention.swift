@@ -215,9 +215,7 @@ public final class SelfAttention {
         let H = heads
         let D = headDim
         let sc = scale
-        let dcp = dctx.reserve(rows * C)
-        dcp.update(repeating: 0, count: rows * C)
-        fcOut.backward(ctx.pointer, dOut, dcp, rows: rows)
+        let dcp = contextGradient(dOut, rows: rows)
         let dvp = dv.reserve(rows * C)
         let dkp = dk.reserve(rows * C)
         let dqp = dq.reserve(rows * C)
@@ -250,6 +248,15 @@ public final class SelfAttention {
         queries.backward(qin, dqp, dQueries, rows: rows)
     }
 
+    /// `fc_out`'s backward from the block's output gradient: its parameter gradients, and ∂loss/∂ctx (rows×C) in
+    /// `dctx`, which both backward paths continue from.
+    func contextGradient(_ dOut: UnsafePointer<Float>, rows: Int) -> UnsafeMutablePointer<Float> {
+        let dcp = dctx.reserve(rows * embed)
+        dcp.update(repeating: 0, count: rows * embed)
+        fcOut.backward(ctx.pointer, dOut, dcp, rows: rows)
+        return dcp
+    }
+
     /// The backward pass after a fused training forward: `fc_out`'s, `lk_attention_head_backward` per head from the
     /// kept probabilities and the stacked projections (writing dV | dK | dQ side by side in rows of 3C), then the
     /// projections': in one product each for the weight gradient and the input gradient over the projections that
@@ -266,9 +273,7 @@ public final class SelfAttention {
         let H = heads
         let D = headDim
         let sc = scale
-        let dcp = dctx.reserve(rows * C)
-        dcp.update(repeating: 0, count: rows * C)
-        fcOut.backward(ctx.pointer, dOut, dcp, rows: rows)
+        let dcp = contextGradient(dOut, rows: rows)
         let gp = dqkv.reserve(rows * width)
         let workers = Workers.count
         let perWorker = Int(lk_attention_backward_scratch(Int32(T), Int32(D)))
