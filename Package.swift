@@ -41,6 +41,6 @@ let package = Package(
         // Uses only the public API (no @testable): a custom agent and a toy environment from outside the module.
         .testTarget(name: "ExternalAgentTests", dependencies: ["Agents", "MicroscopeGym", "LeonardoSim"], path: "Tests/ExternalAgentTests"),
         // Runs the built gym-runner binary: bad input gives one clear line and a non-zero exit.
-        .testTarget(name: "GymRunnerTests", dependencies: ["GymRunner"], path: "Tests/GymRunnerTests"),
+        .testTarget(name: "GymRunnerTests", dependencies: ["GymRunner", "LeonardoSim"], path: "Tests/GymRunnerTests"),
     ]
 )

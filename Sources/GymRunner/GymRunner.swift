@@ -12,7 +12,7 @@ struct GymRunner: ParsableCommand {
             "MicroscopeGym: the LEONARDO liquid-cell TEM simulator, agents that operate it, training and benchmarks.",
         subcommands: [
             Train.self, Evaluate.self, Trace.self, List.self, Check.self, LeonardoFamily.self, DataFamily.self,
-            FidelityFamily.self, DesignFamily.self, Study.self, Slurm.self, PerfFamily.self
+            FidelityFamily.self, FillFamily.self, DesignFamily.self, Study.self, Slurm.self, PerfFamily.self
         ] + formerNames,
         defaultSubcommand: Train.self)
 

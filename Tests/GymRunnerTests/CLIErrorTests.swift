@@ -1,4 +1,5 @@
 import Foundation
+import LeonardoSim
 import XCTest
 
 /// The command line on bad input: every error is one line naming the problem, with a non-zero exit and no
@@ -214,5 +215,46 @@ final class CLIErrorTests: XCTestCase {
         for id in ["LiquidCell-v0", "BeamSensitive-v0", "DoseBudget-v0", "dqn", "heuristic"] {
             XCTAssertTrue(r.out.contains(id), "list does not show \(id)")
         }
+    }
+}
+
+/// `gym-runner fill` refuses what it cannot serve, naming the trajectory and the problem, before sampling anything.
+extension CLIErrorTests {
+    func testFillRefusesBadInputs() throws {
+        let cli = self
+        let dir = workingDirectory.path
+        func write(_ name: String, _ values: [Double], shape: [Int], dataset: String = "trajectories") throws -> String
+        {
+            let path = dir + "/" + name
+            let f = try HDF5File.create(path)
+            try f.write(dataset, values, shape: shape)
+            f.close()
+            return path
+        }
+        // A random walk of 2 × 120 frames; the second trajectory keeps only every 20th frame (6 of 120).
+        var rng = Xoshiro256StarStar(seed: 1)
+        var walk = [Double](repeating: 0, count: 2 * 120 * 2)
+        for k in 2..<walk.count { walk[k] = walk[k - 2] + rng.normal() }
+        var sparse = walk
+        for t in 0..<120 where t % 20 != 0 {
+            sparse[(120 + t) * 2] = .nan
+            sparse[(120 + t) * 2 + 1] = .nan
+        }
+        let scale = ["--step-scale", Array(repeating: "0.2", count: 12).joined(separator: ",")]
+        let few = try write("few.h5", sparse, shape: [2, 120, 2])
+        try cli.assertFails(
+            ["fill", "--data", few, "--out", dir + "/o.h5"] + scale, mentions: ["trajectory 1", "only 6"])
+        var infinite = walk
+        infinite[7] = .infinity
+        let bad = try write("inf.h5", infinite, shape: [2, 120, 2])
+        try cli.assertFails(["fill", "--data", bad, "--out", dir + "/o.h5"] + scale, mentions: ["non-finite"])
+        let flat = try write("flat.h5", walk, shape: [240, 2])
+        try cli.assertFails(["fill", "--data", flat, "--out", dir + "/o.h5"] + scale, mentions: ["shape", "N×T×2"])
+        let other = try write("other.h5", walk, shape: [2, 120, 2], dataset: "positions")
+        try cli.assertFails(["fill", "--data", other, "--out", dir + "/o.h5"] + scale, mentions: ["trajectories"])
+        try cli.assertFails(["fill", "--data", few, "--step-scale", "0.2,0.2"], mentions: ["--step-scale", "12"])
+        try cli.assertFails(["fill", "--data", few, "--proposal", "gibbs"] + scale, mentions: ["--proposal", "gibbs"])
+        try cli.assertFails(["fill", "validate", "--losses", "random:2"], mentions: ["random:2"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/o.h5"))
     }
 }

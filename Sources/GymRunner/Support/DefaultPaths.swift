@@ -33,3 +33,8 @@ func packageDataPath(_ name: String) -> String {
 func defaultRealDataPath() -> String { packageDataPath("aunr_lptem_300.h5") }
 
 func defaultRealSplitPath() -> String { packageDataPath("aunr_lptem_300-split.json") }
+
+/// The LEONARDO checkpoint learned from the real particles (the one `Environments/LiquidCell-v2.json` names).
+func defaultRealLeonardoPath() -> String {
+    (EnvironmentRegistry.directory as NSString).appendingPathComponent("models/leonardo-real-v2.h5")
+}
