@@ -320,7 +320,7 @@ struct FillValidate: ParsableCommand {
             }
             let result = try sampler.fill(positions: input, rng: &rng)
             let svg = FillPlot(
-                title: "Particle \(ids[0]) (\(part)), \(plotScenario.description) hidden: latent Monte Carlo",
+                title: "Particle \(ids[0]) (\(part)), \(plotScenario.description): latent Monte Carlo completions",
                 truth: truth, observed: observed, result: result,
                 bandLevel: sampler.settings.bandLevel
             ).svg()

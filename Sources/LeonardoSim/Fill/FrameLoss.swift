@@ -38,9 +38,9 @@ public enum FrameLoss: Equatable, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .random(let f): String(format: "random %.0f %%", f * 100)
-        case .burst(let f, let m): String(format: "bursts %.0f %% (mean %g frames)", f * 100, m)
-        case .subsample(let k): "every \(k)th frame"
+        case .random(let f): String(format: "random %.0f %% lost", f * 100)
+        case .burst(let f, let m): String(format: "bursts %.0f %% lost (mean %g)", f * 100, m)
+        case .subsample(let k): "1 frame in \(k) recorded"
         }
     }
 
