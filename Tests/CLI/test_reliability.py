@@ -500,8 +500,8 @@ def test_help_shows_the_families_and_every_former_name_still_runs(tmp_path):
     assert top.returncode == 0
     listed = [l.split()[0] for l in top.stdout.split("SUBCOMMANDS:")[1].splitlines() if l.startswith("  ") and
               l.strip() and not l.startswith("   ") and not l.strip().startswith("See ")]
-    assert listed == ["train", "evaluate", "trace", "list", "check", "leonardo", "data", "fidelity", "design",
-                      "study", "slurm", "perf"], listed
+    assert listed == ["train", "evaluate", "trace", "list", "check", "leonardo", "data", "fidelity", "fill",
+                      "design", "study", "slurm", "perf"], listed
     for old, new in FORMER_NAMES.items():
         family, name = new.split()
         assert name in run(family, "--help").stdout, f"{family} does not list {name}"

@@ -313,12 +313,7 @@ struct FillValidate: ParsableCommand {
         if let plot, let truth = truths.first {
             var rng = Xoshiro256StarStar(seed: sampling.seed)
             let observed = plotScenario.mask(length: T, rng: &rng)
-            var input = truth
-            for t in 0..<T where !observed[t] {
-                input[2 * t] = .nan
-                input[2 * t + 1] = .nan
-            }
-            let result = try sampler.fill(positions: input, rng: &rng)
+            let result = try sampler.fill(positions: FrameLoss.hide(truth, keeping: observed), rng: &rng)
             let svg = FillPlot(
                 title: "Particle \(ids[0]) (\(part)), \(plotScenario.description): latent Monte Carlo completions",
                 truth: truth, observed: observed, result: result,

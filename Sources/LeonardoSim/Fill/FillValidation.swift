@@ -75,12 +75,7 @@ public enum FillValidation {
                 let T = truth.count / 2
                 var rng = Xoshiro256StarStar(seed: seed &+ UInt64(s) &* 1_000_003 &+ UInt64(i) &* 7919)
                 let observed = loss.mask(length: T, rng: &rng)
-                var input = truth
-                for t in 0..<T where !observed[t] {
-                    input[2 * t] = .nan
-                    input[2 * t + 1] = .nan
-                }
-                let filled = try sampler.fill(positions: input, rng: &rng)
+                let filled = try sampler.fill(positions: FrameLoss.hide(truth, keeping: observed), rng: &rng)
                 let axes = (0..<2).map { a in (0..<T).map { truth[2 * $0 + a] } }
                 func interleave(_ axes: [[Double]]) -> [Double] { (0..<(2 * T)).map { axes[$0 % 2][$0 / 2] } }
                 let linear = interleave(axes.map { LocalLevelSmoother.linearInterpolation($0, observed: observed) })

@@ -74,6 +74,18 @@ public enum FrameLoss: Equatable, Sendable, CustomStringConvertible {
     }
 }
 
+extension FrameLoss {
+    /// `positions` (T×2) with every frame that `observed` marks false set to NaN in x and y: a recording with lost frames.
+    public static func hide(_ positions: [Double], keeping observed: [Bool]) -> [Double] {
+        var out = positions
+        for t in observed.indices where !observed[t] {
+            out[2 * t] = .nan
+            out[2 * t + 1] = .nan
+        }
+        return out
+    }
+}
+
 /// Figures of a completion against the true recording, over its hidden frames.
 public enum FillMetrics {
     /// Root-mean-square error over the hidden frames' coordinates (x and y each count), and their number.

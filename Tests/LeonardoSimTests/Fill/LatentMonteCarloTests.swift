@@ -229,13 +229,19 @@ final class LatentMonteCarloTests: XCTestCase {
         XCTAssertThrowsError(try LatentMonteCarlo(model: m, stepScale: [0.2, 0.2, 0.2], settings: bad))
     }
 
+    /// Sampler settings of a small run.
+    private func smallRun(chains: Int, steps: Int, burnIn: Int, completions: Int) -> LatentMonteCarlo.Settings {
+        var s = LatentMonteCarlo.Settings()
+        s.chains = chains
+        s.steps = steps
+        s.burnIn = burnIn
+        s.completions = completions
+        return s
+    }
+
     /// Too short a run is reported as untrustworthy instead of returned as a confident answer.
     func testShortRunIsFlagged() throws {
-        var settings = LatentMonteCarlo.Settings()
-        settings.chains = 2
-        settings.steps = 7
-        settings.burnIn = 2
-        settings.completions = 2
+        let settings = smallRun(chains: 2, steps: 7, burnIn: 2, completions: 2)
         let sampler = try LatentMonteCarlo(model: try model(), stepScale: [0.2, 0.2, 0.2], settings: settings)
         var (walk, _) = noisyWalk(length: 48, q: 1, r: 1, seed: 3)
         for t in 20..<30 {
@@ -253,11 +259,7 @@ final class LatentMonteCarloTests: XCTestCase {
     /// frames covers close to its level, the posterior mean beats linear interpolation, recorded frames are kept
     /// exactly, and the same seed gives the same result bit for bit.
     func testCalibratedOnRandomWalkAndDeterministic() throws {
-        var settings = LatentMonteCarlo.Settings()
-        settings.chains = 8
-        settings.steps = 40
-        settings.burnIn = 16
-        settings.completions = 4
+        let settings = smallRun(chains: 8, steps: 40, burnIn: 16, completions: 4)
         let sampler = try LatentMonteCarlo(model: try model(), stepScale: [0.2, 0.2, 0.2], settings: settings)
         var inside = 0
         var hidden = 0
@@ -267,11 +269,7 @@ final class LatentMonteCarloTests: XCTestCase {
             let (recorded, _) = noisyWalk(length: 48, q: 1, r: 2, seed: 100 + UInt64(trial))
             var rng = Xoshiro256StarStar(seed: UInt64(trial))
             let observed = FrameLoss.random(fraction: 0.3).mask(length: 48, rng: &rng)
-            var input = recorded
-            for t in 0..<48 where !observed[t] {
-                input[2 * t] = .nan
-                input[2 * t + 1] = .nan
-            }
+            let input = FrameLoss.hide(recorded, keeping: observed)
             let result = try sampler.fill(positions: input, rng: &rng)
             let (n, count) = FillMetrics.covered(
                 lower: result.lower, upper: result.upper, truth: recorded, observed: observed)
