@@ -1,7 +1,7 @@
 import Foundation
 
 /// Completions of a trajectory with lost or unrecorded frames, drawn from LEONARDO by Monte Carlo in its latent space
-/// (after Shabeb & Jamali's latent exploration, paper 003: perturb the latent of an observation within the scale that
+/// (after Dao et al.'s latent exploration, paper 003: perturb the latent of an observation within the scale that
 /// separates consecutive views of one particle, decode, keep what agrees with the data). docs/between-frames.md.
 ///
 /// The model of a recording y_t (per axis, recorded frames only):
@@ -13,9 +13,10 @@ import Foundation
 /// onto the recorded frames, and e the part of the motion the decoder does not explain: a random walk seen through
 /// localisation noise, whose (q, r) are fitted by maximum likelihood (`LocalLevelSmoother`). Given (z, ξ) the hidden
 /// frames are Gaussian (Kalman smoother), and the recorded frames' likelihood is exact; (o, s, R, q, r) are profiled
-/// out. A Metropolis sampler explores (z, ξ): z moves by a uniform perturbation U[−γ_j, γ_j] per coordinate (γ from
-/// `calibrateStepScale`, one multiplier adapted during burn-in towards `targetAcceptance`), ξ by a preconditioned
-/// Crank–Nicolson move that leaves N(0, I) invariant. Several chains start from the encoder's posterior of the
+/// out. A Metropolis sampler explores z (and ξ with `sampleFrameNoise`; held at 0 otherwise): by default a
+/// preconditioned Crank–Nicolson move per coordinate that leaves N(0, I) invariant, its size γ_j from
+/// `calibrateStepScale` times one multiplier adapted during burn-in towards `targetAcceptance`; or paper 003's uniform
+/// perturbation U[−γ_j, γ_j] (`Proposal.uniform`). ξ moves by pCN too. Several chains start from the encoder's posterior of the
 /// recorded frames (hidden ones linearly interpolated). The result mixes the Gaussians of the kept states: the
 /// posterior mean of every hidden frame, a pointwise band of what the tracker would have recorded there, and
 /// completions drawn from it; the acceptance rate and the effective sample size say how far to trust them.
@@ -292,7 +293,7 @@ public struct LatentMonteCarlo {
                 }
             }
             if step < settings.burnIn {
-                burnStates += states.map(\.z)
+                if settings.proposal == .uniform && settings.adaptScale { burnStates += states.map(\.z) }
                 if settings.proposal == .uniform && settings.adaptScale && step + 1 == settings.burnIn / 2
                     && burnStates.count > 2 * L
                 {
