@@ -255,6 +255,14 @@ extension CLIErrorTests {
         try cli.assertFails(["fill", "--data", few, "--step-scale", "0.2,0.2"], mentions: ["--step-scale", "12"])
         try cli.assertFails(["fill", "--data", few, "--proposal", "gibbs"] + scale, mentions: ["--proposal", "gibbs"])
         try cli.assertFails(["fill", "validate", "--losses", "random:2"], mentions: ["random:2"])
+        try cli.assertFails(["fill", "--data", few, "--residual", "ou"] + scale, mentions: ["--residual", "ou"])
+        try cli.assertFails(
+            ["fill", "--data", few, "--residual-prior", dir + "/missing.json"] + scale,
+            mentions: ["missing.json", "prior"])
+        FileManager.default.createFile(atPath: dir + "/prior.json", contents: Data("{\"prior\": 3}".utf8))
+        try cli.assertFails(
+            ["fill", "--data", few, "--residual-prior", dir + "/prior.json"] + scale, mentions: ["prior.json", "prior"])
+        try cli.assertFails(["fill", "learn-prior", "--weight", "-1"], mentions: ["--weight"])
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/o.h5"))
     }
 }

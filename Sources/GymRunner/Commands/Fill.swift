@@ -7,7 +7,7 @@ struct FillFamily: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fill",
         abstract: "Between the frames: complete lost or unrecorded frames by latent Monte Carlo on LEONARDO.",
-        subcommands: [FillTrajectories.self, FillValidate.self],
+        subcommands: [FillTrajectories.self, FillValidate.self, FillLearnPrior.self],
         defaultSubcommand: FillTrajectories.self)
 }
 
@@ -24,8 +24,16 @@ struct SamplerOptions: ParsableArguments {
     var proposal: String = "pcn"
     @Flag(help: "Keep the calibrated step scale through burn-in (only its multiplier adapts).")
     var fixedStepScale = false
-    @Flag(help: "Treat what the decoder does not explain as localisation noise only (no residual random walk).")
-    var noResidualWalk = false
+    @Option(
+        help:
+            "Motion the decoder does not explain: fbm (fractional Brownian motion + localisation noise), rw (random walk + noise) or white (noise only)."
+    ) var residual: String = "fbm"
+    @Option(
+        help: "Population prior of the fbm residual (JSON, written by 'fill learn-prior'); 'none': maximum likelihood.")
+    var residualPrior: String = defaultFillPriorPath()
+    @Flag(
+        help: "Extrapolate the decoder's trajectory past the first and last recorded frames (default: hold it there).")
+    var extrapolateTemplate = false
     @Option(help: "Coverage of the pointwise band.") var bandLevel: Double = 0.9
     @Option(
         help:
@@ -51,7 +59,11 @@ struct SamplerOptions: ParsableArguments {
             throw UserError("--proposal must be pcn or uniform, got '\(proposal)'")
         }
         s.proposal = move
-        s.residualRandomWalk = !noResidualWalk
+        guard let r = LatentMonteCarlo.Residual(rawValue: residual) else {
+            throw UserError("--residual must be fbm, rw or white, got '\(residual)'")
+        }
+        s.residual = r
+        s.holdTemplateOutsideRecorded = !extrapolateTemplate
         try s.validate()
         return s
     }
@@ -59,6 +71,7 @@ struct SamplerOptions: ParsableArguments {
     /// The model and the sampler, the step scale given or calibrated.
     func sampler() throws -> (LatentMonteCarlo, calibration: String) {
         let s = try settings()
+        let prior = residualPrior == "none" ? nil : try FillPriorFile.read(residualPrior)
         let model = try Leonardo.load(checkpoint)
         let L = model.config.latentDim
         if let text = stepScale {
@@ -66,7 +79,7 @@ struct SamplerOptions: ParsableArguments {
             guard values.count == L, let scale = values as? [Double], scale.allSatisfy({ $0 > 0 && $0.isFinite }) else {
                 throw UserError("--step-scale needs \(L) positive comma-separated numbers, got '\(text)'")
             }
-            return (try LatentMonteCarlo(model: model, stepScale: scale, settings: s), "given")
+            return (try LatentMonteCarlo(model: model, stepScale: scale, settings: s, residualPrior: prior), "given")
         }
         guard calibrationShift >= 1 else { throw UserError("--calibration-shift must be ≥ 1, got \(calibrationShift)") }
         let set = try TrajectorySet.read(realData)
@@ -77,7 +90,7 @@ struct SamplerOptions: ParsableArguments {
         let scale = try LatentMonteCarlo.calibrateStepScale(
             model: model, trajectories: set.subset(parts.train), shift: calibrationShift)
         return (
-            try LatentMonteCarlo(model: model, stepScale: scale, settings: s),
+            try LatentMonteCarlo(model: model, stepScale: scale, settings: s, residualPrior: prior),
             "calibrated on \(parts.train.count) train particles, windows \(calibrationShift) frames apart"
         )
     }
@@ -467,4 +480,81 @@ struct FillPlot {
         return out
     }
 
+}
+
+/// The fbm residual's population prior on disk: JSON with the prior and what it was learned from.
+enum FillPriorFile {
+    struct Contents: Codable {
+        var description: String
+        var prior: FractionalNoise.Prior
+    }
+
+    static func read(_ path: String) throws -> FractionalNoise.Prior {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw UserError("\(path): cannot read the residual prior (write one with 'gym-runner fill learn-prior')")
+        }
+        do {
+            let p = try JSONDecoder().decode(Contents.self, from: data).prior
+            return try FractionalNoise.Prior(
+                centre: p.centre, covariance: p.covariance, weight: p.weight, particles: p.particles, frames: p.frames)
+        } catch let error as LeonardoError {
+            throw UserError("\(path): \(error)")
+        } catch {
+            throw UserError("\(path): not a residual prior (JSON with 'prior': centre, covariance, weight …)")
+        }
+    }
+}
+
+/// `gym-runner fill learn-prior`: the fbm residual's population prior from the train particles.
+struct FillLearnPrior: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "learn-prior",
+        abstract: "Learn the population prior of the fbm residual (D, H, noise share) from the train particles.",
+        discussion: """
+            Fits fractional Brownian motion through localisation noise by maximum likelihood to the first --frames \
+            frames of each train particle of --split, and writes the median and covariance of the fitted \
+            (log D, logit H, logit noise share) with the tempering --weight as JSON (the shipped one: \
+            Environments/models/fill-residual-prior-v1.json). docs/between-frames.md.
+            """)
+
+    @Option(help: "Experimental trajectories (HDF5).") var realData: String = defaultRealDataPath()
+    @Option(help: "Particle split of --real-data (JSON); only its train particles are used.") var split: String =
+        defaultRealSplitPath()
+    @Option(help: "Use only the first N train particles (default: all).") var particles: Int?
+    @Option(help: "Frames of each particle (from the first).") var frames: Int = 200
+    @Option(help: "Tempering of the prior (its penalty is weight × ½ Mahalanobis²).") var weight: Double = 3
+    @Option(help: "Output JSON.") var out: String = "fill-residual-prior.json"
+    @OptionGroup var overwriting: OverwriteOption
+
+    func validate() throws {
+        if let p = particles { try requireRange(p, 4...100_000, "--particles") }
+        try requireRange(frames, 10...100_000, "--frames")
+        guard weight >= 0, weight.isFinite else { throw ValidationError("--weight must be ≥ 0, got \(weight)") }
+    }
+
+    func run() throws {
+        let set = try TrajectorySet.read(realData)
+        let parts = try ParticleSplit.read(split)
+        guard parts.particles == set.count else {
+            throw UserError("\(split) splits \(parts.particles) particles but \(realData) holds \(set.count)")
+        }
+        guard frames <= set.length else { throw UserError("--frames \(frames) exceeds the data's \(set.length)") }
+        try claimOutput(out, inputs: [realData, split], overwrite: overwriting.overwrite)
+        let ids = Array(parts.train.prefix(particles ?? parts.train.count))
+        let trajectories = ids.map { i in (0..<(frames * 2)).map { Double(set.trajectories[i * set.length * 2 + $0]) } }
+        let bar = ProgressBar(total: ids.count, label: "learn-prior")
+        let prior = try FractionalNoise.learnPrior(trajectories: trajectories, weight: weight) { bar.update($0) }
+        bar.finish()
+        let typical = prior.typical
+        let description = String(
+            format:
+                "fBm + localisation noise prior: %d train particles of %@, first %d frames; typical D %.3g, H %.3f, √r %.3g (data units)",
+            prior.particles, (realData as NSString).lastPathComponent, frames, typical.diffusivity, typical.hurst,
+            typical.noiseVariance.squareRoot())
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try writeAtomically(out, try encoder.encode(FillPriorFile.Contents(description: description, prior: prior)))
+        print(description)
+        print("wrote \(out)")
+    }
 }

@@ -38,3 +38,8 @@ func defaultRealSplitPath() -> String { packageDataPath("aunr_lptem_300-split.js
 func defaultRealLeonardoPath() -> String {
     (EnvironmentRegistry.directory as NSString).appendingPathComponent("models/leonardo-real-v2.h5")
 }
+
+/// The shipped population prior of `fill`'s fbm residual (`gym-runner fill learn-prior`).
+func defaultFillPriorPath() -> String {
+    (EnvironmentRegistry.directory as NSString).appendingPathComponent("models/fill-residual-prior-v1.json")
+}

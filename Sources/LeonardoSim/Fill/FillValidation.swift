@@ -1,15 +1,17 @@
 import Foundation
 
 /// Completions judged against frames that were recorded and then hidden: for each frame-loss scenario and each
-/// trajectory, hide frames, fill them by latent Monte Carlo and by three baselines, and score every method on the
+/// trajectory, hide frames, fill them by latent Monte Carlo and by four baselines, and score every method on the
 /// hidden frames. The baselines: linear interpolation; the Brownian bridge (its mean *is* the linear interpolation, so
-/// only its band differs); and the Kalman smoother of a random walk seen through localisation noise with (q, r) fitted
-/// to the recorded frames (`LocalLevelSmoother`), the latent Monte Carlo's model without the decoder.
+/// only its band differs); the Kalman smoother of a random walk seen through localisation noise with (q, r) fitted
+/// to the recorded frames (`LocalLevelSmoother`); and fractional Brownian motion through localisation noise
+/// (`FractionalNoise`, maximum a posteriori under the sampler's prior), the latent Monte Carlo's default residual
+/// without the decoder.
 public enum FillValidation {
     /// The methods scored, in table order.
     public static let methods = [
         "latent Monte Carlo", "random walk + noise smoother", "linear interpolation",
-        "Brownian bridge"
+        "Brownian bridge", "fBm + noise (no decoder)"
     ]
 
     /// One trajectory under one scenario.
@@ -105,7 +107,26 @@ public enum FillValidation {
                         bridgeHigh[2 * t + a] = linear[2 * t + a] + z * bridgeSD[t]
                     }
                 }
-                let estimates = [filled.mean, smoother, linear, linear]
+                var fractional = smoother
+                var fractionalLow = smoother
+                var fractionalHigh = smoother
+                if let model = FractionalNoise.fit(axes: axes, observed: observed, prior: sampler.residualPrior)?.model,
+                    let c = FractionalNoise.Conditioned(model: model, observed: observed)
+                {
+                    let sd = c.variance.map { ($0 + model.noiseVariance).squareRoot() }
+                    for a in 0..<2 {
+                        let m = c.mean(axes[a])
+                        for t in 0..<T {
+                            let v = observed[t] ? truth[2 * t + a] : m[t]
+                            fractional[2 * t + a] = v
+                            fractionalLow[2 * t + a] = observed[t] ? v : v - z * sd[t]
+                            fractionalHigh[2 * t + a] = observed[t] ? v : v + z * sd[t]
+                        }
+                    }
+                } else {
+                    fractional = [Double](repeating: .nan, count: 2 * T)
+                }
+                let estimates = [filled.mean, smoother, linear, linear, fractional]
                 let rmse = estimates.map { e -> Double in
                     let (sum, n) = FillMetrics.squaredError(e, truth: truth, observed: observed)
                     return (sum / Double(max(n, 1))).squareRoot()
@@ -116,7 +137,7 @@ public enum FillValidation {
                 }
                 let coverage = [
                     share(filled.lower, filled.upper), share(smootherLow, smootherHigh), .nan,
-                    share(bridgeLow, bridgeHigh)
+                    share(bridgeLow, bridgeHigh), share(fractionalLow, fractionalHigh)
                 ]
                 let draw = Array(filled.completions[0..<(2 * T)])
                 let motions = [truth, draw, filled.mean, linear].map(FillMetrics.motion)

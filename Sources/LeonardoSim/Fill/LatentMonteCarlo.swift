@@ -6,20 +6,22 @@ import Foundation
 ///
 /// The model of a recording y_t (per axis, recorded frames only):
 ///
-///     y_t = o + s·R·G(z, ξ)_t + e_t,    e_t = x_t + v_t,   x_t = x_{t−1} + w_t,   w ~ N(0, q),  v ~ N(0, r)
+///     y_t = o + s·R·G(z, ξ)_t + e_t
 ///
 /// G(z, ξ) is the decoder's trajectory for latent z ~ N(0, I) and per-frame noise ξ ~ N(0, I) (stationary decoder),
 /// o, s, R the least-squares similarity (offset, scale, rotation or reflection) that puts the normalised decoder output
-/// onto the recorded frames, and e the part of the motion the decoder does not explain: a random walk seen through
-/// localisation noise, whose (q, r) are fitted by maximum likelihood (`LocalLevelSmoother`). Given (z, ξ) the hidden
-/// frames are Gaussian (Kalman smoother), and the recorded frames' likelihood is exact; (o, s, R, q, r) are profiled
-/// out. A Metropolis sampler explores z (and ξ with `sampleFrameNoise`; held at 0 otherwise): by default a
-/// preconditioned Crank–Nicolson move per coordinate that leaves N(0, I) invariant, its size γ_j from
-/// `calibrateStepScale` times one multiplier adapted during burn-in towards `targetAcceptance`; or paper 003's uniform
-/// perturbation U[−γ_j, γ_j] (`Proposal.uniform`). ξ moves by pCN too. Several chains start from the encoder's posterior of the
-/// recorded frames (hidden ones linearly interpolated). The result mixes the Gaussians of the kept states: the
-/// posterior mean of every hidden frame, a pointwise band of what the tracker would have recorded there, and
-/// completions drawn from it; the acceptance rate and the effective sample size say how far to trust them.
+/// onto the recorded frames (held at its first and last recorded frames outside them), and e the part of the motion
+/// the decoder does not explain. By default e is fractional Brownian motion seen through localisation noise
+/// (`FractionalNoise`: real particles near a membrane are subdiffusive, H ≈ 0.43), its (D, H, r) fitted once per window
+/// (maximum a posteriori under `residualPrior`, the population of the train particles); or a random walk seen through
+/// localisation noise with (q, r) fitted per state (`LocalLevelSmoother`); or noise alone. Given (z, ξ) the hidden
+/// frames are Gaussian (exact conditioning), and the recorded frames' likelihood is exact; (o, s, R) are profiled out.
+/// A Metropolis sampler explores z (and ξ with `sampleFrameNoise`; held at 0 otherwise): by default a preconditioned
+/// Crank–Nicolson move per coordinate that leaves N(0, I) invariant, its size γ_j from `calibrateStepScale` times one
+/// multiplier adapted during burn-in towards `targetAcceptance`; or paper 003's uniform perturbation U[−γ_j, γ_j]
+/// (`Proposal.uniform`). ξ moves by pCN too. Several chains start from the encoder's posterior of the recorded frames
+/// (hidden ones linearly interpolated). The result mixes the Gaussians of the kept states: the posterior mean of every
+/// hidden frame, a pointwise band of what the tracker would have recorded there, and completions drawn from it; the acceptance rate and the effective sample size say how far to trust them.
 public struct LatentMonteCarlo {
     /// How the latent moves.
     public enum Proposal: String, Equatable, Sendable, CaseIterable {
@@ -29,6 +31,18 @@ public struct LatentMonteCarlo {
         /// al., Statistical Science 28, 2013), reversible for the N(0, I) prior, so it takes large steps where the
         /// recorded frames barely constrain z.
         case crankNicolson = "pcn"
+    }
+
+    /// The motion the decoder does not explain (the residual after placing its trajectory on the recorded frames).
+    public enum Residual: String, Equatable, Sendable, CaseIterable {
+        /// Fractional Brownian motion through localisation noise (`FractionalNoise`): (D, H, r) fitted once per
+        /// window, maximum a posteriori under the sampler's `residualPrior` (maximum likelihood without one).
+        case fractional = "fbm"
+        /// A random walk through localisation noise (`LocalLevelSmoother`), (q, r) fitted by maximum likelihood per
+        /// state.
+        case randomWalk = "rw"
+        /// Localisation noise alone: the decoder must explain all motion.
+        case whiteNoise = "white"
     }
 
     /// How the sampler runs and when it refuses or warns.
@@ -53,9 +67,11 @@ public struct LatentMonteCarlo {
         /// Whether the move's per-coordinate scale is re-estimated from the chains at mid burn-in (otherwise paper
         /// 003's calibrated scale is kept, only its multiplier adapted).
         public var adaptScale = true
-        /// Whether the motion the decoder does not explain is a random walk seen through localisation noise (fitted
-        /// per state) or localisation noise alone (the decoder must explain all motion).
-        public var residualRandomWalk = true
+        /// The model of the motion the decoder does not explain.
+        public var residual = Residual.fractional
+        /// Whether the placed template is held at its first and last recorded frames outside them (the decoder's
+        /// drift past the data is not extrapolated).
+        public var holdTemplateOutsideRecorded = true
         /// Coverage of the pointwise band (0.9: the 5 % and 95 % quantiles).
         public var bandLevel = 0.9
         /// Fewest recorded frames accepted, absolutely and as a share of the frames.
@@ -103,6 +119,8 @@ public struct LatentMonteCarlo {
         /// Posterior means of the latent (each coordinate) and its spread, over the kept states.
         public var latentMean: [Double]
         public var latentSpread: [Double]
+        /// The fractional residual's model, fitted once for the window (nil for the other residuals).
+        public var residualModel: FractionalNoise?
         /// Median over kept states of the fitted localisation precision √r and residual step q (data units, per frame).
         public var localizationPrecision: Double
         public var residualStepVariance: Double
@@ -113,11 +131,16 @@ public struct LatentMonteCarlo {
 
     public let model: Leonardo
     public var settings: Settings
+    /// The population prior of the fractional residual (learned from train particles, `FractionalNoise.learnPrior`).
+    public var residualPrior: FractionalNoise.Prior?
     /// Half-width γ_j of the uniform latent move per coordinate (`calibrateStepScale`).
     public var stepScale: [Double]
 
     /// A sampler over `model` with the per-coordinate step scale `stepScale` (latentDim values, > 0).
-    public init(model: Leonardo, stepScale: [Double], settings: Settings = Settings()) throws {
+    public init(
+        model: Leonardo, stepScale: [Double], settings: Settings = Settings(),
+        residualPrior: FractionalNoise.Prior? = nil
+    ) throws {
         try settings.validate()
         guard stepScale.count == model.config.latentDim, stepScale.allSatisfy({ $0 > 0 && $0.isFinite }) else {
             throw LeonardoError.invalidArgument(
@@ -126,6 +149,7 @@ public struct LatentMonteCarlo {
         self.model = model
         self.settings = settings
         self.stepScale = stepScale
+        self.residualPrior = residualPrior
     }
 
     /// Paper 003's perturbation scale: per latent coordinate, the root-mean-square change of the encoder's posterior
@@ -229,6 +253,7 @@ public struct LatentMonteCarlo {
             input[2 * t + 1] = Float(interpolated[1][t])
         }
         let (mu, logvar) = model.encode(TrajectoryNormalization.normalize(input, length: T).normalized)
+        let conditioned = try fractionalResidual(latent: mu, y: y, observed: observed)
         let C = settings.chains
         let perNoise = model.noiseCount(batch: 1)
         var states = [State]()
@@ -247,7 +272,8 @@ public struct LatentMonteCarlo {
             states.append(
                 evaluate(
                     z: Array(z[(c * L)..<((c + 1) * L)]), noise: Array(noise[(c * perNoise)..<((c + 1) * perNoise)]),
-                    decoded: decoded[(c * T * 2)..<((c + 1) * T * 2)], y: y, observed: observed))
+                    decoded: decoded[(c * T * 2)..<((c + 1) * T * 2)], y: y, observed: observed,
+                    conditioned: conditioned))
         }
         var multiplier = 1.0
         // Per-coordinate half-widths of the move: paper 003's calibrated scale to start; at mid burn-in (when
@@ -281,7 +307,8 @@ public struct LatentMonteCarlo {
             for c in 0..<C {
                 let candidate = evaluate(
                     z: Array(z[(c * L)..<((c + 1) * L)]), noise: Array(noise[(c * perNoise)..<((c + 1) * perNoise)]),
-                    decoded: decoded[(c * T * 2)..<((c + 1) * T * 2)], y: y, observed: observed)
+                    decoded: decoded[(c * T * 2)..<((c + 1) * T * 2)], y: y, observed: observed,
+                    conditioned: conditioned)
                 // Uniform z moves are symmetric: the ratio is the likelihood's times the latent prior's. pCN moves (of
                 // z and of ξ) leave their N(0, I) priors invariant: the ratio is the likelihood's alone.
                 let logRatio =
@@ -320,27 +347,81 @@ public struct LatentMonteCarlo {
             }
         }
         return summarize(
-            kept: kept, traces: traces, observed: observed, y: y, length: T0,
+            kept: kept, traces: traces, observed: observed, y: y, length: T0, conditioned: conditioned,
             acceptance: Double(accepted)
                 / Double(max(proposed, 1)), multiplier: multiplier, rng: &rng)
     }
 
-    /// The log target of (z, ξ) and the frame posterior it implies, from its decoded trajectory.
-    func evaluate(z: [Float], noise: [Float], decoded: ArraySlice<Float>, y: [[Double]], observed: [Bool]) -> State {
-        let T = observed.count
-        let g = Array(decoded).map(Double.init)
-        let placed = Self.placeSimilarity(template: g, onto: y, observed: observed)
-        var residual = [[Double]](repeating: [Double](repeating: 0, count: T), count: 2)
-        for a in 0..<2 {
-            for t in 0..<T where observed[t] { residual[a][t] = y[a][t] - placed[2 * t + a] }
+    /// For the fractional residual: its model fitted once on the residual of the encoder's mean latent (template at
+    /// ξ = 0), conditioned on the recorded frames. nil for the other residuals.
+    func fractionalResidual(latent mu: [Float], y: [[Double]], observed: [Bool]) throws -> FractionalNoise.Conditioned?
+    {
+        guard settings.residual == .fractional else { return nil }
+        let perNoise = model.noiseCount(batch: 1)
+        let g = model.decode(z: mu, noise: perNoise > 0 ? [Float](repeating: 0, count: perNoise) : nil).map(Double.init)
+        let residual = self.residual(of: placedTemplate(g, y: y, observed: observed), y: y, observed: observed)
+        let candidates = [
+            FractionalNoise.fit(axes: residual, observed: observed, prior: residualPrior)?.model, residualPrior?.typical
+        ]
+        for case let m? in candidates {
+            if let c = FractionalNoise.Conditioned(model: m, observed: observed) { return c }
         }
-        let fit =
-            settings.residualRandomWalk
-            ? LocalLevelSmoother.fit(axes: residual, observed: observed) : Self.whiteNoiseFit(residual, observed)
+        throw LeonardoError.invalidData(
+            "the fractional residual could not be fitted to the recorded frames (their covariance is singular)")
+    }
+
+    /// The decoder's trajectory placed on the recorded frames (and held outside them when the settings say so).
+    func placedTemplate(_ g: [Double], y: [[Double]], observed: [Bool]) -> [Double] {
+        var placed = Self.placeSimilarity(template: g, onto: y, observed: observed)
+        if settings.holdTemplateOutsideRecorded, let first = observed.firstIndex(of: true),
+            let last = observed.lastIndex(of: true)
+        {
+            for t in 0..<observed.count where t < first || t > last {
+                let k = t < first ? first : last
+                placed[2 * t] = placed[2 * k]
+                placed[2 * t + 1] = placed[2 * k + 1]
+            }
+        }
+        return placed
+    }
+
+    /// Recorded value minus the placed template, per axis (0 at hidden frames).
+    func residual(of placed: [Double], y: [[Double]], observed: [Bool]) -> [[Double]] {
+        var residual = [[Double]](repeating: [Double](repeating: 0, count: observed.count), count: 2)
+        for a in 0..<2 {
+            for t in observed.indices where observed[t] { residual[a][t] = y[a][t] - placed[2 * t + a] }
+        }
+        return residual
+    }
+
+    /// The log target of (z, ξ) and the frame posterior it implies, from its decoded trajectory.
+    func evaluate(
+        z: [Float], noise: [Float], decoded: ArraySlice<Float>, y: [[Double]], observed: [Bool],
+        conditioned: FractionalNoise.Conditioned?
+    ) -> State {
+        let T = observed.count
+        let placed = placedTemplate(Array(decoded).map(Double.init), y: y, observed: observed)
+        let residual = self.residual(of: placed, y: y, observed: observed)
         var prior = 0.0
         for v in z { prior -= 0.5 * Double(v) * Double(v) }
         var mean = [Double](repeating: 0, count: T * 2)
         var variance = [Double](repeating: 0, count: T)
+        if let conditioned {
+            let r = conditioned.model.noiseVariance
+            var logLikelihood = 0.0
+            for a in 0..<2 {
+                logLikelihood += conditioned.logLikelihood(residual[a])
+                let m = conditioned.mean(residual[a])
+                for t in 0..<T { mean[2 * t + a] = placed[2 * t + a] + m[t] }
+            }
+            for t in 0..<T { variance[t] = conditioned.variance[t] + r }
+            return State(
+                z: z, noise: noise, logTarget: logLikelihood + prior, logLikelihood: logLikelihood, mean: mean,
+                variance: variance, residual: residual, template: placed, q: 2 * conditioned.model.diffusivity, r: r)
+        }
+        let fit =
+            settings.residual == .randomWalk
+            ? LocalLevelSmoother.fit(axes: residual, observed: observed) : Self.whiteNoiseFit(residual, observed)
         for a in 0..<2 {
             let post = LocalLevelSmoother.smooth(values: residual[a], observed: observed, q: fit.q, r: fit.r)
             for t in 0..<T {
@@ -435,7 +516,8 @@ public struct LatentMonteCarlo {
 
     /// Mixes the kept states into the posterior mean, the band, the completions and the diagnostics.
     func summarize(
-        kept: [State], traces: [[[Double]]], observed: [Bool], y: [[Double]], length T0: Int, acceptance: Double,
+        kept: [State], traces: [[[Double]]], observed: [Bool], y: [[Double]], length T0: Int,
+        conditioned: FractionalNoise.Conditioned?, acceptance: Double,
         multiplier: Double, rng: inout Xoshiro256StarStar
     ) -> Result {
         let L = model.config.latentDim
@@ -470,8 +552,10 @@ public struct LatentMonteCarlo {
         for k in 0..<K {
             let s = kept[min(M - 1, (k * M) / K + (M / K) / 2)]
             for a in 0..<2 {
-                let draw = LocalLevelSmoother.sample(
-                    values: s.residual[a], observed: observed, q: s.q, r: s.r, recorded: true, rng: &rng)
+                let draw =
+                    conditioned?.sample(s.residual[a], recorded: true, rng: &rng)
+                    ?? LocalLevelSmoother.sample(
+                        values: s.residual[a], observed: observed, q: s.q, r: s.r, recorded: true, rng: &rng)
                 for t in 0..<T0 {
                     completions[(k * T0 + t) * 2 + a] = observed[t] ? y[a][t] : s.template[2 * t + a] + draw[t]
                 }
@@ -504,7 +588,8 @@ public struct LatentMonteCarlo {
             length: T0, observed: Array(observed[0..<T0]), mean: mean, lower: lower, upper: upper,
             completions: completions, acceptanceRate: acceptance, effectiveSampleSize: ess, effectiveSampleSizes: sizes,
             stepMultiplier: multiplier,
-            latentMean: latentMean, latentSpread: latentSpread, localizationPrecision: rs[M / 2],
+            latentMean: latentMean, latentSpread: latentSpread, residualModel: conditioned?.model,
+            localizationPrecision: rs[M / 2],
             residualStepVariance: qs[M / 2], warnings: warnings)
     }
 
