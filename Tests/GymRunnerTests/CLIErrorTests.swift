@@ -265,4 +265,46 @@ extension CLIErrorTests {
         try cli.assertFails(["fill", "learn-prior", "--weight", "-1"], mentions: ["--weight"])
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/o.h5"))
     }
+
+    /// A short `fill` run on a random walk with every third frame lost: the recorded frames come back as recorded,
+    /// every frame is finite, the fbm residual's fit is reported, and the too-short run is flagged, not trusted.
+    func testFillWritesCompletionsAndTheResidualFit() throws {
+        let dir = workingDirectory.path
+        var rng = Xoshiro256StarStar(seed: 4)
+        let T = 60
+        var walk = [Double](repeating: 0, count: T * 2)
+        for k in 2..<walk.count { walk[k] = walk[k - 2] + 3 * rng.normal() }
+        var lost = walk
+        for t in 0..<T where t % 3 == 1 {
+            lost[2 * t] = .nan
+            lost[2 * t + 1] = .nan
+        }
+        let input = dir + "/lost.h5"
+        let f = try HDF5File.create(input)
+        try f.write("trajectories", lost, shape: [1, T, 2])
+        f.close()
+        let scale = ["--step-scale", Array(repeating: "0.2", count: 12).joined(separator: ",")]
+        let r = try run(
+            [
+                "fill", "--data", input, "--out", dir + "/filled.h5", "--chains", "2", "--steps", "8", "--burn-in", "2",
+                "--completions", "2"
+            ] + scale)
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertTrue(r.err.contains("effective sample size"), r.err)
+        let h = try HDF5File.open(dir + "/filled.h5")
+        defer { h.close() }
+        let filled = try h.readDouble("filled").data
+        XCTAssertEqual(filled.count, T * 2)
+        for t in 0..<T {
+            for a in 0..<2 {
+                XCTAssertTrue(filled[2 * t + a].isFinite)
+                if t % 3 != 1 { XCTAssertEqual(filled[2 * t + a], walk[2 * t + a], accuracy: 1e-9) }
+            }
+        }
+        let hurst = try h.readDouble("hurst").data
+        XCTAssertEqual(hurst.count, 1)
+        XCTAssertTrue((0.05...0.95).contains(hurst[0]), "H \(hurst)")
+        XCTAssertGreaterThan(try h.readDouble("diffusivity").data[0], 0)
+        XCTAssertEqual(try h.readInt64("trustworthy").data, [0])
+    }
 }

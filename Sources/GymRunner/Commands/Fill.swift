@@ -108,7 +108,9 @@ struct FillTrajectories: ParsableCommand {
             'filled' (the posterior mean; recorded frames as recorded), 'lower' and 'upper' (the pointwise band of what \
             the tracker would have recorded), 'completions' (N×K×T×2 draws), 'recorded' (1 where a frame was \
             recorded), and per trajectory 'acceptance_rate', 'effective_sample_size' and 'trustworthy' (0 where the \
-            sampler's diagnostics say not to trust the band; a warning is printed). docs/between-frames.md.
+            sampler's diagnostics say not to trust the band; a warning is printed), and the fitted fbm residual \
+            'hurst', 'diffusivity' (data units² per frame^2H) and 'localization_precision' (√r, data units; mean \
+            over windows; NaN for --residual rw or white). docs/between-frames.md.
             """)
 
     @Option(help: "Trajectories with lost frames (HDF5 'trajectories', N×T×2, NaN where lost).") var data: String
@@ -177,9 +179,12 @@ struct FillTrajectories: ParsableCommand {
         let bar = ProgressBar(total: n * starts.count, label: "fill")
         var rng = Xoshiro256StarStar(seed: sampling.seed)
         var warnings = 0
+        // The fbm residual's fit per trajectory (mean over its windows; NaN for the other residuals).
+        var residualFit = [[Double]](repeating: [Double](repeating: .nan, count: n), count: 3)
         for i in 0..<n {
             var minESS = Double.infinity
             var acceptances = [Double]()
+            var fits = [FractionalNoise]()
             var covered = 0
             for (w, start) in starts.enumerated() {
                 let end = min(T, start + windowLength)
@@ -200,6 +205,7 @@ struct FillTrajectories: ParsableCommand {
                 covered = end
                 minESS = min(minESS, result.effectiveSampleSize)
                 acceptances.append(result.acceptanceRate)
+                if let m = result.residualModel { fits.append(m) }
                 if !result.trustworthy {
                     trustworthy[i] = 0
                     warnings += 1
@@ -211,6 +217,12 @@ struct FillTrajectories: ParsableCommand {
             }
             acceptance[i] = acceptances.reduce(0, +) / Double(acceptances.count)
             ess[i] = minESS
+            if !fits.isEmpty {
+                let k = Double(fits.count)
+                residualFit[0][i] = fits.map(\.hurst).reduce(0, +) / k
+                residualFit[1][i] = fits.map(\.diffusivity).reduce(0, +) / k
+                residualFit[2][i] = fits.map { $0.noiseVariance.squareRoot() }.reduce(0, +) / k
+            }
         }
         bar.finish()
         try writeHDF5Atomically(out) { h in
@@ -222,6 +234,10 @@ struct FillTrajectories: ParsableCommand {
             try h.write("acceptance_rate", acceptance, shape: [n])
             try h.write("effective_sample_size", ess, shape: [n])
             try h.write("trustworthy", trustworthy, shape: [n])
+            try h.write("hurst", residualFit[0], shape: [n])
+            try h.write("diffusivity", residualFit[1], shape: [n])
+            try h.write("localization_precision", residualFit[2], shape: [n])
+            try h.setAttribute("residual", sampler.settings.residual.rawValue)
             try h.setAttribute("checkpoint", sampling.checkpoint)
             try h.setAttribute("data", data)
             try h.setAttribute("every", every)
