@@ -47,26 +47,21 @@ public struct FractionalNoise: Equatable, Sendable {
         return m
     }
 
-    /// Solves L·x = b in place (L lower, row-major n×n).
-    static func forward(_ L: [Double], _ b: inout [Double], n: Int) {
+    /// Solves L·x = b (or Lᵀ·x = b when `transposed`) in place, L lower triangular, row-major n×n.
+    static func triangularSolve(_ L: [Double], _ b: inout [Double], n: Int, transposed: Bool = false) {
         L.withUnsafeBufferPointer { l in
             b.withUnsafeMutableBufferPointer { x in
                 cblas_dtrsv(
-                    CblasRowMajor, CblasLower, CblasNoTrans, CblasNonUnit, Int32(n), l.baseAddress, Int32(n),
-                    x.baseAddress, 1)
+                    CblasRowMajor, CblasLower, transposed ? CblasTrans : CblasNoTrans, CblasNonUnit, Int32(n),
+                    l.baseAddress, Int32(n), x.baseAddress, 1)
             }
         }
     }
 
-    /// Solves Lᵀ·x = b in place.
-    static func backward(_ L: [Double], _ b: inout [Double], n: Int) {
-        L.withUnsafeBufferPointer { l in
-            b.withUnsafeMutableBufferPointer { x in
-                cblas_dtrsv(
-                    CblasRowMajor, CblasLower, CblasTrans, CblasNonUnit, Int32(n), l.baseAddress, Int32(n),
-                    x.baseAddress, 1)
-            }
-        }
+    /// Solves (L·Lᵀ)·x = b in place.
+    static func choleskySolve(_ L: [Double], _ b: inout [Double], n: Int) {
+        triangularSolve(L, &b, n: n)
+        triangularSolve(L, &b, n: n, transposed: true)
     }
 
     /// The model conditioned on which frames are recorded: everything that does not depend on the recorded values,
@@ -104,8 +99,7 @@ public struct FractionalNoise: Equatable, Sendable {
             }
             guard let L = FractionalNoise.cholesky(K, n: n) else { return nil }
             var w = [Double](repeating: 1, count: n)
-            forward(L, &w, n: n)
-            backward(L, &w, n: n)
+            choleskySolve(L, &w, n: n)
             let c = w.reduce(0, +)
             guard c > 0 else { return nil }
             var logDet = 0.0
@@ -129,10 +123,10 @@ public struct FractionalNoise: Equatable, Sendable {
             for t in 0..<T {
                 for j in 0..<n { kt[j] = cov(t, index[j]) }
                 var x = kt
-                forward(L, &x, n: n)
+                triangularSolve(L, &x, n: n)
                 var quad = 0.0
                 for v in x { quad += v * v }
-                backward(L, &x, n: n)
+                triangularSolve(L, &x, n: n, transposed: true)
                 var s = 0.0
                 for j in 0..<n {
                     gain[t * n + j] = x[j]
@@ -175,8 +169,7 @@ public struct FractionalNoise: Equatable, Sendable {
             let n = index.count
             var alpha = index.map { values[$0] }
             let y = alpha
-            forward(factor, &alpha, n: n)
-            backward(factor, &alpha, n: n)
+            choleskySolve(factor, &alpha, n: n)
             let offset = alpha.reduce(0, +) / onesPrecision
             var quad = 0.0
             for j in 0..<n { quad += (y[j] - offset) * (alpha[j] - offset * ones[j]) }
@@ -187,8 +180,7 @@ public struct FractionalNoise: Equatable, Sendable {
         public func mean(_ values: [Double]) -> [Double] {
             let n = index.count
             var alpha = index.map { values[$0] }
-            forward(factor, &alpha, n: n)
-            backward(factor, &alpha, n: n)
+            choleskySolve(factor, &alpha, n: n)
             let offset = alpha.reduce(0, +) / onesPrecision
             let T = observed.count
             var out = [Double](repeating: 0, count: T)
@@ -269,7 +261,7 @@ extension FractionalNoise {
         public func penalty(_ u: [Double]) -> Double {
             guard weight > 0, let L = FractionalNoise.cholesky(covariance, n: 3) else { return 0 }
             var d = (0..<3).map { u[$0] - centre[$0] }
-            FractionalNoise.forward(L, &d, n: 3)
+            FractionalNoise.triangularSolve(L, &d, n: 3)
             return weight * 0.5 * d.reduce(0) { $0 + $1 * $1 }
         }
 
