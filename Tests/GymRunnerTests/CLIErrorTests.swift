@@ -306,5 +306,15 @@ extension CLIErrorTests {
         XCTAssertTrue((0.05...0.95).contains(hurst[0]), "H \(hurst)")
         XCTAssertGreaterThan(try h.readDouble("diffusivity").data[0], 0)
         XCTAssertEqual(try h.readInt64("trustworthy").data, [0])
+        // Without the decoder: exact draws, trusted, the recorded frames kept.
+        let exact = try run(["fill", "--data", input, "--out", dir + "/exact.h5", "--no-decoder"] + scale)
+        XCTAssertEqual(exact.status, 0, exact.err)
+        let e = try HDF5File.open(dir + "/exact.h5")
+        defer { e.close() }
+        let exactFilled = try e.readDouble("filled").data
+        for t in 0..<T where t % 3 != 1 { XCTAssertEqual(exactFilled[2 * t], walk[2 * t], accuracy: 1e-9) }
+        XCTAssertTrue(exactFilled.allSatisfy(\.isFinite))
+        XCTAssertEqual(try e.readInt64("trustworthy").data, [1])
+        try assertFails(["fill", "validate", "--no-decoder"], mentions: ["--no-decoder"])
     }
 }

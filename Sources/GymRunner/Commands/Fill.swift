@@ -34,6 +34,10 @@ struct SamplerOptions: ParsableArguments {
     @Flag(
         help: "Extrapolate the decoder's trajectory past the first and last recorded frames (default: hold it there).")
     var extrapolateTemplate = false
+    @Flag(
+        help:
+            "Skip LEONARDO: fill by the fbm residual alone (exact Gaussian conditioning, milliseconds per window; 'fill' only)."
+    ) var noDecoder = false
     @Option(help: "Coverage of the pointwise band.") var bandLevel: Double = 0.9
     @Option(
         help:
@@ -64,6 +68,7 @@ struct SamplerOptions: ParsableArguments {
         }
         s.residual = r
         s.holdTemplateOutsideRecorded = !extrapolateTemplate
+        s.useDecoder = !noDecoder
         try s.validate()
         return s
     }
@@ -140,7 +145,7 @@ struct FillTrajectories: ParsableCommand {
         let T = (inputFrames - 1) * every + 1
         let windowLength = sampler.model.config.length
         let K = sampler.settings.completions
-        print("latent step scale: \(calibration)")
+        print(sampling.noDecoder ? "no decoder: fbm residual alone" : "latent step scale: \(calibration)")
         var filled = [Double](repeating: .nan, count: n * T * 2)
         var lower = filled
         var upper = filled
@@ -246,12 +251,16 @@ struct FillTrajectories: ParsableCommand {
             try h.setAttribute("seed", Double(sampling.seed))
         }
         let sortedESS = ess.sorted()
+        let counts = String(
+            format: "filled %d trajectories of %d frames (%d recorded, %d filled)", n, T,
+            recorded.filter { $0 == 1 }.count, n * T - recorded.filter { $0 == 1 }.count)
         print(
-            String(
-                format:
-                    "filled %d trajectories of %d frames (%d recorded, %d filled); acceptance %.2f, ESS median %.0f",
-                n, T, recorded.filter { $0 == 1 }.count, n * T - recorded.filter { $0 == 1 }.count,
-                acceptance.reduce(0, +) / Double(n), sortedESS[n / 2]))
+            sampling.noDecoder
+                ? counts + "; exact Gaussian draws (no decoder)"
+                : counts
+                    + String(
+                        format: "; acceptance %.2f, ESS median %.0f", acceptance.reduce(0, +) / Double(n),
+                        sortedESS[n / 2]))
         if warnings > 0 {
             print("\(warnings) window(s) flagged untrustworthy (see the warnings; 'trustworthy' is 0 for them)")
         }
@@ -293,6 +302,10 @@ struct FillValidate: ParsableCommand {
     }
 
     func run() throws {
+        guard !sampling.noDecoder else {
+            throw UserError(
+                "fill validate scores the sampler against 'fBm + noise (no decoder)' already: drop --no-decoder")
+        }
         let scenarios = try losses.split(separator: ",").map { try FrameLoss(parsing: String($0)) }
         guard !scenarios.isEmpty else { throw UserError("--losses names no scenario") }
         let plotScenario = try FrameLoss(parsing: plotLoss)

@@ -69,6 +69,10 @@ public struct LatentMonteCarlo {
         public var adaptScale = true
         /// The model of the motion the decoder does not explain.
         public var residual = Residual.fractional
+        /// Whether LEONARDO's latent is sampled at all. Without it (`fillWithoutDecoder`) the fractional residual
+        /// alone models the recording: exact Gaussian conditioning and independent draws, milliseconds per window
+        /// (docs/between-frames.md: on the test particles it scores within 0.03 nm of the sampler).
+        public var useDecoder = true
         /// Whether the placed template is held at its first and last recorded frames outside them (the decoder's
         /// drift past the data is not extrapolated).
         public var holdTemplateOutsideRecorded = true
@@ -92,6 +96,8 @@ public struct LatentMonteCarlo {
             try need(noiseStep >= 0 && noiseStep <= 1, "noise step must lie in [0, 1]")
             try need(bandLevel > 0 && bandLevel < 1, "band level must lie in (0, 1), got \(bandLevel)")
             try need(minimumObserved >= 3, "minimum observed frames must be ≥ 3")
+            try need(
+                useDecoder || residual == .fractional, "without the decoder the residual must be fbm, got \(residual)")
         }
     }
 
@@ -234,6 +240,7 @@ public struct LatentMonteCarlo {
     /// Draws the posterior of the hidden frames of `positions` (T×2 in data units, NaN where lost; T ≤ model length:
     /// shorter trajectories are extended by hidden frames for the model and cut back).
     public func fill(positions: [Double], rng: inout Xoshiro256StarStar) throws -> Result {
+        if !settings.useDecoder { return try fillWithoutDecoder(positions: positions, rng: &rng) }
         let T0 = positions.count / 2
         let observed0 = try validate(positions: positions, length: T0)
         let T = model.config.length
@@ -350,6 +357,49 @@ public struct LatentMonteCarlo {
             kept: kept, traces: traces, observed: observed, y: y, length: T0, conditioned: conditioned,
             acceptance: Double(accepted)
                 / Double(max(proposed, 1)), multiplier: multiplier, rng: &rng)
+    }
+
+    /// The posterior of the hidden frames under fractional Brownian motion through localisation noise alone (no
+    /// decoder): (D, H, r) maximum a posteriori under `residualPrior`, then exact conditioning. The band is Gaussian
+    /// (mean ± z·√(variance + r)); the completions are independent draws, so the effective sample size is their count.
+    public func fillWithoutDecoder(positions: [Double], rng: inout Xoshiro256StarStar) throws -> Result {
+        let T = positions.count / 2
+        let observed = try validate(positions: positions, length: T)
+        let axes = (0..<2).map { a in (0..<T).map { observed[$0] ? positions[2 * $0 + a] : 0 } }
+        guard let model = FractionalNoise.fit(axes: axes, observed: observed, prior: residualPrior)?.model,
+            let c = FractionalNoise.Conditioned(model: model, observed: observed)
+        else {
+            throw LeonardoError.invalidData(
+                "fractional Brownian motion could not be fitted to the recorded frames (their covariance is singular)")
+        }
+        let z = FillValidation.normalQuantile(1 - (1 - settings.bandLevel) / 2)
+        var mean = [Double](repeating: 0, count: T * 2)
+        var lower = mean
+        var upper = mean
+        for a in 0..<2 {
+            let m = c.mean(axes[a])
+            for t in 0..<T {
+                let v = observed[t] ? axes[a][t] : m[t]
+                let half = observed[t] ? 0 : z * (c.variance[t] + model.noiseVariance).squareRoot()
+                mean[2 * t + a] = v
+                lower[2 * t + a] = v - half
+                upper[2 * t + a] = v + half
+            }
+        }
+        let K = settings.completions
+        var completions = [Double](repeating: 0, count: K * T * 2)
+        for k in 0..<K {
+            for a in 0..<2 {
+                let draw = c.sample(axes[a], recorded: true, rng: &rng)
+                for t in 0..<T { completions[(k * T + t) * 2 + a] = draw[t] }
+            }
+        }
+        return Result(
+            length: T, observed: observed, mean: mean, lower: lower, upper: upper, completions: completions,
+            acceptanceRate: 1, effectiveSampleSize: Double(K), effectiveSampleSizes: [], stepMultiplier: 0,
+            latentMean: [], latentSpread: [], residualModel: model,
+            localizationPrecision: model.noiseVariance.squareRoot(), residualStepVariance: 2 * model.diffusivity,
+            warnings: [])
     }
 
     /// For the fractional residual: its model fitted once on the residual of the encoder's mean latent (template at

@@ -226,6 +226,67 @@ final class FractionalNoiseTests: XCTestCase {
                 centre: [0, 0, 0], covariance: [1, 0, 0, 0, -1, 0, 0, 0, 1], weight: 1, particles: 1, frames: 1))
     }
 
+    /// Without the decoder, on subdiffusive paths seen through noise (the model right, parameters unknown): the
+    /// band covers close to its level, the mean beats linear interpolation at 1 frame in 3, recorded frames are kept,
+    /// reruns are bit-identical; a non-fbm residual without the decoder is refused.
+    func testFillWithoutDecoderOnSubdiffusion() throws {
+        var config = LeonardoConfig.tiny
+        config.length = 48
+        var settings = LatentMonteCarlo.Settings()
+        settings.useDecoder = false
+        settings.completions = 4
+        let sampler = try LatentMonteCarlo(
+            model: try Leonardo(config: config, seed: 1), stepScale: [0.2, 0.2, 0.2], settings: settings)
+        let truth = FractionalNoise(diffusivity: 2, hurst: 0.35, noiseVariance: 0.5)
+        let T = 48
+        var inside = 0
+        var hidden = 0
+        var errorFill = 0.0
+        var errorLinear = 0.0
+        for trial in 0..<16 {
+            var rng = Xoshiro256StarStar(seed: 300 + UInt64(trial))
+            let x = fbmPath(truth, length: T, offset: 5, rng: &rng)
+            let y = fbmPath(truth, length: T, offset: -5, rng: &rng)
+            var recorded = [Double](repeating: 0, count: 2 * T)
+            for t in 0..<T {
+                recorded[2 * t] = x[t]
+                recorded[2 * t + 1] = y[t]
+            }
+            let observed = FrameLoss.subsample(every: 3).mask(length: T, rng: &rng)
+            let input = FrameLoss.hide(recorded, keeping: observed)
+            let result = try sampler.fill(positions: input, rng: &rng)
+            XCTAssertTrue(result.trustworthy)
+            let (n, count) = FillMetrics.covered(
+                lower: result.lower, upper: result.upper, truth: recorded, observed: observed)
+            inside += n
+            hidden += count
+            errorFill += FillMetrics.squaredError(result.mean, truth: recorded, observed: observed).sum
+            let linear = [x, y].map { LocalLevelSmoother.linearInterpolation($0, observed: observed) }
+            errorLinear +=
+                FillMetrics.squaredError(
+                    (0..<(2 * T)).map { linear[$0 % 2][$0 / 2] }, truth: recorded, observed: observed
+                ).sum
+            for t in 0..<T where observed[t] {
+                XCTAssertEqual(result.mean[2 * t], recorded[2 * t])
+                XCTAssertEqual(result.completions[2 * t + 1], recorded[2 * t + 1])
+            }
+            if trial == 0 {
+                var again = Xoshiro256StarStar(seed: 9)
+                var once = Xoshiro256StarStar(seed: 9)
+                XCTAssertEqual(
+                    try sampler.fill(positions: input, rng: &again).completions,
+                    try sampler.fill(positions: input, rng: &once).completions)
+            }
+        }
+        let coverage = Double(inside) / Double(hidden)
+        XCTAssertGreaterThan(coverage, 0.85, "coverage \(coverage) of \(hidden)")
+        XCTAssertLessThan(coverage, 0.95, "coverage \(coverage) of \(hidden)")
+        XCTAssertLessThan(errorFill, errorLinear)
+        var bad = settings
+        bad.residual = .randomWalk
+        XCTAssertThrowsError(try bad.validate())
+    }
+
     /// Nelder–Mead finds the Rosenbrock minimum.
     func testNelderMeadMinimisesRosenbrock() {
         let r = NelderMead.minimize(
