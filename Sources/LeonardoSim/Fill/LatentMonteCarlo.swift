@@ -21,7 +21,9 @@ import Foundation
 /// multiplier adapted during burn-in towards `targetAcceptance`; or paper 003's uniform perturbation U[−γ_j, γ_j]
 /// (`Proposal.uniform`). ξ moves by pCN too. Several chains start from the encoder's posterior of the recorded frames
 /// (hidden ones linearly interpolated). The result mixes the Gaussians of the kept states: the posterior mean of every
-/// hidden frame, a pointwise band of what the tracker would have recorded there, and completions drawn from it; the acceptance rate and the effective sample size say how far to trust them.
+/// hidden frame, a pointwise band of what the tracker would have recorded there, and completions drawn from it; the
+/// acceptance rate and the effective sample size say how far to trust them. `Settings.useDecoder = false` skips the
+/// decoder and conditions the fractional residual alone (`fillWithoutDecoder`).
 public struct LatentMonteCarlo {
     /// How the latent moves.
     public enum Proposal: String, Equatable, Sendable, CaseIterable {
