@@ -65,6 +65,20 @@ private func fbmPath(_ model: FractionalNoise, length T: Int, offset m: Double, 
     }
 }
 
+/// Two independent fBm paths as one T×2 trajectory (x, y interleaved), x first from `rng`.
+private func fbmTrajectory(
+    _ model: FractionalNoise, length T: Int, offsets: (Double, Double) = (0, 0), rng: inout Xoshiro256StarStar
+) -> [Double] {
+    let x = fbmPath(model, length: T, offset: offsets.0, rng: &rng)
+    let y = fbmPath(model, length: T, offset: offsets.1, rng: &rng)
+    var xy = [Double](repeating: 0, count: 2 * T)
+    for t in 0..<T {
+        xy[2 * t] = x[t]
+        xy[2 * t + 1] = y[t]
+    }
+    return xy
+}
+
 final class FractionalNoiseTests: XCTestCase {
     private let observed: [Bool] = (0..<40).map { $0 % 5 != 2 && !(17...23).contains($0) && $0 < 36 }
 
@@ -202,16 +216,7 @@ final class FractionalNoiseTests: XCTestCase {
     func testLearnedPriorAndRefusals() throws {
         let truth = FractionalNoise(diffusivity: 3, hurst: 0.4, noiseVariance: 0.5)
         var rng = Xoshiro256StarStar(seed: 21)
-        let trajectories = (0..<8).map { _ -> [Double] in
-            let x = fbmPath(truth, length: 120, offset: 0, rng: &rng)
-            let y = fbmPath(truth, length: 120, offset: 0, rng: &rng)
-            var xy = [Double](repeating: 0, count: 240)
-            for t in 0..<120 {
-                xy[2 * t] = x[t]
-                xy[2 * t + 1] = y[t]
-            }
-            return xy
-        }
+        let trajectories = (0..<8).map { _ in fbmTrajectory(truth, length: 120, rng: &rng) }
         let prior = try FractionalNoise.learnPrior(trajectories: trajectories, weight: 2)
         XCTAssertEqual(prior.particles, 8)
         XCTAssertEqual(prior.typical.hurst, 0.4, accuracy: 0.06)
@@ -240,16 +245,7 @@ final class FractionalNoiseTests: XCTestCase {
         let truth = FractionalNoise(diffusivity: 2, hurst: 0.35, noiseVariance: 0.5)
         // As the shipped prior is learned from fully recorded train particles, learn one from 8 full paths.
         var trainRNG = Xoshiro256StarStar(seed: 77)
-        let train = (0..<8).map { _ -> [Double] in
-            let x = fbmPath(truth, length: 48, offset: 0, rng: &trainRNG)
-            let y = fbmPath(truth, length: 48, offset: 0, rng: &trainRNG)
-            var xy = [Double](repeating: 0, count: 96)
-            for t in 0..<48 {
-                xy[2 * t] = x[t]
-                xy[2 * t + 1] = y[t]
-            }
-            return xy
-        }
+        let train = (0..<8).map { _ in fbmTrajectory(truth, length: 48, rng: &trainRNG) }
         let sampler = try LatentMonteCarlo(
             model: try Leonardo(config: config, seed: 1), stepScale: [0.2, 0.2, 0.2], settings: settings,
             residualPrior: try FractionalNoise.learnPrior(trajectories: train, weight: 3))
@@ -260,13 +256,7 @@ final class FractionalNoiseTests: XCTestCase {
         var errorLinear = 0.0
         for trial in 0..<16 {
             var rng = Xoshiro256StarStar(seed: 300 + UInt64(trial))
-            let x = fbmPath(truth, length: T, offset: 5, rng: &rng)
-            let y = fbmPath(truth, length: T, offset: -5, rng: &rng)
-            var recorded = [Double](repeating: 0, count: 2 * T)
-            for t in 0..<T {
-                recorded[2 * t] = x[t]
-                recorded[2 * t + 1] = y[t]
-            }
+            let recorded = fbmTrajectory(truth, length: T, offsets: (5, -5), rng: &rng)
             let observed = FrameLoss.subsample(every: 3).mask(length: T, rng: &rng)
             let input = FrameLoss.hide(recorded, keeping: observed)
             let result = try sampler.fill(positions: input, rng: &rng)
@@ -276,7 +266,9 @@ final class FractionalNoiseTests: XCTestCase {
             inside += n
             hidden += count
             errorFill += FillMetrics.squaredError(result.mean, truth: recorded, observed: observed).sum
-            let linear = [x, y].map { LocalLevelSmoother.linearInterpolation($0, observed: observed) }
+            let linear = (0..<2).map { a in
+                LocalLevelSmoother.linearInterpolation((0..<T).map { recorded[2 * $0 + a] }, observed: observed)
+            }
             errorLinear +=
                 FillMetrics.squaredError(
                     (0..<(2 * T)).map { linear[$0 % 2][$0 / 2] }, truth: recorded, observed: observed
