@@ -7,7 +7,7 @@ import MicroscopeGym
 
 /// Version of this ABI (bumped when a signature changes).
 @c(mg_abi_version)
-public func mg_abi_version() -> Int32 { 3 }
+public func mg_abi_version() -> Int32 { 4 }
 
 /// Copies the calling thread's last error message into `buffer` (NUL-terminated, truncated to `capacity`) and
 /// returns its full length in bytes (without the NUL).
@@ -40,10 +40,30 @@ public func mg_make(
     _ directory: UnsafePointer<CChar>?, _ id: UnsafePointer<CChar>?, _ specFile: UnsafePointer<CChar>?, _ count: Int32,
     _ handle: UnsafeMutablePointer<Int64>?
 ) -> Int32 {
+    mg_make_with(directory, id, specFile, count, 0, handle)
+}
+
+/// Flags of `mg_make_with`.
+enum MakeFlags {
+    /// Observations through `FillLostFrames` (lost frames filled, `uncertainty` and `belief` added) instead of
+    /// `HoldLostFrames`.
+    static let fillLostFrames: Int32 = 1
+}
+
+/// `mg_make` with `flags` (bit 0, `MG_FILL_LOST_FRAMES`: observations through `FillLostFrames`, its fill prior read
+/// from `directory`'s `models/`).
+@c(mg_make_with)
+public func mg_make_with(
+    _ directory: UnsafePointer<CChar>?, _ id: UnsafePointer<CChar>?, _ specFile: UnsafePointer<CChar>?, _ count: Int32,
+    _ flags: Int32, _ handle: UnsafeMutablePointer<Int64>?
+) -> Int32 {
     call {
         let out = try required(handle, "handle")
         guard count >= 0 && count <= 4096 else {
             throw CallError(.invalidArgument, "count must lie in 0 … 4096 (0: one environment), got \(count)")
+        }
+        guard flags & ~MakeFlags.fillLostFrames == 0 else {
+            throw CallError(.invalidArgument, "flags: unknown bits in \(flags) (known: 1, fill lost frames)")
         }
         let spec: LiquidCellSpec
         if let id {
@@ -53,7 +73,12 @@ public func mg_make(
             spec = try LiquidCellSpec.load(try string(specFile, "specFile (id is null)"))
         }
         let environment = try LiquidCell(spec: spec)
-        let object = try HandleObject(environment, count: count == 0 ? nil : Int(count))
+        var belief: SegmentBelief? = nil
+        if flags & MakeFlags.fillLostFrames != 0 {
+            let folder = try directory.map { try string($0, "directory") } ?? EnvironmentRegistry.directory
+            belief = try SegmentBelief(cell: environment, priorPath: SegmentBelief.priorPath(inEnvironments: folder))
+        }
+        let object = try HandleObject(environment, count: count == 0 ? nil : Int(count), belief: belief)
         out.pointee = environmentHandles.insert(object)
     }
 }
@@ -441,7 +466,8 @@ func observationBuffers(_ pointers: UnsafePointer<UnsafeMutablePointer<Float>?>?
 }
 
 /// Writes observation `o` as row `row` of each key's buffer.
-func write(_ o: [String: [Float]], at row: Int, to buffers: [UnsafeMutablePointer<Float>], _ object: HandleObject) {
+func write(_ held: [String: [Float]], at row: Int, to buffers: [UnsafeMutablePointer<Float>], _ object: HandleObject) {
+    let o = object.present(held)
     for (k, key) in object.keys.enumerated() {
         let size = object.sizes[k]
         let values = o[key] ?? []

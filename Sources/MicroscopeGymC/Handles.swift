@@ -46,16 +46,33 @@ final class HandleObject {
     /// The episodes recorded since `mg_record_start` (single environments only).
     var recording: EpisodeRecording?
 
-    /// One environment (`count` nil) or a vector of `count` copies with batched decoding.
-    init(_ environment: LiquidCell, count: Int?) throws {
+    /// With a belief, observations go through `FillLostFrames` instead of `HoldLostFrames`.
+    let belief: SegmentBelief?
+
+    /// One environment (`count` nil) or a vector of `count` copies with batched decoding; with `belief`, observations
+    /// as `FillLostFrames` gives them.
+    init(_ environment: LiquidCell, count: Int?, belief: SegmentBelief? = nil) throws {
         let wrapped = try HoldLostFrames(environment)
         kind = count.map { .vector(LiquidCellVector(environment, count: $0)) } ?? .single(wrapped)
         cell = environment
-        observationSpace = wrapped.observationSpace
+        self.belief = belief
+        let space =
+            try belief.map { try FillLostFrames(environment, belief: $0).observationSpace } ?? wrapped.observationSpace
+        observationSpace = space
         frames = wrapped.frames
-        keys = wrapped.observationSpace.keys
-        sizes = keys.map { wrapped.observationSpace.spaces[$0]!.count }
+        keys = space.keys
+        sizes = keys.map { space.spaces[$0]!.count }
         actionCount = environment.actionSpace.n
+    }
+
+    /// The observation the caller sees of a `HoldLostFrames` one: itself, or with a belief, `FillLostFrames`' of the
+    /// segment as recorded (NaN where `tracked` is 0).
+    func present(_ held: [String: [Float]]) -> [String: [Float]] {
+        guard let belief else { return held }
+        var raw = held
+        raw["segment"] = rawSegment(held)["segment"]
+        raw["tracked"] = nil
+        return FillLostFrames<LiquidCell>.transform(raw, frames: frames, belief: belief)
     }
 
     var count: Int {
@@ -176,7 +193,7 @@ func call(_ body: () throws -> Void) -> Int32 {
         switch error {
         case .actionOutsideSpace, .stepAfterEpisodeEnd, .stepBeforeReset: return MGStatus.environmentError.rawValue
         case .invalidResetOption: return MGStatus.invalidArgument.rawValue
-        case .invalidSpec, .unknownEnvironment: return MGStatus.specError.rawValue
+        case .invalidSpec, .unknownEnvironment, .invalidArgument: return MGStatus.specError.rawValue
         case .incompatibleSpaces, .checkFailed: return MGStatus.internalError.rawValue
         }
     } catch let error as StateError {

@@ -4,8 +4,8 @@ import LeonardoSim
 import MicroscopeGym
 
 // Trained policies through the C ABI: a policy file of any agent (`PolicyFile.load`) behind a handle of its own,
-// acting on the flattened observation an agent reads (`Evaluation.observationKeys`: features then instrument), so
-// that Python runs the same Swift agent that gym-runner evaluates.
+// acting on the flattened observation an agent reads (`Evaluation.observationKeys`: features then instrument, then
+// belief for a policy trained with `--belief`), so that Python runs the same Swift agent that gym-runner evaluates.
 
 /// A loaded policy and what it reads.
 final class PolicyObject: HandleTarget {
@@ -56,6 +56,12 @@ public func mg_policy_load(
                 .specError,
                 "\(file): the policy was trained with privileged information (the hidden state), which the C library's environments do not expose"
             )
+        }
+        guard !view.observesBelief || object.belief != nil else {
+            throw CallError(
+                .specError,
+                "\(file): the policy was trained with belief features (--belief): make the environment with "
+                    + "fill_lost_frames (mg_make_with, MG_FILL_LOST_FRAMES), whose observations hold 'belief'")
         }
         let size = Evaluation.observationSize(for: view)
         out.pointee = policyHandles.insert(

@@ -24,7 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-int32_t mg_abi_version(void); /* 3 */
+int32_t mg_abi_version(void); /* 4 */
 /* Copies the last error (NUL-terminated, truncated to capacity); returns its full length without the NUL. */
 ptrdiff_t mg_last_error(char *buffer, ptrdiff_t capacity);
 
@@ -34,6 +34,12 @@ int32_t mg_registry_ids(const char *directory, char *buffer, ptrdiff_t capacity)
 /* Environment id of directory (NULL: the package's Environments/), or the spec file spec_file when id is NULL;
  * count 0: one environment; 1 ... 4096: a vector of count copies with batched decoding. */
 int32_t mg_make(const char *directory, const char *id, const char *spec_file, int32_t count, int64_t *handle);
+/* mg_make with flags: MG_FILL_LOST_FRAMES gives observations through FillLostFrames (lost frames filled by their
+ * posterior mean; keys 'uncertainty' and 'belief' added; its fill prior is directory's models/
+ * fill-residual-prior-v1.json). */
+#define MG_FILL_LOST_FRAMES 1
+int32_t mg_make_with(const char *directory, const char *id, const char *spec_file, int32_t count, int32_t flags,
+                     int64_t *handle);
 int32_t mg_close(int64_t handle);
 
 /* Any output pointer may be NULL. */

@@ -88,6 +88,38 @@ final class TrainingSessionTests: XCTestCase {
         }
     }
 
+    /// A belief agent reads features, instrument and belief (before privileged); its policy file's size selects the
+    /// belief layout, alone or with the hidden state.
+    func testBeliefAgentSeesTheBeliefAndItsPolicyFileSaysSo() throws {
+        let cell = try tinyCell()
+        let belief = try cell.observingBelief()
+        let L = cell.model.config.latentDim
+        XCTAssertEqual(Evaluation.observationKeys(for: belief), ["features", "instrument", "belief"])
+        XCTAssertEqual(
+            Evaluation.observationKeys(for: belief.revealingHiddenState()),
+            ["features", "instrument", "belief", "privileged"])
+        XCTAssertEqual(Evaluation.observationSize(for: belief), Evaluation.observationSize + 2 * L + 5)
+        var hyper = DQNHyperparameters()
+        hyper.totalSteps = 40
+        hyper.learningStarts = 10
+        hyper.batchSize = 8
+        let path = NSTemporaryDirectory() + "belief-\(getpid()).h5"
+        defer { unlink(path) }
+        for view in [belief, belief.revealingHiddenState()] {
+            let agent = try DQNAgent(
+                observationSize: Evaluation.observationSize(for: view), actionCount: 28, hyper: hyper, seed: 4)
+            let session = try TrainingSession(
+                agent: agent, environment: view, schedule: TrainingSchedule(steps: 40, seed: 4), folder: nil)
+            XCTAssertTrue(try session.run())
+            try agent.save(to: path)
+            let chosen = try PolicyFile.environment(for: path, cell)
+            XCTAssertTrue(chosen.observesBelief)
+            XCTAssertEqual(chosen.revealsHiddenState, view.revealsHiddenState)
+            var loaded = try PolicyFile.load(path, environment: chosen)
+            XCTAssertNoThrow(try Evaluation.run(&loaded, environment: chosen, seeds: [5]))
+        }
+    }
+
     func testProgressRowsRoundTrip() throws {
         var row = TrainingRecord(kind: .episode, step: 7, episode: 2)
         row.episodeReturn = 1.25

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Optional
 
 LIBRARY_NAME = "libMicroscopeGymC.so"
-ABI_VERSION = 3
+ABI_VERSION = 4
 LIBRARY_VARIABLE = "MICROSCOPEGYM_LIBRARY"
 OLD_LIBRARY_VARIABLE = "MICROSCOPE_GYM_LIBRARY"
 BUILD_COMMAND = "swift build -c release --product MicroscopeGymC"
@@ -119,6 +119,7 @@ def _declare(lib: ctypes.CDLL) -> None:
         "mg_last_error": ([ctypes.c_char_p, sz], sz),
         "mg_registry_ids": ([cp, cp, sz], i32),
         "mg_make": ([cp, cp, cp, i32, i64p], i32),
+        "mg_make_with": ([cp, cp, cp, i32, i32, i64p], i32),
         "mg_close": ([i64], i32),
         "mg_sizes": ([i64, i64p, i64p, i64p, i64p, i64p], i32),
         "mg_observation_key": ([i64, i64, cp, sz, i64p, i64p, f32p, f32p], i32),
@@ -213,12 +214,20 @@ def registered_ids() -> list[str]:
     return [line for line in listing.split("\n") if line]
 
 
-def make(env_id: Optional[str], spec_file: Optional[str], count: int) -> int:
-    """A handle for environment `env_id` (or the spec file), count 0: single, else a vector of `count` copies."""
+FILL_LOST_FRAMES = 1
+
+
+def make(env_id: Optional[str], spec_file: Optional[str], count: int, fill_lost_frames: bool = False) -> int:
+    """A handle for environment `env_id` (or the spec file), count 0: single, else a vector of `count` copies;
+    `fill_lost_frames`: observations through the Swift `FillLostFrames` wrapper (`mg_make_with`)."""
     if (env_id is None) == (spec_file is None):
         raise ValueError("give exactly one of env_id and spec_file")
+    if not isinstance(fill_lost_frames, bool):
+        raise TypeError(f"fill_lost_frames must be True or False, got {fill_lost_frames!r}")
     handle = ctypes.c_int64(0)
-    check(lib().mg_make(_encode(ENVIRONMENTS), _encode(env_id), _encode(spec_file), count, ctypes.byref(handle)))
+    flags = FILL_LOST_FRAMES if fill_lost_frames else 0
+    check(lib().mg_make_with(
+        _encode(ENVIRONMENTS), _encode(env_id), _encode(spec_file), count, flags, ctypes.byref(handle)))
     return handle.value
 
 

@@ -231,6 +231,11 @@ class MicroscopeEnv(NativeHandle, gym.Env):
     named by ``info_keys``. Episodes end by themselves (``terminated``: specimen destroyed; ``truncated``: time, dose
     or step budget): no TimeLimit wrapper is needed.
 
+    ``fill_lost_frames=True`` gives the observations of the Swift ``FillLostFrames`` wrapper instead: a lost frame of
+    ``segment`` holds its posterior mean under fractional Brownian motion through localisation noise, ``uncertainty``
+    (T, nm) the standard deviation of each value's error, and ``belief`` the encoder's posterior of the latent and
+    the dose coordinate (docs/between-frames.md).
+
     Seeding follows Gymnasium: ``reset(seed=s)`` restarts the Swift generator at ``s`` (the same seed gives the same
     observations as `LiquidCell.reset(seed: s)` in Swift, bit for bit); ``reset()`` continues it; the first
     ``reset()`` without a seed draws one from ``self.np_random``.
@@ -238,17 +243,20 @@ class MicroscopeEnv(NativeHandle, gym.Env):
 
     metadata = {"render_modes": []}
 
-    def __init__(self, env_id: Optional[str] = None, spec_file: Optional[str] = None, render_mode: Optional[str] = None):
+    def __init__(
+        self, env_id: Optional[str] = None, spec_file: Optional[str] = None, render_mode: Optional[str] = None,
+        fill_lost_frames: bool = False,
+    ):
         if render_mode is not None:
             raise ValueError(f"render_mode must be None (MicroscopeGym environments do not render), got {render_mode!r}")
         self._handle: Optional[int] = None
-        self._init_handle(env_id, spec_file)
+        self._init_handle(env_id, spec_file, fill_lost_frames)
 
-    def _init_handle(self, env_id: Optional[str], spec_file: Optional[str]) -> None:
+    def _init_handle(self, env_id: Optional[str], spec_file: Optional[str], fill_lost_frames: bool = False) -> None:
         self.render_mode = None
-        self._handle = _native.make(env_id, spec_file, 0)
+        self._handle = _native.make(env_id, spec_file, 0, fill_lost_frames)
         # A copy in another process (pickle) remakes the environment from these; a spec file by its absolute path.
-        self._make_arguments = (env_id, None if spec_file is None else os.path.abspath(spec_file))
+        self._make_arguments = (env_id, None if spec_file is None else os.path.abspath(spec_file), fill_lost_frames)
         self.layout = Layout.of(self._handle)
         self.observation_space = self.layout.observation_space
         self.action_space = spaces.Discrete(self.layout.actions)

@@ -22,11 +22,14 @@ class Policy:
     agent. Policies trained with privileged information are refused (the environments do not expose the hidden state).
     """
 
-    def __init__(self, handle: int, observation_size: int, name: str, path: str):
+    def __init__(self, handle: int, observation_size: int, name: str, path: str, keys: tuple = OBSERVATION_KEYS):
         self._handle: Optional[int] = handle
         self.observation_size = observation_size
         self.name = name
         self.path = path
+        # features and instrument; then belief for a policy trained with --belief (its environment made with
+        # fill_lost_frames=True).
+        self.keys = keys
 
     @classmethod
     def load(cls, path: Union[str, os.PathLike], env: Any) -> "Policy":
@@ -49,19 +52,21 @@ class Policy:
                 )
             )
             name = _native.text(_native.lib().mg_policy_name, handle.value, capacity=64)
-            return cls(handle.value, size.value, name, os.fspath(path))
+            plain = sum(int(np.prod(target.observation_space[k].shape)) for k in OBSERVATION_KEYS)
+            keys = OBSERVATION_KEYS if size.value == plain else OBSERVATION_KEYS + ("belief",)
+            return cls(handle.value, size.value, name, os.fspath(path), keys)
         finally:
             if owned is not None:
                 owned.close()
 
     def observation_vector(self, observation: Mapping[str, Any]) -> np.ndarray:
-        """The float32 vector the policy reads: ``features`` then ``instrument``."""
+        """The float32 vector the policy reads: ``features`` then ``instrument`` (then ``belief``, see ``keys``)."""
         if not isinstance(observation, Mapping):
-            raise TypeError(f"observation must be a dict with {OBSERVATION_KEYS}, got {type(observation).__name__}")
-        missing = [k for k in OBSERVATION_KEYS if k not in observation]
+            raise TypeError(f"observation must be a dict with {self.keys}, got {type(observation).__name__}")
+        missing = [k for k in self.keys if k not in observation]
         if missing:
             raise ValueError(f"the observation has no {', '.join(missing)} (keys: {sorted(observation)})")
-        vector = np.concatenate([np.asarray(observation[k], dtype=np.float32).ravel() for k in OBSERVATION_KEYS])
+        vector = np.concatenate([np.asarray(observation[k], dtype=np.float32).ravel() for k in self.keys])
         if vector.size != self.observation_size:
             raise ValueError(f"the policy reads {self.observation_size} values, the observation gives {vector.size}")
         return np.ascontiguousarray(vector)

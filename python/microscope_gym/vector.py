@@ -30,18 +30,21 @@ class MicroscopeVectorEnv(NativeHandle, VectorEnv):
 
     def __init__(
         self, num_envs: int = 1, env_id: Optional[str] = None, spec_file: Optional[str] = None,
-        render_mode: Optional[str] = None,
+        render_mode: Optional[str] = None, fill_lost_frames: bool = False,
     ):
         if render_mode is not None:
             raise ValueError(f"render_mode must be None, got {render_mode!r}")
         if not isinstance(num_envs, (int, np.integer)) or not 1 <= num_envs <= MAX_COPIES:
             raise ValueError(f"num_envs must be an integer in 1 … {MAX_COPIES}, got {num_envs!r}")
         self._handle: Optional[int] = None
-        self._init_handle(int(num_envs), env_id, spec_file)
+        self._init_handle(int(num_envs), env_id, spec_file, fill_lost_frames)
 
-    def _init_handle(self, num_envs: int, env_id: Optional[str], spec_file: Optional[str]) -> None:
-        self._handle = _native.make(env_id, spec_file, num_envs)
-        self._make_arguments = (num_envs, env_id, None if spec_file is None else os.path.abspath(spec_file))
+    def _init_handle(
+        self, num_envs: int, env_id: Optional[str], spec_file: Optional[str], fill_lost_frames: bool = False
+    ) -> None:
+        self._handle = _native.make(env_id, spec_file, num_envs, fill_lost_frames)
+        self._make_arguments = (
+            num_envs, env_id, None if spec_file is None else os.path.abspath(spec_file), fill_lost_frames)
         self.layout = Layout.of(self._handle)
         self.num_envs = num_envs
         self.render_mode = None

@@ -123,3 +123,44 @@ def test_a_python_recording_is_gym_runners_byte_for_byte(agent, policies, gym_ru
 
 def _native_record_start(vector):
     microscope_gym._native.check(microscope_gym._native.lib().mg_record_start(vector._handle, b"x"))
+
+
+def test_a_belief_policy_acts_as_gym_runners_on_filled_frames(gym_runner, tmp_path):
+    """A DQN trained with --belief reads features, instrument and belief: on an environment made with
+    fill_lost_frames=True its actions are gym-runner trace's, step for step; a plain environment is refused."""
+    run = tmp_path / "belief"
+    result = subprocess.run(
+        [str(gym_runner), "train", "--agent", "dqn", "--env", "MixedSample-v0", "--belief", "--steps", "300",
+         "--eval-every", "300", "--eval-episodes", "1", "--test-episodes", "1", "--sweep-episodes", "0",
+         "--learning-starts", "64", "--out", str(run)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert json.loads((run / "config.json").read_text())["observation_keys"] == ["features", "instrument", "belief"]
+    steps, seed = 20, 5
+    trace = tmp_path / "trace.json"
+    result = subprocess.run(
+        [str(gym_runner), "trace", "--env", "MixedSample-v0", "--seed", str(seed), "--policy", str(run / "policy.h5"),
+         "--steps", str(steps), "--out", str(trace)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    swift = json.loads(trace.read_text())["steps"]
+    env = microscope_gym.MicroscopeEnv("MixedSample-v0", fill_lost_frames=True)
+    policy = Policy.load(run / "policy.h5", env)
+    assert policy.keys == ("features", "instrument", "belief")
+    observation, _ = env.reset(seed=seed)
+    for k in range(steps):
+        action = policy.act(observation)
+        assert action == swift[k]["action"], f"step {k}"
+        observation, reward, terminated, truncated, _ = env.step(action)
+        assert reward == swift[k]["reward"], f"step {k}"
+        np.testing.assert_array_equal(observation["belief"], np.float32(swift[k]["observation"]["belief"]))
+        if terminated or truncated:
+            break
+    policy.close()
+    env.close()
+    plain = microscope_gym.MicroscopeEnv("MixedSample-v0")
+    with pytest.raises(microscope_gym.SpecError, match="fill_lost_frames"):
+        Policy.load(run / "policy.h5", plain)
+    plain.close()

@@ -64,18 +64,29 @@ public enum PolicyFile {
     }
 
     /// `environment`, revealing its hidden state when the policy in `path` was trained with privileged information
-    /// (`gym-runner train --privileged`): its observation size says which. Refuses a policy that fits neither.
+    /// (`gym-runner train --privileged`) and observing the belief when it was trained with it (`--belief`): its
+    /// observation size says which. Refuses a policy that fits none of these layouts.
     public static func environment(for path: String, _ environment: LiquidCell) throws -> LiquidCell {
         guard let size = try observationSize(path) else { return environment }
-        let privileged = environment.revealingHiddenState()
-        if size == Evaluation.observationSize(for: privileged) && !environment.revealsHiddenState { return privileged }
-        guard size == Evaluation.observationSize(for: environment) else {
-            throw AgentError.badPolicyFile(
-                "\(path): the policy reads \(size) observation values, \(environment.spec.id) gives "
-                    + "\(Evaluation.observationSize(for: environment)) (or \(Evaluation.observationSize(for: privileged)) "
-                    + "with its hidden state): a policy of another observation layout")
+        if size == Evaluation.observationSize(for: environment) { return environment }
+        var candidates: [(LiquidCell, String)] = []
+        let withBelief = environment.observesBelief ? nil : try? environment.observingBelief()
+        if !environment.revealsHiddenState {
+            candidates.append((environment.revealingHiddenState(), "with its hidden state"))
         }
-        return environment
+        if let withBelief {
+            candidates.append((withBelief, "with the belief"))
+            if !environment.revealsHiddenState {
+                candidates.append((withBelief.revealingHiddenState(), "with both"))
+            }
+        }
+        if let match = candidates.first(where: { Evaluation.observationSize(for: $0.0) == size }) { return match.0 }
+        let others = candidates.map { "\(Evaluation.observationSize(for: $0.0)) \($0.1)" }
+        throw AgentError.badPolicyFile(
+            "\(path): the policy reads \(size) observation values, \(environment.spec.id) gives "
+                + "\(Evaluation.observationSize(for: environment))"
+                + (others.isEmpty ? "" : " (or \(others.joined(separator: ", ")))")
+                + ": a policy of another observation layout")
     }
 
     /// The `agent` attribute of a policy file (as an `AgentKind`) and its `action` attribute (fixed policies).

@@ -135,6 +135,9 @@ public struct RunConfiguration: Codable, Equatable, Sendable {
     /// Whether the agent also reads the environment's hidden state (`gym-runner train --privileged`).
     public var privileged: Bool { observationKeys.contains("privileged") }
 
+    /// Whether the agent also reads the belief features (`gym-runner train --belief`).
+    public var belief: Bool { observationKeys.contains("belief") }
+
     /// The training schedule of the run.
     public var schedule: TrainingSchedule {
         var s = TrainingSchedule(steps: steps, seed: seed)

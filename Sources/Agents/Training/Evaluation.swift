@@ -27,10 +27,12 @@ public enum Evaluation {
     /// The length of that observation vector.
     public static let observationSize = LiquidCell.featureNames.count + LiquidCell.instrumentNames.count
 
-    /// The keys agents see in `environment`: also `privileged` (after the others, so the named indices of
-    /// `LiquidCell.flatIndex(of:)` still hold) where the environment reveals its hidden state.
+    /// The keys agents see in `environment`: also `belief` where it observes one (`LiquidCell.observingBelief`) and
+    /// `privileged` where it reveals its hidden state (both after the others, so the named indices of
+    /// `LiquidCell.flatIndex(of:)` still hold).
     public static func observationKeys(for environment: LiquidCell) -> [String] {
-        environment.revealsHiddenState ? observationKeys + ["privileged"] : observationKeys
+        observationKeys + (environment.observesBelief ? ["belief"] : [])
+            + (environment.revealsHiddenState ? ["privileged"] : [])
     }
 
     /// The length of the vector of `observationKeys(for:)`.

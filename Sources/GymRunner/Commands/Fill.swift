@@ -513,23 +513,13 @@ struct FillPlot {
 
 /// The fbm residual's population prior on disk: JSON with the prior and what it was learned from.
 enum FillPriorFile {
-    struct Contents: Codable {
-        var description: String
-        var prior: FractionalNoise.Prior
-    }
-
     static func read(_ path: String) throws -> FractionalNoise.Prior {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw UserError("\(path): cannot read the residual prior (write one with 'gym-runner fill learn-prior')")
-        }
         do {
-            let p = try JSONDecoder().decode(Contents.self, from: data).prior
-            return try FractionalNoise.Prior(
-                centre: p.centre, covariance: p.covariance, weight: p.weight, particles: p.particles, frames: p.frames)
+            return try FractionalNoise.Prior.read(path)
+        } catch LeonardoError.fileNotFound {
+            throw UserError("\(path): cannot read the residual prior (write one with 'gym-runner fill learn-prior')")
         } catch let error as LeonardoError {
-            throw UserError("\(path): \(error)")
-        } catch {
-            throw UserError("\(path): not a residual prior (JSON with 'prior': centre, covariance, weight …)")
+            throw UserError("\(error)")
         }
     }
 }
@@ -582,7 +572,7 @@ struct FillLearnPrior: ParsableCommand {
             typical.noiseVariance.squareRoot())
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try writeAtomically(out, try encoder.encode(FillPriorFile.Contents(description: description, prior: prior)))
+        try writeAtomically(out, try encoder.encode(FractionalNoise.Prior.File(description: description, prior: prior)))
         print(description)
         print("wrote \(out)")
     }

@@ -40,16 +40,19 @@ struct Trace: ParsableCommand {
             return a
         }
         guard policy != nil || !list.isEmpty else { throw UserError("--actions: give at least one action") }
-        let cell = try environment.make()
-        var env = try HoldLostFrames(cell)
+        var cell = try environment.make()
         var agent: (any Agent)? = nil
         if let policy {
-            guard !(try PolicyFile.environment(for: policy, cell)).revealsHiddenState else {
+            // The policy's observation layout (a belief policy also sees `belief` in the trace).
+            cell = try PolicyFile.environment(for: policy, cell)
+            guard !cell.revealsHiddenState else {
                 throw UserError(
                     "--policy \(policy): a privileged policy needs the hidden state, which a trace does not show")
             }
             agent = try PolicyFile.load(policy, environment: cell)
         }
+        var env = try HoldLostFrames(cell)
+        let keys = Evaluation.observationKeys(for: cell)
         try claimOutput(out, overwrite: overwriting.overwrite)  // inputs first, then the output
         func encode(_ o: [String: [Float]]) -> [String: [Double]] { o.mapValues { $0.map(Double.init) } }
         var steps: [[String: Any]] = []
@@ -57,7 +60,7 @@ struct Trace: ParsableCommand {
         agent?.beginEpisode(training: false)
         var observation = first
         for k in 0..<(agent == nil ? list.count : self.steps) {
-            let a = agent?.act(Evaluation.observationKeys.flatMap { observation[$0]! }, explore: false) ?? list[k]
+            let a = agent?.act(keys.flatMap { observation[$0]! }, explore: false) ?? list[k]
             let s = try env.step(a)
             var entry: [String: Any] = [
                 "action": a, "observation": encode(s.observation), "reward": s.reward, "terminated": s.terminated,

@@ -51,6 +51,10 @@ struct Train: ParsableCommand {
         help:
             "Train an agent with privileged information: its observation also holds the environment's hidden state (the particle's sensitivity, contrast and range scale, and the latent state; key 'privileged'), to measure how much knowing it is worth."
     ) var privileged = false
+    @Flag(
+        help:
+            "Add belief features to the agent's observation (key 'belief'): the encoder's posterior of the latent and of the dose coordinate for each segment, its lost frames filled by fractional Brownian motion through localisation noise, and the fill's noise, step scale and uncertainty (docs/between-frames.md)."
+    ) var belief = false
     @OptionGroup var dqn: DQNOptions
     @OptionGroup var rdqn: RecurrentDQNOptions
     @OptionGroup var ppo: PPOOptions
@@ -138,7 +142,7 @@ struct Train: ParsableCommand {
 
     /// The environment of --env/--env-file, with --fixed-action checked against its action space.
     func checkedEnvironment() throws -> LiquidCell {
-        let cell = try environment.make(privileged: privileged)
+        let cell = try environment.make(privileged: privileged, belief: belief)
         let fixed = fixedAction ?? AgentKind.defaultFixedAction(cell)
         guard cell.actionSpace.contains(fixed) else {
             throw UserError("--fixed-action \(fixed) is not in \(cell.actionSpace)")

@@ -9,10 +9,12 @@ struct EnvironmentOptions: ParsableArguments {
     @Option(help: "Spec file of your own (JSON, the fields of Environments/LiquidCell-v0.json); overrides --env.")
     var envFile: String?
 
-    /// The environment; `privileged` reveals its hidden state to the agent (`LiquidCell.revealingHiddenState()`).
-    func make(privileged: Bool = false) throws -> LiquidCell {
+    /// The environment; `privileged` reveals its hidden state to the agent (`LiquidCell.revealingHiddenState()`),
+    /// `belief` adds the belief features of each segment (`LiquidCell.observingBelief()`).
+    func make(privileged: Bool = false, belief: Bool = false) throws -> LiquidCell {
         do {
-            let cell = try envFile.map { try makeEnvironment(specFile: $0) } ?? makeEnvironment(id: env)
+            var cell = try envFile.map { try makeEnvironment(specFile: $0) } ?? makeEnvironment(id: env)
+            if belief { cell = try cell.observingBelief() }
             return privileged ? cell.revealingHiddenState() : cell
         } catch EnvironmentError.unknownEnvironment(let id, let known) {
             throw UserError(

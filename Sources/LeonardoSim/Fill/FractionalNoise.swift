@@ -267,6 +267,37 @@ extension FractionalNoise {
 
         /// The typical particle: the model at the centre.
         public var typical: FractionalNoise { FractionalNoise(coordinates: centre) }
+
+        /// The file `gym-runner fill learn-prior` writes (JSON: a description and the prior).
+        public struct File: Codable {
+            public var description: String
+            public var prior: Prior
+            public init(description: String, prior: Prior) {
+                self.description = description
+                self.prior = prior
+            }
+        }
+
+        /// Reads a prior file (`File`), checking the prior as `init` does.
+        public static func read(_ path: String) throws -> Prior {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw LeonardoError.fileNotFound(path)
+            }
+            let p: Prior
+            do {
+                p = try JSONDecoder().decode(File.self, from: data).prior
+            } catch {
+                throw LeonardoError.invalidData(
+                    "\(path): not a fractional-noise prior (JSON with 'prior': centre, covariance, weight …)")
+            }
+            do {
+                return try Prior(
+                    centre: p.centre, covariance: p.covariance, weight: p.weight, particles: p.particles,
+                    frames: p.frames)
+            } catch let LeonardoError.invalidData(message) {
+                throw LeonardoError.invalidData("\(path): \(message)")
+            }
+        }
     }
 
     /// The maximum-likelihood model (or, with a prior, the maximum a posteriori one) of the recorded frames of both

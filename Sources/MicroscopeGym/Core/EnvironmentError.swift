@@ -12,6 +12,8 @@ public enum EnvironmentError: Error, CustomStringConvertible, Equatable {
     case unknownEnvironment(String, known: [String])
     case incompatibleSpaces(String)
     case checkFailed(String)
+    /// An argument of an environment or wrapper that cannot be served (e.g. belief features without a fill prior).
+    case invalidArgument(String)
 
     public var description: String {
         switch self {
@@ -26,6 +28,7 @@ public enum EnvironmentError: Error, CustomStringConvertible, Equatable {
                 "unknown environment '\(id)' (registered: \(known.joined(separator: ", ")); a spec of your own is made from its file)"
         case .incompatibleSpaces(let what): return "incompatible spaces: \(what)"
         case .checkFailed(let what): return "environment check failed: \(what)"
+        case .invalidArgument(let what): return what
         }
     }
 }

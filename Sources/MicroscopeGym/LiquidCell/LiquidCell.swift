@@ -26,6 +26,8 @@ public struct LiquidCell: Environment {
     /// Whether observations carry the `privileged` key (`revealingHiddenState()`): the hidden state, for agents
     /// that measure how much knowing it is worth. Off in every registered scenario.
     public private(set) var revealsHiddenState = false
+    /// The belief computed from each segment (`observingBelief`), nil when observations carry none.
+    public private(set) var belief: SegmentBelief? = nil
     /// Index a = doseIndex · frameRates.count + frameRateIndex over the spec's grids.
     public let actionSpace: Discrete
 
@@ -160,6 +162,26 @@ public struct LiquidCell: Environment {
         copy.observationSpace = DictSpace(spaces)
         return copy
     }
+
+    /// The same environment with `SegmentBelief`'s belief vector of each observed segment in every observation, under
+    /// the key `belief` (`SegmentBelief.names`): what the segment says about the latent, the dose coordinate and the
+    /// lost frames. Random streams, rewards and the other keys are unchanged.
+    public func observingBelief(_ belief: SegmentBelief) -> LiquidCell {
+        var copy = self
+        copy.belief = belief
+        var spaces = observationSpace.spaces
+        spaces["belief"] = Box(
+            shape: [SegmentBelief.names(latentDimension: model.config.latentDim).count], low: -.infinity,
+            high: .infinity)
+        copy.observationSpace = DictSpace(spaces)
+        return copy
+    }
+
+    /// `observingBelief` with the belief of this cell's model and the shipped fill prior (`SegmentBelief(cell:)`).
+    public func observingBelief() throws -> LiquidCell { observingBelief(try SegmentBelief(cell: self)) }
+
+    /// Whether observations hold the `belief` key (`observingBelief`).
+    public var observesBelief: Bool { belief != nil }
 
     /// The hidden state (`privilegedNames`).
     public var hiddenState: [Float] {
@@ -396,6 +418,7 @@ public struct LiquidCell: Environment {
             "features": LiquidCell.features(observed, length: T, detected: detected)
         ]
         if revealsHiddenState { obs["privileged"] = hiddenState }
+        if let belief { obs["belief"] = belief.features(observed, frames: T) }
         let info: Info = [
             "dose_rate": d, "frame_rate": f, "electrons_per_frame": electrons, "localization_precision_nm": sigma,
             "detected_fraction": Double(detected) / Double(T), "signal_bits_per_frame": signal,

@@ -1,0 +1,250 @@
+import Foundation
+import LeonardoSim
+
+/// What an observed segment says about the particle and the frames it missed: the fill of the lost frames by
+/// fractional Brownian motion through localisation noise, and the encoder's posterior of the latent (docs/between-
+/// frames.md, "In the environment").
+///
+/// The fill: per axis, y_t = m + B_H(t) + v_t with Var[B_H(t) − B_H(s)] = 2D·|t − s|^{2H} and v_t ~ N(0, r)
+/// (`FractionalNoise`). H is the population's typical Hurst exponent (the centre of the shipped fill prior, learned
+/// from the real train particles by `gym-runner fill learn-prior`); D and r come from the segment itself, by the
+/// method of moments on the mean squared increments of tracked frame pairs at lags 1 and 2, pooled over both axes:
+///
+///     v₁ = 2D + 2r,   v₂ = 2D·2^{2H} + 2r   ⇒   2D = (v₂ − v₁)/(2^{2H} − 1),   r = (v₁ − 2D)/2,
+///
+/// with D ≥ 10⁻³·v₁/2 and r ≥ 10⁻³·D (the noise share φ kept inside the fit's [10⁻³, 0.999]). Estimated per segment,
+/// they are in the segment's own units and frame interval, whatever the frame rate. Lost frames take the posterior
+/// mean given the tracked frames (universal kriging, the offset m unknown); the uncertainty of a lost frame is its
+/// posterior standard deviation, that of a tracked frame √r (the recorded value's error).
+///
+/// The belief: the encoder's posterior N(μ, diag σ²) of the filled segment, normalised as in training, and what it
+/// implies for the dose coordinate (the calibrated latent, `DoseCalibration`): log₁₀ dose rate (μ_d − b)/a and its
+/// standard deviation σ_d/|a|, plus log₁₀ √r, log₁₀ √(2D) and log₁₀ of the mean uncertainty of the lost frames.
+public struct SegmentBelief {
+    public let model: Leonardo
+    public let calibration: DoseCalibration
+    /// The Hurst exponent of the fill.
+    public let hurst: Double
+    /// Fewer tracked frames than this: no fill (lost frames hold as in `HoldLostFrames`, uncertainty `unknown`) and
+    /// the belief is the latent prior N(0, I).
+    public static let minimumTracked = 5
+    /// The uncertainty (nm) of frames no model could fill.
+    public static var unknown: Float { HoldLostFrames<LiquidCell>.bound }
+    /// The shipped fill prior, whose centre gives `hurst`.
+    public static var defaultPriorPath: String { priorPath(inEnvironments: EnvironmentRegistry.directory) }
+
+    /// The fill prior of an environments folder (`models/fill-residual-prior-v1.json` in it).
+    public static func priorPath(inEnvironments folder: String) -> String {
+        (folder as NSString).appendingPathComponent("models/fill-residual-prior-v1.json")
+    }
+
+    /// A belief over segments of `model.config.length` frames; `hurst` in (0, 1).
+    public init(model: Leonardo, calibration: DoseCalibration, hurst: Double) throws {
+        guard hurst > 0, hurst < 1 else {
+            throw EnvironmentError.invalidArgument("the fill's Hurst exponent must lie in (0, 1), got \(hurst)")
+        }
+        self.model = model
+        self.calibration = calibration
+        self.hurst = hurst
+    }
+
+    /// The belief of `cell`'s model, with the Hurst exponent of the fill prior at `priorPath` (default: the shipped
+    /// one).
+    public init(cell: LiquidCell, priorPath: String? = nil) throws {
+        let path = priorPath ?? SegmentBelief.defaultPriorPath
+        let prior: FractionalNoise.Prior
+        do {
+            prior = try FractionalNoise.Prior.read(path)
+        } catch {
+            throw EnvironmentError.invalidArgument("belief features need the fill prior: \(error)")
+        }
+        guard cell.model.config.length == cell.spec.segmentFrames, cell.model.config.inputChannels == 2 else {
+            throw EnvironmentError.invalidArgument(
+                "belief features need segments of the model's \(cell.model.config.length) frames, "
+                    + "\(cell.spec.id) has \(cell.spec.segmentFrames)")
+        }
+        try self.init(model: cell.model, calibration: cell.calibration, hurst: prior.typical.hurst)
+    }
+
+    /// Names of the belief vector's entries.
+    public static func names(latentDimension L: Int) -> [String] {
+        (0..<L).map { "latent_mean_\($0)" } + (0..<L).map { "latent_log_sd_\($0)" } + [
+            "dose_belief_log10_dose_rate", "dose_belief_log10_sd", "log10_localization_noise_nm",
+            "log10_step_scale_nm", "log10_fill_uncertainty_nm"
+        ]
+    }
+
+    /// The fill of one segment.
+    public struct Fill: Equatable {
+        /// T×2 positions: recorded values where tracked, the posterior mean elsewhere (held, when no fill).
+        public var positions: [Float]
+        /// Per frame, the standard deviation (nm) of the value given minus the true position.
+        public var uncertainty: [Float]
+        /// 1 where tracked.
+        public var tracked: [Float]
+        /// The model the fill used; nil when there was none (fewer than `minimumTracked` tracked frames, or no
+        /// positive-definite covariance).
+        public var model: FractionalNoise?
+        /// Mean uncertainty of the lost frames (0 when none was lost).
+        public var lostUncertainty: Double
+    }
+
+    /// The fill of `segment` (T×2, NaN where lost).
+    public func fill(_ segment: [Float], frames T: Int) -> Fill {
+        precondition(segment.count == 2 * T, "a segment holds T×2 values")
+        let held = HoldLostFrames<LiquidCell>.transform(["segment": segment], frames: T)
+        let tracked = held["tracked"]!
+        var out = Fill(
+            positions: held["segment"]!, uncertainty: [Float](repeating: SegmentBelief.unknown, count: T),
+            tracked: tracked, model: nil, lostUncertainty: 0)
+        let observed = tracked.map { $0 > 0 }
+        let n = observed.filter { $0 }.count
+        guard n >= SegmentBelief.minimumTracked, let noise = momentEstimate(segment, observed: observed) else {
+            return out
+        }
+        out.model = noise
+        let sd = Float(noise.noiseVariance.squareRoot())
+        guard n < T else {
+            out.uncertainty = [Float](repeating: sd, count: T)
+            return out
+        }
+        guard let conditioned = FractionalNoise.Conditioned(model: noise, observed: observed) else {
+            out.model = nil
+            return out
+        }
+        for axis in 0..<2 {
+            let values = (0..<T).map { observed[$0] ? Double(segment[2 * $0 + axis]) : 0 }
+            let mean = conditioned.mean(values)
+            for t in 0..<T where !observed[t] { out.positions[2 * t + axis] = Float(mean[t]) }
+        }
+        var lost = 0.0
+        for t in 0..<T {
+            if observed[t] {
+                out.uncertainty[t] = sd
+            } else {
+                let s = conditioned.variance[t].squareRoot()
+                out.uncertainty[t] = Float(s)
+                lost += s
+            }
+        }
+        out.lostUncertainty = lost / Double(T - n)
+        return out
+    }
+
+    /// (D, H, r) by the moments of lags 1 and 2 (type doc); nil when fewer than 2 pairs of either lag are tracked
+    /// or the increments vanish.
+    func momentEstimate(_ segment: [Float], observed: [Bool]) -> FractionalNoise? {
+        let T = observed.count
+        var sums = [0.0, 0.0]
+        var counts = [0, 0]
+        for lag in 1...2 {
+            for t in 0..<(T - lag) where observed[t] && observed[t + lag] {
+                for axis in 0..<2 {
+                    let d = Double(segment[2 * (t + lag) + axis]) - Double(segment[2 * t + axis])
+                    sums[lag - 1] += d * d
+                }
+                counts[lag - 1] += 2
+            }
+        }
+        guard counts[0] >= 4, counts[1] >= 4 else { return nil }
+        let v1 = sums[0] / Double(counts[0])
+        let v2 = sums[1] / Double(counts[1])
+        guard v1 > 0, v1.isFinite, v2.isFinite else { return nil }
+        let twoD = max((v2 - v1) / (pow(2, 2 * hurst) - 1), 1e-3 * v1)
+        let D = min(twoD, v1) / 2
+        let r = max((v1 - 2 * D) / 2, 1e-3 * D)
+        return FractionalNoise(diffusivity: D, hurst: hurst, noiseVariance: r)
+    }
+
+    /// The belief vector (`names(latentDimension:)`) of a fill.
+    public func features(of fill: Fill, frames T: Int) -> [Float] {
+        let L = model.config.latentDim
+        var mu = [Float](repeating: 0, count: L)
+        var logSD = [Float](repeating: 0, count: L)
+        if fill.model != nil, T == model.config.length {
+            let (m, lv) = model.encode(TrajectoryNormalization.normalize(fill.positions, length: T).normalized)
+            mu = m
+            logSD = lv.map { $0 / 2 }
+        }
+        let i = calibration.index
+        let doseMean = (Double(mu[i]) - calibration.intercept) / calibration.slope
+        let doseSD = exp(Double(logSD[i])) / abs(calibration.slope)
+        let noiseSD = fill.model.map { log10($0.noiseVariance.squareRoot() + 0.01) } ?? 0
+        let stepScale = fill.model.map { log10((2 * $0.diffusivity).squareRoot() + 0.01) } ?? 0
+        let lostSD = fill.model == nil ? 0 : log10(fill.lostUncertainty + 0.01)
+        let tail = [doseMean, doseSD, noiseSD, stepScale, lostSD].map { Float(max(-1e6, min(1e6, $0))) }
+        return (mu + logSD).map { $0.isFinite ? $0 : 0 } + tail
+    }
+
+    /// The belief vector of `segment` (T×2, NaN where lost).
+    public func features(_ segment: [Float], frames T: Int) -> [Float] {
+        features(of: fill(segment, frames: T), frames: T)
+    }
+}
+
+/// Fills the lost frames of a `LiquidCell`-like observation with their posterior mean under `SegmentBelief`'s
+/// fractional-noise model and adds what an agent needs to weigh them (beside `HoldLostFrames`, which holds the last
+/// position instead):
+///
+/// - `segment` (T×2, nm): recorded positions where tracked, the posterior mean where lost (held, as in
+///   `HoldLostFrames`, when fewer than `SegmentBelief.minimumTracked` frames are tracked);
+/// - `tracked` (T): 1 where detected;
+/// - `uncertainty` (T, nm): the standard deviation of each value minus the true position (√r where tracked, the
+///   posterior standard deviation where lost, `SegmentBelief.unknown` where no fill was possible);
+/// - `belief` (`SegmentBelief.names`): the encoder's posterior of the latent and the dose coordinate, and the fill's
+///   noise, step scale and lost-frame uncertainty.
+///
+/// Other keys are unchanged; every value is clipped to ±`HoldLostFrames.bound` and the space is bounded, as with
+/// `HoldLostFrames`, so Gymnasium's checker accepts it.
+public struct FillLostFrames<Base: Environment>: ObservationWrapper
+where Base.ObservationSpace == DictSpace, Base.Observation == [String: [Float]] {
+    public var base: Base
+    public let observationSpace: DictSpace
+    public let frames: Int
+    public let belief: SegmentBelief
+
+    /// Wraps `base`, whose observation must have a `segment` box of shape [T, 2] and none of the added keys.
+    public init(_ base: Base, belief: SegmentBelief) throws {
+        guard let segment = base.observationSpace.spaces["segment"], segment.shape.count == 2, segment.shape[1] == 2
+        else {
+            throw EnvironmentError.incompatibleSpaces("FillLostFrames needs a 'segment' observation of shape [T, 2]")
+        }
+        for key in ["tracked", "uncertainty", "belief"] where base.observationSpace.spaces[key] != nil {
+            throw EnvironmentError.incompatibleSpaces("the observation already has a '\(key)' key")
+        }
+        self.base = base
+        self.belief = belief
+        frames = segment.shape[0]
+        observationSpace = FillLostFrames.space(
+            base.observationSpace, frames: frames,
+            beliefCount: SegmentBelief.names(
+                latentDimension: belief.model.config.latentDim
+            ).count)
+    }
+
+    /// The wrapped space: `HoldLostFrames.space` plus `uncertainty` in [0, bound] and `belief` in ±bound.
+    public static func space(_ base: DictSpace, frames: Int, beliefCount: Int) -> DictSpace {
+        let bound = HoldLostFrames<Base>.bound
+        var spaces = HoldLostFrames<Base>.space(base, frames: frames).spaces
+        spaces["uncertainty"] = Box(shape: [frames], low: 0, high: bound)
+        spaces["belief"] = Box(shape: [beliefCount], low: -bound, high: bound)
+        return DictSpace(spaces)
+    }
+
+    public func observation(_ o: [String: [Float]]) -> [String: [Float]] {
+        FillLostFrames.transform(o, frames: frames, belief: belief)
+    }
+
+    /// The transformation itself (the C library applies it to every environment of a vector).
+    public static func transform(_ o: [String: [Float]], frames T: Int, belief: SegmentBelief) -> [String: [Float]] {
+        guard let segment = o["segment"], segment.count == 2 * T else { return o }
+        var out = HoldLostFrames<Base>.transform(o, frames: T)
+        let fill = belief.fill(segment, frames: T)
+        let bound = HoldLostFrames<Base>.bound
+        let clip = { (v: Float) -> Float in v.isFinite ? min(bound, max(-bound, v)) : 0 }
+        out["segment"] = fill.positions.map(clip)
+        out["uncertainty"] = fill.uncertainty.map(clip)
+        out["belief"] = belief.features(of: fill, frames: T).map(clip)
+        return out
+    }
+}
