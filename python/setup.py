@@ -52,7 +52,9 @@ class BundleBuild(build_py):
             shutil.copy2(LIBRARY, bundle / "libMicroscopeGymC.so")
             for spec in (ROOT / "Environments").glob("*.json"):
                 shutil.copy2(spec, bundle / "Environments" / spec.name)
-            for model in (ROOT / "Environments" / "models").glob("leonardo-*.h5"):
+            models = ROOT / "Environments" / "models"
+            # The LEONARDO models and the fill prior (fill_lost_frames=True reads it).
+            for model in [*models.glob("leonardo-*.h5"), *models.glob("fill-*.json")]:
                 shutil.copy2(model, bundle / "Environments" / "models" / model.name)
             print(f"microscope_gym: bundled {LIBRARY} and {ROOT / 'Environments'}")
         else:

@@ -8,14 +8,15 @@ import LeonardoSim
 /// The fill: per axis, y_t = m + B_H(t) + v_t with Var[B_H(t) − B_H(s)] = 2D·|t − s|^{2H} and v_t ~ N(0, r)
 /// (`FractionalNoise`). H is the population's typical Hurst exponent (the centre of the shipped fill prior, learned
 /// from the real train particles by `gym-runner fill learn-prior`); D and r come from the segment itself, by the
-/// method of moments on the mean squared increments of tracked frame pairs at lags 1 and 2, pooled over both axes:
-///
-///     v₁ = 2D + 2r,   v₂ = 2D·2^{2H} + 2r   ⇒   2D = (v₂ − v₁)/(2^{2H} − 1),   r = (v₁ − 2D)/2,
-///
-/// with D ≥ 10⁻³·v₁/2 and r ≥ 10⁻³·D (the noise share φ kept inside the fit's [10⁻³, 0.999]). Estimated per segment,
-/// they are in the segment's own units and frame interval, whatever the frame rate. Lost frames take the posterior
-/// mean given the tracked frames (universal kriging, the offset m unknown); the uncertainty of a lost frame is its
-/// posterior standard deviation, that of a tracked frame √r (the recorded value's error).
+/// variogram: the mean squared increment v_k of tracked frame pairs at lag k (both axes pooled) is 2D·k^{2H} + 2r,
+/// fitted by least squares over k = 1 … `maximumLag`, each lag weighted by its pairs over γ_k², γ the fitted variogram
+/// (iteratively reweighted; Matheron's estimator with Cressie's weights: Cressie, *Statistics for Spatial Data*, 1993,
+/// §2.4 and §2.6.2). A negative slope means no visible motion (all noise), a negative intercept no visible noise (the
+/// fit through the origin); then D ≥ 10⁻³·v₁/2 and r ≥ 10⁻³·D. Lags up to 16 matter: at a high frame rate and low dose
+/// the motion between neighbouring frames is buried in the noise, and only the longer lags show it. Estimated per
+/// segment, D and r are in the segment's own units and frame interval, whatever the frame rate. Lost frames take the
+/// posterior mean given the tracked frames (universal kriging, the offset m unknown); the uncertainty of a lost frame
+/// is its posterior standard deviation, that of a tracked frame √r (the recorded value's error).
 ///
 /// The belief: the encoder's posterior N(μ, diag σ²) of the filled segment, normalised as in training, and what it
 /// implies for the dose coordinate (the calibrated latent, `DoseCalibration`): log₁₀ dose rate (μ_d − b)/a and its
@@ -99,7 +100,7 @@ public struct SegmentBelief {
             tracked: tracked, model: nil, lostUncertainty: 0)
         let observed = tracked.map { $0 > 0 }
         let n = observed.filter { $0 }.count
-        guard n >= SegmentBelief.minimumTracked, let noise = momentEstimate(segment, observed: observed) else {
+        guard n >= SegmentBelief.minimumTracked, let noise = variogramEstimate(segment, observed: observed) else {
             return out
         }
         out.model = noise
@@ -131,28 +132,72 @@ public struct SegmentBelief {
         return out
     }
 
-    /// (D, H, r) by the moments of lags 1 and 2 (type doc); nil when fewer than 2 pairs of either lag are tracked
-    /// or the increments vanish.
-    func momentEstimate(_ segment: [Float], observed: [Bool]) -> FractionalNoise? {
+    /// Longest lag of the variogram fit.
+    public static let maximumLag = 16
+
+    /// Reweighting rounds of the variogram fit.
+    static let reweightingRounds = 3
+
+    /// (D, H, r) by a weighted least-squares fit of the variogram (type doc); nil when fewer than 3 lags have a
+    /// tracked pair with a non-zero increment.
+    func variogramEstimate(_ segment: [Float], observed: [Bool]) -> FractionalNoise? {
         let T = observed.count
-        var sums = [0.0, 0.0]
-        var counts = [0, 0]
-        for lag in 1...2 {
-            for t in 0..<(T - lag) where observed[t] && observed[t + lag] {
+        let K = min(SegmentBelief.maximumLag, T - 1)
+        guard K >= 1 else { return nil }
+        // The sample variogram: per lag k, x = k^{2H}, v = mean squared increment, n = pairs (both axes).
+        var x: [Double] = []
+        var v: [Double] = []
+        var n: [Double] = []
+        for k in 1...K {
+            var sum = 0.0
+            var count = 0
+            for t in 0..<(T - k) where observed[t] && observed[t + k] {
                 for axis in 0..<2 {
-                    let d = Double(segment[2 * (t + lag) + axis]) - Double(segment[2 * t + axis])
-                    sums[lag - 1] += d * d
+                    let d = Double(segment[2 * (t + k) + axis]) - Double(segment[2 * t + axis])
+                    sum += d * d
                 }
-                counts[lag - 1] += 2
+                count += 2
             }
+            guard count > 0, sum > 0, sum.isFinite else { continue }
+            x.append(pow(Double(k), 2 * hurst))
+            v.append(sum / Double(count))
+            n.append(Double(count))
         }
-        guard counts[0] >= 4, counts[1] >= 4 else { return nil }
-        let v1 = sums[0] / Double(counts[0])
-        let v2 = sums[1] / Double(counts[1])
-        guard v1 > 0, v1.isFinite, v2.isFinite else { return nil }
-        let twoD = max((v2 - v1) / (pow(2, 2 * hurst) - 1), 1e-3 * v1)
-        let D = min(twoD, v1) / 2
-        let r = max((v1 - 2 * D) / 2, 1e-3 * D)
+        guard v.count >= 3 else { return nil }
+        let v1 = v[0]
+        // Weighted least squares of v = a·x + b (a = 2D, b = 2r). Cressie's weights n/γ², γ the model's variogram
+        // (Var v_k ≈ 2γ_k²/n_k): the first round uses the sample values, later rounds the previous fit's, which
+        // removes the bias of weighting by the noisy sample values themselves.
+        var model = v
+        var a = 0.0
+        var b = 0.0
+        for _ in 0..<SegmentBelief.reweightingRounds {
+            var (sw, sx, sy, sxx, sxy) = (0.0, 0.0, 0.0, 0.0, 0.0)
+            for j in v.indices {
+                let w = n[j] / (model[j] * model[j])
+                sw += w
+                sx += w * x[j]
+                sy += w * v[j]
+                sxx += w * x[j] * x[j]
+                sxy += w * x[j] * v[j]
+            }
+            let det = sw * sxx - sx * sx
+            guard det > 0 else { return nil }
+            a = (sw * sxy - sx * sy) / det
+            b = (sy - a * sx) / sw
+            if a <= 0 {  // no motion visible: all noise
+                a = 0
+                b = sy / sw
+            }
+            if b < 0 {  // no noise visible: all motion, through the origin
+                a = sxy / sxx
+                b = 0
+            }
+            let floor = 1e-3 * v1
+            for j in v.indices { model[j] = max(a * x[j] + b, floor) }
+        }
+        let D = max(a / 2, 1e-3 * v1 / 2)
+        let r = max(b / 2, 1e-3 * D)
         return FractionalNoise(diffusivity: D, hurst: hurst, noiseVariance: r)
     }
 
