@@ -318,3 +318,65 @@ extension CLIErrorTests {
         try assertFails(["fill", "validate", "--no-decoder"], mentions: ["--no-decoder"])
     }
 }
+
+/// `gym-runner fill recording` scores the environment's fill against a recording's true positions.
+extension CLIErrorTests {
+    /// A recording-shaped file of random walks (step sd 3 per axis, noise sd 1, every third frame lost) at two dose
+    /// rates: the fill beats holding and linear interpolation in the table and the JSON; bad files are refused.
+    func testFillRecordingScoresTheFillAndRefusesBadFiles() throws {
+        let dir = workingDirectory.path
+        let (S, T) = (8, 64)
+        var rng = Xoshiro256StarStar(seed: 9)
+        var truth = [Float](repeating: 0, count: S * T * 2)
+        var observed = truth
+        for s in 0..<S {
+            var x = (0.0, 0.0)
+            for t in 0..<T {
+                x.0 += 3 * rng.normal()
+                x.1 += 3 * rng.normal()
+                let k = 2 * (s * T + t)
+                truth[k] = Float(x.0)
+                truth[k + 1] = Float(x.1)
+                let lost = t % 3 == 1
+                observed[k] = lost ? .nan : Float(x.0 + rng.normal())
+                observed[k + 1] = lost ? .nan : Float(x.1 + rng.normal())
+            }
+        }
+        let path = dir + "/rec.h5"
+        let f = try HDF5File.create(path)
+        try f.setAttribute("environment", "MixedSample-v0")
+        try f.write("observed", observed, shape: [S, T, 2])
+        try f.write("true_positions", truth, shape: [S, T, 2])
+        try f.write("dose_rate", (0..<S).map { $0 < 4 ? 2.0 : 10.0 }, shape: [S])
+        f.close()
+        let r = try run(["fill", "recording", "--recording", path, "--json", dir + "/fill.json"])
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertTrue(r.out.contains("8 segments, 8 with lost frames"), r.out)
+        struct Row: Decodable {
+            var doseRate: String
+            var segments: Int
+            var filledRMSE, heldRMSE, linearRMSE, lostShare: Double
+        }
+        let rows = try JSONDecoder().decode(
+            [Row].self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/fill.json")))
+        XCTAssertEqual(rows.map(\.doseRate), ["2", "10", "all"])
+        XCTAssertEqual(rows.map(\.segments), [4, 4, 8])
+        let all = try XCTUnwrap(rows.last)
+        XCTAssertEqual(all.lostShare, 21.0 / 64, accuracy: 1e-9)
+        XCTAssertLessThan(all.filledRMSE, all.heldRMSE)
+        XCTAssertLessThan(all.filledRMSE, all.linearRMSE)
+
+        try assertFails(["fill", "recording", "--recording", dir + "/missing.h5"], mentions: ["missing.h5"])
+        let bad = dir + "/bad.h5"
+        let g = try HDF5File.create(bad)
+        try g.setAttribute("environment", "MixedSample-v0")
+        try g.write("observed", observed, shape: [S, T, 2])
+        try g.write("true_positions", Array(truth.prefix(S * T)), shape: [S, T / 2, 2])
+        try g.write("dose_rate", [Double](repeating: 2, count: S), shape: [S])
+        g.close()
+        try assertFails(["fill", "recording", "--recording", bad], mentions: ["bad.h5", "shape"])
+        try assertFails(
+            ["fill", "recording", "--recording", path, "--env", "Nowhere-v9"], mentions: ["Nowhere-v9"])
+        try assertFails(["fill", "recording", "--recording", path, "--band-level", "1.5"], mentions: ["--band-level"])
+    }
+}

@@ -7,7 +7,7 @@ struct FillFamily: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fill",
         abstract: "Between the frames: complete lost or unrecorded frames by latent Monte Carlo on LEONARDO.",
-        subcommands: [FillTrajectories.self, FillValidate.self, FillLearnPrior.self],
+        subcommands: [FillTrajectories.self, FillValidate.self, FillLearnPrior.self, FillRecording.self],
         defaultSubcommand: FillTrajectories.self)
 }
 

@@ -179,7 +179,7 @@ public enum FillValidation {
     }
 
     /// Φ⁻¹(p) by bisection on erfc (only used for band multipliers).
-    static func normalQuantile(_ p: Double) -> Double {
+    public static func normalQuantile(_ p: Double) -> Double {
         var lo = -10.0
         var hi = 10.0
         for _ in 0..<80 {

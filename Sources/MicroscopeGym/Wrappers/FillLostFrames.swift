@@ -225,6 +225,61 @@ public struct SegmentBelief {
     public func features(_ segment: [Float], frames T: Int) -> [Float] {
         features(of: fill(segment, frames: T), frames: T)
     }
+
+    /// How a fill of one recorded segment compares with the true positions: sums over the lost coordinates.
+    public struct Score: Sendable {
+        /// Lost coordinates (two per lost frame).
+        public var lost = 0
+        /// Σ squared error of the fill, of holding the last tracked position, of linear interpolation.
+        public var filledSquaredError = 0.0
+        public var heldSquaredError = 0.0
+        public var linearSquaredError = 0.0
+        /// Lost coordinates inside the fill's central band of `level` (Gaussian: ±z·uncertainty).
+        public var covered = 0
+        /// Tracked coordinates, and those whose recorded value is within ±z·√r of the truth (the noise estimate's
+        /// calibration).
+        public var tracked = 0
+        public var trackedCovered = 0
+        /// Whether the fill had a model (otherwise it held the last position).
+        public var modelled = false
+
+        /// An empty score (zero sums).
+        public init() {}
+    }
+
+    /// The score of the fill of `segment` (T×2, NaN where lost) against `truth` (T×2); nil when no frame was lost
+    /// or none was tracked. `level` is the band's coverage (0.9: ±1.645 uncertainties).
+    public func score(_ segment: [Float], truth: [Float], frames T: Int, level: Double = 0.9) -> Score? {
+        precondition(segment.count == 2 * T && truth.count == 2 * T, "segment and truth hold T×2 values")
+        let observed = (0..<T).map { !segment[2 * $0].isNaN && !segment[2 * $0 + 1].isNaN }
+        guard observed.contains(true), observed.contains(false) else { return nil }
+        let z = FillValidation.normalQuantile(0.5 + level / 2)
+        let filled = fill(segment, frames: T)
+        let held = HoldLostFrames<LiquidCell>.transform(["segment": segment], frames: T)["segment"]!
+        var s = Score()
+        s.modelled = filled.model != nil
+        for axis in 0..<2 {
+            let y = (0..<T).map { observed[$0] ? Double(segment[2 * $0 + axis]) : 0 }
+            let linear = LocalLevelSmoother.linearInterpolation(y, observed: observed)
+            for t in 0..<T {
+                let truePosition = Double(truth[2 * t + axis])
+                let e = Double(filled.positions[2 * t + axis]) - truePosition
+                if observed[t] {
+                    s.tracked += 1
+                    if abs(e) < z * Double(filled.uncertainty[t]) { s.trackedCovered += 1 }
+                    continue
+                }
+                s.lost += 1
+                s.filledSquaredError += e * e
+                let h = Double(held[2 * t + axis]) - truePosition
+                s.heldSquaredError += h * h
+                let l = linear[t] - truePosition
+                s.linearSquaredError += l * l
+                if abs(e) < z * Double(filled.uncertainty[t]) { s.covered += 1 }
+            }
+        }
+        return s
+    }
 }
 
 /// Fills the lost frames of a `LiquidCell`-like observation with their posterior mean under `SegmentBelief`'s
