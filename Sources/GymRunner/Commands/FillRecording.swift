@@ -44,8 +44,10 @@ struct FillRecording: ParsableCommand {
                 t.heldSquaredError += s.heldSquaredError
                 t.linearSquaredError += s.linearSquaredError
                 t.covered += s.covered
+                t.banded += s.banded
                 t.tracked += s.tracked
                 t.trackedCovered += s.trackedCovered
+                t.trackedBanded += s.trackedBanded
             }
             return t
         }
@@ -122,8 +124,8 @@ struct FillRecording: ParsableCommand {
                 doseRate: name, segments: g.scores.count, lostShare: Double(t.lost) / Double(t.lost + t.tracked),
                 filledRMSE: rmse(t.filledSquaredError), heldRMSE: rmse(t.heldSquaredError),
                 linearRMSE: rmse(t.linearSquaredError), filledMinusLinear: [dl.mean, dl.halfWidth],
-                filledMinusHeld: [dh.mean, dh.halfWidth], lostCoverage: Double(t.covered) / Double(t.lost),
-                trackedCoverage: Double(t.trackedCovered) / Double(max(t.tracked, 1)),
+                filledMinusHeld: [dh.mean, dh.halfWidth], lostCoverage: Double(t.covered) / Double(max(t.banded, 1)),
+                trackedCoverage: Double(t.trackedCovered) / Double(max(t.trackedBanded, 1)),
                 unmodelled: g.scores.filter { !$0.modelled }.count)
         }
         var rows = groups.keys.sorted().map { row(String(format: "%g", $0), groups[$0]!) }

@@ -15,8 +15,11 @@ import LeonardoSim
 /// fit through the origin); then D ≥ 10⁻³·v₁/2 and r ≥ 10⁻³·D. Lags up to 16 matter: at a high frame rate and low dose
 /// the motion between neighbouring frames is buried in the noise, and only the longer lags show it. Estimated per
 /// segment, D and r are in the segment's own units and frame interval, whatever the frame rate. Lost frames take the
-/// posterior mean given the tracked frames (universal kriging, the offset m unknown); the uncertainty of a lost frame
-/// is its posterior standard deviation, that of a tracked frame √r (the recorded value's error).
+/// posterior mean given the tracked frames (universal kriging, the offset m unknown). The uncertainty of a tracked
+/// frame is √r (the recorded value's error), that of a lost frame √(σ²_post + r): the error of the fill against the
+/// value a tracker would have recorded there, the band `gym-runner fill validate` checks on the real test particles.
+/// (r also absorbs motion faster than fBm with the population's H can describe, so √σ²_post alone is too narrow:
+/// docs/between-frames.md, "In the environment".)
 ///
 /// The belief: the encoder's posterior N(μ, diag σ²) of the filled segment, normalised as in training, and what it
 /// implies for the dose coordinate (the calibrated latent, `DoseCalibration`): log₁₀ dose rate (μ_d − b)/a and its
@@ -79,7 +82,8 @@ public struct SegmentBelief {
     public struct Fill: Equatable {
         /// T×2 positions: recorded values where tracked, the posterior mean elsewhere (held, when no fill).
         public var positions: [Float]
-        /// Per frame, the standard deviation (nm) of the value given minus the true position.
+        /// Per frame, the standard deviation (nm) of the value's error: √r where tracked, √(σ²_post + r) where lost
+        /// (type doc), `SegmentBelief.unknown` without a fill.
         public var uncertainty: [Float]
         /// 1 where tracked.
         public var tracked: [Float]
@@ -123,7 +127,7 @@ public struct SegmentBelief {
             if observed[t] {
                 out.uncertainty[t] = sd
             } else {
-                let s = conditioned.variance[t].squareRoot()
+                let s = (conditioned.variance[t] + noise.noiseVariance).squareRoot()
                 out.uncertainty[t] = Float(s)
                 lost += s
             }
@@ -234,11 +238,14 @@ public struct SegmentBelief {
         public var filledSquaredError = 0.0
         public var heldSquaredError = 0.0
         public var linearSquaredError = 0.0
-        /// Lost coordinates inside the fill's central band of `level` (Gaussian: ±z·uncertainty).
+        /// Lost coordinates with a band (the fill had a model), and those inside its central band of `level`
+        /// (Gaussian: ±z·uncertainty).
+        public var banded = 0
         public var covered = 0
-        /// Tracked coordinates, and those whose recorded value is within ±z·√r of the truth (the noise estimate's
-        /// calibration).
+        /// Tracked coordinates; those of them with a band (the fill had a model), and those whose recorded value is
+        /// within ±z·√r of the truth (the noise estimate's calibration).
         public var tracked = 0
+        public var trackedBanded = 0
         public var trackedCovered = 0
         /// Whether the fill had a model (otherwise it held the last position).
         public var modelled = false
@@ -266,7 +273,10 @@ public struct SegmentBelief {
                 let e = Double(filled.positions[2 * t + axis]) - truePosition
                 if observed[t] {
                     s.tracked += 1
-                    if abs(e) < z * Double(filled.uncertainty[t]) { s.trackedCovered += 1 }
+                    if s.modelled {
+                        s.trackedBanded += 1
+                        if abs(e) < z * Double(filled.uncertainty[t]) { s.trackedCovered += 1 }
+                    }
                     continue
                 }
                 s.lost += 1
@@ -275,6 +285,8 @@ public struct SegmentBelief {
                 s.heldSquaredError += h * h
                 let l = linear[t] - truePosition
                 s.linearSquaredError += l * l
+                guard s.modelled else { continue }
+                s.banded += 1
                 if abs(e) < z * Double(filled.uncertainty[t]) { s.covered += 1 }
             }
         }
@@ -289,8 +301,8 @@ public struct SegmentBelief {
 /// - `segment` (T×2, nm): recorded positions where tracked, the posterior mean where lost (held, as in
 ///   `HoldLostFrames`, when fewer than `SegmentBelief.minimumTracked` frames are tracked);
 /// - `tracked` (T): 1 where detected;
-/// - `uncertainty` (T, nm): the standard deviation of each value minus the true position (√r where tracked, the
-///   posterior standard deviation where lost, `SegmentBelief.unknown` where no fill was possible);
+/// - `uncertainty` (T, nm): the standard deviation of each value's error (√r where tracked, √(σ²_post + r) where
+///   lost, `SegmentBelief.unknown` where no fill was possible; `SegmentBelief`);
 /// - `belief` (`SegmentBelief.names`): the encoder's posterior of the latent and the dose coordinate, and the fill's
 ///   noise, step scale and lost-frame uncertainty.
 ///
