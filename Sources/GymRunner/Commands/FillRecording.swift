@@ -139,8 +139,9 @@ struct FillRecording: ParsableCommand {
             print(
                 String(
                     format:
-                        "%11@  %8d  %4.0f%%   %6.2f / %6.2f / %6.2f          %+6.2f ± %.2f            %+6.2f ± %.2f      %5.1f%% / %5.1f%%           %d",
-                    r.doseRate, r.segments, 100 * r.lostShare, r.filledRMSE, r.heldRMSE, r.linearRMSE,
+                        "%@  %8d  %4.0f%%   %6.2f / %6.2f / %6.2f          %+6.2f ± %.2f            %+6.2f ± %.2f      %5.1f%% / %5.1f%%           %d",
+                    String(repeating: " ", count: max(0, 11 - r.doseRate.count)) + r.doseRate, r.segments,
+                    100 * r.lostShare, r.filledRMSE, r.heldRMSE, r.linearRMSE,
                     r.filledMinusLinear[0], r.filledMinusLinear[1], r.filledMinusHeld[0], r.filledMinusHeld[1],
                     100 * r.lostCoverage, 100 * r.trackedCoverage, r.unmodelled))
         }
