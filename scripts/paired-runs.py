@@ -4,8 +4,8 @@
 usage: python3 scripts/paired-runs.py BASE_RUN OTHER_RUN [BASE_RUN OTHER_RUN ...]
 
 Each argument is a `gym-runner train` run folder. Runs trained with the same --seed and --test-episodes are tested on
-the same episode seeds (1,000,000 + i), so their per-episode returns (summary.json: dqn.returns, the policy selected
-on the validation seeds; dqn_final.returns, the last one) pair up. Prints, per pair, each run's mean return, its
+the same episode seeds (1,000,000 + i), so their per-episode returns (summary.json: AGENT.returns, the policy selected
+on the validation seeds; AGENT_final.returns, the last one) pair up. Prints, per pair, each run's mean return, its
 paired difference from the best fixed setting and OTHER - BASE, each with a 95 % Student-t interval, then the
 difference of the per-seed means over the pairs (a t interval over seeds). Standard library only.
 """
@@ -55,22 +55,23 @@ def main(argv):
     seed_differences = []
     for base_run, other_run in zip(argv[0::2], argv[1::2]):
         base, other = load(base_run), load(other_run)
-        if base["test_seeds"] != other["test_seeds"]:
-            sys.exit(f"paired-runs: {base_run} and {other_run} were tested on different seeds; train them with the "
+        if base["test_seeds"] != other["test_seeds"] or base["agent"] != other["agent"]:
+            sys.exit(f"paired-runs: {base_run} and {other_run} are not paired; train the same --agent with the "
                      "same --seed and --test-episodes")
         fixed = base["best_fixed"]["returns"]
         print(f"{base_run} vs {other_run} ({len(fixed)} test episodes, best fixed "
               f"{base['best_fixed_setting']['dose_rate']:g} e/Å²/s at {base['best_fixed_setting']['frame_rate']:g} "
               f"frames/s: {sum(fixed) / len(fixed):.2f})")
-        for key in ("dqn", "dqn_final"):
+        agent = base["agent"]
+        for key in (agent, f"{agent}_final"):
             b, o = base[key]["returns"], other[key]["returns"]
-            rows = [("base", b), ("other", o)]
-            text = "  ".join(
-                f"{name} {sum(r) / len(r):6.2f} (− fixed {interval([x - y for x, y in zip(r, fixed)])[0]:+.2f} ± "
-                f"{interval([x - y for x, y in zip(r, fixed)])[1]:.2f})" for name, r in rows)
+            parts = []
+            for name, r in (("base", b), ("other", o)):
+                m, h = interval([x - y for x, y in zip(r, fixed)])
+                parts.append(f"{name} {sum(r) / len(r):6.2f} (− fixed {m:+.2f} ± {h:.2f})")
             d = interval([x - y for x, y in zip(o, b)])
-            print(f"  {key:9s} {text}  other − base {d[0]:+.2f} ± {d[1]:.2f}")
-            if key == "dqn":
+            print(f"  {key:9s} {'  '.join(parts)}  other − base {d[0]:+.2f} ± {d[1]:.2f}")
+            if key == agent:
                 seed_differences.append(sum(o) / len(o) - sum(b) / len(b))
     if len(seed_differences) > 1:
         m, h = interval(seed_differences)
