@@ -51,6 +51,12 @@ public func mg_policy_load(
                 "\(file): a recurrent (rdqn) policy carries memory across steps and needs episode boundaries, which "
                     + "mg_policy_act does not have; evaluate it with gym-runner evaluate")
         }
+        guard !((agent as? PPOAgent)?.hyper.continuousActions ?? false) else {
+            throw CallError(
+                .specError,
+                "\(file): a continuous PPO policy chooses settings between the grid's, which mg_policy_act (a grid "
+                    + "action) cannot return; evaluate it with gym-runner evaluate")
+        }
         guard !view.revealsHiddenState else {
             throw CallError(
                 .specError,

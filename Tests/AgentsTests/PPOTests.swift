@@ -97,6 +97,166 @@ final class PPOTests: XCTestCase {
         XCTAssertLessThan(checked, B * K, "some samples are clipped")
     }
 
+    /// The Gaussian surrogate's gradients with respect to the means and the shared log standard deviations, against
+    /// central differences, with clipped and unclipped samples.
+    func testGaussianSurrogateGradientMatchesFiniteDifferences() {
+        var rng = Xoshiro256StarStar(seed: 8)
+        let B = 8
+        let D = 2
+        var means = (0..<(B * D)).map { _ in Float(0.5 * rng.normal()) }
+        let logStd = [-0.3, 0.2]
+        let samples = (0..<(B * D)).map { i in Double(means[i]) + 0.8 * rng.normal() }
+        let adv = (0..<B).map { _ in rng.normal() }
+        // Old log-probabilities near the current ones, so that some ratios fall inside 1 ± ε and some outside.
+        let old = (0..<B).map { i in
+            (0..<D).reduce(0.0) {
+                $0
+                    + PPOAgent.gaussianLogDensity(
+                        samples[i * D + $1], mean: Double(means[i * D + $1]), logStd: logStd[$1])
+            } + 0.4 * rng.normal()
+        }
+        func loss(_ m: [Float], _ ls: [Double]) -> Double {
+            var scratch = [Float](repeating: 0, count: B * D)
+            var dls = [0.0, 0.0]
+            return PPOAgent.gaussianClippedSurrogate(
+                means: m, count: B, dimensions: D, logStd: ls, samples: samples, oldLogProbs: old, advantages: adv,
+                clip: 0.2, dMeans: &scratch, dLogStd: &dls)
+        }
+        var dMeans = [Float](repeating: 0, count: B * D)
+        var dLogStd = [0.0, 0.0]
+        _ = PPOAgent.gaussianClippedSurrogate(
+            means: means, count: B, dimensions: D, logStd: logStd, samples: samples, oldLogProbs: old,
+            advantages: adv, clip: 0.2, dMeans: &dMeans, dLogStd: &dLogStd)
+        var nonZero = 0
+        for i in 0..<(B * D) {
+            let h: Float = 1e-3
+            let o = means[i]
+            means[i] = o + h
+            let up = loss(means, logStd)
+            means[i] = o - h
+            let dn = loss(means, logStd)
+            means[i] = o
+            let numeric = (up - dn) / Double(2 * h)
+            XCTAssertEqual(Double(dMeans[i]), numeric, accuracy: 2e-3 * max(1, abs(numeric)), "mean \(i)")
+            if dMeans[i] != 0 { nonZero += 1 }
+        }
+        XCTAssertGreaterThan(nonZero, 0, "some samples are unclipped")
+        XCTAssertLessThan(nonZero, B * D, "some samples are clipped")
+        for k in 0..<D {
+            let h = 1e-5
+            var up = logStd
+            up[k] += h
+            var dn = logStd
+            dn[k] -= h
+            let numeric = (loss(means, up) - loss(means, dn)) / (2 * h)
+            XCTAssertEqual(dLogStd[k], numeric, accuracy: 1e-5 * max(1, abs(numeric)), "log std \(k)")
+        }
+        // The log density itself against the closed form.
+        XCTAssertEqual(
+            PPOAgent.gaussianLogDensity(1.5, mean: 0.5, logStd: log(2)), -0.125 - log(2) - 0.5 * log(2 * Double.pi),
+            accuracy: 1e-12)
+    }
+
+    /// Continuous PPO on a one-step task whose reward is highest at one setting: after training, the greedy setting
+    /// (the Gaussian's mean) lies near it, and the policy's spread has shrunk.
+    func testContinuousPPOFindsTheBestSetting() throws {
+        var h = smallPPO(total: 8_192)
+        h.continuousActions = true
+        h.environments = 8
+        h.rolloutSteps = 256
+        h.minibatches = 4
+        h.gamma = 0
+        h.entropyCoefficient = 0
+        let grid: [(doseRate: Double, frameRate: Double)] = [(1, 3), (1, 30), (100, 3), (100, 30)]
+        let agent = try PPOAgent(
+            observationSize: 2, actionCount: 4, hyper: h, seed: 3, settingRanges: [1, 100, 3, 30], grid: grid)
+        // Best at 10 e⁻/Å²/s (the log middle of 1…100) and 6 frames/s; reward −(Δ log₁₀)².
+        let target = (log10(10.0), log10(6.0))
+        var rng = Xoshiro256StarStar(seed: 11)
+        func observation() -> [Float] { [Float(rng.normal()), 1] }
+        var obs = (0..<8).map { _ in observation() }
+        for _ in 0..<(8_192 / 8) {
+            let chosen = agent.act(batch: obs, explore: true)
+            let rewards = chosen.map {
+                -pow(log10($0.doseRate) - target.0, 2) - pow(log10($0.frameRate) - target.1, 2) * 4
+            }
+            let next = (0..<8).map { _ in observation() }
+            _ = agent.observe(
+                batch: obs, rewards: rewards, terminated: [Bool](repeating: true, count: 8),
+                done: [Bool](repeating: true, count: 8), nextObservations: next, actions: chosen.map(\.action))
+            obs = next
+        }
+        let s = try XCTUnwrap(agent.setting([0, 1], explore: false))
+        XCTAssertEqual(log10(s.doseRate), target.0, accuracy: 0.12, "dose rate \(s.doseRate)")
+        XCTAssertEqual(log10(s.frameRate), target.1, accuracy: 0.08, "frame rate \(s.frameRate)")
+        let logStd = agent.network.parameters.value(agent.network.parameters.ref(named: "log_std")!)
+        XCTAssertLessThan(logStd[0], -0.5, "the spread shrinks as the mean settles")
+        // act() returns the grid action nearest to the setting in log coordinates: (1, 3) for (10, 6) here.
+        XCTAssertEqual(agent.nearestAction((doseRate: 2, frameRate: 4)), 0)
+        XCTAssertEqual(agent.nearestAction((doseRate: 50, frameRate: 20)), 3)
+        // The policy file keeps the ranges, the grid and log σ: the loaded policy chooses the same settings.
+        let path = NSTemporaryDirectory() + "ppo-continuous-\(UUID().uuidString).h5"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try agent.save(to: path)
+        let loaded = try PPOAgent.load(path)
+        XCTAssertEqual(loaded.hyper, agent.hyper)
+        XCTAssertEqual(loaded.grid, agent.grid)
+        for x in [-1.0, 0, 0.7] {
+            let a = try XCTUnwrap(agent.setting([Float(x), 1], explore: false))
+            let b = try XCTUnwrap(loaded.setting([Float(x), 1], explore: false))
+            XCTAssertEqual(a.doseRate, b.doseRate)
+            XCTAssertEqual(a.frameRate, b.frameRate)
+        }
+    }
+
+    /// A continuous policy's evaluation applies its own setting (between the grid's), and a recording holds it.
+    func testEvaluationAppliesAContinuousAgentsSetting() throws {
+        let cell = try tinyLiquidCell()
+        var h = PPOHyperparameters()
+        (h.rolloutSteps, h.minibatches, h.hiddenSizes, h.continuousActions) = (32, 2, [8], true)
+        var agent = try PPOAgent(
+            observationSize: Evaluation.observationSize, actionCount: cell.actionSpace.n, hyper: h, seed: 4,
+            settingRanges: cell.spec.doseRateRange + cell.spec.frameRateRange,
+            grid: (0..<cell.actionSpace.n).map { cell.setting(for: $0) })
+        var recording: EpisodeRecording? = EpisodeRecording(environment: cell, agent: "ppo")
+        _ = try Evaluation.run(&agent, environment: cell, seeds: [3_000_000], recording: &recording)
+        let r = try XCTUnwrap(recording)
+        XCTAssertFalse(r.doseRate.isEmpty)
+        let onGrid = Set(cell.spec.doseRates)
+        XCTAssertTrue(r.doseRate.contains { !onGrid.contains($0) }, "settings between the grid's: \(r.doseRate)")
+        for d in r.doseRate {
+            XCTAssertTrue(d >= cell.spec.doseRateRange[0] && d <= cell.spec.doseRateRange[1])
+        }
+    }
+
+    func testRefusesAContinuousAgentWithoutRangesAndVectorRolloutsThatDoNotDivide() {
+        var h = PPOHyperparameters()
+        h.continuousActions = true
+        XCTAssertThrowsError(try PPOAgent(observationSize: 3, actionCount: 2, hyper: h, seed: 1)) {
+            XCTAssertTrue("\($0)".contains("ranges"), "\($0)")
+        }
+        h = PPOHyperparameters()
+        h.environments = 3
+        XCTAssertThrowsError(try PPOAgent(observationSize: 3, actionCount: 2, hyper: h, seed: 1)) {
+            XCTAssertTrue("\($0)".contains("multiple of --ppo-envs"), "\($0)")
+        }
+    }
+
+    /// Hyper-parameters written before the vector and continuous fields existed decode as one discrete environment.
+    func testOldHyperparametersDecodeAsOneDiscreteEnvironment() throws {
+        var h = PPOHyperparameters()
+        h.environments = 8
+        h.continuousActions = true
+        var object = try XCTUnwrap(
+            JSONSerialization.jsonObject(with: try JSONEncoder().encode(h)) as? [String: Any])
+        for key in ["environments", "continuousActions", "initialLogStd"] { object.removeValue(forKey: key) }
+        let old = try JSONDecoder().decode(
+            PPOHyperparameters.self, from: try JSONSerialization.data(withJSONObject: object))
+        XCTAssertEqual(old.environments, 1)
+        XCTAssertFalse(old.continuousActions)
+        XCTAssertEqual(old.rolloutSteps, h.rolloutSteps)
+    }
+
     func testLearnsTheChain() throws {
         var agent = try PPOAgent(observationSize: 7, actionCount: 2, hyper: smallPPO(total: 6_000), seed: 2)
         XCTAssertNil(try greedySteps(&agent), "an untrained network should not already solve the chain")

@@ -172,7 +172,10 @@ final class TrainingSessionTests: XCTestCase {
                         observationSize: Evaluation.observationSize, actionCount: cell.actionSpace.n, hyper: ppo,
                         seed: 5)
                 }
-            )
+            ),
+            // The vector loop: its checkpoint also holds every environment's state, taken at any vector step.
+            ("ppo, 4 environments", { try self.vectorPPO(ppo, cell: cell, continuous: false) }),
+            ("ppo, 4 environments, continuous", { try self.vectorPPO(ppo, cell: cell, continuous: true) })
         ]
         for (name, make) in agents {
             var schedule = TrainingSchedule(steps: 90, seed: 5)
@@ -205,6 +208,39 @@ final class TrainingSessionTests: XCTestCase {
             XCTAssertEqual(
                 try Data(contentsOf: URL(fileURLWithPath: a)), try Data(contentsOf: URL(fileURLWithPath: b)), name)
         }
+    }
+
+    func vectorPPO(_ base: PPOHyperparameters, cell: LiquidCell, continuous: Bool) throws -> PPOAgent {
+        var h = base
+        h.environments = 4
+        h.continuousActions = continuous
+        return try PPOAgent(
+            observationSize: Evaluation.observationSize, actionCount: cell.actionSpace.n, hyper: h, seed: 5,
+            settingRanges: cell.spec.doseRateRange + cell.spec.frameRateRange,
+            grid: (0..<cell.actionSpace.n).map { cell.setting(for: $0) })
+    }
+
+    /// The vector loop seeds training episode k with the schedule's k-th seed: with one environment and the same
+    /// agent it writes the same progress as the one-environment loop would see episodes (same seeds, same count), and
+    /// with four environments every episode seed is used once.
+    func testTheVectorLoopRunsEveryTrainingEpisodeOnItsOwnSeed() throws {
+        let cell = try tinyCell()
+        var h = PPOHyperparameters()
+        (h.rolloutSteps, h.minibatches, h.hiddenSizes, h.totalSteps) = (32, 2, [16], 200)
+        let agent = try vectorPPO(h, cell: cell, continuous: false)
+        var schedule = TrainingSchedule(steps: 200, seed: 9)
+        schedule.evaluateEvery = 1000
+        schedule.validationSeeds = [3_000_000]
+        let session = try TrainingSession(agent: agent, environment: cell, schedule: schedule, folder: nil)
+        XCTAssertTrue(try session.run())
+        XCTAssertEqual(session.step, 200, "200 is a multiple of 4: no overshoot")
+        let episodes = session.records.filter { $0.kind == .episode }
+        XCTAssertGreaterThan(episodes.count, 4)
+        XCTAssertEqual(episodes.map(\.episode), Array(1...episodes.count))
+        // The steps of the finished episodes and the unfinished ones add up to the session's steps.
+        XCTAssertLessThanOrEqual(episodes.reduce(0) { $0 + $1.length }, 200)
+        XCTAssertGreaterThan(episodes.reduce(0) { $0 + $1.length }, 200 - 4 * 40)
+        XCTAssertEqual(agent.updates, 200 / 32)
     }
 
     func testRefusesAnEmptySchedule() throws {

@@ -33,7 +33,44 @@ public struct PPOHyperparameters: Codable, Equatable, Sendable {
     public var hiddenSizes = [64, 64]
     /// Total training steps (sets the annealing of the learning rate).
     public var totalSteps = 20_000
+    /// Environments stepped together (one batched decoder call per step); `rolloutSteps` counts the steps of all of
+    /// them, `rolloutSteps / environments` each, and must be a multiple of this.
+    public var environments = 1
+    /// A Gaussian policy over (log₁₀ dose rate, log₁₀ frame rate) inside the spec's continuous ranges (CleanRL's
+    /// `ppo_continuous_action.py`: state-independent log standard deviations, the sample clipped to the range by the
+    /// environment) instead of one logit per grid setting.
+    public var continuousActions = false
+    /// The Gaussian's initial log standard deviation, in units of half the range (CleanRL 0: σ = half the range).
+    public var initialLogStd: Float = 0
     public init() {}
+
+    /// Decodes hyper-parameters, taking each missing field as the value that files written before it existed meant
+    /// (one environment, discrete actions), so older policy files and checkpoints still load.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = PPOHyperparameters()
+        func get<T: Decodable>(_ key: CodingKeys, _ fallback: T) throws -> T {
+            try c.decodeIfPresent(T.self, forKey: key) ?? fallback
+        }
+        learningRate = try get(.learningRate, d.learningRate)
+        annealLearningRate = try get(.annealLearningRate, d.annealLearningRate)
+        rolloutSteps = try get(.rolloutSteps, d.rolloutSteps)
+        gamma = try get(.gamma, d.gamma)
+        gaeLambda = try get(.gaeLambda, d.gaeLambda)
+        minibatches = try get(.minibatches, d.minibatches)
+        updateEpochs = try get(.updateEpochs, d.updateEpochs)
+        clipCoefficient = try get(.clipCoefficient, d.clipCoefficient)
+        clipValueLoss = try get(.clipValueLoss, d.clipValueLoss)
+        entropyCoefficient = try get(.entropyCoefficient, d.entropyCoefficient)
+        valueCoefficient = try get(.valueCoefficient, d.valueCoefficient)
+        maxGradNorm = try get(.maxGradNorm, d.maxGradNorm)
+        normalizeAdvantages = try get(.normalizeAdvantages, d.normalizeAdvantages)
+        hiddenSizes = try get(.hiddenSizes, d.hiddenSizes)
+        totalSteps = try get(.totalSteps, d.totalSteps)
+        environments = try get(.environments, 1)
+        continuousActions = try get(.continuousActions, false)
+        initialLogStd = try get(.initialLogStd, d.initialLogStd)
+    }
 
     /// Checks every value; the error names the field.
     public func validate() throws {
@@ -54,65 +91,180 @@ public struct PPOHyperparameters: Codable, Equatable, Sendable {
             !hiddenSizes.isEmpty && hiddenSizes.count <= 16 && hiddenSizes.allSatisfy { $0 >= 1 && $0 <= 65_536 },
             "hidden-sizes", "must be 1 … 16 layers of 1 … 65,536 units")
         try need(totalSteps >= 1, "total-steps", "must be positive")
+        try need(environments >= 1 && environments <= 4096, "envs", "is \(environments); it must lie in 1 … 4096")
+        try need(
+            rolloutSteps % environments == 0, "rollout-steps",
+            "is \(rolloutSteps); it must be a multiple of --ppo-envs (\(environments))")
+        try need(
+            minibatches <= rolloutSteps / max(environments, 1) * environments, "minibatches",
+            "must not exceed rollout-steps")
+        try need(initialLogStd >= -10 && initialLogStd <= 2, "initial-log-std", "must lie in [-10, 2]")
     }
 }
 
-/// PPO for `Discrete` actions on vector observations. Acting samples from the policy's softmax (`explore`) or takes
-/// its most probable action; `observe` fills the rollout, and a full rollout is learned from at once. Observations
-/// are standardised with statistics of the first rollout, then frozen (as DQN's before learning starts).
+/// The state of the environments a vector rollout runs in, kept in the agent's checkpoint so that a resumed session
+/// continues exactly: each copy's `LiquidCellState` (encoded), its current observation as the agent sees it, the
+/// index of the training episode it is in, and that episode's return and length so far.
+public struct VectorRolloutState: Equatable, Sendable {
+    public var states: [[UInt8]]
+    public var observations: [[Float]]
+    public var episodeIndices: [Int]
+    public var returns: [Double]
+    public var lengths: [Int]
+    /// The index of the next training episode to start.
+    public var nextEpisode: Int
+    public init(
+        states: [[UInt8]], observations: [[Float]], episodeIndices: [Int], returns: [Double], lengths: [Int],
+        nextEpisode: Int
+    ) {
+        (self.states, self.observations, self.episodeIndices) = (states, observations, episodeIndices)
+        (self.returns, self.lengths, self.nextEpisode) = (returns, lengths, nextEpisode)
+    }
+}
+
+/// PPO on vector observations, with one logit per `Discrete` action or (`continuousActions`) a Gaussian policy over
+/// the continuous setting (log₁₀ dose rate, log₁₀ frame rate). Acting samples from the policy (`explore`) or takes
+/// its most probable action (the Gaussian's mean); `observe` (one environment) or `observe(batch:)` (a vector
+/// rollout, `hyper.environments` at a time) fills the rollout, and a full rollout is learned from at once.
+/// Observations are standardised with statistics of the first rollout, then frozen (as DQN's before learning
+/// starts).
 public final class PPOAgent: ResumableAgent {
     public let name = "ppo"
     public let hyper: PPOHyperparameters
     public let observationSize: Int, actionCount: Int
-    /// The actor–critic: outputs actionCount logits, then the value.
+    /// Continuous agents: the setting ranges [dose min, dose max, frame min, frame max] (e⁻/Å²/s, frames/s).
+    public let settingRanges: [Double]
+    /// Continuous agents: the environment's grid, (dose rate, frame rate) of each discrete action in turn.
+    public let grid: [Double]
+    /// Outputs of the policy head: actionCount logits, or 2 Gaussian means (in units of half the log range, centred).
+    public let policyOutputs: Int
+    /// The actor–critic: the policy outputs, then the value; continuous agents also hold `log_std` (2 values).
     public let network: MLP
+    let logStd: ParameterRef?
     let optimizer: Adam
     public private(set) var normalizer: ObservationNormalizer
     public private(set) var step = 0
     public private(set) var updates = 0
     var rng: Xoshiro256StarStar
-    // The rollout: raw observations, actions, log-probabilities and values when acting, rewards, terminations, episode
-    // ends, and the raw next observation where the rollout or an episode is cut without termination (GAE bootstraps
-    // from its value there).
-    var observations: [Float], actions: [Int32], logProbs: [Float], values: [Float], rewards: [Float]
-    var terminated: [Bool], episodeEnds: [Bool], nextObservations: [Float]
+    /// The environments of a vector rollout, set by the training session before each checkpoint (nil otherwise).
+    public var vectorState: VectorRolloutState?
+    // The rollout, row t·N + e for step t of environment e: raw observations, actions (discrete) or Gaussian samples
+    // (continuous, 2 a row), log-probabilities and values when acting, rewards, terminations, episode ends, and the
+    // raw next observation where the rollout or an episode is cut without termination (GAE bootstraps there).
+    var observations: [Float], actions: [Int32], samples: [Float], logProbs: [Float], values: [Float]
+    var rewards: [Float], terminated: [Bool], episodeEnds: [Bool], nextObservations: [Float]
     var filled = 0
-    // What `act` saw for the transition `observe` will receive.
-    var lastLogProb: Float = 0, lastValue: Float = 0
-    // Scratch: one observation, a minibatch's inputs, logits and their gradients, output gradients, log-probabilities.
+    // What `act` saw for the transitions `observe` will receive (one per environment).
+    var lastLogProbs: [Float], lastValues: [Float], lastSamples: [Float]
+    // Scratch: observations, a minibatch's inputs, logits and their gradients, output gradients, log-probabilities.
     let input: FloatBuffer, minibatch: FloatBuffer, logits: FloatBuffer, dLogits: FloatBuffer, dOut: FloatBuffer
     let logpScratch: UnsafeMutablePointer<Double>
 
-    public init(observationSize: Int, actionCount: Int, hyper: PPOHyperparameters = PPOHyperparameters(), seed: UInt64)
-        throws
-    {
+    /// - Parameters:
+    ///   - settingRanges: for continuous agents, [dose rate min, max, frame rate min, max] of the spec.
+    ///   - grid: for continuous agents, the (dose rate, frame rate) of each of the `actionCount` grid actions.
+    public init(
+        observationSize: Int, actionCount: Int, hyper: PPOHyperparameters = PPOHyperparameters(), seed: UInt64,
+        settingRanges: [Double] = [], grid: [(doseRate: Double, frameRate: Double)] = []
+    ) throws {
         try hyper.validate()
         guard observationSize >= 1, actionCount >= 2 else {
             throw AgentError.incompatible("PPO needs observations and at least 2 actions")
         }
+        if hyper.continuousActions {
+            guard settingRanges.count == 4, settingRanges.allSatisfy({ $0 > 0 && $0.isFinite }),
+                settingRanges[0] < settingRanges[1], settingRanges[2] < settingRanges[3]
+            else {
+                throw AgentError.incompatible(
+                    "continuous PPO needs positive dose-rate and frame-rate ranges, got \(settingRanges)")
+            }
+            guard grid.count == actionCount, grid.allSatisfy({ $0.doseRate > 0 && $0.frameRate > 0 }) else {
+                throw AgentError.incompatible(
+                    "continuous PPO needs the \(actionCount) grid settings, got \(grid.count)")
+            }
+        }
         self.hyper = hyper
         self.observationSize = observationSize
         self.actionCount = actionCount
-        network = MLP(sizes: [observationSize] + hyper.hiddenSizes + [actionCount + 1], seed: seed)
+        self.settingRanges = hyper.continuousActions ? settingRanges : []
+        self.grid = hyper.continuousActions ? grid.flatMap { [$0.doseRate, $0.frameRate] } : []
+        policyOutputs = hyper.continuousActions ? 2 : actionCount
+        network = MLP(
+            sizes: [observationSize] + hyper.hiddenSizes + [policyOutputs + 1], seed: seed,
+            extra: hyper.continuousActions ? [("log_std", 2, hyper.initialLogStd)] : [])
+        logStd = network.parameters.ref(named: "log_std")
         optimizer = Adam(network.parameters, learningRate: hyper.learningRate)
         normalizer = ObservationNormalizer(dimension: observationSize)
         rng = Xoshiro256StarStar(seed: seed ^ 0x9090)
         let n = hyper.rolloutSteps
+        let N = hyper.environments
         observations = [Float](repeating: 0, count: n * observationSize)
         actions = [Int32](repeating: 0, count: n)
+        samples = [Float](repeating: 0, count: hyper.continuousActions ? 2 * n : 0)
         logProbs = [Float](repeating: 0, count: n)
         values = logProbs
         rewards = logProbs
         nextObservations = observations
         terminated = [Bool](repeating: false, count: n)
         episodeEnds = terminated
+        lastLogProbs = [Float](repeating: 0, count: N)
+        lastValues = lastLogProbs
+        lastSamples = [Float](repeating: 0, count: 2 * N)
         let size = n / hyper.minibatches
-        input = FloatBuffer(count: observationSize)
+        input = FloatBuffer(count: max(N, size) * observationSize)
         minibatch = FloatBuffer(count: size * observationSize)
-        logits = FloatBuffer(count: size * actionCount)
-        dLogits = FloatBuffer(count: size * actionCount)
-        dOut = FloatBuffer(count: size * (actionCount + 1))
-        logpScratch = .allocate(capacity: actionCount)
+        logits = FloatBuffer(count: size * policyOutputs)
+        dLogits = FloatBuffer(count: size * policyOutputs)
+        dOut = FloatBuffer(count: size * (policyOutputs + 1))
+        logpScratch = .allocate(capacity: max(actionCount, 2))
+    }
+
+    /// True when training needs the vector loop (`TrainingSession` switches to it): several environments, or
+    /// continuous actions (which the one-environment `Agent` loop cannot apply).
+    public var needsVectorRollout: Bool { hyper.environments > 1 || hyper.continuousActions }
+
+    /// The network's outputs for `rows` observations in `input` (normalised into it), acting on each: chooses and
+    /// remembers row r's action (`actions[r]` for discrete agents, the sample in `lastSamples` for continuous ones),
+    /// log-probability and value.
+    func choose(rows: Int, explore: Bool, into chosen: inout [Int]) {
+        let out = network.forward(input.pointer, rows: rows)
+        let O = policyOutputs + 1
+        for r in 0..<rows {
+            let row = out + r * O
+            if hyper.continuousActions {
+                var logp = 0.0
+                for k in 0..<2 {
+                    let mu = Double(row[k])
+                    let ls = Double(network.parameters.value(logStd!)[k])
+                    let u = explore ? mu + Foundation.exp(ls) * rng.normal() : mu
+                    lastSamples[2 * r + k] = Float(u)
+                    logp += PPOAgent.gaussianLogDensity(Double(Float(u)), mean: mu, logStd: ls)
+                }
+                lastLogProbs[r] = Float(logp)
+                chosen[r] = -1
+            } else {
+                PPOAgent.logSoftmax(row, count: actionCount, into: logpScratch)
+                var action = 0
+                if explore {
+                    // Inverse-CDF sampling with the agent's own generator.
+                    let u = rng.uniform()
+                    var acc = 0.0
+                    action = actionCount - 1
+                    for a in 0..<actionCount {
+                        acc += Foundation.exp(logpScratch[a])
+                        if u < acc {
+                            action = a
+                            break
+                        }
+                    }
+                } else {
+                    for a in 1..<actionCount where row[a] > row[action] { action = a }
+                }
+                lastLogProbs[r] = Float(logpScratch[action])
+                chosen[r] = action
+            }
+            lastValues[r] = row[policyOutputs]
+        }
     }
 
     public func act(_ observation: [Float], explore: Bool) -> Int {
@@ -120,46 +272,113 @@ public final class PPOAgent: ResumableAgent {
             observation.count == observationSize,
             "observation has \(observation.count) values, the network expects \(observationSize)")
         normalizer.apply(observation, into: input.pointer)
-        let out = network.forward(input.pointer, rows: 1)
-        let logp = logpScratch
-        PPOAgent.logSoftmax(out, count: actionCount, into: logp)
-        let action: Int
-        if explore {
-            // Inverse-CDF sampling with the agent's own generator.
-            let u = rng.uniform()
-            var acc = 0.0
-            var chosen = actionCount - 1
-            for a in 0..<actionCount {
-                acc += Foundation.exp(logp[a])
-                if u < acc {
-                    chosen = a
-                    break
-                }
-            }
-            action = chosen
-        } else {
-            var best = 0
-            for a in 1..<actionCount where out[a] > out[best] { best = a }
-            action = best
+        var chosen = [0]
+        choose(rows: 1, explore: explore, into: &chosen)
+        if hyper.continuousActions { return nearestAction(setting(sample: 0)) }
+        return chosen[0]
+    }
+
+    /// Continuous agents: the setting for `observation` (the Gaussian's mean when not exploring); nil for discrete.
+    public func setting(_ observation: [Float], explore: Bool) -> (doseRate: Double, frameRate: Double)? {
+        guard hyper.continuousActions else { return nil }
+        _ = act(observation, explore: explore)
+        return setting(sample: 0)
+    }
+
+    /// Acts in every environment of a vector rollout (one forward pass over their observations): the discrete actions,
+    /// or for continuous agents the settings. `observe(batch:)` then takes the transitions in the same order.
+    public func act(batch observations: [[Float]], explore: Bool) -> [(
+        action: Int, doseRate: Double, frameRate: Double
+    )] {
+        precondition(observations.count == hyper.environments, "one observation per environment")
+        for (r, o) in observations.enumerated() {
+            precondition(o.count == observationSize, "observation \(r) has \(o.count) values")
+            normalizer.apply(o, into: input.pointer + r * observationSize)
         }
-        lastLogProb = Float(logp[action])
-        lastValue = out[actionCount]
-        return action
+        var chosen = [Int](repeating: 0, count: observations.count)
+        choose(rows: observations.count, explore: explore, into: &chosen)
+        return (0..<observations.count).map { r in
+            if hyper.continuousActions {
+                let s = setting(sample: r)
+                return (nearestAction(s), s.doseRate, s.frameRate)
+            }
+            return (chosen[r], .nan, .nan)
+        }
+    }
+
+    /// The setting of remembered sample `r`: each coordinate clipped to [−1, 1] and mapped onto the log range.
+    func setting(sample r: Int) -> (doseRate: Double, frameRate: Double) {
+        func map(_ u: Float, _ low: Double, _ high: Double) -> Double {
+            let c = Double(min(1, max(-1, u)))
+            let v = Foundation.pow(10, log10(low) + (c + 1) / 2 * (log10(high) - log10(low)))
+            return min(high, max(low, v))
+        }
+        return (
+            map(lastSamples[2 * r], settingRanges[0], settingRanges[1]),
+            map(lastSamples[2 * r + 1], settingRanges[2], settingRanges[3])
+        )
+    }
+
+    /// The grid action nearest to a setting in log₁₀ coordinates (what a continuous agent's `act` returns, and what
+    /// evaluations count it as choosing).
+    public func nearestAction(_ s: (doseRate: Double, frameRate: Double)) -> Int {
+        var best = 0
+        var bestDistance = Double.infinity
+        for a in 0..<(grid.count / 2) {
+            let dd = log10(s.doseRate) - log10(grid[2 * a])
+            let df = log10(s.frameRate) - log10(grid[2 * a + 1])
+            if dd * dd + df * df < bestDistance { (best, bestDistance) = (a, dd * dd + df * df) }
+        }
+        return best
     }
 
     public func observe(_ t: Transition) -> [String: Double] {
+        precondition(!needsVectorRollout, "a vector or continuous PPO agent learns through observe(batch:)")
+        return store(
+            row: 0, observation: t.observation, reward: t.reward, terminated: t.terminated, done: t.done,
+            nextObservation: t.nextObservation, action: t.action, count: 1)
+    }
+
+    /// Takes one step of every environment of a vector rollout, in the order `act(batch:)` acted: the observations
+    /// acted on, the rewards, whether each episode terminated (no bootstrapping) or ended, and each next observation
+    /// (for an ended episode its last one). Learns when the rollout is full and returns its metrics.
+    public func observe(
+        batch observations: [[Float]], rewards: [Double], terminated: [Bool], done: [Bool],
+        nextObservations: [[Float]], actions: [Int]
+    ) -> [String: Double] {
+        let N = hyper.environments
+        precondition(
+            [observations.count, rewards.count, terminated.count, done.count, nextObservations.count]
+                .allSatisfy { $0 == N })
+        var metrics: [String: Double] = [:]
+        for e in 0..<N {
+            metrics = store(
+                row: e, observation: observations[e], reward: rewards[e], terminated: terminated[e], done: done[e],
+                nextObservation: nextObservations[e], action: actions[e], count: N)
+        }
+        return metrics
+    }
+
+    /// Stores one transition of environment `row` (of `count`) in the next rollout row; learns when full.
+    func store(
+        row e: Int, observation: [Float], reward: Double, terminated term: Bool, done: Bool,
+        nextObservation: [Float], action: Int, count: Int
+    ) -> [String: Double] {
         step += 1
-        if updates == 0 { normalizer.update(t.observation) }
+        if updates == 0 { normalizer.update(observation) }
         let i = filled
-        for j in 0..<observationSize { observations[i * observationSize + j] = t.observation[j] }
-        actions[i] = Int32(t.action)
-        logProbs[i] = lastLogProb
-        values[i] = lastValue
-        rewards[i] = Float(t.reward)
-        terminated[i] = t.terminated
-        episodeEnds[i] = t.done
+        for j in 0..<observationSize { observations[i * observationSize + j] = observation[j] }
+        actions[i] = Int32(max(action, 0))
+        if hyper.continuousActions {
+            (samples[2 * i], samples[2 * i + 1]) = (lastSamples[2 * e], lastSamples[2 * e + 1])
+        }
+        logProbs[i] = lastLogProbs[e]
+        values[i] = lastValues[e]
+        rewards[i] = Float(reward)
+        terminated[i] = term
+        episodeEnds[i] = done
         filled += 1
-        for j in 0..<observationSize { nextObservations[i * observationSize + j] = t.nextObservation[j] }
+        for j in 0..<observationSize { nextObservations[i * observationSize + j] = nextObservation[j] }
         guard filled == hyper.rolloutSteps else { return [:] }
         let metrics = learn()
         filled = 0
@@ -225,6 +444,42 @@ public final class PPOAgent: ResumableAgent {
         return loss / Double(B)
     }
 
+    /// log N(u; μ, σ²) with σ = exp(logStd).
+    @inline(__always)
+    public static func gaussianLogDensity(_ u: Double, mean: Double, logStd: Double) -> Double {
+        let z = (u - mean) * Foundation.exp(-logStd)
+        return -0.5 * z * z - logStd - 0.5 * Foundation.log(2 * Double.pi)
+    }
+
+    /// The clipped surrogate (as `clippedSurrogate`) for a diagonal Gaussian policy over D coordinates: means (B × D),
+    /// log standard deviations shared by all rows (D), samples (B × D). Returns L; writes ∂L/∂means into `dMeans` and
+    /// adds ∂L/∂logStd into `dLogStd`. With z = (u − μ)/σ: ∂log π/∂μ = z/σ, ∂log π/∂log σ = z² − 1.
+    public static func gaussianClippedSurrogate(
+        means: UnsafePointer<Float>, count B: Int, dimensions D: Int, logStd: [Double], samples: [Double],
+        oldLogProbs: [Double], advantages: [Double], clip: Double, dMeans: UnsafeMutablePointer<Float>,
+        dLogStd: inout [Double]
+    ) -> Double {
+        var loss = 0.0
+        for i in 0..<B {
+            var logp = 0.0
+            for k in 0..<D {
+                logp += gaussianLogDensity(samples[i * D + k], mean: Double(means[i * D + k]), logStd: logStd[k])
+            }
+            let ratio = Foundation.exp(logp - oldLogProbs[i])
+            let unclipped = -advantages[i] * ratio
+            let clipped = -advantages[i] * min(max(ratio, 1 - clip), 1 + clip)
+            loss += max(unclipped, clipped)
+            let dLogp = unclipped >= clipped ? -advantages[i] * ratio / Double(B) : 0
+            for k in 0..<D {
+                let sigma = Foundation.exp(logStd[k])
+                let z = (samples[i * D + k] - Double(means[i * D + k])) / sigma
+                dMeans[i * D + k] = Float(dLogp * z / sigma)
+                dLogStd[k] += dLogp * (z * z - 1)
+            }
+        }
+        return loss / Double(B)
+    }
+
     /// Writes rows `rows` of `source` (raw observations, rollout-sized), normalised, into `minibatch`.
     func gatherNormalized(_ source: [Float], rows: ArraySlice<Int>) {
         let D = observationSize
@@ -236,7 +491,7 @@ public final class PPOAgent: ResumableAgent {
     }
 
     /// Forward passes over rollout rows `rows` of `source` (raw observations), `size` at a time; `body` gets each
-    /// row's index and its network output (K logits, then the value).
+    /// row's index and its network output (the policy outputs, then the value).
     func forEachOutput(
         _ source: [Float], rows: [Int], _ body: (Int, UnsafeMutablePointer<Float>) -> Void
     ) {
@@ -245,32 +500,59 @@ public final class PPOAgent: ResumableAgent {
             let chunk = rows[start..<min(start + size, rows.count)]
             gatherNormalized(source, rows: chunk)
             let out = network.forward(minibatch.pointer, rows: chunk.count)
-            for (r, i) in chunk.enumerated() { body(i, out + r * (actionCount + 1)) }
+            for (r, i) in chunk.enumerated() { body(i, out + r * (policyOutputs + 1)) }
         }
+    }
+
+    /// The log-probability of rollout row i's action under policy outputs `out` (logits or Gaussian means).
+    func logProbability(row i: Int, outputs out: UnsafePointer<Float>) -> Double {
+        if hyper.continuousActions {
+            let ls = network.parameters.value(logStd!)
+            return (0..<2).reduce(0.0) {
+                $0
+                    + PPOAgent.gaussianLogDensity(
+                        Double(samples[2 * i + $1]), mean: Double(out[$1]), logStd: Double(ls[$1]))
+            }
+        }
+        PPOAgent.logSoftmax(out, count: actionCount, into: logpScratch)
+        return logpScratch[Int(actions[i])]
+    }
+
+    /// GAE over the rollout, one sequence per environment (rows e, N + e, 2N + e, …), each cut at its last row.
+    func rolloutAdvantages(nextValues: [Float]) -> [Double] {
+        let n = hyper.rolloutSteps
+        let N = hyper.environments
+        var adv = [Double](repeating: 0, count: n)
+        for e in 0..<N {
+            let rows = Array(stride(from: e, to: n, by: N))
+            let a = PPOAgent.advantages(
+                rewards: rows.map { Double(rewards[$0]) }, values: rows.map { Double(values[$0]) },
+                nextValues: rows.map { Double(nextValues[$0]) }, terminated: rows.map { terminated[$0] },
+                episodeEnds: rows.map { episodeEnds[$0] }, gamma: hyper.gamma, lambda: hyper.gaeLambda)
+            for (t, r) in rows.enumerated() { adv[r] = a[t] }
+        }
+        return adv
     }
 
     /// One PPO update over the filled rollout: GAE, then `updateEpochs` passes of `minibatches` minibatches.
     func learn() -> [String: Double] {
         let n = hyper.rolloutSteps
-        let K = actionCount
-        let O = K + 1
+        let N = hyper.environments
+        let P = policyOutputs
+        let O = P + 1
         if updates == 0 {
             // The first rollout was acted on while the normaliser was still learning its statistics: with them now
             // fixed, the old policy's log-probabilities and values are those of the same network on the same input.
             forEachOutput(observations, rows: Array(0..<n)) { i, out in
-                PPOAgent.logSoftmax(out, count: K, into: logpScratch)
-                logProbs[i] = Float(logpScratch[Int(actions[i])])
-                values[i] = out[K]
+                logProbs[i] = Float(logProbability(row: i, outputs: out))
+                values[i] = out[P]
             }
         }
         // Values of the next states where the rollout or an episode is cut without termination.
         var nextValues = [Float](repeating: 0, count: n)
-        let cuts = (0..<n).filter { $0 == n - 1 || (episodeEnds[$0] && !terminated[$0]) }
-        forEachOutput(nextObservations, rows: cuts) { i, out in nextValues[i] = out[K] }
-        let adv = PPOAgent.advantages(
-            rewards: rewards.map(Double.init), values: values.map(Double.init),
-            nextValues: nextValues.map(Double.init), terminated: terminated, episodeEnds: episodeEnds,
-            gamma: hyper.gamma, lambda: hyper.gaeLambda)
+        let cuts = (0..<n).filter { $0 >= n - N || (episodeEnds[$0] && !terminated[$0]) }
+        forEachOutput(nextObservations, rows: cuts) { i, out in nextValues[i] = out[P] }
+        let adv = rolloutAdvantages(nextValues: nextValues)
         let returns = zip(adv, values).map { $0 + Double($1) }
         if hyper.annealLearningRate {
             let total = max(1, hyper.totalSteps / n)
@@ -295,32 +577,59 @@ public final class PPOAgent: ResumableAgent {
                     a = a.map { ($0 - mean) / (std + 1e-8) }
                 }
                 let out = network.forward(minibatch.pointer, rows: size)
-                // Policy: the clipped surrogate and the entropy bonus, on the logits (the first K outputs of a row).
-                for r in 0..<size { for k in 0..<K { logits.pointer[r * K + k] = out[r * O + k] } }
-                policyLoss += PPOAgent.clippedSurrogate(
-                    logits: logits.pointer, count: size, actionCount: K, actions: idx.map { Int(actions[$0]) },
-                    oldLogProbs: idx.map { Double(logProbs[$0]) }, advantages: a, clip: hyper.clipCoefficient,
-                    dLogits: dLogits.pointer)
-                let logp = logpScratch
-                for r in 0..<size {
-                    PPOAgent.logSoftmax(logits.pointer + r * K, count: K, into: logp)
-                    var h = 0.0
-                    for k in 0..<K { h -= Foundation.exp(logp[k]) * logp[k] }
-                    entropy += h / Double(size)
-                    if abs(Foundation.exp(logp[Int(actions[idx[r]])] - Double(logProbs[idx[r]])) - 1)
-                        > hyper.clipCoefficient
-                    {
-                        clipped += 1
+                // Policy: the clipped surrogate and the entropy bonus, on the policy outputs (the first P of a row).
+                for r in 0..<size { for k in 0..<P { logits.pointer[r * P + k] = out[r * O + k] } }
+                network.parameters.zeroGrads()
+                if hyper.continuousActions {
+                    let lsRef = logStd!
+                    let ls = (0..<2).map { Double(network.parameters.value(lsRef)[$0]) }
+                    var dLogStd = [0.0, 0.0]
+                    policyLoss += PPOAgent.gaussianClippedSurrogate(
+                        means: logits.pointer, count: size, dimensions: 2, logStd: ls,
+                        samples: idx.flatMap { [Double(samples[2 * $0]), Double(samples[2 * $0 + 1])] },
+                        oldLogProbs: idx.map { Double(logProbs[$0]) }, advantages: a, clip: hyper.clipCoefficient,
+                        dMeans: dLogits.pointer, dLogStd: &dLogStd)
+                    // Entropy Σ_k (log σ_k + ½ log 2πe), the same for every row: −c_H ∂H/∂log σ_k = −c_H.
+                    entropy += ls.reduce(0) { $0 + $1 + 0.5 * Foundation.log(2 * Double.pi * M_E) }
+                    let g = network.parameters.grad(lsRef)
+                    for k in 0..<2 { g[k] += Float(dLogStd[k] - hyper.entropyCoefficient) }
+                    for (r, i) in idx.enumerated() {
+                        var logp = 0.0
+                        for k in 0..<2 {
+                            logp += PPOAgent.gaussianLogDensity(
+                                Double(samples[2 * i + k]), mean: Double(logits.pointer[r * 2 + k]), logStd: ls[k])
+                        }
+                        if abs(Foundation.exp(logp - Double(logProbs[i])) - 1) > hyper.clipCoefficient { clipped += 1 }
+                        for k in 0..<2 { dOut.pointer[r * O + k] = dLogits.pointer[r * 2 + k] }
                     }
-                    for k in 0..<K {
-                        // −c_H ∂H/∂z_k = c_H p_k (log p_k + H) / B
-                        let dEntropy = hyper.entropyCoefficient * Foundation.exp(logp[k]) * (logp[k] + h) / Double(size)
-                        dOut.pointer[r * O + k] = dLogits.pointer[r * K + k] + Float(dEntropy)
+                } else {
+                    let K = actionCount
+                    policyLoss += PPOAgent.clippedSurrogate(
+                        logits: logits.pointer, count: size, actionCount: K, actions: idx.map { Int(actions[$0]) },
+                        oldLogProbs: idx.map { Double(logProbs[$0]) }, advantages: a, clip: hyper.clipCoefficient,
+                        dLogits: dLogits.pointer)
+                    let logp = logpScratch
+                    for r in 0..<size {
+                        PPOAgent.logSoftmax(logits.pointer + r * K, count: K, into: logp)
+                        var h = 0.0
+                        for k in 0..<K { h -= Foundation.exp(logp[k]) * logp[k] }
+                        entropy += h / Double(size)
+                        if abs(Foundation.exp(logp[Int(actions[idx[r]])] - Double(logProbs[idx[r]])) - 1)
+                            > hyper.clipCoefficient
+                        {
+                            clipped += 1
+                        }
+                        for k in 0..<K {
+                            // −c_H ∂H/∂z_k = c_H p_k (log p_k + H) / B
+                            let dEntropy =
+                                hyper.entropyCoefficient * Foundation.exp(logp[k]) * (logp[k] + h) / Double(size)
+                            dOut.pointer[r * O + k] = dLogits.pointer[r * K + k] + Float(dEntropy)
+                        }
                     }
                 }
                 // Value: 0.5·mean max((V − R)², (V_clip − R)²), V_clip = V_old + clip(V − V_old, −ε, ε).
                 for (r, i) in idx.enumerated() {
-                    let v = Double(out[r * O + K])
+                    let v = Double(out[r * O + P])
                     let old = Double(values[i])
                     let target = returns[i]
                     var g = v - target
@@ -334,9 +643,8 @@ public final class PPOAgent: ResumableAgent {
                         }
                     }
                     valueLoss += l / Double(size)
-                    dOut.pointer[r * O + K] = Float(hyper.valueCoefficient * g / Double(size))
+                    dOut.pointer[r * O + P] = Float(hyper.valueCoefficient * g / Double(size))
                 }
-                network.parameters.zeroGrads()
                 network.backward(dOut.pointer, rows: size)
                 optimizer.clipGradients(maxNorm: hyper.maxGradNorm)
                 optimizer.update()
@@ -368,6 +676,10 @@ public final class PPOAgent: ResumableAgent {
             try f.setAttribute("step", step)
             try f.setAttribute("updates", updates)
             try network.write(to: f, prefix: "network")
+            if hyper.continuousActions {
+                try f.write("setting_ranges", settingRanges, shape: [4])
+                try f.write("grid", grid, shape: [actionCount, 2])
+            }
             guard full else { return }
             try f.write("optimizer/m", optimizer.m, shape: [optimizer.m.count])
             try f.write("optimizer/v", optimizer.v, shape: [optimizer.v.count])
@@ -383,7 +695,22 @@ public final class PPOAgent: ResumableAgent {
             try f.write("rollout/next_observation", nextObservations, shape: [n, observationSize])
             try f.write("rollout/terminated", terminated.map { $0 ? Int64(1) : 0 }, shape: [n])
             try f.write("rollout/episode_end", episodeEnds.map { $0 ? Int64(1) : 0 }, shape: [n])
-            try f.write("last", [lastLogProb, lastValue], shape: [2])
+            try f.write("last", lastLogProbs + lastValues, shape: [2 * hyper.environments])
+            if hyper.continuousActions {
+                try f.write("rollout/sample", samples, shape: [n, 2])
+                try f.write("last_samples", lastSamples, shape: [2 * hyper.environments])
+            }
+            if let v = vectorState {
+                let N = v.states.count
+                for (e, state) in v.states.enumerated() {
+                    try f.write("environments/state_\(e)", state.map { Int64($0) }, shape: [state.count])
+                }
+                try f.write("environments/observation", v.observations.flatMap { $0 }, shape: [N, observationSize])
+                try f.write("environments/episode", v.episodeIndices.map { Int64($0) }, shape: [N])
+                try f.write("environments/return", v.returns, shape: [N])
+                try f.write("environments/length", v.lengths.map { Int64($0) }, shape: [N])
+                try f.setAttribute("next_episode", v.nextEpisode)
+            }
         }
     }
 
@@ -394,7 +721,21 @@ public final class PPOAgent: ResumableAgent {
         let header = try PolicyFile.Header<PPOHyperparameters>(f, path: path, agent: "ppo")
         let hyper = header.hyper
         let d = header.observationSize
-        let agent = try PPOAgent(observationSize: d, actionCount: header.actionCount, hyper: hyper, seed: 0)
+        var ranges: [Double] = []
+        var grid: [(doseRate: Double, frameRate: Double)] = []
+        if hyper.continuousActions {
+            ranges = try f.readDouble("setting_ranges").data
+            let g = try f.readDouble("grid").data
+            grid = stride(from: 0, to: g.count - 1, by: 2).map { (g[$0], g[$0 + 1]) }
+        }
+        let agent: PPOAgent
+        do {
+            agent = try PPOAgent(
+                observationSize: d, actionCount: header.actionCount, hyper: hyper, seed: 0, settingRanges: ranges,
+                grid: grid)
+        } catch let error as AgentError {
+            throw AgentError.badPolicyFile("\(path): \(error)")
+        }
         try agent.network.read(from: f, prefix: "network")
         agent.normalizer = header.normalizer
         agent.step = Int(try f.doubleAttribute("step") ?? 0)
@@ -424,8 +765,29 @@ public final class PPOAgent: ResumableAgent {
             try f.readFloat("rollout/next_observation").data, n * d, "next_observation")
         agent.terminated = try exact(try f.readInt64("rollout/terminated").data.map { $0 != 0 }, n, "terminated")
         agent.episodeEnds = try exact(try f.readInt64("rollout/episode_end").data.map { $0 != 0 }, n, "episode_end")
+        let N = hyper.environments
         let last = try f.readFloat("last").data
-        if last.count == 2 { (agent.lastLogProb, agent.lastValue) = (last[0], last[1]) }
+        if last.count == 2 * N { (agent.lastLogProbs, agent.lastValues) = (Array(last[..<N]), Array(last[N...])) }
+        if hyper.continuousActions {
+            agent.samples = try exact(try f.readFloat("rollout/sample").data, 2 * n, "sample")
+            agent.lastSamples = try exact(try f.readFloat("last_samples").data, 2 * N, "last_samples")
+        }
+        if f.exists("environments/episode") {
+            let observations = try f.readFloat("environments/observation").data
+            let episodes = try f.readInt64("environments/episode").data.map { Int($0) }
+            guard episodes.count == N, observations.count == N * d else {
+                throw AgentError.badPolicyFile(
+                    "\(path): environments/ holds \(episodes.count) environments, expected \(N)")
+            }
+            agent.vectorState = VectorRolloutState(
+                states: try (0..<N).map { e in
+                    try f.readInt64("environments/state_\(e)").data.map { UInt8(truncatingIfNeeded: $0) }
+                },
+                observations: (0..<N).map { Array(observations[($0 * d)..<(($0 + 1) * d)]) },
+                episodeIndices: episodes, returns: try f.readDouble("environments/return").data,
+                lengths: try f.readInt64("environments/length").data.map { Int($0) },
+                nextEpisode: Int(try f.doubleAttribute("next_episode") ?? 0))
+        }
         return agent
     }
 }

@@ -36,6 +36,10 @@ public protocol Agent {
     /// Called before the first action of every episode: `training` for a training episode, false for evaluation
     /// (validation, test, trace, a deployed policy). Agents with memory (`RecurrentDQNAgent`) clear it here.
     mutating func beginEpisode(training: Bool)
+    /// Agents with continuous actions (continuous PPO): the setting to apply, any dose rate and frame rate inside the
+    /// spec's ranges, which an evaluation on a liquid cell applies instead of `act`'s grid action. Nil (the default)
+    /// for agents of the discrete grid.
+    mutating func setting(_ observation: [Float], explore: Bool) -> (doseRate: Double, frameRate: Double)?
     /// Writes the agent (weights, hyper-parameters, training step) atomically to an HDF5 file.
     func save(to path: String) throws
 }
@@ -44,4 +48,5 @@ public extension Agent {
     mutating func observe(_ transition: Transition) -> [String: Double] { [:] }
     mutating func endEpisode(return: Double) {}
     mutating func beginEpisode(training: Bool) {}
+    mutating func setting(_ observation: [Float], explore: Bool) -> (doseRate: Double, frameRate: Double)? { nil }
 }

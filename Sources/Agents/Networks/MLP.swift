@@ -14,12 +14,16 @@ public final class MLP {
     var capacity = 0
 
     /// `sizes` = [input, hidden…, output]; weights drawn with PyTorch's default initialisation from `seed`.
-    public init(sizes: [Int], seed: UInt64) {
+    /// `extra` declares further parameter vectors (name, length, initial value) after the layers, in the same store,
+    /// so that Adam, gradient clipping and the policy file cover them (PPO's Gaussian `log_std`); the layers' weights
+    /// are the same with or without them.
+    public init(sizes: [Int], seed: UInt64, extra: [(name: String, count: Int, value: Float)] = []) {
         precondition(sizes.count >= 2 && sizes.allSatisfy { $0 >= 1 })
         self.sizes = sizes
         var ls: [Linear] = []
         for i in 0..<(sizes.count - 1) { ls.append(Linear(parameters, "layers.\(i)", sizes[i], sizes[i + 1])) }
         layers = ls
+        for e in extra { _ = parameters.declare(e.name, [e.count], .constant(e.value)) }
         var rng = Xoshiro256StarStar(seed: seed)
         parameters.finalize(rng: &rng)
         reserve(rows: 64)

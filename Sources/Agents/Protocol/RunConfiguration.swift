@@ -33,6 +33,9 @@ public struct RunConfiguration: Codable, Equatable, Sendable {
     public var ppo: PPOHyperparameters?
     public var cem: CEMHyperparameters?
     public var seedPlan: SeedPlan
+    /// The final evaluation runs on the tuning seeds (`SeedPlan.tuningBase` + i) instead of the test seeds: for
+    /// choosing hyper-parameters without looking at the test.
+    public var evaluateOnTuningSeeds = false
     /// The command-line arguments the run was started with (a record for people; resume compares configurations).
     public var arguments: [String]
     /// What the arithmetic ran on: results are bit-identical only with the same kernels (docs/leonardo.md). A
@@ -99,6 +102,7 @@ public struct RunConfiguration: Codable, Equatable, Sendable {
         case observationKeys = "observation_keys"
         case dqn, rdqn, ppo, cem
         case seedPlan = "seed_plan"
+        case evaluateOnTuningSeeds = "evaluate_on_tuning_seeds"
         case arguments
         case inferenceKernels = "inference_kernels"
         case openblasKernel = "openblas_kernel"
@@ -127,6 +131,7 @@ public struct RunConfiguration: Codable, Equatable, Sendable {
         cem = try c.decodeIfPresent(CEMHyperparameters.self, forKey: .cem)
         // Runs written before the seed plan was recorded used the legacy one (and resume with it).
         seedPlan = try c.decodeIfPresent(SeedPlan.self, forKey: .seedPlan) ?? .legacy
+        evaluateOnTuningSeeds = try c.decodeIfPresent(Bool.self, forKey: .evaluateOnTuningSeeds) ?? false
         arguments = try c.decodeIfPresent([String].self, forKey: .arguments) ?? []
         inferenceKernels = try c.decodeIfPresent(String.self, forKey: .inferenceKernels)
         openblasKernel = try c.decodeIfPresent(String.self, forKey: .openblasKernel)
@@ -150,8 +155,10 @@ public struct RunConfiguration: Codable, Equatable, Sendable {
         return s
     }
 
-    /// The seeds of the final test evaluation.
-    public var testSeeds: [UInt64] { seedPlan.testSeeds(testEpisodes) }
+    /// The seeds of the final evaluation: the test seeds, or the tuning seeds (`evaluateOnTuningSeeds`).
+    public var testSeeds: [UInt64] {
+        evaluateOnTuningSeeds ? seedPlan.tuningSeeds(testEpisodes) : seedPlan.testSeeds(testEpisodes)
+    }
 
     /// A new agent of this configuration for `cell` (its observation layout must be the configuration's).
     public func makeAgent(for cell: LiquidCell) throws -> any Agent {
@@ -169,7 +176,11 @@ public struct RunConfiguration: Codable, Equatable, Sendable {
             return try RecurrentDQNAgent(
                 observationSize: size, actionCount: actions, hyper: rdqn ?? .init(), seed: seed)
         case .ppo:
-            return try PPOAgent(observationSize: size, actionCount: actions, hyper: ppo ?? .init(), seed: seed)
+            let spec = cell.spec
+            return try PPOAgent(
+                observationSize: size, actionCount: actions, hyper: ppo ?? .init(), seed: seed,
+                settingRanges: spec.doseRateRange + spec.frameRateRange,
+                grid: (0..<actions).map { cell.setting(for: $0) })
         case .cem:
             return try CEMAgent(observationSize: size, actionCount: actions, hyper: cem ?? .init(), seed: seed)
         case .random, .fixed, .heuristic, .bandit:

@@ -5,7 +5,9 @@ import Foundation
 /// - training episode k of a run with seed s: (s · `trainingStride` + k) with the top bit set, so at least 2⁶³;
 /// - test episode i: `testBase` + i (`gym-runner train`'s summary, `evaluate`'s default);
 /// - the built-in sweep that finds the best fixed setting: `sweepBase` + i;
-/// - validation (periodic evaluation and policy selection): `validationBase` + i.
+/// - validation (periodic evaluation and policy selection): `validationBase` + i;
+/// - tuning (choosing hyper-parameters, `gym-runner train --evaluate-on tuning`): `tuningBase` + i = 4,000,000 + i,
+///   the same in every plan.
 ///
 /// The evaluation ranges lie far below 2⁶³ and 10⁶ apart, more than any episode count the CLI accepts, so the four
 /// never meet. Version 1, used by runs before this plan was recorded, put training episodes at s · 1,000,003 + k,
@@ -51,6 +53,11 @@ public struct SeedPlan: Codable, Equatable, Sendable {
     public func testSeeds(_ count: Int) -> [UInt64] { (0..<count).map { testBase &+ UInt64($0) } }
     /// The first `count` seeds of the best-fixed sweep.
     public func sweepSeeds(_ count: Int) -> [UInt64] { (0..<count).map { sweepBase &+ UInt64($0) } }
+    /// Where the seeds for choosing hyper-parameters start: a final evaluation on them compares agents exactly as the
+    /// test does, without touching the test seeds.
+    public static let tuningBase: UInt64 = 4_000_000
+    /// The first `count` tuning seeds.
+    public func tuningSeeds(_ count: Int) -> [UInt64] { (0..<count).map { SeedPlan.tuningBase &+ UInt64($0) } }
     /// The first `count` validation seeds.
     public func validationSeeds(_ count: Int) -> [UInt64] { (0..<count).map { validationBase &+ UInt64($0) } }
 }

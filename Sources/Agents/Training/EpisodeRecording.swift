@@ -68,7 +68,8 @@ public struct EpisodeRecording: Equatable {
     /// Adds the step `s` that `environment` just made with discrete `action` (its observation's raw segment); ends
     /// the episode when the step did.
     public mutating func add(_ s: Step<[String: [Float]]>, action a: Int, environment env: LiquidCell) {
-        let (d, f) = env.setting(for: a)
+        // The setting the step applied (a continuous agent's own, which `a`, its nearest grid action, only approximates).
+        let (d, f) = (env.doseRate, env.frameRate)
         episode.append(Int64(seeds.count - 1))
         step.append(Int64(stepCount) - (firstStep.last ?? 0))
         action.append(Int64(a))

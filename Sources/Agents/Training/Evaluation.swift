@@ -73,7 +73,15 @@ public enum Evaluation {
         return try episodes(
             &agent, environment: environment, seeds: seeds, view: { view.observation($0) },
             onReset: { seed, env, o in r?.beginEpisode(seed: seed, environment: env, observation: o) },
-            onStep: { s, a, env in r?.add(s, action: a, environment: env) })
+            onStep: { s, a, env in r?.add(s, action: a, environment: env) },
+            act: { agent, env, o in
+                // A continuous agent's setting is applied as it is; it counts as the grid action it is nearest to.
+                guard let (d, f) = agent.setting(o, explore: false) else {
+                    let a = agent.act(o, explore: false)
+                    return (try env.step(a), a)
+                }
+                return (try env.step(doseRate: d, frameRate: f), agent.act(o, explore: false))
+            })
     }
 
     /// The one evaluation loop: greedy episodes on `seeds`, the agent reading `view` of each observation; `onReset`
@@ -81,7 +89,11 @@ public enum Evaluation {
     static func episodes<A: Agent, E: Environment>(
         _ agent: inout A, environment: E, seeds: [UInt64], view: (E.Observation) -> [Float],
         onReset: (UInt64, E, E.Observation) -> Void = { _, _, _ in },
-        onStep: (Step<E.Observation>, Int, E) -> Void = { _, _, _ in }
+        onStep: (Step<E.Observation>, Int, E) -> Void = { _, _, _ in },
+        act: (inout A, inout E, [Float]) throws -> (Step<E.Observation>, Int) = { agent, env, o in
+            let a = agent.act(o, explore: false)
+            return (try env.step(a), a)
+        }
     ) throws -> EvaluationResult where E.ActionSpace == Discrete {
         var env = environment
         var returns: [Double] = []
@@ -97,8 +109,7 @@ public enum Evaluation {
             var signal = 0.0
             var n = 0
             while true {
-                let a = agent.act(view(o), explore: false)
-                let s = try env.step(a)
+                let (s, a) = try act(&agent, &env, view(o))
                 onStep(s, a, env)
                 counts[a] += 1
                 total += s.reward

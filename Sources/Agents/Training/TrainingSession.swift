@@ -224,6 +224,14 @@ public final class TrainingSession<Env: Environment> where Env.ObservationSpace 
     /// checkpoint at an episode end).
     @discardableResult
     public func run() throws -> Bool {
+        if let ppo = agent as? PPOAgent, ppo.needsVectorRollout {
+            guard let session = self as? TrainingSession<FlattenObservation<LiquidCell>> else {
+                throw AgentError.incompatible(
+                    "PPO with several environments or continuous actions trains on a liquid cell "
+                        + "(Evaluation.agentView(of:)), not on \(Env.self)")
+            }
+            return try session.runVector(ppo)
+        }
         var env = environment
         var (observation, _) = try timed("environment") { try env.reset(seed: schedule.episodeSeed(episode)) }
         agent.beginEpisode(training: true)
@@ -287,7 +295,11 @@ public final class TrainingSession<Env: Environment> where Env.ObservationSpace 
     /// Evaluates the greedy policy on the validation seeds; keeps it as `policy-best.h5` when it is the best yet.
     private func validate() throws {
         var policy = agent
-        let r = try Evaluation.run(&policy, environment: environment, seeds: schedule.validationSeeds)
+        // On a liquid cell the evaluation steps the cell itself, so that continuous agents apply their settings.
+        let r =
+            try (environment as? FlattenObservation<LiquidCell>).map {
+                try Evaluation.run(&policy, environment: $0.base, seeds: schedule.validationSeeds)
+            } ?? Evaluation.run(&policy, environment: environment, seeds: schedule.validationSeeds)
         let best = records.filter { $0.kind == .eval }.map(\.validationMean).max() ?? -.infinity
         if schedule.selectOnValidation && r.episodeReturn.mean > best {
             if let p = path("policy-best.h5") { try agent.save(to: p) }
@@ -325,6 +337,113 @@ public final class TrainingSession<Env: Environment> where Env.ObservationSpace 
 }
 
 extension TrainingSession where Env == FlattenObservation<LiquidCell> {
+    /// The training loop of PPO over `hyper.environments` liquid cells stepped together (`LiquidCellVector`: one
+    /// batched decoder call per step), with discrete or continuous actions. Training episode k runs on
+    /// `schedule.episodeSeed(k)`, numbered in the order episodes start (environment index breaking ties), so the run is
+    /// the same whatever the machine. Validation and checkpoints fall due as in `run()`, but at any vector step: the
+    /// checkpoint carries every environment's state (`VectorRolloutState`), so a resumed run continues exactly. The
+    /// last vector step may pass `schedule.steps` by up to N − 1 steps.
+    func runVector(_ ppo: PPOAgent) throws -> Bool {
+        let N = ppo.hyper.environments
+        let view = environment
+        let cell = environment.base
+        var vector = LiquidCellVector(cell, count: N)
+        var observations: [[Float]] = []
+        var episodeIndex: [Int]
+        var returns: [Double]
+        var lengths: [Int]
+        var nextEpisode: Int
+        if let saved = ppo.vectorState {
+            guard saved.states.count == N, saved.observations.count == N, saved.episodeIndices.count == N,
+                saved.returns.count == N, saved.lengths.count == N
+            else {
+                throw AgentError.badPolicyFile("the checkpoint's environments do not match --ppo-envs \(N)")
+            }
+            for e in 0..<N { try vector.restore(try LiquidCellState(decoding: saved.states[e]), into: e) }
+            observations = saved.observations
+            (episodeIndex, returns, lengths, nextEpisode) =
+                (saved.episodeIndices, saved.returns, saved.lengths, saved.nextEpisode)
+        } else {
+            for e in 0..<N {
+                let (o, _) = try timed("environment") {
+                    try vector.reset(environment: e, seed: schedule.episodeSeed(episode + e))
+                }
+                observations.append(view.observation(o))
+            }
+            episodeIndex = Array(episode..<(episode + N))
+            returns = [Double](repeating: 0, count: N)
+            lengths = [Int](repeating: 0, count: N)
+            nextEpisode = episode + N
+        }
+        func snapshot() -> VectorRolloutState {
+            VectorRolloutState(
+                states: (0..<N).map { vector.state(of: $0).encoded() }, observations: observations,
+                episodeIndices: episodeIndex, returns: returns, lengths: lengths, nextEpisode: nextEpisode)
+        }
+        var lastLoss = records.last { $0.kind == .episode }?.loss ?? .nan
+        var nextValidation = (step / schedule.evaluateEvery + 1) * schedule.evaluateEvery
+        var nextCheckpoint = (step / schedule.checkpointEvery + 1) * schedule.checkpointEvery
+        while step < schedule.steps && !stopRequested() {
+            let chosen = timed("act") { ppo.act(batch: observations, explore: true) }
+            let settings = chosen.map {
+                ppo.hyper.continuousActions
+                    ? (doseRate: $0.doseRate, frameRate: $0.frameRate) : cell.setting(for: $0.action)
+            }
+            let steps = try timed("environment") { try vector.stepWithoutReset(settings: settings) }
+            let next = steps.map { view.observation($0.observation) }
+            let metrics = timed("learn") {
+                ppo.observe(
+                    batch: observations, rewards: steps.map(\.reward),
+                    terminated: steps.map { $0.terminated || ($0.truncated && !schedule.bootstrapTruncation) },
+                    done: steps.map(\.done), nextObservations: next, actions: chosen.map(\.action))
+            }
+            step += N
+            if let loss = metrics["loss"] {
+                guard loss.isFinite else {
+                    let kept = path("checkpoint.h5").flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
+                    throw TrainingError.diverged(step: step, loss: loss, checkpoint: kept)
+                }
+                lastLoss = loss
+            }
+            for e in 0..<N {
+                let s = steps[e]
+                returns[e] += s.reward
+                lengths[e] += 1
+                guard s.done else {
+                    observations[e] = next[e]
+                    continue
+                }
+                episode += 1
+                var row = TrainingRecord(kind: .episode, step: step, episode: episode)
+                row.episodeReturn = returns[e]
+                row.length = lengths[e]
+                row.damage = s.info["damage"] ?? 0
+                row.epsilon = 0
+                row.loss = lastLoss
+                records.append(row)
+                let (o, _) = try timed("environment") {
+                    try vector.reset(environment: e, seed: schedule.episodeSeed(nextEpisode))
+                }
+                observations[e] = view.observation(o)
+                (episodeIndex[e], returns[e], lengths[e]) = (nextEpisode, 0, 0)
+                nextEpisode += 1
+            }
+            if step >= nextValidation || step >= schedule.steps {
+                try timed("validation") { try validate() }
+                while nextValidation <= step { nextValidation += schedule.evaluateEvery }
+            }
+            if step >= nextCheckpoint {
+                ppo.vectorState = snapshot()
+                try timed("checkpoint") { try checkpoint() }
+                while nextCheckpoint <= step { nextCheckpoint += schedule.checkpointEvery }
+            }
+            onStep?(self, metrics)
+        }
+        ppo.vectorState = snapshot()
+        try timed("checkpoint") { try checkpoint() }
+        return step >= schedule.steps
+    }
+
     /// A session on a liquid cell, the agent seeing `Evaluation.agentView(of:)` of it.
     public convenience init(
         agent: any Agent, environment: LiquidCell, schedule: TrainingSchedule, folder: String?,

@@ -33,6 +33,10 @@ struct Train: ParsableCommand {
         help:
             "Keep the policy with the best periodic validation return as policy.h5 (the last one is policy-final.h5); the test seeds are never used for the choice."
     ) var selectOnValidation = true
+    @Option(
+        help:
+            "Seeds of the final evaluation: test (1,000,000 + i), or tuning (4,000,000 + i) to choose hyper-parameters without looking at the test seeds."
+    ) var evaluateOn: FinalEvaluationSeeds = .test
     @Option(help: "Checkpoint every this many steps.") var checkpointEvery: Int = 2_000
     @Option(help: "Episodes per setting of the built-in sweep that finds the best fixed setting (0 skips it).")
     var sweepEpisodes: Int = 3
@@ -162,6 +166,7 @@ struct Train: ParsableCommand {
         c.fixedAction = fixedAction ?? AgentKind.defaultFixedAction(cell)
         c.selectOnValidation = selectOnValidation
         c.bootstrapTruncation = bootstrapTruncation
+        c.evaluateOnTuningSeeds = evaluateOn == .tuning
         c.dqn = agent == .dqn ? try dqn.hyper(totalSteps: steps) : nil
         c.rdqn = agent == .rdqn ? try rdqn.hyper(totalSteps: steps) : nil
         c.ppo = agent == .ppo ? try ppo.hyper(totalSteps: steps) : nil
@@ -234,7 +239,10 @@ struct Train: ParsableCommand {
             ($0.step, $0.validationMean, $0.validationCI95)
         }
         // policy.h5: the best validated policy (when selecting), else the last one; policy-final.h5: the last one.
-        print("final test evaluation on \(configuration.testEpisodes) fixed seeds (never used during training)…")
+        print(
+            configuration.evaluateOnTuningSeeds
+                ? "final evaluation on \(configuration.testEpisodes) tuning seeds (4,000,000 + i; not the test seeds)…"
+                : "final test evaluation on \(configuration.testEpisodes) fixed seeds (never used during training)…")
         var finalPolicy: (any Agent)? = nil
         if schedule.selectOnValidation, FileManager.default.fileExists(atPath: path("policy-best.h5")) {
             try learner.save(to: path("policy-final.h5"))
@@ -319,4 +327,9 @@ struct Train: ParsableCommand {
             )
         }
     }
+}
+
+/// Where `train`'s final evaluation runs (`--evaluate-on`).
+enum FinalEvaluationSeeds: String, ExpressibleByArgument, CaseIterable {
+    case test, tuning
 }

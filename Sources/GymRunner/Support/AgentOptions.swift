@@ -132,6 +132,16 @@ struct PPOOptions: ParsableArguments {
     var normalizeAdvantages = PPOHyperparameters().normalizeAdvantages
     @Option(name: .customLong("ppo-hidden-sizes"), help: "PPO: hidden layer widths, comma-separated.")
     var hiddenSizes: String = PPOHyperparameters().hiddenSizes.map(String.init).joined(separator: ",")
+    @Option(
+        name: .customLong("ppo-envs"),
+        help: "PPO: environments stepped together, their decoder calls batched (--rollout-steps counts all of them).")
+    var environments: Int = PPOHyperparameters().environments
+    @Flag(
+        inversion: .prefixedNo,
+        help: "PPO: a Gaussian policy over log dose rate and log frame rate, inside the spec's ranges, not the grid.")
+    var ppoContinuous = PPOHyperparameters().continuousActions
+    @Option(help: "PPO (continuous): initial log standard deviation, in units of half the log range.")
+    var ppoInitialLogStd: Float = PPOHyperparameters().initialLogStd
 
     func hyper(totalSteps: Int) throws -> PPOHyperparameters {
         var h = PPOHyperparameters()
@@ -146,6 +156,7 @@ struct PPOOptions: ParsableArguments {
             throw UserError("--ppo-hidden-sizes must be positive integers like 64,64, got '\(hiddenSizes)'")
         }
         h.hiddenSizes = sizes
+        (h.environments, h.continuousActions, h.initialLogStd) = (environments, ppoContinuous, ppoInitialLogStd)
         try h.validate()
         return h
     }

@@ -28,23 +28,59 @@ public struct LiquidCellVector {
         return (observations, infos)
     }
 
+    /// Resets copy `i` alone (a caller that seeds each episode itself, e.g. a training session's episode seeds).
+    public mutating func reset(environment i: Int, seed: UInt64?) throws -> ([String: [Float]], Info) {
+        try environments[i].reset(seed: seed, options: [:])
+    }
+
+    /// The state of copy `i` (`LiquidCellState`), and its restoration: a checkpoint of a vector rollout.
+    public func state(of i: Int) -> LiquidCellState { environments[i].state }
+    public mutating func restore(_ state: LiquidCellState, into i: Int) throws { try environments[i].restore(state) }
+
     public mutating func step(_ actions: [Int]) throws -> VectorStep<[String: [Float]]> {
         precondition(actions.count == count, "one action per environment")
-        var latents: [Float] = []
-        var noise: [Float] = []
-        var ranges: [[Double]] = []
-        var settings: [(Double, Double)] = []
+        var settings: [(doseRate: Double, frameRate: Double)] = []
         for i in 0..<count {
             guard environments[i].actionSpace.contains(actions[i]) else {
                 throw EnvironmentError.actionOutsideSpace(
                     "environment \(i): \(actions[i]) is not in \(environments[i].actionSpace)")
             }
+            settings.append(environments[i].setting(for: actions[i]))
+        }
+        let steps = try stepWithoutReset(settings: settings)
+        return try VectorEnvironment<LiquidCell>.autoReset(
+            steps, reset: { i in try environments[i].reset(seed: nil, options: [:]) })
+    }
+
+    /// One step of every copy at its own dose rate and frame rate (inside the spec's continuous ranges, as
+    /// `LiquidCell.step(doseRate:frameRate:)`), decoded in one batch, without resetting the copies whose episode
+    /// ended: the caller resets them (`reset(environment:seed:)`).
+    public mutating func stepWithoutReset(settings: [(doseRate: Double, frameRate: Double)]) throws
+        -> [Step<[String: [Float]]>]
+    {
+        precondition(settings.count == count, "one setting per environment")
+        var latents: [Float] = []
+        var noise: [Float] = []
+        var ranges: [[Double]] = []
+        for i in 0..<count {
             guard environments[i].phase == .running else {
                 throw environments[i].phase == .needsReset
                     ? EnvironmentError.stepBeforeReset : EnvironmentError.stepAfterEpisodeEnd
             }
-            let (d, f) = environments[i].setting(for: actions[i])
-            settings.append((d, f))
+            let (d, f) = settings[i]
+            let spec = environments[i].spec
+            guard d.isFinite, d >= spec.doseRateRange[0], d <= spec.doseRateRange[1] else {
+                throw EnvironmentError.actionOutsideSpace(
+                    "environment \(i): dose rate \(d) e⁻/Å²/s outside \(spec.doseRateRange)")
+            }
+            guard f.isFinite, f >= spec.frameRateRange[0], f <= spec.frameRateRange[1] else {
+                throw EnvironmentError.actionOutsideSpace(
+                    "environment \(i): frame rate \(f) frames/s outside \(spec.frameRateRange)")
+            }
+        }
+        // Every setting is valid: only now does any copy's state change.
+        for i in 0..<count {
+            let (d, f) = settings[i]
             var r: [Double] = []
             for _ in 0..<environments[i].segmentsNeeded(frameRate: f) {
                 latents += environments[i].advanceLatent(doseRate: d)
@@ -77,8 +113,6 @@ public struct LiquidCellVector {
                 }
             }
         }
-        let steps = finished.map { $0! }
-        return try VectorEnvironment<LiquidCell>.autoReset(
-            steps, reset: { i in try environments[i].reset(seed: nil, options: [:]) })
+        return finished.map { $0! }
     }
 }
