@@ -19,6 +19,27 @@ final class PPOTests: XCTestCase {
         return h
     }
 
+    /// Checks each entry of `analytic` against the central difference of `loss` at `x` (step 10⁻³, relative
+    /// tolerance 2·10⁻³); returns how many analytic entries are non-zero.
+    func checkAgainstCentralDifferences(
+        _ analytic: [Float], at x: inout [Float], loss: ([Float]) -> Double, label: String
+    ) -> Int {
+        var nonZero = 0
+        for i in 0..<x.count {
+            let h: Float = 1e-3
+            let o = x[i]
+            x[i] = o + h
+            let up = loss(x)
+            x[i] = o - h
+            let dn = loss(x)
+            x[i] = o
+            let numeric = (up - dn) / Double(2 * h)
+            XCTAssertEqual(Double(analytic[i]), numeric, accuracy: 2e-3 * max(1, abs(numeric)), "\(label) \(i)")
+            if analytic[i] != 0 { nonZero += 1 }
+        }
+        return nonZero
+    }
+
     /// Three steps, the second ending an episode by termination, the rollout cut after the third.
     func testAdvantagesMatchAHandComputation() {
         let (g, l) = (0.9, 0.8)
@@ -79,19 +100,7 @@ final class PPOTests: XCTestCase {
         _ = PPOAgent.clippedSurrogate(
             logits: z, count: B, actionCount: K, actions: actions, oldLogProbs: old, advantages: adv, clip: 0.2,
             dLogits: &d)
-        var checked = 0
-        for i in 0..<(B * K) {
-            let h: Float = 1e-3
-            let o = z[i]
-            z[i] = o + h
-            let up = loss(z)
-            z[i] = o - h
-            let dn = loss(z)
-            z[i] = o
-            let numeric = (up - dn) / Double(2 * h)
-            XCTAssertEqual(Double(d[i]), numeric, accuracy: 2e-3 * max(1, abs(numeric)), "logit \(i)")
-            if d[i] != 0 { checked += 1 }
-        }
+        let checked = checkAgainstCentralDifferences(d, at: &z, loss: loss, label: "logit")
         // Both branches occur: clipped samples (zero gradient) and unclipped ones.
         XCTAssertGreaterThan(checked, 0, "some gradients are non-zero: the check is not vacuous")
         XCTAssertLessThan(checked, B * K, "some samples are clipped")
@@ -127,19 +136,7 @@ final class PPOTests: XCTestCase {
         _ = PPOAgent.gaussianClippedSurrogate(
             means: means, count: B, dimensions: D, logStd: logStd, samples: samples, oldLogProbs: old,
             advantages: adv, clip: 0.2, dMeans: &dMeans, dLogStd: &dLogStd)
-        var nonZero = 0
-        for i in 0..<(B * D) {
-            let h: Float = 1e-3
-            let o = means[i]
-            means[i] = o + h
-            let up = loss(means, logStd)
-            means[i] = o - h
-            let dn = loss(means, logStd)
-            means[i] = o
-            let numeric = (up - dn) / Double(2 * h)
-            XCTAssertEqual(Double(dMeans[i]), numeric, accuracy: 2e-3 * max(1, abs(numeric)), "mean \(i)")
-            if dMeans[i] != 0 { nonZero += 1 }
-        }
+        let nonZero = checkAgainstCentralDifferences(dMeans, at: &means, loss: { loss($0, logStd) }, label: "mean")
         XCTAssertGreaterThan(nonZero, 0, "some samples are unclipped")
         XCTAssertLessThan(nonZero, B * D, "some samples are clipped")
         for k in 0..<D {
@@ -229,19 +226,6 @@ final class PPOTests: XCTestCase {
         }
     }
 
-    func testRefusesAContinuousAgentWithoutRangesAndVectorRolloutsThatDoNotDivide() {
-        var h = PPOHyperparameters()
-        h.continuousActions = true
-        XCTAssertThrowsError(try PPOAgent(observationSize: 3, actionCount: 2, hyper: h, seed: 1)) {
-            XCTAssertTrue("\($0)".contains("ranges"), "\($0)")
-        }
-        h = PPOHyperparameters()
-        h.environments = 3
-        XCTAssertThrowsError(try PPOAgent(observationSize: 3, actionCount: 2, hyper: h, seed: 1)) {
-            XCTAssertTrue("\($0)".contains("multiple of --ppo-envs"), "\($0)")
-        }
-    }
-
     /// Hyper-parameters written before the vector and continuous fields existed decode as one discrete environment.
     func testOldHyperparametersDecodeAsOneDiscreteEnvironment() throws {
         var h = PPOHyperparameters()
@@ -266,15 +250,19 @@ final class PPOTests: XCTestCase {
     }
 
     func testRefusesBadHyperparametersByName() {
-        var h = PPOHyperparameters()
-        h.minibatches = 0
-        XCTAssertThrowsError(try PPOAgent(observationSize: 3, actionCount: 2, hyper: h, seed: 1)) {
-            XCTAssertTrue("\($0)".contains("minibatches"), "\($0)")
-        }
-        h = PPOHyperparameters()
-        h.clipCoefficient = 1.5
-        XCTAssertThrowsError(try PPOAgent(observationSize: 3, actionCount: 2, hyper: h, seed: 1)) {
-            XCTAssertTrue("\($0)".contains("clip-coefficient"), "\($0)")
+        let cases: [(String, (inout PPOHyperparameters) -> Void)] = [
+            ("minibatches", { $0.minibatches = 0 }),
+            ("clip-coefficient", { $0.clipCoefficient = 1.5 }),
+            ("multiple of --ppo-envs", { $0.environments = 3 }),
+            // A continuous agent needs the spec's ranges (none given here).
+            ("ranges", { $0.continuousActions = true })
+        ]
+        for (name, spoil) in cases {
+            var h = PPOHyperparameters()
+            spoil(&h)
+            XCTAssertThrowsError(try PPOAgent(observationSize: 3, actionCount: 2, hyper: h, seed: 1)) {
+                XCTAssertTrue("\($0)".contains(name), "\($0)")
+            }
         }
     }
 
