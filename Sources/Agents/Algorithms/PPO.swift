@@ -44,6 +44,18 @@ public struct PPOHyperparameters: Codable, Equatable, Sendable {
     public var initialLogStd: Float = 0
     public init() {}
 
+    /// The defaults of `gym-runner train --agent ppo` (and of a `RunConfiguration`): CleanRL's, except 8 environments
+    /// per rollout (64 steps each) and a learning rate of 2.5e-3, chosen on the tuning seeds (4,000,000 + i, never
+    /// the test seeds) of LiquidCell-v2, BeamSensitive-v1 and DoseBudget-v1 at 10,000 steps among six candidates
+    /// (docs/experiments/2026-12-07-ppo-at-scale.md). `PPOHyperparameters()` stays CleanRL's with one environment, so
+    /// that any one-environment `Agent` loop can drive it.
+    public static let benchmark: PPOHyperparameters = {
+        var h = PPOHyperparameters()
+        h.learningRate = 2.5e-3
+        h.environments = 8
+        return h
+    }()
+
     /// Decodes hyper-parameters, taking each missing field as the value that files written before it existed meant
     /// (one environment, discrete actions), so older policy files and checkpoints still load.
     public init(from decoder: Decoder) throws {

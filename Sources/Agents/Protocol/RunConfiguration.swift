@@ -72,7 +72,7 @@ public struct RunConfiguration: Codable, Equatable, Sendable {
             h.totalSteps = steps
             rdqn = h
         case .ppo:
-            var h = PPOHyperparameters()
+            var h = PPOHyperparameters.benchmark
             h.totalSteps = steps
             ppo = h
         case .cem: cem = CEMHyperparameters()
@@ -178,7 +178,7 @@ public struct RunConfiguration: Codable, Equatable, Sendable {
         case .ppo:
             let spec = cell.spec
             return try PPOAgent(
-                observationSize: size, actionCount: actions, hyper: ppo ?? .init(), seed: seed,
+                observationSize: size, actionCount: actions, hyper: ppo ?? .benchmark, seed: seed,
                 settingRanges: spec.doseRateRange + spec.frameRateRange,
                 grid: (0..<actions).map { cell.setting(for: $0) })
         case .cem:

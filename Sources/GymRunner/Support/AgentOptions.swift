@@ -107,44 +107,44 @@ struct RecurrentDQNOptions: ParsableArguments {
     }
 }
 
-/// PPO hyper-parameters as flags (defaults from `PPOHyperparameters`), prefixed --ppo- where DQN has the same name.
+/// PPO hyper-parameters as flags (defaults from `PPOHyperparameters.benchmark`), prefixed --ppo- where DQN has the same name.
 struct PPOOptions: ParsableArguments {
     @Option(name: .customLong("ppo-learning-rate"), help: "PPO: Adam learning rate.")
-    var learningRate: Float = PPOHyperparameters().learningRate
+    var learningRate: Float = PPOHyperparameters.benchmark.learningRate
     @Flag(inversion: .prefixedNo, help: "PPO: anneal the learning rate linearly to 0.")
-    var annealLearningRate = PPOHyperparameters().annealLearningRate
-    @Option(help: "PPO: environment steps per rollout.") var rolloutSteps: Int = PPOHyperparameters().rolloutSteps
-    @Option(name: .customLong("ppo-gamma"), help: "PPO: discount factor.") var gamma: Double = PPOHyperparameters()
+    var annealLearningRate = PPOHyperparameters.benchmark.annealLearningRate
+    @Option(help: "PPO: environment steps per rollout.") var rolloutSteps: Int = PPOHyperparameters.benchmark.rolloutSteps
+    @Option(name: .customLong("ppo-gamma"), help: "PPO: discount factor.") var gamma: Double = PPOHyperparameters.benchmark
         .gamma
-    @Option(help: "PPO: λ of generalised advantage estimation.") var gaeLambda: Double = PPOHyperparameters().gaeLambda
-    @Option(help: "PPO: minibatches per rollout.") var minibatches: Int = PPOHyperparameters().minibatches
-    @Option(help: "PPO: epochs over each rollout.") var updateEpochs: Int = PPOHyperparameters().updateEpochs
+    @Option(help: "PPO: λ of generalised advantage estimation.") var gaeLambda: Double = PPOHyperparameters.benchmark.gaeLambda
+    @Option(help: "PPO: minibatches per rollout.") var minibatches: Int = PPOHyperparameters.benchmark.minibatches
+    @Option(help: "PPO: epochs over each rollout.") var updateEpochs: Int = PPOHyperparameters.benchmark.updateEpochs
     @Option(help: "PPO: clip range of the probability ratio and of the value update.")
-    var clipCoefficient: Double = PPOHyperparameters().clipCoefficient
-    @Flag(inversion: .prefixedNo, help: "PPO: clip the value loss.") var clipValueLoss = PPOHyperparameters()
+    var clipCoefficient: Double = PPOHyperparameters.benchmark.clipCoefficient
+    @Flag(inversion: .prefixedNo, help: "PPO: clip the value loss.") var clipValueLoss = PPOHyperparameters.benchmark
         .clipValueLoss
-    @Option(help: "PPO: entropy bonus coefficient.") var entropyCoefficient: Double = PPOHyperparameters()
+    @Option(help: "PPO: entropy bonus coefficient.") var entropyCoefficient: Double = PPOHyperparameters.benchmark
         .entropyCoefficient
-    @Option(help: "PPO: value loss coefficient.") var valueCoefficient: Double = PPOHyperparameters().valueCoefficient
+    @Option(help: "PPO: value loss coefficient.") var valueCoefficient: Double = PPOHyperparameters.benchmark.valueCoefficient
     @Option(name: .customLong("ppo-max-grad-norm"), help: "PPO: gradient-norm clip (0 disables).")
-    var maxGradNorm: Double = PPOHyperparameters().maxGradNorm
+    var maxGradNorm: Double = PPOHyperparameters.benchmark.maxGradNorm
     @Flag(inversion: .prefixedNo, help: "PPO: normalise advantages within each minibatch.")
-    var normalizeAdvantages = PPOHyperparameters().normalizeAdvantages
+    var normalizeAdvantages = PPOHyperparameters.benchmark.normalizeAdvantages
     @Option(name: .customLong("ppo-hidden-sizes"), help: "PPO: hidden layer widths, comma-separated.")
-    var hiddenSizes: String = PPOHyperparameters().hiddenSizes.map(String.init).joined(separator: ",")
+    var hiddenSizes: String = PPOHyperparameters.benchmark.hiddenSizes.map(String.init).joined(separator: ",")
     @Option(
         name: .customLong("ppo-envs"),
         help: "PPO: environments stepped together, their decoder calls batched (--rollout-steps counts all of them).")
-    var environments: Int = PPOHyperparameters().environments
+    var environments: Int = PPOHyperparameters.benchmark.environments
     @Flag(
         inversion: .prefixedNo,
         help: "PPO: a Gaussian policy over log dose rate and log frame rate, inside the spec's ranges, not the grid.")
-    var ppoContinuous = PPOHyperparameters().continuousActions
-    @Option(help: "PPO (continuous): initial log standard deviation, in units of half the log range.")
-    var ppoInitialLogStd: Float = PPOHyperparameters().initialLogStd
+    var ppoContinuous = PPOHyperparameters.benchmark.continuousActions
+    @Option(help: "PPO (continuous): initial log standard deviation, in units of half the log range (a negative value as =-1).")
+    var ppoInitialLogStd: Float = PPOHyperparameters.benchmark.initialLogStd
 
     func hyper(totalSteps: Int) throws -> PPOHyperparameters {
-        var h = PPOHyperparameters()
+        var h = PPOHyperparameters.benchmark
         (h.learningRate, h.annealLearningRate, h.rolloutSteps, h.totalSteps) =
             (learningRate, annealLearningRate, rolloutSteps, totalSteps)
         (h.gamma, h.gaeLambda, h.minibatches, h.updateEpochs) = (gamma, gaeLambda, minibatches, updateEpochs)
