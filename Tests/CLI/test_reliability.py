@@ -174,7 +174,19 @@ def test_ppo_trains_resumes_and_checks_its_flags(tmp_path):
     assert resumed.returncode == 0, resumed.stderr
     fails(run("train", *flags, "--clip-coefficient", 1.5, "--out", tmp_path / "bad"), "clip-coefficient")
     fails(run("train", *flags, "--minibatches", 64, "--out", tmp_path / "bad"), "minibatches")
+    fails(run("train", *flags, "--ppo-envs", 3, "--out", tmp_path / "bad"), "multiple of --ppo-envs")
     assert not (tmp_path / "bad").exists()
+    # Continuous actions: trains, evaluates (the recording holds settings between the grid's), resumes; a trace of
+    # grid actions refuses it by name.
+    cont = tmp_path / "continuous"
+    assert run("train", *flags, "--ppo-continuous", "--out", cont).returncode == 0
+    assert json.loads((cont / "config.json").read_text())["ppo"]["continuousActions"] is True
+    rec = tmp_path / "rec.h5"
+    r = run("evaluate", "--env", "LiquidCell-v2", "--policy", cont / "policy.h5", "--episodes", 1, "--record", rec)
+    assert r.returncode == 0, r.stderr
+    assert run("train", "--out", cont, "--resume").returncode == 0
+    fails(run("trace", "--env", "LiquidCell-v2", "--policy", cont / "policy.h5", "--out", tmp_path / "t.json"),
+          "continuous")
 
 
 @pytest.mark.skipif(os.environ.get("OPENBLAS_CORETYPE") != "Haswell",

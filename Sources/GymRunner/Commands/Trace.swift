@@ -50,6 +50,11 @@ struct Trace: ParsableCommand {
                     "--policy \(policy): a privileged policy needs the hidden state, which a trace does not show")
             }
             agent = try PolicyFile.load(policy, environment: cell)
+            if let ppo = agent as? PPOAgent, ppo.hyper.continuousActions {
+                throw UserError(
+                    "--policy \(policy): a continuous PPO policy sets the dose rate and frame rate between the grid's, "
+                        + "which a trace of grid actions cannot show; use gym-runner evaluate --record")
+            }
         }
         var env = try HoldLostFrames(cell)
         let keys = Evaluation.observationKeys(for: cell)

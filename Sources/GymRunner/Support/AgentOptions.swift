@@ -107,44 +107,47 @@ struct RecurrentDQNOptions: ParsableArguments {
     }
 }
 
+/// The defaults of the PPO flags.
+private let ppoDefaults = PPOHyperparameters.benchmark
+
 /// PPO hyper-parameters as flags (defaults from `PPOHyperparameters.benchmark`), prefixed --ppo- where DQN has the same name.
 struct PPOOptions: ParsableArguments {
     @Option(name: .customLong("ppo-learning-rate"), help: "PPO: Adam learning rate.")
-    var learningRate: Float = PPOHyperparameters.benchmark.learningRate
+    var learningRate: Float = ppoDefaults.learningRate
     @Flag(inversion: .prefixedNo, help: "PPO: anneal the learning rate linearly to 0.")
-    var annealLearningRate = PPOHyperparameters.benchmark.annealLearningRate
-    @Option(help: "PPO: environment steps per rollout.") var rolloutSteps: Int = PPOHyperparameters.benchmark.rolloutSteps
-    @Option(name: .customLong("ppo-gamma"), help: "PPO: discount factor.") var gamma: Double = PPOHyperparameters.benchmark
-        .gamma
-    @Option(help: "PPO: λ of generalised advantage estimation.") var gaeLambda: Double = PPOHyperparameters.benchmark.gaeLambda
-    @Option(help: "PPO: minibatches per rollout.") var minibatches: Int = PPOHyperparameters.benchmark.minibatches
-    @Option(help: "PPO: epochs over each rollout.") var updateEpochs: Int = PPOHyperparameters.benchmark.updateEpochs
+    var annealLearningRate = ppoDefaults.annealLearningRate
+    @Option(help: "PPO: environment steps per rollout.") var rolloutSteps: Int = ppoDefaults.rolloutSteps
+    @Option(name: .customLong("ppo-gamma"), help: "PPO: discount factor.") var gamma: Double = ppoDefaults.gamma
+    @Option(help: "PPO: λ of generalised advantage estimation.") var gaeLambda: Double = ppoDefaults.gaeLambda
+    @Option(help: "PPO: minibatches per rollout.") var minibatches: Int = ppoDefaults.minibatches
+    @Option(help: "PPO: epochs over each rollout.") var updateEpochs: Int = ppoDefaults.updateEpochs
     @Option(help: "PPO: clip range of the probability ratio and of the value update.")
-    var clipCoefficient: Double = PPOHyperparameters.benchmark.clipCoefficient
-    @Flag(inversion: .prefixedNo, help: "PPO: clip the value loss.") var clipValueLoss = PPOHyperparameters.benchmark
-        .clipValueLoss
-    @Option(help: "PPO: entropy bonus coefficient.") var entropyCoefficient: Double = PPOHyperparameters.benchmark
-        .entropyCoefficient
-    @Option(help: "PPO: value loss coefficient.") var valueCoefficient: Double = PPOHyperparameters.benchmark.valueCoefficient
+    var clipCoefficient: Double = ppoDefaults.clipCoefficient
+    @Flag(inversion: .prefixedNo, help: "PPO: clip the value loss.") var clipValueLoss = ppoDefaults.clipValueLoss
+    @Option(help: "PPO: entropy bonus coefficient.") var entropyCoefficient: Double = ppoDefaults.entropyCoefficient
+    @Option(help: "PPO: value loss coefficient.") var valueCoefficient: Double = ppoDefaults.valueCoefficient
     @Option(name: .customLong("ppo-max-grad-norm"), help: "PPO: gradient-norm clip (0 disables).")
-    var maxGradNorm: Double = PPOHyperparameters.benchmark.maxGradNorm
+    var maxGradNorm: Double = ppoDefaults.maxGradNorm
     @Flag(inversion: .prefixedNo, help: "PPO: normalise advantages within each minibatch.")
-    var normalizeAdvantages = PPOHyperparameters.benchmark.normalizeAdvantages
+    var normalizeAdvantages = ppoDefaults.normalizeAdvantages
     @Option(name: .customLong("ppo-hidden-sizes"), help: "PPO: hidden layer widths, comma-separated.")
-    var hiddenSizes: String = PPOHyperparameters.benchmark.hiddenSizes.map(String.init).joined(separator: ",")
+    var hiddenSizes: String = ppoDefaults.hiddenSizes.map(String.init).joined(separator: ",")
     @Option(
         name: .customLong("ppo-envs"),
         help: "PPO: environments stepped together, their decoder calls batched (--rollout-steps counts all of them).")
-    var environments: Int = PPOHyperparameters.benchmark.environments
+    var environments: Int = ppoDefaults.environments
     @Flag(
         inversion: .prefixedNo,
         help: "PPO: a Gaussian policy over log dose rate and log frame rate, inside the spec's ranges, not the grid.")
-    var ppoContinuous = PPOHyperparameters.benchmark.continuousActions
-    @Option(help: "PPO (continuous): initial log standard deviation, in units of half the log range (a negative value as =-1).")
-    var ppoInitialLogStd: Float = PPOHyperparameters.benchmark.initialLogStd
+    var ppoContinuous = ppoDefaults.continuousActions
+    @Option(
+        help:
+            "PPO (continuous): initial log standard deviation, in units of half the log range (a negative value as =-1)."
+    )
+    var ppoInitialLogStd: Float = ppoDefaults.initialLogStd
 
     func hyper(totalSteps: Int) throws -> PPOHyperparameters {
-        var h = PPOHyperparameters.benchmark
+        var h = ppoDefaults
         (h.learningRate, h.annealLearningRate, h.rolloutSteps, h.totalSteps) =
             (learningRate, annealLearningRate, rolloutSteps, totalSteps)
         (h.gamma, h.gaeLambda, h.minibatches, h.updateEpochs) = (gamma, gaeLambda, minibatches, updateEpochs)
