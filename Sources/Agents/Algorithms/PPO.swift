@@ -107,29 +107,24 @@ public struct PPOHyperparameters: Codable, Equatable, Sendable {
         try need(
             rolloutSteps % environments == 0, "rollout-steps",
             "is \(rolloutSteps); it must be a multiple of --ppo-envs (\(environments))")
-        try need(
-            minibatches <= rolloutSteps / max(environments, 1) * environments, "minibatches",
-            "must not exceed rollout-steps")
         try need(initialLogStd >= -10 && initialLogStd <= 2, "initial-log-std", "must lie in [-10, 2]")
     }
 }
 
 /// The state of the environments a vector rollout runs in, kept in the agent's checkpoint so that a resumed session
-/// continues exactly: each copy's `LiquidCellState` (encoded), its current observation as the agent sees it, the
-/// index of the training episode it is in, and that episode's return and length so far.
+/// continues exactly: each copy's `LiquidCellState` (encoded), its current observation as the agent sees it, and its
+/// episode's return and length so far.
 public struct VectorRolloutState: Equatable, Sendable {
     public var states: [[UInt8]]
     public var observations: [[Float]]
-    public var episodeIndices: [Int]
     public var returns: [Double]
     public var lengths: [Int]
     /// The index of the next training episode to start.
     public var nextEpisode: Int
     public init(
-        states: [[UInt8]], observations: [[Float]], episodeIndices: [Int], returns: [Double], lengths: [Int],
-        nextEpisode: Int
+        states: [[UInt8]], observations: [[Float]], returns: [Double], lengths: [Int], nextEpisode: Int
     ) {
-        (self.states, self.observations, self.episodeIndices) = (states, observations, episodeIndices)
+        (self.states, self.observations) = (states, observations)
         (self.returns, self.lengths, self.nextEpisode) = (returns, lengths, nextEpisode)
     }
 }
@@ -290,11 +285,13 @@ public final class PPOAgent: ResumableAgent {
         return chosen[0]
     }
 
-    /// Continuous agents: the setting for `observation` (the Gaussian's mean when not exploring); nil for discrete.
-    public func setting(_ observation: [Float], explore: Bool) -> (doseRate: Double, frameRate: Double)? {
+    /// Continuous agents: the setting for `observation` (the Gaussian's mean when not exploring) and the grid action
+    /// nearest to it; nil for discrete agents.
+    public func setting(_ observation: [Float], explore: Bool) -> (doseRate: Double, frameRate: Double, action: Int)? {
         guard hyper.continuousActions else { return nil }
-        _ = act(observation, explore: explore)
-        return setting(sample: 0)
+        let action = act(observation, explore: explore)
+        let s = setting(sample: 0)
+        return (s.doseRate, s.frameRate, action)
     }
 
     /// Acts in every environment of a vector rollout (one forward pass over their observations): the discrete actions,
@@ -348,7 +345,7 @@ public final class PPOAgent: ResumableAgent {
         precondition(!needsVectorRollout, "a vector or continuous PPO agent learns through observe(batch:)")
         return store(
             row: 0, observation: t.observation, reward: t.reward, terminated: t.terminated, done: t.done,
-            nextObservation: t.nextObservation, action: t.action, count: 1)
+            nextObservation: t.nextObservation, action: t.action)
     }
 
     /// Takes one step of every environment of a vector rollout, in the order `act(batch:)` acted: the observations
@@ -360,21 +357,21 @@ public final class PPOAgent: ResumableAgent {
     ) -> [String: Double] {
         let N = hyper.environments
         precondition(
-            [observations.count, rewards.count, terminated.count, done.count, nextObservations.count]
+            [observations.count, rewards.count, terminated.count, done.count, nextObservations.count, actions.count]
                 .allSatisfy { $0 == N })
         var metrics: [String: Double] = [:]
         for e in 0..<N {
             metrics = store(
                 row: e, observation: observations[e], reward: rewards[e], terminated: terminated[e], done: done[e],
-                nextObservation: nextObservations[e], action: actions[e], count: N)
+                nextObservation: nextObservations[e], action: actions[e])
         }
         return metrics
     }
 
-    /// Stores one transition of environment `row` (of `count`) in the next rollout row; learns when full.
+    /// Stores one transition of environment `row` in the next rollout row; learns when full.
     func store(
         row e: Int, observation: [Float], reward: Double, terminated term: Bool, done: Bool,
-        nextObservation: [Float], action: Int, count: Int
+        nextObservation: [Float], action: Int
     ) -> [String: Double] {
         step += 1
         if updates == 0 { normalizer.update(observation) }
@@ -606,11 +603,7 @@ public final class PPOAgent: ResumableAgent {
                     let g = network.parameters.grad(lsRef)
                     for k in 0..<2 { g[k] += Float(dLogStd[k] - hyper.entropyCoefficient) }
                     for (r, i) in idx.enumerated() {
-                        var logp = 0.0
-                        for k in 0..<2 {
-                            logp += PPOAgent.gaussianLogDensity(
-                                Double(samples[2 * i + k]), mean: Double(logits.pointer[r * 2 + k]), logStd: ls[k])
-                        }
+                        let logp = logProbability(row: i, outputs: logits.pointer + r * 2)
                         if abs(Foundation.exp(logp - Double(logProbs[i])) - 1) > hyper.clipCoefficient { clipped += 1 }
                         for k in 0..<2 { dOut.pointer[r * O + k] = dLogits.pointer[r * 2 + k] }
                     }
@@ -718,7 +711,6 @@ public final class PPOAgent: ResumableAgent {
                     try f.write("environments/state_\(e)", state.map { Int64($0) }, shape: [state.count])
                 }
                 try f.write("environments/observation", v.observations.flatMap { $0 }, shape: [N, observationSize])
-                try f.write("environments/episode", v.episodeIndices.map { Int64($0) }, shape: [N])
                 try f.write("environments/return", v.returns, shape: [N])
                 try f.write("environments/length", v.lengths.map { Int64($0) }, shape: [N])
                 try f.setAttribute("next_episode", v.nextEpisode)
@@ -784,19 +776,18 @@ public final class PPOAgent: ResumableAgent {
             agent.samples = try exact(try f.readFloat("rollout/sample").data, 2 * n, "sample")
             agent.lastSamples = try exact(try f.readFloat("last_samples").data, 2 * N, "last_samples")
         }
-        if f.exists("environments/episode") {
+        if f.exists("environments/observation") {
             let observations = try f.readFloat("environments/observation").data
-            let episodes = try f.readInt64("environments/episode").data.map { Int($0) }
-            guard episodes.count == N, observations.count == N * d else {
+            guard observations.count == N * d else {
                 throw AgentError.badPolicyFile(
-                    "\(path): environments/ holds \(episodes.count) environments, expected \(N)")
+                    "\(path): environments/observation holds \(observations.count / d) environments, expected \(N)")
             }
             agent.vectorState = VectorRolloutState(
                 states: try (0..<N).map { e in
                     try f.readInt64("environments/state_\(e)").data.map { UInt8(truncatingIfNeeded: $0) }
                 },
                 observations: (0..<N).map { Array(observations[($0 * d)..<(($0 + 1) * d)]) },
-                episodeIndices: episodes, returns: try f.readDouble("environments/return").data,
+                returns: try f.readDouble("environments/return").data,
                 lengths: try f.readInt64("environments/length").data.map { Int($0) },
                 nextEpisode: Int(try f.doubleAttribute("next_episode") ?? 0))
         }

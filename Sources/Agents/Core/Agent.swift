@@ -37,9 +37,9 @@ public protocol Agent {
     /// (validation, test, trace, a deployed policy). Agents with memory (`RecurrentDQNAgent`) clear it here.
     mutating func beginEpisode(training: Bool)
     /// Agents with continuous actions (continuous PPO): the setting to apply, any dose rate and frame rate inside the
-    /// spec's ranges, which an evaluation on a liquid cell applies instead of `act`'s grid action. Nil (the default)
-    /// for agents of the discrete grid.
-    mutating func setting(_ observation: [Float], explore: Bool) -> (doseRate: Double, frameRate: Double)?
+    /// spec's ranges, which an evaluation on a liquid cell applies instead of `act`'s grid action, and the grid action
+    /// nearest to it (what the evaluation counts). Nil (the default) for agents of the discrete grid.
+    mutating func setting(_ observation: [Float], explore: Bool) -> (doseRate: Double, frameRate: Double, action: Int)?
     /// Writes the agent (weights, hyper-parameters, training step) atomically to an HDF5 file.
     func save(to path: String) throws
 }
@@ -48,5 +48,8 @@ public extension Agent {
     mutating func observe(_ transition: Transition) -> [String: Double] { [:] }
     mutating func endEpisode(return: Double) {}
     mutating func beginEpisode(training: Bool) {}
-    mutating func setting(_ observation: [Float], explore: Bool) -> (doseRate: Double, frameRate: Double)? { nil }
+    mutating func setting(_ observation: [Float], explore: Bool) -> (doseRate: Double, frameRate: Double, action: Int)?
+    {
+        nil
+    }
 }

@@ -76,11 +76,11 @@ public enum Evaluation {
             onStep: { s, a, env in r?.add(s, action: a, environment: env) },
             act: { agent, env, o in
                 // A continuous agent's setting is applied as it is; it counts as the grid action it is nearest to.
-                guard let (d, f) = agent.setting(o, explore: false) else {
+                guard let s = agent.setting(o, explore: false) else {
                     let a = agent.act(o, explore: false)
                     return (try env.step(a), a)
                 }
-                return (try env.step(doseRate: d, frameRate: f), agent.act(o, explore: false))
+                return (try env.step(doseRate: s.doseRate, frameRate: s.frameRate), s.action)
             })
     }
 

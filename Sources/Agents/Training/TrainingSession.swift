@@ -349,20 +349,18 @@ extension TrainingSession where Env == FlattenObservation<LiquidCell> {
         let cell = environment.base
         var vector = LiquidCellVector(cell, count: N)
         var observations: [[Float]] = []
-        var episodeIndex: [Int]
         var returns: [Double]
         var lengths: [Int]
         var nextEpisode: Int
         if let saved = ppo.vectorState {
-            guard saved.states.count == N, saved.observations.count == N, saved.episodeIndices.count == N,
-                saved.returns.count == N, saved.lengths.count == N
+            guard saved.states.count == N, saved.observations.count == N, saved.returns.count == N,
+                saved.lengths.count == N
             else {
                 throw AgentError.badPolicyFile("the checkpoint's environments do not match --ppo-envs \(N)")
             }
             for e in 0..<N { try vector.restore(try LiquidCellState(decoding: saved.states[e]), into: e) }
             observations = saved.observations
-            (episodeIndex, returns, lengths, nextEpisode) =
-                (saved.episodeIndices, saved.returns, saved.lengths, saved.nextEpisode)
+            (returns, lengths, nextEpisode) = (saved.returns, saved.lengths, saved.nextEpisode)
         } else {
             for e in 0..<N {
                 let (o, _) = try timed("environment") {
@@ -370,15 +368,14 @@ extension TrainingSession where Env == FlattenObservation<LiquidCell> {
                 }
                 observations.append(view.observation(o))
             }
-            episodeIndex = Array(episode..<(episode + N))
             returns = [Double](repeating: 0, count: N)
             lengths = [Int](repeating: 0, count: N)
             nextEpisode = episode + N
         }
         func snapshot() -> VectorRolloutState {
             VectorRolloutState(
-                states: (0..<N).map { vector.state(of: $0).encoded() }, observations: observations,
-                episodeIndices: episodeIndex, returns: returns, lengths: lengths, nextEpisode: nextEpisode)
+                states: (0..<N).map { vector.state(of: $0).encoded() }, observations: observations, returns: returns,
+                lengths: lengths, nextEpisode: nextEpisode)
         }
         var lastLoss = records.last { $0.kind == .episode }?.loss ?? .nan
         var nextValidation = (step / schedule.evaluateEvery + 1) * schedule.evaluateEvery
@@ -425,7 +422,7 @@ extension TrainingSession where Env == FlattenObservation<LiquidCell> {
                     try vector.reset(environment: e, seed: schedule.episodeSeed(nextEpisode))
                 }
                 observations[e] = view.observation(o)
-                (episodeIndex[e], returns[e], lengths[e]) = (nextEpisode, 0, 0)
+                (returns[e], lengths[e]) = (0, 0)
                 nextEpisode += 1
             }
             if step >= nextValidation || step >= schedule.steps {
