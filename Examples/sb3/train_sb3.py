@@ -32,6 +32,7 @@ KEYS = ("features", "instrument")
 TEST_SEED_BASE = 3_000_000_000  # far from SB3's training seeds (seed, seed + 1, ... per copy)
 SELECTION_SEED_BASE = 3_100_000_000
 VALIDATION_SEED_BASE = 3_200_000_000  # --evaluate-on validation: for choosing hyper-parameters
+CHECKPOINT_SEED_BASE = 3_300_000_000  # keeping the best model during training (select_every in the yml)
 
 
 class MicroscopeFeatures(gym.ObservationWrapper):
@@ -105,7 +106,68 @@ def seed_list(text: str) -> list[int]:
     return [int(v) for v in text.split(",") if v.strip()]
 
 
-def train(agent: str, env_id: str, seed: int, params: dict, out: Path):
+def greedy(model, venv, normalize: bool):
+    """The deterministic policy of ``model``, with ``venv``'s current observation statistics (not updated)."""
+
+    def act(obs):
+        x = np.asarray(obs, dtype=np.float32)[None]
+        if normalize:
+            x = venv.normalize_obs(x)
+        action, _ = model.predict(x, deterministic=True)
+        return int(action[0])
+
+    return act
+
+
+def keep_best_callback(env_id: str, every: int, episodes: int, normalize: bool):
+    """An SB3 callback that plays ``episodes`` checkpoint-selection episodes (seeds CHECKPOINT_SEED_BASE + i, disjoint
+    from the test, validation and selection seeds) with the greedy policy every ``every`` steps and keeps a copy of
+    the best policy's weights and observation statistics (rl-baselines3-zoo keeps its best model the same way, with
+    an ``EvalCallback``). DQN's greedy policy moves from one target-network update to the next, so the last one is a
+    noisy draw; the best of several, judged on seeds of its own, is not."""
+    import copy
+
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    class KeepBest(BaseCallback):
+        def __init__(self):
+            super().__init__()
+            self.env = make(env_id)
+            self.seeds = [CHECKPOINT_SEED_BASE + i for i in range(episodes)]
+            self.next_check = every
+            self.best = None  # (mean return, step, weights, observation statistics)
+            self.history = []
+
+        def check(self):
+            venv = self.model.get_env()
+            policy = greedy(self.model, venv, normalize)
+            mean = float(np.mean([play(self.env, policy, s) for s in self.seeds]))
+            self.history.append((int(self.num_timesteps), mean))
+            if self.best is None or mean > self.best[0]:
+                rms = copy.deepcopy(venv.obs_rms) if normalize else None
+                self.best = (mean, int(self.num_timesteps), copy.deepcopy(self.model.policy.state_dict()), rms)
+
+        def _on_step(self) -> bool:
+            if self.num_timesteps >= self.next_check:
+                self.check()
+                self.next_check += every
+            return True
+
+        def restore_best(self):
+            """Checks the final model too, then loads the best weights and statistics into the model."""
+            if not self.history or self.history[-1][0] != self.num_timesteps:
+                self.check()
+            _, _, weights, rms = self.best
+            self.model.policy.load_state_dict(weights)
+            if normalize:
+                self.model.get_env().obs_rms = rms
+
+    return KeepBest()
+
+
+def train(agent: str, env_id: str, seed: int, params: dict, out: Path, score):
+    """Trains ``agent`` and returns its greedy policy, the step count, the seconds and, with ``select_every`` in
+    ``params``, what the checkpoint selection kept (with ``score(policy)``'s returns of the final model beside it)."""
     from stable_baselines3 import DQN, PPO
     from stable_baselines3.common.env_util import make_vec_env
     from stable_baselines3.common.vec_env import VecNormalize
@@ -115,27 +177,28 @@ def train(agent: str, env_id: str, seed: int, params: dict, out: Path):
     n_envs = int(params.pop("n_envs", 1))
     normalize = params.pop("normalize", False)
     policy = params.pop("policy")
+    select_every = int(params.pop("select_every", 0))
+    select_episodes = int(params.pop("select_episodes", 10))
     venv = make_vec_env(lambda: make(env_id), n_envs=n_envs, seed=seed)
     if normalize:
         venv = VecNormalize(venv, norm_obs=True, norm_reward=False)
     cls = {"ppo": PPO, "dqn": DQN}[agent]
     model = cls(policy, venv, seed=seed, verbose=0, **params)
+    keep = keep_best_callback(env_id, select_every, select_episodes, normalize) if select_every > 0 else None
     start = time.time()
-    model.learn(total_timesteps=steps, progress_bar=False)
+    model.learn(total_timesteps=steps, progress_bar=False, callback=keep)
+    selection = None
+    if keep is not None:
+        final_returns = score(greedy(model, venv, normalize))
+        keep.restore_best()
+        selection = {"kept_step": keep.best[1], "kept_mean": keep.best[0], "history": keep.history,
+                     "final_model_returns": final_returns.tolist()}
     seconds = time.time() - start
     model.save(out / f"{agent}-seed{seed}.zip")
     if normalize:
         venv.training = False
         venv.save(str(out / f"{agent}-seed{seed}-vecnormalize.pkl"))
-
-    def act(obs):
-        x = np.asarray(obs, dtype=np.float32)[None]
-        if normalize:
-            x = venv.normalize_obs(x)
-        action, _ = model.predict(x, deterministic=True)
-        return int(action[0])
-
-    return act, steps, seconds
+    return greedy(model, venv, normalize), steps, seconds, selection
 
 
 def main() -> None:
@@ -193,18 +256,26 @@ def main() -> None:
             params["n_timesteps"] = args.timesteps
         scores = []
         for seed in seeds:
-            policy, steps, seconds = train(agent, args.env, seed, params, out)
-            returns = np.array([play(env, policy, s) for s in test_seeds])
+            def score_on_test_seeds(policy):
+                return np.array([play(env, policy, s) for s in test_seeds])
+
+            policy, steps, seconds, selection = train(agent, args.env, seed, params, out, score_on_test_seeds)
+            returns = score_on_test_seeds(policy)
             score = (returns.mean() - random_returns.mean()) / gap
             scores.append(score)
             results["runs"][f"{agent}-seed{seed}"] = {
                 "agent": agent, "seed": seed, "timesteps": steps, "train_seconds": seconds,
                 "returns": returns.tolist(), "normalised_score": score,
-                "minus_best_fixed": interval(returns - fixed),
+                "minus_best_fixed": interval(returns - fixed), "checkpoint_selection": selection,
             }
             d = interval(returns - fixed)
+            kept = ""
+            if selection:
+                final = (np.mean(selection["final_model_returns"]) - random_returns.mean()) / gap
+                selection["final_model_normalised_score"] = final
+                kept = f", kept step {selection['kept_step']}; the final model's score {final:.3f}"
             print(f"{agent} seed {seed}: {returns.mean():.2f}, normalised {score:.3f}, minus best fixed "
-                  f"{d[0]:+.2f} ± {d[1]:.2f} (paired; {steps} steps, {seconds:.0f} s)", flush=True)
+                  f"{d[0]:+.2f} ± {d[1]:.2f} (paired; {steps} steps, {seconds:.0f} s{kept})", flush=True)
         m, h = interval(scores)
         results[agent] = {"normalised_scores": scores, "mean": m, "ci95": h, "hyperparams": params}
         print(f"{agent}: normalised score {m:.3f} ± {h:.3f} over {len(scores)} seeds", flush=True)

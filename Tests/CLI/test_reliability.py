@@ -457,6 +457,23 @@ def test_benchmark_scores_against_random_and_best_fixed(tmp_path):
     fails(run("benchmark", "--dir", tmp_path / "b2", "--agents", "random", "--envs", "LiquidCell-v2", "--",
               "--sweep-episodes", 0), "sweep-episodes")
     assert not (tmp_path / "b2").exists()
+    # A joint scoreboard of two studies: the privileged study's agent is a row of its own, both studies' options are
+    # listed under the table, and a run given twice is refused.
+    privileged = tmp_path / "privileged"
+    r = run("benchmark", "--dir", privileged, "--agents", "random", "--envs", "LiquidCell-v2", "--seeds", "1", "--",
+            "--steps", 40, "--eval-every", 40, "--eval-episodes", 1, "--test-episodes", 3, "--sweep-episodes", 1,
+            "--privileged")
+    assert r.returncode == 0, r.stderr
+    joint = tmp_path / "joint"
+    r = run("study", "scoreboard", "--dir", joint, "--from", bench, "--from", privileged)
+    assert r.returncode == 0, r.stderr
+    rows = list(csv.DictReader((joint / "scoreboard.csv").open()))
+    assert sorted(row["agent"] for row in rows) == ["heuristic", "heuristic", "random", "random", "random (privileged)"]
+    md = (joint / "scoreboard.md").read_text()
+    assert "random (privileged): score" in md and "--privileged`" in md and "`bench`: random, heuristic" in md
+    dose_budget = next(l for l in md.splitlines() if l.startswith("| DoseBudget-v1"))
+    assert dose_budget.rstrip().endswith("– |"), dose_budget  # the privileged study did not run there
+    fails(run("study", "scoreboard", "--dir", tmp_path / "j2", "--from", bench, "--from", bench), "earlier study")
 
 
 def test_kernel_settings_from_the_environment():

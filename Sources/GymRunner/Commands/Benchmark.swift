@@ -42,16 +42,57 @@ struct Benchmark: ParsableCommand {
     }
 }
 
-/// `study scoreboard`: the benchmark's scoreboard for a study run elsewhere (e.g. a Slurm array).
+/// `study scoreboard`: the benchmark's scoreboard for a study run elsewhere (e.g. a Slurm array), or one joint
+/// scoreboard of several studies (`--from`, e.g. scenarios that need different step budgets).
 struct StudyScoreboard: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scoreboard",
-        abstract: "Write DIR/scoreboard.{md,csv,svg}: normalised scores per run, IQM with bootstrap intervals.")
-    @Option(help: "Study folder (with study.json).") var dir: String
+        abstract: "Write DIR/scoreboard.{md,csv,svg}: normalised scores per run, IQM with bootstrap intervals.",
+        discussion: """
+            With --from A --from B …, one scoreboard of the complete studies A, B, … is written to DIR: each agent \
+            of each study is a row, named after the agent and the options that change what it sees (e.g. \
+            'dqn (privileged)'); the table lists every study's scenarios and train options (the step budget) under \
+            it. Every task of every study must be complete.
+            """)
+    @Option(help: "Study folder (with study.json), or with --from the folder the joint scoreboard is written to.")
+    var dir: String
+    @Option(name: .customLong("from"), help: "A study folder to include in a joint scoreboard (repeat the option).")
+    var studies: [String] = []
 
     func run() throws {
-        let plan = try StudyPlanFile.load(dir)
-        print(try writeScoreboard(plan, completedStudyRows(plan, dir: dir), dir: dir), terminator: "")
+        guard !studies.isEmpty else {
+            let plan = try StudyPlanFile.load(dir)
+            print(try writeScoreboard(plan, completedStudyRows(plan, dir: dir), dir: dir), terminator: "")
+            print("wrote \(dir)/scoreboard.{md,csv,svg}")
+            return
+        }
+        var runs: [ScoreboardRun] = []
+        var labels: [String] = []
+        var environments: [String] = []
+        var sources: [String] = []
+        for study in studies {
+            let plan = try StudyPlanFile.load(study)
+            for r in try completedStudyRows(plan, dir: study) {
+                let label = scoreboardLabel(agent: r.task.agent, trainArguments: plan.trainArguments)
+                guard !runs.contains(where: { $0.label == label && $0.task.environment == r.task.environment && $0.task.seed == r.task.seed })
+                else {
+                    throw UserError(
+                        "--from \(study): \(label) on \(r.task.environment) with seed \(r.task.seed) is in an earlier study too; give each run once"
+                    )
+                }
+                runs.append(ScoreboardRun(label: label, completed: r))
+                if !labels.contains(label) { labels.append(label) }
+                if !environments.contains(r.task.environment) { environments.append(r.task.environment) }
+            }
+            sources.append(
+                "`\((study as NSString).lastPathComponent)`: \(plan.agents.joined(separator: ", ")) on "
+                    + "\(plan.environments.joined(separator: ", ")), seeds \(plan.seeds.map(String.init).joined(separator: ", ")); "
+                    + "`\(plan.trainArguments.joined(separator: " "))`")
+        }
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        print(
+            try writeScoreboard(runs, labels: labels, environments: environments, sources: sources, dir: dir),
+            terminator: "")
         print("wrote \(dir)/scoreboard.{md,csv,svg}")
     }
 }
