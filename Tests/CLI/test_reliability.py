@@ -221,6 +221,19 @@ def test_committed_recurrent_agent_result_reproduces():
     assert abs(share - 0.87) <= 0.05, rows
 
 
+def test_committed_scoreboard_reproduces(tmp_path):
+    """README's full scoreboard (docs/results/scoreboard/): rebuilt from the committed run summaries of its four
+    studies, the table and every run's score are the committed ones."""
+    board = ROOT / "docs" / "results" / "scoreboard"
+    studies = ["v2-family", "v2-family-privileged", "mixed", "mixed-privileged"]
+    r = run("study", "scoreboard", "--dir", tmp_path, *[x for s in studies for x in ("--from", board / s)])
+    assert r.returncode == 0, r.stderr
+    for name in ("scoreboard.csv", "scoreboard.md"):
+        assert (tmp_path / name).read_text() == (board / name).read_text(), name
+    rows = list(csv.DictReader((tmp_path / "scoreboard.csv").open()))
+    assert len(rows) == 5 * (3 * 4 + 2 * 4)  # 5 seeds; 4 agents on the v2 family and on the two Mixed scenarios
+
+
 def test_privileged_training_and_headroom(tmp_path):
     short = ["MixedSensitivity-v0" if a == "LiquidCell-v2" else a for a in SHORT]
     plain, priv = tmp_path / "plain", tmp_path / "priv"

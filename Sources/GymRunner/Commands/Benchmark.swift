@@ -74,7 +74,10 @@ struct StudyScoreboard: ParsableCommand {
             let plan = try StudyPlanFile.load(study)
             for r in try completedStudyRows(plan, dir: study) {
                 let label = scoreboardLabel(agent: r.task.agent, trainArguments: plan.trainArguments)
-                guard !runs.contains(where: { $0.label == label && $0.task.environment == r.task.environment && $0.task.seed == r.task.seed })
+                guard
+                    !runs.contains(where: {
+                        $0.label == label && $0.task.environment == r.task.environment && $0.task.seed == r.task.seed
+                    })
                 else {
                     throw UserError(
                         "--from \(study): \(label) on \(r.task.environment) with seed \(r.task.seed) is in an earlier study too; give each run once"

@@ -13,10 +13,11 @@ struct ScoreboardRun {
 }
 
 /// The row label of `agent` in a study with train options `trainArguments`: options that change what the agent
-/// sees or does (`--privileged`, `--belief`, `--ppo-continuous`) are named, so two studies of one agent stay apart on a joint scoreboard.
+/// sees or does (`--belief`, `--ppo-continuous`, `--privileged`) are named, so two studies of one agent stay apart
+/// on a joint scoreboard.
 func scoreboardLabel(agent: String, trainArguments: [String]) -> String {
-    let marks = ["--privileged": "privileged", "--belief": "belief", "--ppo-continuous": "continuous"].sorted { $0.key < $1.key }
-        .filter { trainArguments.contains($0.key) }.map(\.value)
+    let marks = [("--belief", "belief"), ("--ppo-continuous", "continuous"), ("--privileged", "privileged")]
+        .filter { trainArguments.contains($0.0) }.map(\.1)
     return marks.isEmpty ? agent : "\(agent) (\(marks.joined(separator: ", ")))"
 }
 
@@ -90,7 +91,9 @@ func writeScoreboard(
                 label: String(format: "%@: IQM %.2f [%.2f, %.2f]", a, iqm, ci.low, ci.high),
                 color: colors[k % colors.count],
                 points: environments.enumerated().flatMap { i, e in
-                    rows.filter { $0.label == a && $0.task.environment == e }.map { (Double(i + 1) + offset, score($0)) }
+                    rows.filter { $0.label == a && $0.task.environment == e }.map {
+                        (Double(i + 1) + offset, score($0))
+                    }
                 },
                 markers: true, lineless: true))
     }
