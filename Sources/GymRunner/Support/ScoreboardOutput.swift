@@ -107,7 +107,7 @@ func writeScoreboard(
 
         """
     if !sources.isEmpty {
-        md += "Runs:\n" + sources.map { "- \($0)\n" }.joined() + "\n"
+        md += "\nRuns:\n" + sources.map { "- \($0)\n" }.joined() + "\n"
     }
     let n = Double(environments.count)
     var seedCounts = Set<Int>()
