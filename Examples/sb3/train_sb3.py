@@ -187,13 +187,13 @@ def train(agent: str, env_id: str, seed: int, params: dict, out: Path, score):
     keep = keep_best_callback(env_id, select_every, select_episodes, normalize) if select_every > 0 else None
     start = time.time()
     model.learn(total_timesteps=steps, progress_bar=False, callback=keep)
+    seconds = time.time() - start
     selection = None
     if keep is not None:
         final_returns = score(greedy(model, venv, normalize))
         keep.restore_best()
         selection = {"kept_step": keep.best[1], "kept_mean": keep.best[0], "history": keep.history,
                      "final_model_returns": final_returns.tolist()}
-    seconds = time.time() - start
     model.save(out / f"{agent}-seed{seed}.zip")
     if normalize:
         venv.training = False
