@@ -43,7 +43,7 @@ struct TrainLeonardo: ParsableCommand {
     ) var initFrom: String?
     @Option(
         help:
-            "Set the weight of a loss term, NAME=VALUE (repeatable); names: \(LossTerms.names.joined(separator: ", ")) (L1 … L14; the last three are this project's, with their own flags too)."
+            "Set the weight of a loss term, NAME=VALUE (repeatable); names: \(LossTerms.names.joined(separator: ", ")) (L1 … L15; the last four are this project's, with their own flags too)."
     ) var lossWeight: [String] = []
     @Option(
         help:
@@ -58,6 +58,10 @@ struct TrainLeonardo: ParsableCommand {
         help:
             "Weight of the step-profile term L14 (not in the paper; 0 = off): matches the batch's mean squared step at every frame index to the data's, so large steps do not gather at fixed frames."
     ) var stepProfile: Double?
+    @Option(
+        help:
+            "Weight of the axis-ratio term L15 (not in the paper; 0 = off): matches each reconstruction's log ratio of x- to y-step standard deviation to its input's, so the decoder cannot favour one axis."
+    ) var axisRatio: Double?
     @Flag(help: "Cut longer trajectories into consecutive windows of the model's length (paper appendix A).")
     var segment = false
     @Option(help: "With --segment: keep every k-th frame first.") var subsample: Int = 1
@@ -116,6 +120,9 @@ struct TrainLeonardo: ParsableCommand {
         }
         if let w = stepProfile, !(w >= 0 && w.isFinite) {
             throw ValidationError("--step-profile must be a finite number ≥ 0")
+        }
+        if let w = axisRatio, !(w >= 0 && w.isFinite) {
+            throw ValidationError("--axis-ratio must be a finite number ≥ 0")
         }
         if let w = doseAnchor, !(w >= 0 && w.isFinite) {
             throw ValidationError("--dose-anchor must be a finite number ≥ 0")
@@ -310,6 +317,7 @@ struct TrainLeonardo: ParsableCommand {
         if let k = heterogeneityBlocks { opts.weights.heterogeneityBlocks = k }
         if let w = longLagMsd { opts.weights.longLagMSD = w }
         if let w = stepProfile { opts.weights.stepProfile = w }
+        if let w = axisRatio { opts.weights.axisRatio = w }
         let leo = try initial ?? Leonardo(config: cfg, seed: seed)
         if let w = doseAnchor {
             let axisPath = doseAnchorAxis ?? defaultLeonardoPath()
@@ -342,6 +350,7 @@ struct TrainLeonardo: ParsableCommand {
             try keep("--heterogeneity-blocks", heterogeneityBlocks, saved.heterogeneityBlocks)
             try keep("--long-lag-msd", longLagMsd, saved.longLagMSD)
             try keep("--step-profile", stepProfile, saved.stepProfile)
+            try keep("--axis-ratio", axisRatio, saved.axisRatio)
             print("resumed from \(out) at epoch \(trainer.state.epoch + 1), step \(trainer.state.optimizerStep)")
         }
         print(

@@ -1,8 +1,8 @@
 import Foundation
 
-/// One term of LEONARDO's physics-informed loss (paper eq. 11–23, appendix C) or of this project's additions L12–L14,
+/// One term of LEONARDO's physics-informed loss (paper eq. 11–23, appendix C) or of this project's additions L12–L15,
 /// addressed by name: its weight in `LossWeights`, its value in `LossTerms`, and its value and gradient in
-/// `PhysicsLoss`. The order of the cases is the paper's L1 … L11, then L12 … L14.
+/// `PhysicsLoss`. The order of the cases is the paper's L1 … L11, then L12 … L15.
 public enum LossTerm: Int, CaseIterable, Codable, Sendable {
     /// L1 = (1/N)‖r − r̂‖²: reconstruction error (sum over frames and axes, mean over the batch).
     case mse
@@ -24,6 +24,8 @@ public enum LossTerm: Int, CaseIterable, Codable, Sendable {
     case longLagMSD
     /// L14 (not in the paper): the batch's log mean squared step at each frame index against the data's.
     case stepProfile
+    /// L15 (not in the paper): mismatch of the per-trajectory log ratio of the x- and y-step standard deviations.
+    case axisRatio
 
     /// The term's name in files, flags and progress columns (snake case, e.g. "vacf_batch").
     public var name: String {
@@ -42,6 +44,7 @@ public enum LossTerm: Int, CaseIterable, Codable, Sendable {
         case .blockHeterogeneity: "block_heterogeneity"
         case .longLagMSD: "long_lag_msd"
         case .stepProfile: "step_profile"
+        case .axisRatio: "axis_ratio"
         }
     }
 
@@ -58,11 +61,12 @@ public enum LossTerm: Int, CaseIterable, Codable, Sendable {
         case .blockHeterogeneity: "het"
         case .longLagMSD: "lmsd"
         case .stepProfile: "prof"
+        case .axisRatio: "axes"
         default: name
         }
     }
 
-    /// The paper's label L1 … L11, or this project's L12 … L14.
+    /// The paper's label L1 … L11, or this project's L12 … L15.
     public var label: String { "L\(rawValue + 1)" }
 
     /// Whether the term is one of the paper's eleven (the others are this project's, weight 0 by default).
@@ -96,7 +100,7 @@ public enum LossTerm: Int, CaseIterable, Codable, Sendable {
 public struct LossTerms: Equatable, Sendable {
     /// The terms' names in order (`LossTerm.allCases`), e.g. for CSV headers.
     public static let names = LossTerm.allCases.map(\.name)
-    /// Number of terms (the paper's 11 and this project's L12–L14).
+    /// Number of terms (the paper's 11 and this project's L12–L15).
     public static let count = LossTerm.allCases.count
     /// Values in the order of `LossTerm.allCases`; read them by term with the subscript.
     public private(set) var values = [Double](repeating: 0, count: LossTerms.count)
@@ -106,7 +110,7 @@ public struct LossTerms: Equatable, Sendable {
     public init() {}
 
     /// Terms from values in the order of `LossTerm.allCases` (missing trailing terms, as in checkpoints written
-    /// before L12–L14 existed, are 0); `total` is left 0.
+    /// before L12–L15 existed, are 0); `total` is left 0.
     public init(values: [Double]) {
         for (term, value) in zip(LossTerm.allCases, values) { self[term] = value }
     }

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Weights of the loss terms: the paper's 11 (LEONARDO paper, appendix C; defaults are its w₁ … w₁₁) and this
-/// project's L12 (block heterogeneity), L13 (long-lag MSD) and L14 (step-size profile over frames), all with
+/// project's L12 (block heterogeneity), L13 (long-lag MSD), L14 (step-size profile over frames) and L15 (x:y step-std ratio), all with
 /// default weight 0, i.e. the paper's loss; see `PhysicsLoss`.
 public struct LossWeights: Codable, Equatable, Sendable {
     public var mse = 0.001, kl = 0.05, mean = 50_000.0, variance = 500.0, skewness = 10.0, kurtosis = 0.06
@@ -18,6 +18,8 @@ public struct LossWeights: Codable, Equatable, Sendable {
     public var msdLags = [1, 10, 50, 100, 150]
     /// Weight w₁₄ of L14, the batch's mean squared step at each frame index against the data's (not in the paper).
     public var stepProfile = 0.0
+    /// Weight w₁₅ of L15, the per-trajectory mismatch of the log x:y step-std ratio (not in the paper).
+    public var axisRatio = 0.0
     public init() {}
 
     /// The weight of `term`.
@@ -38,6 +40,7 @@ public struct LossWeights: Codable, Equatable, Sendable {
             case .blockHeterogeneity: blockHeterogeneity
             case .longLagMSD: longLagMSD
             case .stepProfile: stepProfile
+            case .axisRatio: axisRatio
             }
         }
         set {
@@ -56,6 +59,7 @@ public struct LossWeights: Codable, Equatable, Sendable {
             case .blockHeterogeneity: blockHeterogeneity = newValue
             case .longLagMSD: longLagMSD = newValue
             case .stepProfile: stepProfile = newValue
+            case .axisRatio: axisRatio = newValue
             }
         }
     }
@@ -67,10 +71,10 @@ public struct LossWeights: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case mse, kl, mean, variance, skewness, kurtosis, median, vacf, vacfBatch, xyCorrelation, positionACF
-        case blockHeterogeneity, vacfMaxLag, heterogeneityBlocks, longLagMSD, msdLags, stepProfile
+        case blockHeterogeneity, vacfMaxLag, heterogeneityBlocks, longLagMSD, msdLags, stepProfile, axisRatio
     }
 
-    /// Decodes weights; checkpoints written before L12–L14 existed get weight 0 for them, as trained.
+    /// Decodes weights; checkpoints written before L12–L15 existed get weight 0 for them, as trained.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         mse = try c.decode(Double.self, forKey: .mse)
@@ -90,5 +94,6 @@ public struct LossWeights: Codable, Equatable, Sendable {
         longLagMSD = try c.decodeIfPresent(Double.self, forKey: .longLagMSD) ?? 0
         msdLags = try c.decodeIfPresent([Int].self, forKey: .msdLags) ?? [1, 10, 50, 100, 150]
         stepProfile = try c.decodeIfPresent(Double.self, forKey: .stepProfile) ?? 0
+        axisRatio = try c.decodeIfPresent(Double.self, forKey: .axisRatio) ?? 0
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 
 /// The backward pass of `PhysicsLoss`: ∂L/∂(μ, log σ²) for L2, and ∂L/∂r̂ one trajectory at a time. The step terms
-/// (L3–L10, L12, L14) add to the gradient with respect to the steps Δr̂, which is then carried to the positions,
+/// (L3–L10, L12, L14, L15) add to the gradient with respect to the steps Δr̂, which is then carried to the positions,
 /// where the position terms (L1, L11, L13) add theirs. Every term reads what the forward pass kept.
 extension PhysicsLoss {
     /// L2: ∂(w·KL)/∂μ = w·μ/N, ∂(w·KL)/∂log σ² = −(w/2)(1 − σ²)/N.
@@ -52,6 +52,7 @@ extension PhysicsLoss {
         velocityAutocorrelationGradient(trajectory: i, b, g)  // L8, L9
         if weights.stepProfile != 0 { stepProfileGradient(g) }  // L14
         if weights.blockHeterogeneity != 0 { blockHeterogeneityGradient(trajectory: i, b, g) }  // L12
+        if weights.axisRatio != 0 { axisRatioGradient(trajectory: i, b, g) }  // L15
         // From the steps to the positions: Δr_t = r_{t+1} − r_t.
         for t in 0..<(2 * T) { g.dPositions[t] = 0 }
         for t in 0..<M {
@@ -145,6 +146,20 @@ extension PhysicsLoss {
         }
         autocorrelationBackward(
             g.steps, count: M, c: vacfB.base + i * lags, weights: g.vacfWeights, maxLag: lags, grad: g.dSteps)
+    }
+
+    /// L15: ∂/∂â = 2w(â − a)/N; ∂â/∂Δx_t = (Δx_t − ⟨Δx⟩)/(M(ε + v_x)), ∂â/∂Δy_t = −(Δy_t − ⟨Δy⟩)/(M(ε + v_y)).
+    private func axisRatioGradient(trajectory i: Int, _ b: Batch, _ g: TrajectoryGradient) {
+        let M = length - 1
+        let Mf = Double(M)
+        let gA = 2 * weights.axisRatio * (axisB[i] - axisA[i]) / b.nf
+        let xy = XYStepMoments(g.steps, count: M)
+        let cx = gA / (Mf * (PhysicsLoss.logEpsilon + xy.varianceX / Mf))
+        let cy = -gA / (Mf * (PhysicsLoss.logEpsilon + xy.varianceY / Mf))
+        for t in 0..<M {
+            g.dSteps[2 * t] += cx * (g.steps[2 * t] - xy.meanX)
+            g.dSteps[2 * t + 1] += cy * (g.steps[2 * t + 1] - xy.meanY)
+        }
     }
 
     /// L14, with the per-frame coefficients of the forward pass.

@@ -155,6 +155,38 @@ final class BlockHeterogeneityTests: XCTestCase {
         XCTAssertGreaterThan(terms(a + b, a + a, T: 30, N: 2)[.stepProfile], 0.01)
     }
 
+    /// L15 by hand: x-steps ±2 and y-steps ±1 (alternating, so every step's mean is 0) have log step-std ratio ln 2;
+    /// an isotropic reconstruction misses it by ln 2, the transposed one by 2 ln 2; the input itself and its
+    /// reflection x → −x give 0 (the ratio sees only which axis moves more). ε = 10⁻⁶ in the logarithms moves the
+    /// values by ~10⁻⁶.
+    func testAxisRatioTerm() {
+        var w = LossWeights()
+        w.axisRatio = 3
+        let T = 9
+        func walk(_ sx: Float, _ sy: Float, flipX: Bool = false) -> [Float] {
+            var r: [Float] = [0, 0]
+            for t in 1..<T {
+                let sign: Float = t % 2 == 0 ? 1 : -1
+                r += [r[2 * t - 2] + (flipX ? -1 : 1) * sign * sx, r[2 * t - 1] + sign * sy]
+            }
+            return r
+        }
+        let input = walk(2, 1)
+        let ratio = input.withUnsafeBufferPointer { PhysicsLoss.logAxisRatio($0.baseAddress!, length: T) }
+        XCTAssertEqual(ratio, log(2.0), accuracy: 1e-6)
+        let iso = lossTerms(w, input, walk(1, 1), length: T, batch: 1)
+        XCTAssertEqual(iso[.axisRatio], log(2.0) * log(2.0), accuracy: 1e-5)
+        XCTAssertEqual(iso.total, w.total(iso), accuracy: 1e-9 * iso.total)
+        XCTAssertEqual(
+            lossTerms(w, input, walk(1, 2), length: T, batch: 1)[.axisRatio], 4 * log(2.0) * log(2.0), accuracy: 1e-5)
+        XCTAssertEqual(
+            lossTerms(w, input, walk(2, 1, flipX: true), length: T, batch: 1)[.axisRatio], 0, accuracy: 1e-12)
+        // averaged over the batch: one matched and one isotropic trajectory
+        XCTAssertEqual(
+            lossTerms(w, input + input, input + walk(1, 1), length: T, batch: 2)[.axisRatio], log(2.0) * log(2.0) / 2,
+            accuracy: 1e-6)
+    }
+
     /// `MotionSummary.stepProfileVariation`: N stationary Brownian walks give ≈ 1/√N (normalised squared 2-D
     /// Gaussian steps are ≈ Exp(1)); the same walks with a 10× step at frame 5 of every walk give a large value.
     func testStepProfileVariation() {
@@ -179,11 +211,11 @@ final class BlockHeterogeneityTests: XCTestCase {
             MotionSummary(TrajectorySet(trajectories: locked, count: N, length: T)).stepProfileVariation, 2)
     }
 
-    /// Checkpoints written before L12–L14 existed hold weights without them: they decode as the paper's loss.
+    /// Checkpoints written before L12–L15 existed hold weights without them: they decode as the paper's loss.
     func testOldWeightsDecodeWithTermOff() throws {
         var json = String(decoding: try JSONEncoder().encode(LossWeights()), as: UTF8.self)
         XCTAssertTrue(json.contains("blockHeterogeneity"))
-        for key in ["blockHeterogeneity", "heterogeneityBlocks", "longLagMSD", "stepProfile"] {
+        for key in ["blockHeterogeneity", "heterogeneityBlocks", "longLagMSD", "stepProfile", "axisRatio"] {
             json = json.replacingOccurrences(of: "\"\(key)\":[0-9.]+,?", with: "", options: .regularExpression)
         }
         json = json.replacingOccurrences(of: "\"msdLags\":\\[[0-9,]*\\],?", with: "", options: .regularExpression)
