@@ -524,6 +524,14 @@ def test_judge_reports_the_floor_and_refuses_bad_input(tmp_path):
     assert 40 <= share <= 60, row
     c2st = next(l for l in out.splitlines() if l.startswith("| bm.h5 | ") and "[" in l)
     assert float(c2st.split("|")[2].split()[0]) > 0.8, c2st
+    # --score-on-validation swaps the held-out sets: scored on the 45 validation particles, the floor from the test
+    # ones (the real rows of the isotropy table trade places).
+    v = run("judge", "--candidate", bm, "--learned-epochs", 0, "--score-on-validation")
+    assert v.returncode == 0, v.stderr
+    assert "distance to the real validation particles' windows (floor: test particles)" in v.stdout
+    assert "the validation particles are never fitted on" in v.stdout
+    real = lambda text, name: next(l for l in text.splitlines() if l.startswith(f"| real {name} particles |"))
+    assert real(v.stdout, "test") == real(out, "test") and real(v.stdout, "validation") == real(out, "validation")
 
 
 def test_evaluate_records_episodes_exactly(tmp_path):

@@ -221,7 +221,9 @@ struct Bench: ParsableCommand {
                     "cblas_sgemm %dx%dx%d: %.1f GFLOP/s with OpenBLAS threads, %.1f GFLOP/s row-split; reference %.1f",
                 n, n, n, native, split, peak))
 
+        // Decoded only (as an environment's model): frozen, like the environments' (`Leonardo.freezeWeights`).
         let leo = try Leonardo(config: model.config, seed: 1)
+        leo.freezeWeights()
         let L = leo.config.latentDim
         let T = leo.config.length
         let flops = Double(leo.decoder.flopsPerTrajectory)
@@ -288,7 +290,7 @@ struct Bench: ParsableCommand {
                     best.0))
         }
         if layers { profileLayers(leo, batch: batches[0], kernels: KernelChoice(boundPath)) }
-        if !skipTraining { try benchTraining(leo) }
+        if !skipTraining { try benchTraining(try Leonardo(config: model.config, seed: 1)) }
         if skipEnvironment { return }
         var singles: [InferenceKernels: Double] = [:]
         for path in kernels {

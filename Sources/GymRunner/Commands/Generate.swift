@@ -58,6 +58,7 @@ struct Generate: ParsableCommand {
 
     func run() throws {
         let model = try Leonardo.load(checkpoint)  // inputs first, then the output
+        model.freezeWeights()
         try claimOutput(out, inputs: [checkpoint] + (latents.map { [$0] } ?? []), overwrite: overwriting.overwrite)
         let L = model.config.latentDim
         var z: [Float]

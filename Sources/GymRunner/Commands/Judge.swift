@@ -36,6 +36,10 @@ struct Judge: ParsableCommand {
         help:
             "Epochs of the learned discriminator (the motion classifier's 1-D CNN with two classes, on paper-normalised step sequences; 0 skips it)."
     ) var learnedEpochs: Int = 30
+    @Flag(
+        help:
+            "Score on the validation particles instead of the test particles (the two swap roles: the floor and the control then use the test particles), for choosing between candidates without looking at the test particles."
+    ) var scoreOnValidation = false
 
     func validate() throws {
         try requireRange(window, 12...100_000, "--window")
@@ -59,9 +63,13 @@ struct Judge: ParsableCommand {
         let half = parts.train.count / 2
         let trainA = try windows(Array(parts.train.prefix(half)))
         let trainB = try windows(Array(parts.train.dropFirst(half)))
+        // With --score-on-validation the validation particles take the test particles' place (and the reverse):
+        // `test` is the scored set, `validation` the other held-out set, which only the floor and the control read.
+        let (scored, other) = scoreOnValidation ? (parts.validation, parts.test) : (parts.test, parts.validation)
+        let (testName, validationName) = scoreOnValidation ? ("validation", "test") : ("test", "validation")
         let sets = (
-            train: try trainA.concatenated(with: trainB), validation: try windows(parts.validation),
-            test: try windows(parts.test), trainA: trainA, trainB: trainB
+            train: try trainA.concatenated(with: trainB), validation: try windows(other),
+            test: try windows(scored), trainA: trainA, trainB: trainB
         )
         let (statisticsA, statisticsB) = (
             TrajectoryBattery.statistics(of: trainA), TrajectoryBattery.statistics(of: trainB)
@@ -76,14 +84,16 @@ struct Judge: ParsableCommand {
                 ((file as NSString).lastPathComponent, TrajectoryBattery.statistics(of: windows), windows))
         }
         print(
-            "real windows of \(window) frames every \(stride): train \(train.count), validation \(validation.count), "
-                + "test \(test.count) (particles \(parts.train.count) / \(parts.validation.count) / \(parts.test.count))"
+            "real windows of \(window) frames every \(stride): train \(train.count), \(validationName) \(validation.count), "
+                + "\(testName) \(test.count) (particles \(parts.train.count) / \(other.count) / \(scored.count))"
         )
         for c in candidates { print("\(c.name): \(c.rows.count) windows") }
         print()
-        print("### Kolmogorov–Smirnov distance to the real test particles' windows (floor: validation particles)")
         print(
-            "| statistic | floor (real validation) | "
+            "### Kolmogorov–Smirnov distance to the real \(testName) particles' windows (floor: \(validationName) particles)"
+        )
+        print(
+            "| statistic | floor (real \(validationName)) | "
                 + candidates.map { "\($0.name) (× floor)" }.joined(separator: " | ") + " |")
         print("|---|---:|" + String(repeating: "---:|", count: candidates.count))
         var passes = [Int](repeating: 0, count: candidates.count)
@@ -109,7 +119,7 @@ struct Judge: ParsableCommand {
         let ratioIndex = TrajectoryBattery.names.firstIndex(of: "log_xy_step_std_ratio")!
         let longerIndex = TrajectoryBattery.names.firstIndex(of: "x_range_longer")!
         let stepIndex = TrajectoryBattery.names.firstIndex(of: "log_mean_step")!
-        for (name, rows) in [("real test particles", test), ("real validation particles", validation)]
+        for (name, rows) in [("real \(testName) particles", test), ("real \(validationName) particles", validation)]
             + candidates.map({ ($0.name, $0.rows) })
         {
             let share = rows.map { $0[longerIndex] }.reduce(0, +) / Double(max(rows.count, 1))
@@ -119,7 +129,7 @@ struct Judge: ParsableCommand {
             print(String(format: "| %@ | %.1f %% | %.3f | %.4f |", name, 100 * share, median, Estimate(steps).std))
         }
         print()
-        print("### Classifier two-sample tests (0.5: indistinguishable; the test particles are never fitted on)")
+        print("### Classifier two-sample tests (0.5: indistinguishable; the \(testName) particles are never fitted on)")
         print(
             "| candidate | logistic regression on the battery [95 % CI] | n | most separating statistics | "
                 + (learnedEpochs > 0 ? "learned 1-D CNN on the steps [95 % CI] | n |" : ""))
@@ -163,7 +173,7 @@ struct Judge: ParsableCommand {
         // score the test particles against the validation particles.
         let realOther = (statisticsB + validation, try sets.trainB.concatenated(with: sets.validation))
         try report(
-            "control: real particles (train half vs half, then test vs validation)",
+            "control: real particles (train half vs half, then \(testName) vs \(validationName))",
             fitReal: (statisticsA, sets.trainA), other: realOther, fit: Array(0..<statisticsB.count),
             score: Array(statisticsB.count..<(statisticsB.count + validation.count)))
         for c in candidates {

@@ -56,6 +56,25 @@ void lk_attention_head_backward(const float *q, const float *k, const float *v, 
 void lk_linear_few_rows(const float *x, int rows, int in, const float *w, const float *bias, float *y, int ldy,
                         int out_begin, int out_end, int level);
 
+/// Outputs per tile of the sparse-input weight layout (`lk_sparse_input_arrange`).
+#define LK_SPARSE_TILE 256
+
+/// Floats of the sparse-input layout of an out x in weight: ceil(out / LK_SPARSE_TILE) tiles of in x LK_SPARSE_TILE.
+long lk_sparse_input_weights_size(int in, int out);
+
+/// Rearranges w (out x in, PyTorch layout) into wb (`lk_sparse_input_weights_size` floats): tile t holds, for every
+/// input i, the LK_SPARSE_TILE weights w[t * LK_SPARSE_TILE + c][i] contiguously (outputs past `out` zero).
+void lk_sparse_input_arrange(const float *w, int in, int out, float *wb);
+
+/// y[o] = bias[o] + sum over i with x[i] != 0 of x[i] * w[o][i], for the outputs of tiles [tile_begin, tile_end):
+/// one row of a linear layer whose input is mostly zero (a ReLU's output), reading only the weight columns of the
+/// nonzero inputs from wb (`lk_sparse_input_arrange`). `values` and `indices` are scratch of `in` entries each
+/// (the nonzero inputs, gathered per call). Sums run bias first, then the nonzero inputs in increasing i by one
+/// fused multiply-add each, at every level (bit-identical across levels; another order than `lk_linear_few_rows`).
+/// `bias` may be NULL.
+void lk_linear_sparse_input(const float *x, int in, const float *wb, int out, const float *bias, float *y,
+                            int tile_begin, int tile_end, float *values, int *indices, int level);
+
 /// y[r][o] = bias[o] + sum_i a[r * lda + i] * w[o][i] for r < rows, o < out: the few-rows dot products of
 /// `lk_linear_few_rows` over rows `lda` floats apart that may overlap (windows), w out x depth. `lk_gemm_rows` hands
 /// products with at most four outputs (conv_out's two channels) to it, where its tiles of 16 output lanes would be

@@ -42,6 +42,7 @@ public final class Adam {
     /// One update θ ← θ − lr·m̂/(√v̂ + ε). Every element is updated by the same expression, independently of the
     /// others, so splitting the store into chunks (one per worker, for large stores) changes no bit of the result.
     public func update() {
+        precondition(!store.isFrozen, "Adam.update on a frozen ParameterStore (its weights were promised fixed)")
         step += 1
         let b1 = beta1
         let b2 = beta2

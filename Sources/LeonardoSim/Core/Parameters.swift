@@ -88,6 +88,21 @@ public final class ParameterStore {
         finalized = true
     }
 
+    /// Whether `freeze()` was called: the weights are fixed for the store's lifetime.
+    public private(set) var isFrozen = false
+
+    /// Promises that no weight changes from now on (a model loaded only to decode: an environment's, `generate`'s):
+    /// one frozen scope for the store's lifetime, so a rearranged copy of the weights is checked once, at its first
+    /// use, and kernels that need such a copy of a large weight (`Linear.sparseInput`) may use it. `Adam.update` and
+    /// loading a checkpoint into a frozen store stop the program; writing through `value(_:)` afterwards is a misuse
+    /// the layers do not see.
+    public func freeze() {
+        guard !isFrozen else { return }
+        Self.scopes += 1
+        frozenScope = Self.scopes
+        isFrozen = true
+    }
+
     /// Runs body promising that no weight changes until it returns (a decode call), so the kernels' rearranged
     /// copies of the weights are checked against the weights once in the scope instead of at every layer call.
     public func withWeightsFrozen<T>(_ body: () throws -> T) rethrows -> T {

@@ -94,6 +94,7 @@ public enum LeonardoCheckpoint {
     }
 
     static func loadParameters(into store: ParameterStore, from f: HDF5File) throws {
+        precondition(!store.isFrozen, "loading weights into a frozen ParameterStore")
         let known = Set(store.refs.map(\.name))
         for name in f.datasetNames() where !name.hasPrefix("optimizer/") && !known.contains(name) {
             throw LeonardoError.invalidData("\(f.path): unexpected parameter '\(name)' (not part of this model config)")

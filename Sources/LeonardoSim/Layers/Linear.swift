@@ -13,6 +13,16 @@ public final class Linear {
     public let bias: ParameterRef?
     unowned let store: ParameterStore
     let transposedWeight = DerivedWeights()
+    /// Whether the input is a ReLU's output (mostly zeros), so that `forwardSparseInput` pays: set by the model for
+    /// the decoder's bottleneck. Used at inference under `InferenceKernels.simd` on at most
+    /// `InferenceKernels.sparseInputRows` rows, weights of more than `InferenceKernels.rowsKernelWeights` entries,
+    /// and only in a frozen store (`ParameterStore.freeze`), since its rearranged weight is too large to compare
+    /// with the weights at every call.
+    public var sparseInput = false
+    let sparseWeight = DerivedWeights()
+    private let sparseValues = FloatBuffer()
+    private var sparseIndices = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
+    private var sparseIndexCapacity = 1
 
     public init(_ store: ParameterStore, _ name: String, _ inFeatures: Int, _ outFeatures: Int, bias: Bool = true) {
         self.store = store
@@ -30,6 +40,8 @@ public final class Linear {
         weight = other.weight
         bias = other.bias
     }
+
+    deinit { sparseIndices.deallocate() }
 
     public var flopsPerRow: Int { 2 * inFeatures * outFeatures }
 
@@ -75,7 +87,11 @@ public final class Linear {
             forwardRows(x, y, rows: rows, residual: residual, relu: relu, level: kernels.level)
             return
         }
-        if simd && rows <= InferenceKernels.fewRows {
+        if simd && sparseInput && store.isFrozen && rows <= InferenceKernels.sparseInputRows {
+            for r in 0..<rows {
+                forwardSparseInput(x + r * inFeatures, y + r * outFeatures, level: kernels.level)
+            }
+        } else if simd && rows <= InferenceKernels.fewRows {
             forwardFewRows(x, y, rows: rows, level: kernels.level)
         } else {
             forward(x, y, rows: rows)
@@ -112,6 +128,33 @@ public final class Linear {
             let lo = (outFeatures * part / parts) & ~1
             let hi = part == parts - 1 ? outFeatures : (outFeatures * (part + 1) / parts) & ~1
             lk_linear_few_rows(x, rowsIn, inF, w, b, y, outF, Int32(lo), Int32(hi), Int32(level.rawValue))
+        }
+    }
+
+    /// One row by `lk_linear_sparse_input`: only the weight columns of the nonzero inputs are read, from a tiled
+    /// copy of the weight (made once per frozen store: see `sparseInput`). The tiles are split over the workers;
+    /// sums run bias first, then over the nonzero inputs in order (another order than `cblas_sgemm`'s and the
+    /// few-rows kernel's).
+    public func forwardSparseInput(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, level: KernelLevel) {
+        let (inF, outF) = (Int32(inFeatures), Int32(outFeatures))
+        let wb = sparseWeight.of(
+            store.value(weight), count: inFeatures * outFeatures, store: store,
+            derivedCount: Int(lk_sparse_input_weights_size(inF, outF))
+        ) { w, wb in lk_sparse_input_arrange(w, inF, outF, wb) }
+        let b = bias.map { UnsafePointer(store.value($0)) }
+        let tiles = (outFeatures + Int(LK_SPARSE_TILE) - 1) / Int(LK_SPARSE_TILE)
+        let parts = min(Workers.count, tiles)
+        let values = sparseValues.reserve(parts * inFeatures)
+        if sparseIndexCapacity < parts * inFeatures {
+            sparseIndices.deallocate()
+            sparseIndexCapacity = parts * inFeatures
+            sparseIndices = .allocate(capacity: sparseIndexCapacity)
+        }
+        let indices = sparseIndices
+        parallelFor(parts, workers: parts) { part, _ in
+            lk_linear_sparse_input(
+                x, inF, wb, outF, b, y, Int32(tiles * part / parts), Int32(tiles * (part + 1) / parts),
+                values + part * inFeatures, indices + part * inFeatures, Int32(level.rawValue))
         }
     }
 

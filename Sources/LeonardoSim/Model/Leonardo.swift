@@ -48,6 +48,10 @@ public final class Leonardo {
 
     public var parameterCount: Int { parameters.parameterCount }
 
+    /// Promises that the weights stay as they are (a model loaded to decode, as an environment's): see
+    /// `ParameterStore.freeze`. Training or loading into it afterwards stops the program.
+    public func freezeWeights() { parameters.freeze() }
+
     /// Per-frame noise values the decoder reads for `batch` trajectories (0 for the authors' decoder).
     public func noiseCount(batch: Int) -> Int { batch * config.length * config.frameNoiseChannels }
 

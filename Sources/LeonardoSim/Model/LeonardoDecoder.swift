@@ -41,6 +41,7 @@ public final class LeonardoDecoder {
         } else {
             bottleneckLinear = Linear(
                 store, "decoder.bottleneck_decoding.linear1", c.decoderHidden, c.decoderChannels * c.length)
+            bottleneckLinear?.sparseInput = true  // its input is linear1's ReLU output
             frontEnd = nil
             integrator = nil
         }

@@ -99,6 +99,7 @@ public struct LiquidCell: Environment {
             throw EnvironmentError.invalidSpec(
                 file: spec.sourceFile ?? spec.id, field: "checkpoint", problem: "cannot be loaded: \(error)")
         }
+        model.freezeWeights()  // the environment's own model only decodes
         try self.init(spec: spec, model: model)
     }
 

@@ -1,0 +1,111 @@
+import Foundation
+import LeonardoKernels
+import XCTest
+
+@testable import LeonardoSim
+
+/// `lk_linear_sparse_input` (a linear layer on one row that reads only the weight columns of its nonzero inputs)
+/// against a double-precision reference, bit-identical across instruction sets, and where `Linear` takes it.
+final class SparseInputLinearTests: XCTestCase {
+    /// A row of `inF` inputs of which about `zeroShare` are exactly 0 (as a ReLU leaves them), the rest normal.
+    func sparseRow(_ inF: Int, zeroShare: Double, rng: inout Xoshiro256StarStar) -> [Float] {
+        (0..<inF).map { _ in
+            let v = Float(rng.normal())
+            return rng.uniform(0, 1) < zeroShare ? 0 : v
+        }
+    }
+
+    func testMatchesTheDoublePrecisionReferenceAndIsIdenticalAcrossLevels() {
+        // (in, out, bias, zero share): the decoder's bottleneck, an output count that fills no tile, one input,
+        // no bias, an all-zero row (the bias alone), a dense row (no zeros).
+        let shapes = [
+            (1024, 6400, true, 0.5), (37, 11, true, 0.3), (1, 3, false, 0.0), (129, 300, false, 0.6),
+            (64, 130, true, 1.0), (50, 257, true, 0.0)
+        ]
+        var rng = Xoshiro256StarStar(seed: 41)
+        for (inF, outF, hasBias, zeros) in shapes {
+            let w = (0..<(outF * inF)).map { _ in Float(rng.uniform(-0.1, 0.1)) }
+            let b = hasBias ? (0..<outF).map { _ in Float(rng.uniform(-1, 1)) } : []
+            let x = sparseRow(inF, zeroShare: zeros, rng: &rng)
+            var wb = [Float](repeating: .nan, count: Int(lk_sparse_input_weights_size(Int32(inF), Int32(outF))))
+            lk_sparse_input_arrange(w, Int32(inF), Int32(outF), &wb)
+            let tiles = Int32((outF + Int(LK_SPARSE_TILE) - 1) / Int(LK_SPARSE_TILE))
+            var values = [Float](repeating: 0, count: inF)
+            var indices = [Int32](repeating: 0, count: inF)
+            var results: [[Float]] = []
+            for level in KernelLevel.supported {
+                var y = [Float](repeating: .nan, count: outF)
+                // two calls on halves of the tiles, as the workers split them
+                for (lo, hi) in [(Int32(0), tiles / 2), (tiles / 2, tiles)] {
+                    b.withUnsafeBufferPointer { bp in
+                        lk_linear_sparse_input(
+                            x, Int32(inF), wb, Int32(outF), hasBias ? bp.baseAddress : nil, &y, lo, hi, &values,
+                            &indices, Int32(level.rawValue))
+                    }
+                }
+                var worst = 0.0
+                for o in 0..<outF {
+                    var want = hasBias ? Double(b[o]) : 0
+                    for i in 0..<inF { want += Double(w[o * inF + i]) * Double(x[i]) }
+                    let err = abs(Double(y[o]) - want) / max(1, abs(want))
+                    worst = max(worst, err.isNaN ? .infinity : err)
+                }
+                XCTAssertLessThan(worst, 1e-5, "\(level.name): in \(inF), out \(outF)")
+                results.append(y)
+            }
+            for (level, y) in zip(KernelLevel.supported, results) {
+                XCTAssertEqual(
+                    y.map(\.bitPattern), results[0].map(\.bitPattern), "\(level.name) differs from portable C")
+            }
+        }
+    }
+
+    /// `Linear.forwardInference` takes the sparse kernel for one row only in a frozen store (and the few-rows
+    /// kernel otherwise), and both agree to float rounding.
+    func testLinearUsesTheSparseKernelOnlyWhenFrozen() {
+        var rng = Xoshiro256StarStar(seed: 42)
+        let (inF, outF) = (1024, 640)
+        let store = ParameterStore()
+        let layer = Linear(store, "l", inF, outF)
+        layer.sparseInput = true
+        store.finalize(rng: &rng)
+        XCTAssertGreaterThan(inF * outF, InferenceKernels.rowsKernelWeights)
+        let x = sparseRow(inF, zeroShare: 0.5, rng: &rng)
+        let level = KernelLevel.best
+        var few = [Float](repeating: .nan, count: outF)
+        layer.forwardFewRows(x, &few, rows: 1, level: level)
+        var sparse = [Float](repeating: .nan, count: outF)
+        layer.forwardSparseInput(x, &sparse, level: level)
+        var y = [Float](repeating: .nan, count: outF)
+        layer.forwardInference(x, &y, rows: 1, kernels: KernelChoice(.simd))
+        XCTAssertEqual(y.map(\.bitPattern), few.map(\.bitPattern), "an unfrozen store keeps the few-rows kernel")
+        store.freeze()
+        XCTAssertTrue(store.isFrozen)
+        layer.forwardInference(x, &y, rows: 1, kernels: KernelChoice(.simd))
+        XCTAssertEqual(y.map(\.bitPattern), sparse.map(\.bitPattern), "a frozen store takes the sparse kernel")
+        for o in 0..<outF { XCTAssertEqual(sparse[o], few[o], accuracy: 1e-5 * max(1, abs(few[o]))) }
+        // two rows are above `InferenceKernels.sparseInputRows`: the few-rows kernel again
+        let x2 = x + sparseRow(inF, zeroShare: 0.5, rng: &rng)
+        var y2 = [Float](repeating: .nan, count: 2 * outF)
+        var few2 = y2
+        layer.forwardInference(x2, &y2, rows: 2, kernels: KernelChoice(.simd))
+        layer.forwardFewRows(x2, &few2, rows: 2, level: level)
+        XCTAssertEqual(y2.map(\.bitPattern), few2.map(\.bitPattern))
+    }
+
+    /// A frozen paper-size decoder (the authors' variant, whose bottleneck takes the sparse kernel at batch 1) decodes
+    /// like the BLAS path to float rounding.
+    func testFrozenPaperDecoderAgreesWithTheBLASPath() throws {
+        let leo = try Leonardo(config: .paper, seed: 5)
+        var rng = Xoshiro256StarStar(seed: 9)
+        let z = (0..<leo.config.latentDim).map { _ in Float(rng.normal()) }
+        leo.kernels = .blas
+        let reference = leo.decode(z: z)
+        leo.freezeWeights()
+        leo.kernels = .simd
+        let fast = leo.decode(z: z)
+        for i in 0..<reference.count {
+            XCTAssertEqual(fast[i], reference[i], accuracy: 1e-4 * max(1, abs(reference[i])))
+        }
+    }
+}
