@@ -1,4 +1,4 @@
-// A linear layer on one row whose input is mostly zero (LeonardoKernels.h): y = b + sum over the nonzero x_i of
+// A linear layer on few rows whose input is mostly zero (LeonardoKernels.h): y = b + sum over the nonzero x_i of
 // x_i * (column i of w). The input of the decoder's 1024 -> 6400 bottleneck is a ReLU's output, about half zeros;
 // at batch 1 the product is bound by reading the 26 MB weight, and a weight column that meets x_i = 0 need not be
 // read at all. The weight is rearranged once into tiles of LK_SPARSE_TILE outputs, each tile holding its in x
@@ -101,25 +101,40 @@ AVX2 static void sparse_avx2(const float *xv, const int *xi, int nnz, int in, co
 
 #endif  // LK_X86
 
-void lk_linear_sparse_input(const float *x, int in, const float *wb, int out, const float *bias, float *y,
-                            int tile_begin, int tile_end, float *values, int *indices, int level) {
-    if (in < 1 || out < 1 || tile_end <= tile_begin) return;
-    int nnz = 0;
-    for (int i = 0; i < in; i++)
-        if (x[i] != 0) {
-            values[nnz] = x[i];
-            indices[nnz++] = i;
-        }
+void lk_linear_sparse_input(const float *x, int rows, int in, const float *wb, int out, const float *bias, float *y,
+                            int ldy, int tile_begin, int tile_end, float *values, int *indices, int level) {
+    if (rows < 1 || in < 1 || out < 1 || tile_end <= tile_begin) return;
+    int nnz[rows];
+    for (int r = 0; r < rows; r++) {
+        const float *xr = x + (long)r * in;
+        float *v = values + (long)r * in;
+        int *ix = indices + (long)r * in;
+        int n = 0;
+        for (int i = 0; i < in; i++)
+            if (xr[i] != 0) {
+                v[n] = xr[i];
+                ix[n++] = i;
+            }
+        nnz[r] = n;
+    }
     level = lk_clamp_level(level);
+    // Tile by tile, every row against the tile while it sits in L2 (a tile is in x LK_SPARSE_TILE floats, 1 MB for
+    // the bottleneck); a row's arithmetic is the same whatever other rows share the call.
+    for (int t = tile_begin; t < tile_end; t++)
+        for (int r = 0; r < rows; r++) {
+            const float *v = values + (long)r * in;
+            const int *ix = indices + (long)r * in;
+            float *yr = y + (long)r * ldy;
 #if LK_X86
-    if (level >= 2) {
-        sparse_avx512(values, indices, nnz, in, wb, out, bias, y, tile_begin, tile_end);
-        return;
-    }
-    if (level == 1) {
-        sparse_avx2(values, indices, nnz, in, wb, out, bias, y, tile_begin, tile_end);
-        return;
-    }
+            if (level >= 2) {
+                sparse_avx512(v, ix, nnz[r], in, wb, out, bias, yr, t, t + 1);
+                continue;
+            }
+            if (level == 1) {
+                sparse_avx2(v, ix, nnz[r], in, wb, out, bias, yr, t, t + 1);
+                continue;
+            }
 #endif
-    sparse_reference(values, indices, nnz, in, wb, out, bias, y, tile_begin, tile_end);
+            sparse_reference(v, ix, nnz[r], in, wb, out, bias, yr, t, t + 1);
+        }
 }

@@ -66,14 +66,15 @@ long lk_sparse_input_weights_size(int in, int out);
 /// input i, the LK_SPARSE_TILE weights w[t * LK_SPARSE_TILE + c][i] contiguously (outputs past `out` zero).
 void lk_sparse_input_arrange(const float *w, int in, int out, float *wb);
 
-/// y[o] = bias[o] + sum over i with x[i] != 0 of x[i] * w[o][i], for the outputs of tiles [tile_begin, tile_end):
-/// one row of a linear layer whose input is mostly zero (a ReLU's output), reading only the weight columns of the
-/// nonzero inputs from wb (`lk_sparse_input_arrange`). `values` and `indices` are scratch of `in` entries each
-/// (the nonzero inputs, gathered per call). Sums run bias first, then the nonzero inputs in increasing i by one
-/// fused multiply-add each, at every level (bit-identical across levels; another order than `lk_linear_few_rows`).
-/// `bias` may be NULL.
-void lk_linear_sparse_input(const float *x, int in, const float *wb, int out, const float *bias, float *y,
-                            int tile_begin, int tile_end, float *values, int *indices, int level);
+/// y[r][o] = bias[o] + sum over i with x[r][i] != 0 of x[r][i] * w[o][i], for r < rows and the outputs of tiles
+/// [tile_begin, tile_end): a linear layer whose input is mostly zero (a ReLU's output), each row reading only the
+/// weight columns of its nonzero inputs from wb (`lk_sparse_input_arrange`), tile by tile so that a tile serves
+/// every row from L2. x is rows x in, y rows `ldy` apart; `values` and `indices` are scratch of rows x in entries
+/// each (the nonzero inputs, gathered per call). Each row sums bias first, then its nonzero inputs in increasing i by
+/// one fused multiply-add each, at every level: bit-identical across levels and whatever rows share the call
+/// (another order than `lk_linear_few_rows`). `bias` may be NULL.
+void lk_linear_sparse_input(const float *x, int rows, int in, const float *wb, int out, const float *bias, float *y,
+                            int ldy, int tile_begin, int tile_end, float *values, int *indices, int level);
 
 /// y[r][o] = bias[o] + sum_i a[r * lda + i] * w[o][i] for r < rows, o < out: the few-rows dot products of
 /// `lk_linear_few_rows` over rows `lda` floats apart that may overlap (windows), w out x depth. `lk_gemm_rows` hands

@@ -32,10 +32,6 @@ public enum InferenceKernels: String, Sendable, CaseIterable {
     /// keeps a transposed copy and compares the weight with its snapshot once per decode call. Larger ones (the
     /// decoder's 1024→6400 bottleneck) take the few-rows kernel, or `cblas_sgemm` above `fewRows` rows.
     public static let rowsKernelWeights = 1 << 18
-    /// Rows up to which a `Linear` with `sparseInput` in a frozen store takes `forwardSparseInput`, one row at a
-    /// time (each row reads only its nonzero inputs' weight columns; above this the few-rows kernel's single read of
-    /// the whole weight for all rows is faster). Chosen with `gym-runner perf bench`.
-    public static let sparseInputRows = 1
 }
 
 /// Instruction sets of the hand-written kernels, best first; the CPU's best one is used unless

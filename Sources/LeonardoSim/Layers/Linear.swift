@@ -15,7 +15,7 @@ public final class Linear {
     let transposedWeight = DerivedWeights()
     /// Whether the input is a ReLU's output (mostly zeros), so that `forwardSparseInput` pays: set by the model for
     /// the decoder's bottleneck. Used at inference under `InferenceKernels.simd` on at most
-    /// `InferenceKernels.sparseInputRows` rows, weights of more than `InferenceKernels.rowsKernelWeights` entries,
+    /// `InferenceKernels.fewRows` rows, weights of more than `InferenceKernels.rowsKernelWeights` entries,
     /// and only in a frozen store (`ParameterStore.freeze`), since its rearranged weight is too large to compare
     /// with the weights at every call.
     public var sparseInput = false
@@ -87,10 +87,8 @@ public final class Linear {
             forwardRows(x, y, rows: rows, residual: residual, relu: relu, level: kernels.level)
             return
         }
-        if simd && sparseInput && store.isFrozen && rows <= InferenceKernels.sparseInputRows {
-            for r in 0..<rows {
-                forwardSparseInput(x + r * inFeatures, y + r * outFeatures, level: kernels.level)
-            }
+        if simd && sparseInput && store.isFrozen && rows <= InferenceKernels.fewRows {
+            forwardSparseInput(x, y, rows: rows, level: kernels.level)
         } else if simd && rows <= InferenceKernels.fewRows {
             forwardFewRows(x, y, rows: rows, level: kernels.level)
         } else {
@@ -131,11 +129,13 @@ public final class Linear {
         }
     }
 
-    /// One row by `lk_linear_sparse_input`: only the weight columns of the nonzero inputs are read, from a tiled
-    /// copy of the weight (made once per frozen store: see `sparseInput`). The tiles are split over the workers;
-    /// sums run bias first, then over the nonzero inputs in order (another order than `cblas_sgemm`'s and the
-    /// few-rows kernel's).
-    public func forwardSparseInput(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, level: KernelLevel) {
+    /// The product by `lk_linear_sparse_input`: each row reads only the weight columns of its nonzero inputs, from a
+    /// tiled copy of the weight (made once per frozen store: see `sparseInput`). The tiles are split over the
+    /// workers; each row sums bias first, then over its nonzero inputs in order (another order than `cblas_sgemm`'s
+    /// and the few-rows kernel's), so a row's result does not depend on the rows beside it.
+    public func forwardSparseInput(
+        _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, level: KernelLevel
+    ) {
         let (inF, outF) = (Int32(inFeatures), Int32(outFeatures))
         let wb = sparseWeight.of(
             store.value(weight), count: inFeatures * outFeatures, store: store,
@@ -144,17 +144,19 @@ public final class Linear {
         let b = bias.map { UnsafePointer(store.value($0)) }
         let tiles = (outFeatures + Int(LK_SPARSE_TILE) - 1) / Int(LK_SPARSE_TILE)
         let parts = min(Workers.count, tiles)
-        let values = sparseValues.reserve(parts * inFeatures)
-        if sparseIndexCapacity < parts * inFeatures {
+        let scratch = parts * rows * inFeatures
+        let values = sparseValues.reserve(scratch)
+        if sparseIndexCapacity < scratch {
             sparseIndices.deallocate()
-            sparseIndexCapacity = parts * inFeatures
-            sparseIndices = .allocate(capacity: sparseIndexCapacity)
+            sparseIndexCapacity = scratch
+            sparseIndices = .allocate(capacity: scratch)
         }
         let indices = sparseIndices
         parallelFor(parts, workers: parts) { part, _ in
             lk_linear_sparse_input(
-                x, inF, wb, outF, b, y, Int32(tiles * part / parts), Int32(tiles * (part + 1) / parts),
-                values + part * inFeatures, indices + part * inFeatures, Int32(level.rawValue))
+                x, Int32(rows), inF, wb, outF, b, y, outF, Int32(tiles * part / parts),
+                Int32(tiles * (part + 1) / parts), values + part * rows * inFeatures,
+                indices + part * rows * inFeatures, Int32(level.rawValue))
         }
     }
 

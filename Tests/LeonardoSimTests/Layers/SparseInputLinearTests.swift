@@ -4,7 +4,7 @@ import XCTest
 
 @testable import LeonardoSim
 
-/// `lk_linear_sparse_input` (a linear layer on one row that reads only the weight columns of its nonzero inputs)
+/// `lk_linear_sparse_input` (a linear layer whose rows read only the weight columns of its nonzero inputs)
 /// against a double-precision reference, bit-identical across instruction sets, and where `Linear` takes it.
 final class SparseInputLinearTests: XCTestCase {
     /// A row of `inF` inputs of which about `zeroShare` are exactly 0 (as a ReLU leaves them), the rest normal.
@@ -26,31 +26,41 @@ final class SparseInputLinearTests: XCTestCase {
         for (inF, outF, hasBias, zeros) in shapes {
             let w = (0..<(outF * inF)).map { _ in Float(rng.uniform(-0.1, 0.1)) }
             let b = hasBias ? (0..<outF).map { _ in Float(rng.uniform(-1, 1)) } : []
-            let x = sparseRow(inF, zeroShare: zeros, rng: &rng)
+            let rows = 3
+            let x = (0..<rows).flatMap { _ in sparseRow(inF, zeroShare: zeros, rng: &rng) }
             var wb = [Float](repeating: .nan, count: Int(lk_sparse_input_weights_size(Int32(inF), Int32(outF))))
             lk_sparse_input_arrange(w, Int32(inF), Int32(outF), &wb)
             let tiles = Int32((outF + Int(LK_SPARSE_TILE) - 1) / Int(LK_SPARSE_TILE))
-            var values = [Float](repeating: 0, count: inF)
-            var indices = [Int32](repeating: 0, count: inF)
-            var results: [[Float]] = []
-            for level in KernelLevel.supported {
-                var y = [Float](repeating: .nan, count: outF)
+            var values = [Float](repeating: 0, count: rows * inF)
+            var indices = [Int32](repeating: 0, count: rows * inF)
+            func product(_ x: [Float], rows: Int, level: KernelLevel) -> [Float] {
+                var y = [Float](repeating: .nan, count: rows * outF)
                 // two calls on halves of the tiles, as the workers split them
                 for (lo, hi) in [(Int32(0), tiles / 2), (tiles / 2, tiles)] {
                     b.withUnsafeBufferPointer { bp in
                         lk_linear_sparse_input(
-                            x, Int32(inF), wb, Int32(outF), hasBias ? bp.baseAddress : nil, &y, lo, hi, &values,
-                            &indices, Int32(level.rawValue))
+                            x, Int32(rows), Int32(inF), wb, Int32(outF), hasBias ? bp.baseAddress : nil, &y,
+                            Int32(outF), lo, hi, &values, &indices, Int32(level.rawValue))
                     }
                 }
+                return y
+            }
+            var results: [[Float]] = []
+            for level in KernelLevel.supported {
+                let y = product(x, rows: rows, level: level)
                 var worst = 0.0
-                for o in 0..<outF {
-                    var want = hasBias ? Double(b[o]) : 0
-                    for i in 0..<inF { want += Double(w[o * inF + i]) * Double(x[i]) }
-                    let err = abs(Double(y[o]) - want) / max(1, abs(want))
-                    worst = max(worst, err.isNaN ? .infinity : err)
+                for r in 0..<rows {
+                    for o in 0..<outF {
+                        var want = hasBias ? Double(b[o]) : 0
+                        for i in 0..<inF { want += Double(w[o * inF + i]) * Double(x[r * inF + i]) }
+                        let err = abs(Double(y[r * outF + o]) - want) / max(1, abs(want))
+                        worst = max(worst, err.isNaN ? .infinity : err)
+                    }
                 }
                 XCTAssertLessThan(worst, 1e-5, "\(level.name): in \(inF), out \(outF)")
+                // a row alone gives the bits it gets beside the others
+                let alone = product(Array(x[inF..<(2 * inF)]), rows: 1, level: level)
+                XCTAssertEqual(alone.map(\.bitPattern), y[outF..<(2 * outF)].map(\.bitPattern), "\(level.name)")
                 results.append(y)
             }
             for (level, y) in zip(KernelLevel.supported, results) {
@@ -60,41 +70,34 @@ final class SparseInputLinearTests: XCTestCase {
         }
     }
 
-    /// `Linear.forwardInference` takes the sparse kernel for one row only in a frozen store (and the few-rows
-    /// kernel otherwise), and both agree to float rounding.
+    /// `Linear.forwardInference` takes the sparse kernel on up to `InferenceKernels.fewRows` rows only in a frozen
+    /// store (and the few-rows kernel otherwise), and both agree to float rounding.
     func testLinearUsesTheSparseKernelOnlyWhenFrozen() {
         var rng = Xoshiro256StarStar(seed: 42)
-        let (inF, outF) = (1024, 640)
+        let (inF, outF, rows) = (1024, 640, 3)
         let store = ParameterStore()
         let layer = Linear(store, "l", inF, outF)
         layer.sparseInput = true
         store.finalize(rng: &rng)
         XCTAssertGreaterThan(inF * outF, InferenceKernels.rowsKernelWeights)
-        let x = sparseRow(inF, zeroShare: 0.5, rng: &rng)
+        let x = (0..<rows).flatMap { _ in sparseRow(inF, zeroShare: 0.5, rng: &rng) }
         let level = KernelLevel.best
-        var few = [Float](repeating: .nan, count: outF)
-        layer.forwardFewRows(x, &few, rows: 1, level: level)
-        var sparse = [Float](repeating: .nan, count: outF)
-        layer.forwardSparseInput(x, &sparse, level: level)
-        var y = [Float](repeating: .nan, count: outF)
-        layer.forwardInference(x, &y, rows: 1, kernels: KernelChoice(.simd))
+        var few = [Float](repeating: .nan, count: rows * outF)
+        layer.forwardFewRows(x, &few, rows: rows, level: level)
+        var sparse = few
+        layer.forwardSparseInput(x, &sparse, rows: rows, level: level)
+        var y = few
+        layer.forwardInference(x, &y, rows: rows, kernels: KernelChoice(.simd))
         XCTAssertEqual(y.map(\.bitPattern), few.map(\.bitPattern), "an unfrozen store keeps the few-rows kernel")
         store.freeze()
         XCTAssertTrue(store.isFrozen)
-        layer.forwardInference(x, &y, rows: 1, kernels: KernelChoice(.simd))
+        layer.forwardInference(x, &y, rows: rows, kernels: KernelChoice(.simd))
         XCTAssertEqual(y.map(\.bitPattern), sparse.map(\.bitPattern), "a frozen store takes the sparse kernel")
-        for o in 0..<outF { XCTAssertEqual(sparse[o], few[o], accuracy: 1e-5 * max(1, abs(few[o]))) }
-        // two rows are above `InferenceKernels.sparseInputRows`: the few-rows kernel again
-        let x2 = x + sparseRow(inF, zeroShare: 0.5, rng: &rng)
-        var y2 = [Float](repeating: .nan, count: 2 * outF)
-        var few2 = y2
-        layer.forwardInference(x2, &y2, rows: 2, kernels: KernelChoice(.simd))
-        layer.forwardFewRows(x2, &few2, rows: 2, level: level)
-        XCTAssertEqual(y2.map(\.bitPattern), few2.map(\.bitPattern))
+        for o in 0..<(rows * outF) { XCTAssertEqual(sparse[o], few[o], accuracy: 1e-5 * max(1, abs(few[o]))) }
     }
 
-    /// A frozen paper-size decoder (the authors' variant, whose bottleneck takes the sparse kernel at batch 1) decodes
-    /// like the BLAS path to float rounding.
+    /// A frozen paper-size decoder (the authors' variant, whose bottleneck takes the sparse kernel) decodes like the
+    /// BLAS path to float rounding, and a trajectory decodes to the same bits alone and in a batch.
     func testFrozenPaperDecoderAgreesWithTheBLASPath() throws {
         let leo = try Leonardo(config: .paper, seed: 5)
         var rng = Xoshiro256StarStar(seed: 9)
@@ -107,5 +110,9 @@ final class SparseInputLinearTests: XCTestCase {
         for i in 0..<reference.count {
             XCTAssertEqual(fast[i], reference[i], accuracy: 1e-4 * max(1, abs(reference[i])))
         }
+        let others = (0..<(2 * leo.config.latentDim)).map { _ in Float(rng.normal()) }
+        let batch = leo.decode(z: others.prefix(leo.config.latentDim) + z + others.suffix(leo.config.latentDim))
+        let step = fast.count
+        XCTAssertEqual(batch[step..<(2 * step)].map(\.bitPattern), fast.map(\.bitPattern))
     }
 }
