@@ -10,7 +10,8 @@ import Foundation
 ///   through that selected element);
 /// - velocity autocorrelation C_v(τ) = [Σ_{t<M−τ} Δr_t·Δr_{t+τ}/(M−τ)] / [Σ_t |Δr_t|²/M], τ = 1 … M−1;
 /// - positional autocorrelation C_r(τ) = [Σ_{t<T−τ} r_t·r_{t+τ}/(T−τ)] / [Σ_t |r_t|²/T], τ = 1 … T−1;
-/// - x–y step correlation ρ = cov(Δx, Δy)/√(var Δx · var Δy) (0 when either variance vanishes).
+/// - x–y step correlation ρ = cov(Δx, Δy)/√(var Δx · var Δy) (0 when either variance vanishes);
+/// - log x:y step-std ratio ½ log(ε + var Δx) − ½ log(ε + var Δy), ε = 10⁻⁶.
 /// Accumulation is in double precision.
 public struct TrajectoryStatistics: Equatable, Sendable {
     public var meanStep = 0.0, stepVariance = 0.0, stepSkewness = 0.0, stepKurtosis = 0.0
@@ -22,6 +23,9 @@ public struct TrajectoryStatistics: Equatable, Sendable {
     /// C_r(τ) for τ = 1 … T−1 (element τ−1).
     public var positionAutocorrelation: [Double] = []
     public var xyStepCorrelation = 0.0
+    /// ½ log(ε + var Δx) − ½ log(ε + var Δy), ε = `PhysicsLoss.logEpsilon`: the log ratio of the x- and y-step
+    /// standard deviations (loss term L15).
+    public var logXYStepStdRatio = 0.0
 
     public init() {}
 
@@ -49,6 +53,7 @@ public struct TrajectoryStatistics: Equatable, Sendable {
         medianStep = scalars[StatsLayout.median]
         medianIndex = Int(scalars[StatsLayout.medianIndex])
         xyStepCorrelation = scalars[StatsLayout.rho]
+        logXYStepStdRatio = scalars[StatsLayout.axisRatio]
         velocityAutocorrelation = vacf
         positionAutocorrelation = pacf
     }
@@ -65,7 +70,8 @@ public struct TrajectoryStatistics: Equatable, Sendable {
 /// Positions of the scalar statistics in a per-trajectory scalar row.
 enum StatsLayout {
     static let mean = 0, variance = 1, skewness = 2, kurtosis = 3, median = 4, medianIndex = 5, rho = 6
-    static let scalarCount = 7
+    static let axisRatio = 7
+    static let scalarCount = 8
 }
 
 /// Per-thread scratch for statistics: steps, step sizes, and a selection buffer.
@@ -140,6 +146,7 @@ func computeStatistics(
                     // x–y step correlation
                     let xy = XYStepMoments(d, count: M)
                     scalars[StatsLayout.rho] = xy.correlation
+                    scalars[StatsLayout.axisRatio] = xy.logStdRatio(count: M, epsilon: PhysicsLoss.logEpsilon)
                     // autocorrelations
                     autocorrelation(d, count: M, out: vacf)
                 }
@@ -200,6 +207,12 @@ struct XYStepMoments {
     /// ρ = cov/√(var_x var_y), 0 when either variance vanishes.
     var correlation: Double {
         varianceX > 0 && varianceY > 0 ? covariance / (varianceX * varianceY).squareRoot() : 0
+    }
+
+    /// ½ log(ε + v_x) − ½ log(ε + v_y) with v the population variances of the M steps' components: the log ratio of
+    /// the x- and y-step standard deviations.
+    func logStdRatio(count M: Int, epsilon: Double) -> Double {
+        0.5 * (Foundation.log(epsilon + varianceX / Double(M)) - Foundation.log(epsilon + varianceY / Double(M)))
     }
 }
 

@@ -82,7 +82,7 @@ public enum LossTerm: Int, CaseIterable, Codable, Sendable {
     }
 
     /// The position of the term's statistic in a per-trajectory scalar row, for the terms that compare one scalar
-    /// statistic (L3–L7, L10); nil for the others.
+    /// statistic (L3–L7, L10, L15); nil for the others.
     var scalarStatistic: Int? {
         switch self {
         case .mean: StatsLayout.mean
@@ -91,6 +91,7 @@ public enum LossTerm: Int, CaseIterable, Codable, Sendable {
         case .kurtosis: StatsLayout.kurtosis
         case .median: StatsLayout.median
         case .xyCorrelation: StatsLayout.rho
+        case .axisRatio: StatsLayout.axisRatio
         default: nil
         }
     }

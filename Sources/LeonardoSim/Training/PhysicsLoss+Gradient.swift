@@ -152,7 +152,7 @@ extension PhysicsLoss {
     private func axisRatioGradient(trajectory i: Int, _ b: Batch, _ g: TrajectoryGradient) {
         let M = length - 1
         let Mf = Double(M)
-        let gA = 2 * weights.axisRatio * (axisB[i] - axisA[i]) / b.nf
+        let gA = scalarGradient(.axisRatio, trajectory: i, b)
         let xy = XYStepMoments(g.steps, count: M)
         let cx = gA / (Mf * (PhysicsLoss.logEpsilon + xy.varianceX / Mf))
         let cy = -gA / (Mf * (PhysicsLoss.logEpsilon + xy.varianceY / Mf))

@@ -26,7 +26,7 @@ import Foundation
 /// per-trajectory statistic of the paper sees, since each is invariant to where in the trajectory a step falls.
 ///
 /// L15 (this project's, weight 0 by default) = (1/N) Σᵢ (aᵢ − âᵢ)², a = ½ log(ε + v_x) − ½ log(ε + v_y), with v_x and v_y
-/// the variances of one trajectory's x- and y-steps: the log ratio of its step standard deviations along the two
+/// the variances of one trajectory's x- and y-steps (a scalar statistic, like L10's ρ): the log ratio of its step standard deviations along the two
 /// axes. In-plane diffusion has no preferred axis, but a trajectory of 200 frames is anisotropic by chance, and
 /// no term of the paper's loss sees which axis moves more (all step statistics are of step sizes |Δr|); a decoder
 /// fitted without it makes one axis move 1.45× more in every sample (docs/experiments/2026-12-04-orientation.md).
@@ -49,8 +49,6 @@ public final class PhysicsLoss {
     var hetA = Scratch(), hetB = Scratch(), blockLogsB = Scratch()
     var msdA = Scratch(), msdB = Scratch()
     var profileA = Scratch(), profileB = Scratch(), profileCoefficient = Scratch()
-    // L15's log step-std ratios of input and reconstruction.
-    var axisA = Scratch(), axisB = Scratch()
     // Per-worker scratch of the statistics and of the gradient of one trajectory.
     private var statsScratch: [StatsScratch] = []
     var gradientScratch = Scratch()
@@ -63,7 +61,7 @@ public final class PhysicsLoss {
     deinit {
         for buffer in [
             scalA, scalB, vacfA, vacfB, pacfA, pacfB, batchDifference, hetA, hetB, blockLogsB, msdA, msdB, profileA,
-            profileB, profileCoefficient, axisA, axisB, gradientScratch
+            profileB, profileCoefficient, gradientScratch
         ] {
             buffer.free()
         }
@@ -95,8 +93,6 @@ public final class PhysicsLoss {
         pacfB.reserve(n * (T - 1))
         hetA.reserve(n)
         hetB.reserve(n)
-        axisA.reserve(n)
-        axisB.reserve(n)
         batchDifference.reserve(M - 1)
         profileA.reserve(M)
         profileB.reserve(M)
@@ -156,7 +152,7 @@ public final class PhysicsLoss {
         switch term {
         case .mse: meanSquaredError(b)
         case .kl: klDivergence(b)
-        case .mean, .variance, .skewness, .kurtosis, .median, .xyCorrelation:
+        case .mean, .variance, .skewness, .kurtosis, .median, .xyCorrelation, .axisRatio:
             scalarStatisticError(term.scalarStatistic!, b)
         case .vacf: velocityAutocorrelationError(b)
         case .vacfBatch: batchVelocityAutocorrelationError(b)
@@ -164,7 +160,6 @@ public final class PhysicsLoss {
         case .blockHeterogeneity: blockHeterogeneityError(b)
         case .longLagMSD: longLagMSDError(b)
         case .stepProfile: stepProfileError(b)
-        case .axisRatio: axisRatioError(b)
         }
     }
 
@@ -189,7 +184,7 @@ public final class PhysicsLoss {
         return kl / b.nf
     }
 
-    /// L3–L7 and L10: the batch mean of the squared difference of one scalar statistic (`StatsLayout` index).
+    /// L3–L7, L10 and L15: the batch mean of the squared difference of one scalar statistic (`StatsLayout` index).
     private func scalarStatisticError(_ index: Int, _ b: Batch) -> Double {
         let S = StatsLayout.scalarCount
         var acc = 0.0
@@ -283,40 +278,6 @@ public final class PhysicsLoss {
             }
         }
         return l13 / Double(nl) / b.nf
-    }
-
-    /// ½ log(ε + v_x) − ½ log(ε + v_y) of one trajectory of T positions (interleaved x, y): the log ratio of the
-    /// standard deviations of its x- and y-steps, with ε = `logEpsilon`.
-    public static func logAxisRatio(_ r: UnsafePointer<Float>, length T: Int) -> Double {
-        var sx = 0.0
-        var sy = 0.0
-        var sxx = 0.0
-        var syy = 0.0
-        for t in 0..<(T - 1) {
-            let dx = Double(r[2 * t + 2]) - Double(r[2 * t])
-            let dy = Double(r[2 * t + 3]) - Double(r[2 * t + 1])
-            sx += dx
-            sy += dy
-            sxx += dx * dx
-            syy += dy * dy
-        }
-        let m = Double(max(T - 1, 1))
-        let vx = max(0, sxx / m - (sx / m) * (sx / m))
-        let vy = max(0, syy / m - (sy / m) * (sy / m))
-        return 0.5 * (Foundation.log(logEpsilon + vx) - Foundation.log(logEpsilon + vy))
-    }
-
-    /// L15; keeps the log ratios of input and reconstruction.
-    private func axisRatioError(_ b: Batch) -> Double {
-        let T = length
-        var l15 = 0.0
-        for i in 0..<b.N {
-            axisA[i] = PhysicsLoss.logAxisRatio(b.r + i * 2 * T, length: T)
-            axisB[i] = PhysicsLoss.logAxisRatio(b.rh + i * 2 * T, length: T)
-            let e = axisA[i] - axisB[i]
-            l15 += e * e
-        }
-        return l15 / b.nf
     }
 
     /// L14; keeps ∂(w·L14)/∂Δr̂_{i,t} / Δr̂_{i,t} per frame in `profileCoefficient`.

@@ -172,7 +172,7 @@ final class BlockHeterogeneityTests: XCTestCase {
             return r
         }
         let input = walk(2, 1)
-        let ratio = input.withUnsafeBufferPointer { PhysicsLoss.logAxisRatio($0.baseAddress!, length: T) }
+        let ratio = TrajectoryStatistics(trajectory: input).logXYStepStdRatio
         XCTAssertEqual(ratio, log(2.0), accuracy: 1e-6)
         let iso = lossTerms(w, input, walk(1, 1), length: T, batch: 1)
         XCTAssertEqual(iso[.axisRatio], log(2.0) * log(2.0), accuracy: 1e-5)
