@@ -89,3 +89,41 @@ print("alive")
     result = run_python(code)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().endswith("alive")
+
+
+def test_a_forked_child_steps_with_its_own_worker_threads():
+    """multiprocessing's "fork" start method copies only the forking thread: the library's worker pool, already
+    running in the parent, must start afresh in the child rather than wait for helpers that do not exist there."""
+    code = """
+import os, sys, time
+import numpy as np
+import microscope_gym
+env = microscope_gym.MicroscopeVectorEnv(4, "LiquidCell-v2")
+env.reset(seed=1)
+parent = env.step([3, 4, 5, 6])[1]
+pid = os.fork()
+if pid == 0:
+    try:
+        child = microscope_gym.MicroscopeVectorEnv(4, "LiquidCell-v2")
+        child.reset(seed=1)
+        again = child.step([3, 4, 5, 6])[1]
+        os._exit(0 if np.array_equal(again, parent) else 3)
+    except BaseException:
+        os._exit(4)
+deadline = time.time() + 120
+while time.time() < deadline:
+    done, status = os.waitpid(pid, os.WNOHANG)
+    if done:
+        print("child exit", os.waitstatus_to_exitcode(status))
+        break
+    time.sleep(0.05)
+else:
+    os.kill(pid, 9)
+    print("child hung")
+env.step([1, 2, 3, 4])
+print("parent alive")
+"""
+    result = run_python(code)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "child exit 0" in result.stdout, result.stdout
+    assert "parent alive" in result.stdout

@@ -101,6 +101,15 @@ void lk_gemm_rows(const float *a, int lda, int rows, int depth, const float *b, 
 void lk_layer_norm_rows(const float *x, float *y, int rows, int C, const float *gamma, const float *beta, float eps,
                         int level);
 
+/// A region's work for one worker: `fn(ctx, worker)`.
+typedef void (*lk_pool_task)(void *ctx, long worker);
+
+/// Runs fn(ctx, w) for w in [0, workers), worker 0 on the calling thread and the others on the pool's helper
+/// threads (started on first use, spinning for the next region for 0.2 ms after each before they park), and returns
+/// 1 once all have finished. Returns 0 without running anything when the pool is busy with another region (another
+/// thread's, or a call from inside a region) or its threads cannot be started: the caller then runs the work itself.
+int lk_pool_run(long workers, lk_pool_task fn, void *ctx);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,5 +1,5 @@
-import Dispatch
 import Foundation
+import LeonardoKernels
 
 /// Worker threads for loops the project parallelises itself (attention heads, per-trajectory statistics).
 /// Defaults to the number of active processors; set `MICROSCOPEGYM_THREADS` to override.
@@ -14,11 +14,25 @@ public enum Workers {
 enum ParallelRegion {
     nonisolated(unsafe) static var active = false
 
-    @inline(__always)
+    /// Runs body(w) for w in 0..<workers with `active` set, on the pool (`runOnPool`).
     static func run(_ workers: Int, _ body: (Int) -> Void) {
         active = true
         defer { active = false }
-        DispatchQueue.concurrentPerform(iterations: workers, execute: body)
+        runOnPool(workers, body)
+    }
+
+    /// Runs body(w) for w in 0..<workers on the kernels' fork/join pool (`lk_pool_run`: its helpers spin between
+    /// regions, where libdispatch's concurrentPerform started the second worker about 30 µs late); serially, in
+    /// order, when the pool is busy with another thread's region.
+    static func runOnPool(_ workers: Int, _ body: (Int) -> Void) {
+        withoutActuallyEscaping(body) { body in
+            var task = body
+            let ran = withUnsafeMutablePointer(to: &task) { p in
+                lk_pool_run(
+                    workers, { ctx, worker in ctx!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(worker) }, p)
+            }
+            if ran == 0 { for w in 0..<workers { body(w) } }
+        }
     }
 }
 
